@@ -1,0 +1,36 @@
+/**
+ * Image filesystem drivers read and change files inside a disk image while it is offline, without
+ * mounting it.
+ *
+ * Glossary
+ * - image: a raw disk image file: either a bare filesystem, or a partitioned disk (MBR or GPT).
+ * - volume: the filesystem found in the image; `offsetBytes` is where it starts (0 when bare).
+ * - fs path: an absolute path inside the volume, e.g. `/etc/hostname`.
+ *
+ * Rules: the image must not be in use by a machine (the lifecycle guarantees it: customization only
+ * happens on clean clones that are not attached). Drivers return outcomes; they never write metadata.
+ */
+
+export interface VolumeInfo {
+  /** e.g. `ext4`. */
+  type: string;
+  offsetBytes: number;
+  /** 1-based partition number, absent for a bare filesystem. */
+  partition?: number;
+  label?: string;
+  uuid?: string;
+}
+
+export interface ImageFilesystem {
+  readonly name: string;
+  /** The first supported volume in the image, or null when there is none this driver can edit. */
+  detect(imagePath: string): Promise<VolumeInfo | null>;
+  /** File content, or null when the file does not exist. Throws UnsupportedImageError. */
+  readFile(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<Buffer | null>;
+  /** Create or replace a file (parent directories must exist: MissingDirectoryError). */
+  writeFile(imagePath: string, volume: VolumeInfo, fsPath: string, content: Buffer, mode?: number): Promise<void>;
+  /** Remove a file; removing a missing file is not an error. */
+  removeFile(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<void>;
+  /** The file's permission bits, or null when it does not exist. */
+  fileMode(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<number | null>;
+}

@@ -1,0 +1,48 @@
+/**
+ * Machine drivers power machines on and off and tell who they are.
+ *
+ * Glossary
+ * - machine: a physical or virtual computer known to the control plane, with `identity` (macs,
+ *   serial, uuid, initiatorName) and driver `settings`.
+ * - disk: the clone image the machine boots from, given as a path the machine can reach.
+ * - boot: a power-on that reached the operating system; `bootCount` counts them.
+ *
+ * Drivers return outcomes; they never write metadata. The lifecycle guarantees the preconditions
+ * below (a disk is attached before power on, a machine is off before detach).
+ */
+
+export interface MachineRef {
+  id: string;
+  name: string;
+  kind: string;
+  identity: { macs?: string[]; serial?: string; uuid?: string; initiatorName?: string };
+  settings: Record<string, unknown>;
+}
+
+export interface DiskRef {
+  /** Absolute path of the image on the agent's host. */
+  path: string;
+  format: 'raw' | 'qcow2';
+}
+
+export type PowerState = 'on' | 'off';
+
+export interface PowerOnOutcome {
+  power: PowerState;
+  /** True when the machine reached the operating system (a clean clone becomes operational). */
+  booted: boolean;
+  bootCount: number;
+}
+
+export interface MachineDriver {
+  readonly kind: string;
+  /** Make `disk` reachable by the machine. Idempotent for the same disk; AlreadyAttachedError for another. */
+  attach(machine: MachineRef, disk: DiskRef): Promise<void>;
+  /** Make the disk unreachable. Precondition: power off (PoweredOnError). Idempotent. */
+  detach(machine: MachineRef): Promise<void>;
+  /** Power on from the attached disk. Precondition: a disk is attached (NoDiskError). Idempotent when on. */
+  powerOn(machine: MachineRef): Promise<PowerOnOutcome>;
+  /** Power off. Idempotent when off. */
+  powerOff(machine: MachineRef): Promise<{ power: PowerState }>;
+  status(machine: MachineRef): Promise<{ power: PowerState; disk?: DiskRef; bootCount: number }>;
+}

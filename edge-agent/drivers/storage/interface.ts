@@ -1,0 +1,69 @@
+/**
+ * Storage drivers hold master and clone images in a repository.
+ *
+ * Glossary
+ * - repository: a place the agent can reach that holds images; for kind `file`, a directory
+ *   (NAS export or local disk) given by its absolute `path`.
+ * - image: one disk image inside a repository, named by a path relative to the repository root.
+ * - master: an imported image; never written to after import.
+ * - clone: an image made from a master by a clone method; it belongs to one clone record.
+ * - capability: an optional thing a repository can do (e.g. reflink); discovered, not assumed.
+ *
+ * Rules every driver keeps
+ * - Relative paths never leave the repository: `..`, absolute paths and symlinks pointing outside
+ *   are refused with `PathEscapeError`.
+ * - Writes go to a temp name (`.encompass-tmp-*` in the same directory) and are renamed into place
+ *   only when complete and flushed, so a crash never leaves a half-written image under a real name.
+ * - Drivers return outcomes; they never write metadata.
+ */
+
+export interface RepositoryRef {
+  id: string;
+  kind: string;
+  /** Absolute path of the repository root on the agent's host (kind `file`). */
+  path: string;
+}
+
+export type ImageFormat = 'raw' | 'qcow2';
+
+export interface ImageInfo {
+  sizeBytes: number;
+  /** Bytes actually allocated on disk (holes excluded). */
+  allocatedBytes: number;
+  sha256: string;
+  format: ImageFormat;
+}
+
+/** Called with bytes processed so far and the total; may be called often, cheap to ignore. */
+export type ProgressFn = (done: number, total: number) => void;
+
+export interface CopyOptions {
+  onProgress?: ProgressFn;
+  signal?: AbortSignal;
+}
+
+export interface CloneOutcome extends ImageInfo {
+  /** The clone method actually used, e.g. `copy`. */
+  method: string;
+}
+
+export interface StorageDriver {
+  readonly kind: string;
+  /** Clone methods this repository supports, fastest first. */
+  methods(repo: RepositoryRef): Promise<string[]>;
+  /** Absolute path of `rel` inside `repo`. Throws PathEscapeError / ImageNotFoundError (when mustExist). */
+  resolve(repo: RepositoryRef, rel: string, mustExist?: boolean): Promise<string>;
+  /** Size, allocation, sha256 and format of an existing image. Throws ImageNotFoundError, CorruptImageError. */
+  inspect(repo: RepositoryRef, rel: string, opts?: CopyOptions): Promise<ImageInfo>;
+  /**
+   * Make `dst` from `src` with `method` (`copy` here). Precondition: `dst` does not exist
+   * (ImageExistsError). On any failure nothing is left under `dst` or a temp name.
+   */
+  clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CopyOptions): Promise<CloneOutcome>;
+  /** Remove an image and its sidecar directory; removing a missing image is not an error. */
+  remove(repo: RepositoryRef, rel: string): Promise<void>;
+  /** Delete temp files left behind by an interrupted write; returns what was removed. */
+  cleanupTemp(repo: RepositoryRef): Promise<string[]>;
+  /** Free bytes in the repository's filesystem. */
+  freeBytes(repo: RepositoryRef): Promise<number>;
+}
