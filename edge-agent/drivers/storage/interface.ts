@@ -27,6 +27,7 @@ export interface RepositoryRef {
 export type ImageFormat = 'raw' | 'qcow2';
 
 export interface ImageInfo {
+  /** Length of the image file (for qcow2 the container file, not the virtual disk size). */
   sizeBytes: number;
   /** Bytes actually allocated on disk (holes excluded). */
   allocatedBytes: number;
@@ -39,6 +40,7 @@ export type ProgressFn = (done: number, total: number) => void;
 
 export interface CopyOptions {
   onProgress?: ProgressFn;
+  /** Aborting stops the work, removes any partial output and rejects with OperationAbortedError. */
   signal?: AbortSignal;
 }
 

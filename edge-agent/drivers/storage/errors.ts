@@ -1,0 +1,118 @@
+/** Typed failures of storage drivers. Each carries a snake_case `code` and the data a caller needs. */
+
+export class StorageError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+export class PathEscapeError extends StorageError {
+  constructor(
+    readonly repoPath: string,
+    readonly rel: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'path_escape',
+      `Image path ${JSON.stringify(rel)} is refused in repository ${repoPath}: ${reason}. ` +
+        'Give a non-empty path relative to the repository root that stays inside it.',
+      options,
+    );
+  }
+}
+
+export class RepositoryUnavailableError extends StorageError {
+  constructor(
+    readonly repoPath: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'repository_unavailable',
+      `Repository root ${repoPath} cannot be reached. Check that the path is absolute, exists and is mounted on this host.`,
+      options,
+    );
+  }
+}
+
+export class ImageNotFoundError extends StorageError {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super('image_not_found', `No image file at ${path}. Check the image name, or import the image first.`, options);
+  }
+}
+
+export class ImageExistsError extends StorageError {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super('image_exists', `An image already exists at ${path}. Choose another name, or remove the existing image first.`, options);
+  }
+}
+
+export class CorruptImageError extends StorageError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('corrupt_image', `Image ${path} is corrupt: ${reason}. Re-import it from a good copy.`, options);
+  }
+}
+
+export class UnsupportedMethodError extends StorageError {
+  constructor(
+    readonly method: string,
+    readonly supported: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'unsupported_method',
+      `Clone method ${JSON.stringify(method)} is not supported by this repository. Use one of: ${supported.join(', ')}.`,
+      options,
+    );
+  }
+}
+
+export class DiskFullError extends StorageError {
+  constructor(
+    readonly repoPath: string,
+    readonly neededBytes: number,
+    readonly freeBytes: number,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'disk_full',
+      `Repository ${repoPath} has ${freeBytes} bytes free but ${neededBytes} are needed. ` +
+        'Free space in the repository (remove unused clones) or use another repository.',
+      options,
+    );
+  }
+}
+
+export class OperationAbortedError extends StorageError {
+  constructor(
+    readonly operation: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super('aborted', `${operation} of ${path} was aborted and its partial output removed. Start it again if still wanted.`, options);
+  }
+}
+
+export class ToolMissingError extends StorageError {
+  constructor(
+    readonly tool: string,
+    readonly packageHint: string,
+    options?: { cause?: unknown },
+  ) {
+    super('tool_missing', `The ${tool} program is not installed on this host. Install it (package ${packageHint}) and retry.`, options);
+  }
+}

@@ -1,0 +1,99 @@
+/** Behaviour every MachineDriver shares: the attach / power on / power off / detach cycle and its preconditions. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DiskRef, MachineDriver, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
+
+export interface MachineFixture {
+  driver: MachineDriver;
+  /** A machine that is off with no disk attached. */
+  machine: MachineRef;
+  /** Two distinct existing disk images the machine can reach. */
+  disk: DiskRef;
+  otherDisk: DiskRef;
+  /** A disk path where no image exists. */
+  missingDisk: DiskRef;
+  cleanup(): Promise<void>;
+}
+
+export function describeMachineConformance(name: string, makeDriverAndMachine: () => Promise<MachineFixture>): void {
+  describe(`machine driver ${name}`, () => {
+    let f: MachineFixture;
+    let driver: MachineDriver;
+    let machine: MachineRef;
+
+    beforeEach(async () => {
+      f = await makeDriverAndMachine();
+      ({ driver, machine } = f);
+    });
+    afterEach(async () => f.cleanup());
+
+    it('starts off with no disk', async () => {
+      const status = await driver.status(machine);
+      expect(status.power).toBe('off');
+      expect(status.disk).toBeUndefined();
+    });
+
+    it('goes through attach, power on, power off and detach', async () => {
+      const { bootCount: before } = await driver.status(machine);
+      await driver.attach(machine, f.disk);
+      expect(await driver.status(machine)).toMatchObject({ power: 'off', disk: f.disk });
+
+      expect(await driver.powerOn(machine)).toEqual({ power: 'on', booted: true, bootCount: before + 1 });
+      expect(await driver.status(machine)).toMatchObject({ power: 'on', disk: f.disk, bootCount: before + 1 });
+
+      expect(await driver.powerOff(machine)).toEqual({ power: 'off' });
+      await driver.detach(machine);
+      expect(await driver.status(machine)).toEqual({ power: 'off', bootCount: before + 1 });
+    });
+
+    it('treats attaching the same disk again as done', async () => {
+      await driver.attach(machine, f.disk);
+      await driver.attach(machine, f.disk);
+      expect((await driver.status(machine)).disk).toEqual(f.disk);
+    });
+
+    it('refuses a second, different disk and keeps the first', async () => {
+      await driver.attach(machine, f.disk);
+      await expect(driver.attach(machine, f.otherDisk)).rejects.toMatchObject({
+        name: 'AlreadyAttachedError',
+        code: 'already_attached',
+      });
+      expect((await driver.status(machine)).disk).toEqual(f.disk);
+    });
+
+    it('refuses a disk that does not exist and attaches nothing', async () => {
+      await expect(driver.attach(machine, f.missingDisk)).rejects.toMatchObject({ name: 'DiskNotFoundError', code: 'disk_not_found' });
+      expect((await driver.status(machine)).disk).toBeUndefined();
+    });
+
+    it('refuses to power on without a disk and stays off', async () => {
+      await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'NoDiskError', code: 'no_disk' });
+      expect((await driver.status(machine)).power).toBe('off');
+    });
+
+    it('refuses to detach while powered on and keeps the disk', async () => {
+      await driver.attach(machine, f.disk);
+      await driver.powerOn(machine);
+      await expect(driver.detach(machine)).rejects.toMatchObject({ name: 'PoweredOnError', code: 'powered_on' });
+      expect(await driver.status(machine)).toMatchObject({ power: 'on', disk: f.disk });
+    });
+
+    it('does not boot a second time when powered on while on', async () => {
+      await driver.attach(machine, f.disk);
+      const first = await driver.powerOn(machine);
+      expect(await driver.powerOn(machine)).toEqual({ power: 'on', booted: true, bootCount: first.bootCount });
+    });
+
+    it('treats powering off while off, and detaching with no disk, as done', async () => {
+      expect(await driver.powerOff(machine)).toEqual({ power: 'off' });
+      await driver.detach(machine);
+      expect((await driver.status(machine)).power).toBe('off');
+    });
+
+    it('accepts another disk once the first is detached', async () => {
+      await driver.attach(machine, f.disk);
+      await driver.detach(machine);
+      await driver.attach(machine, f.otherDisk);
+      expect((await driver.status(machine)).disk).toEqual(f.otherDisk);
+    });
+  });
+}
