@@ -1,0 +1,177 @@
+/**
+ * The edge agent: long-polls its site's activity, runs each task with heartbeats, and answers
+ * with the task's outcome. Tasks are idempotent by operation id (see journal.ts).
+ */
+import { hostname } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  GetActivityTaskCommand,
+  SendTaskFailureCommand,
+  SendTaskHeartbeatCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
+import type { AgentConfig } from './config';
+import { ControlPlane } from './control-plane';
+import type { RepositoryRef } from './drivers/storage/interface';
+import { failureOf, UnknownTaskError } from './errors';
+import { Journal } from './journal';
+import { createDrivers, type Drivers } from './registry';
+import type { TaskContext } from './tasks/context';
+import { tasks } from './tasks/index';
+
+export const AGENT_VERSION = '0.1.0';
+
+interface Delivered {
+  taskToken: string;
+  task: string;
+  operation: string;
+  input: Record<string, unknown>;
+}
+
+export class Agent {
+  private readonly sfn: SFNClient;
+  private readonly journal: Journal;
+  private readonly drivers: Drivers;
+  private readonly plane: ControlPlane;
+  private readonly stopping = new AbortController();
+  private readonly running = new Set<Promise<void>>();
+  private loops: Promise<void>[] = [];
+  private aliveTimer?: NodeJS.Timeout;
+  readonly activityArn: string;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: (line: string) => void = (l) => console.log(`[agent ${config.site}] ${l}`),
+  ) {
+    this.sfn = new SFNClient({
+      region: config.region,
+      endpoint: config.stepFunctionsEndpoint,
+      credentials: config.credentials,
+      // GetActivityTask holds the request for up to 60 s.
+      requestHandler: { requestTimeout: 70_000 },
+    });
+    this.activityArn = `arn:aws:states:${config.region}:${config.accountId}:activity:encompass-${config.site}-agent`;
+    this.journal = new Journal(join(config.stateDir, 'journal'));
+    this.drivers = createDrivers({ stateDir: config.stateDir });
+    this.plane = new ControlPlane(config, log);
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.config.stateDir, { recursive: true });
+    await this.cleanup();
+    const startedAt = new Date().toISOString();
+    const alive = () => void this.plane.alive({ version: AGENT_VERSION, host: hostname(), startedAt });
+    alive();
+    this.aliveTimer = setInterval(alive, 10_000);
+    this.loops = Array.from({ length: this.config.concurrency }, (_, i) => this.pollLoop(`${hostname()}-${process.pid}-${i}`));
+    this.log(`polling ${this.activityArn} with ${this.config.concurrency} workers`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    clearInterval(this.aliveTimer);
+    await Promise.allSettled([...this.loops, ...this.running]);
+  }
+
+  /** Removes temp files that an interrupted run left in the repositories it had used. */
+  private async cleanup(): Promise<void> {
+    await this.journal.prune();
+    for (const repo of await this.knownRepositories()) {
+      try {
+        const removed = await this.drivers.storage(repo.kind).cleanupTemp(repo);
+        if (removed.length) this.log(`removed ${removed.length} temp file(s) in ${repo.path}: ${removed.join(', ')}`);
+      } catch (e) {
+        this.log(`cleanup of ${repo.path} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private get repositoriesFile() {
+    return join(this.config.stateDir, 'repositories.json');
+  }
+
+  private async knownRepositories(): Promise<RepositoryRef[]> {
+    return JSON.parse(await readFile(this.repositoriesFile, 'utf8').catch(() => '[]')) as RepositoryRef[];
+  }
+
+  private async remember(repo: RepositoryRef): Promise<void> {
+    const known = await this.knownRepositories();
+    if (known.some((r) => r.id === repo.id && r.path === repo.path)) return;
+    await writeFile(this.repositoriesFile, JSON.stringify([...known.filter((r) => r.id !== repo.id), repo], null, 2));
+  }
+
+  private async pollLoop(workerName: string): Promise<void> {
+    let backoff = 1000;
+    while (!this.stopping.signal.aborted) {
+      try {
+        const out = await this.sfn.send(new GetActivityTaskCommand({ activityArn: this.activityArn, workerName }), {
+          abortSignal: this.stopping.signal,
+        });
+        backoff = 1000;
+        if (!out.taskToken) continue;
+        const parsed = JSON.parse(out.input ?? '{}') as { task?: string; operation?: string; input?: Record<string, unknown> };
+        const delivered: Delivered = { taskToken: out.taskToken, task: parsed.task ?? '', operation: parsed.operation ?? '', input: parsed.input ?? {} };
+        const run = this.handle(delivered);
+        this.running.add(run);
+        await run.finally(() => this.running.delete(run));
+      } catch (e) {
+        if (this.stopping.signal.aborted) return;
+        this.log(`poll failed (${(e as Error).name}: ${(e as Error).message}); retrying in ${backoff / 1000} s`);
+        await new Promise((r) => setTimeout(r, backoff));
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  }
+
+  private async handle(d: Delivered): Promise<void> {
+    const abort = new AbortController();
+    const heartbeat = setInterval(() => {
+      this.sfn.send(new SendTaskHeartbeatCommand({ taskToken: d.taskToken })).catch((e: Error) => {
+        // The workflow gave up on this task (timeout or stop): stop working on it.
+        if (e.name === 'TaskTimedOut' || e.name === 'TaskDoesNotExist') abort.abort(e);
+      });
+    }, this.config.heartbeatSeconds * 1000);
+    try {
+      const result = await this.execute(d, abort.signal);
+      await this.sfn.send(new SendTaskSuccessCommand({ taskToken: d.taskToken, output: JSON.stringify(result) }));
+      this.log(`${d.task} ${d.operation}: succeeded`);
+    } catch (e) {
+      const failure = failureOf(e);
+      this.log(`${d.task} ${d.operation}: failed: ${failure.error}: ${(e as Error).message}`);
+      await this.sfn.send(new SendTaskFailureCommand({ taskToken: d.taskToken, ...failure })).catch((err: Error) => this.log(`could not report failure: ${err.message}`));
+    } finally {
+      clearInterval(heartbeat);
+      this.plane.forget(d.operation);
+    }
+  }
+
+  /** Runs a task once per operation: a redelivered task gets the journaled result. */
+  private async execute(d: Delivered, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const task = tasks[d.task];
+    if (!task) throw new UnknownTaskError(d.task, Object.keys(tasks));
+    const done = await this.journal.get(d.operation, d.task);
+    if (done?.status === 'succeeded' && done.result) {
+      this.log(`${d.task} ${d.operation}: already done, returning the journaled result`);
+      return done.result;
+    }
+    const startedAt = new Date().toISOString();
+    await this.journal.put(d.operation, d.task, { status: 'running', startedAt });
+    const ctx: TaskContext = {
+      operation: d.operation,
+      drivers: this.drivers,
+      report: (p, step, message) => this.plane.progress(d.operation, p, step, message),
+      signal,
+      seen: (repo) => void this.remember(repo).catch(() => undefined),
+    };
+    try {
+      const result = await task(d.input, ctx);
+      await this.journal.put(d.operation, d.task, { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), result });
+      return result;
+    } catch (e) {
+      await this.journal.put(d.operation, d.task, { status: 'failed', startedAt, endedAt: new Date().toISOString(), error: failureOf(e) });
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/** The agent's configuration: a JSON file (`--config`), with environment overrides. */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors';
+
+export interface AgentConfig {
+  site: string;
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8787 */
+  api: string;
+  /** An `agent` token for this site. */
+  token: string;
+  region: string;
+  accountId: string;
+  /** Local stack only; in AWS the SDK's default endpoint is used. */
+  stepFunctionsEndpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Where the agent keeps its journal, machine state and the repositories it has seen. */
+  stateDir: string;
+  /** Tasks run at once. */
+  concurrency: number;
+  /** Seconds between heartbeats of a running task (well under the workflows' HeartbeatSeconds). */
+  heartbeatSeconds: number;
+}
+
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  let fromFile: Partial<AgentConfig> = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Partial<AgentConfig>;
+    } catch (e) {
+      throw new ConfigError(`cannot read agent config ${file}: ${(e as Error).message}; pass a JSON file with site, api, token, stateDir`);
+    }
+  }
+  const c = {
+    region: 'us-east-1',
+    accountId: '000000000000',
+    concurrency: 4,
+    heartbeatSeconds: 5,
+    ...fromFile,
+    ...(env.ENCOMPASS_SITE ? { site: env.ENCOMPASS_SITE } : {}),
+    ...(env.ENCOMPASS_API ? { api: env.ENCOMPASS_API } : {}),
+    ...(env.ENCOMPASS_AGENT_TOKEN ? { token: env.ENCOMPASS_AGENT_TOKEN } : {}),
+    ...(env.ENCOMPASS_AGENT_STATE ? { stateDir: env.ENCOMPASS_AGENT_STATE } : {}),
+    ...(env.SFN_ENDPOINT ? { stepFunctionsEndpoint: env.SFN_ENDPOINT } : {}),
+  } as Partial<AgentConfig>;
+  const missing = (['site', 'api', 'token', 'stateDir'] as const).filter((k) => !c[k]);
+  if (missing.length) throw new ConfigError(`agent config lacks ${missing.join(', ')}; set them in the config file or the environment`);
+  return c as AgentConfig;
+}

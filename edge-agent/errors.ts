@@ -1,0 +1,61 @@
+/**
+ * Errors of the agent itself (configuration, unknown tasks, bad task input). Driver errors keep
+ * their own classes in their module's errors.ts; every one of them has a `code`, which becomes the
+ * Step Functions error name, and the message becomes the operation's error message.
+ */
+export class AgentError extends Error {
+  override name = 'AgentError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class ConfigError extends AgentError {
+  override name = 'ConfigError';
+  constructor(message: string) {
+    super('invalid_config', message);
+  }
+}
+
+export class UnknownTaskError extends AgentError {
+  override name = 'UnknownTaskError';
+  constructor(task: string, known: string[]) {
+    super('unknown_task', `this agent cannot run task "${task}" (it knows ${known.join(', ')}); upgrade the agent`);
+  }
+}
+
+export class NoDriverError extends AgentError {
+  override name = 'NoDriverError';
+  constructor(kind: string, name: string, known: string[]) {
+    super('no_driver', `no ${kind} driver "${name}" on this agent (it has ${known.join(', ') || 'none'}); use a supported kind or enable the driver`);
+  }
+}
+
+export class NoFilesystemError extends AgentError {
+  override name = 'NoFilesystemError';
+  constructor(path: string) {
+    super(
+      'no_filesystem',
+      `found no ext2/ext3/ext4 filesystem in ${path} (bare or in an MBR/GPT partition); customization needs one: use a master that has it, or drop the customization items`,
+    );
+  }
+}
+
+export class ChecksumMismatchError extends AgentError {
+  override name = 'ChecksumMismatchError';
+  constructor(path: string, expected: string, actual: string) {
+    super('checksum_mismatch', `the copy ${path} has sha256 ${actual} but the master has ${expected}; the master may have changed on disk: re-import it`);
+  }
+}
+
+/** What Step Functions gets for a failed task: the error name and a JSON cause for the functions. */
+export function failureOf(e: unknown): { error: string; cause: string } {
+  const err = e as { code?: unknown; message?: unknown; name?: unknown };
+  const code = typeof err?.code === 'string' && /^[a-z_]+$/.test(err.code) ? err.code : 'agent_error';
+  const message = typeof err?.message === 'string' ? err.message : String(e);
+  return { error: code, cause: JSON.stringify({ code, message }) };
+}

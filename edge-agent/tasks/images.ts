@@ -1,0 +1,65 @@
+/** Import, clone, capture and destroy: the storage side of a clone's life. */
+import { rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { ChecksumMismatchError } from '../errors';
+import type { Drivers } from '../registry';
+import type { ImageInput, Task, TaskContext } from './context';
+
+async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, step: string) {
+  const storage = drivers.storage(img.repository.kind);
+  const abs = await storage.resolve(img.repository, img.path, true);
+  const info = await storage.inspect(img.repository, img.path, { onProgress: (d, t) => ctx.report(t ? (d / t) * 0.95 : 0, step), signal: ctx.signal });
+  let filesystem = null;
+  if (info.format === 'raw')
+    for (const fs of drivers.imagefs) {
+      filesystem = await fs.detect(abs);
+      if (filesystem) break;
+    }
+  return { ...info, filesystem, path: img.path };
+}
+
+export const importImage: Task = async (input, ctx) => {
+  const img = input as unknown as ImageInput;
+  ctx.seen(img.repository);
+  return describe(ctx.drivers, img, ctx, 'inspect');
+};
+
+export const cloneImage: Task = async (input, ctx) => {
+  const { source, target, method, sha256 } = input as { source: ImageInput; target: ImageInput; method: string; sha256?: string };
+  ctx.seen(target.repository);
+  const storage = ctx.drivers.storage(target.repository.kind);
+  if (source.repository.id !== target.repository.id)
+    throw Object.assign(new Error('cloning into another repository is not supported by this agent yet; clone into the master\u2019s repository'), { code: 'unsupported_target' });
+  const out = await storage.clone(target.repository, source.path, target.path, method, {
+    onProgress: (d, t) => ctx.report(t ? d / t : 0, 'copy'),
+    signal: ctx.signal,
+  });
+  if (sha256 && out.sha256 !== sha256) {
+    await storage.remove(target.repository, target.path);
+    throw new ChecksumMismatchError(target.path, sha256, out.sha256);
+  }
+  return { ...out, path: target.path };
+};
+
+/** Moves the clone's image to the master's path (the clone becomes the master), then describes it. */
+export const captureImage: Task = async (input, ctx) => {
+  const { image, target } = input as { image: ImageInput; target: string };
+  const storage = ctx.drivers.storage(image.repository.kind);
+  const to = await storage.resolve(image.repository, target);
+  const from = await storage.resolve(image.repository, image.path);
+  const moved = await stat(from).then(() => false, () => true);
+  // A retry after the move finds the image already at its new name.
+  if (!moved) {
+    await mkdir(dirname(to), { recursive: true });
+    await rename(from, to);
+    await rm(`${from}.encompass`, { recursive: true, force: true });
+  }
+  return describe(ctx.drivers, { repository: image.repository, path: target }, ctx, 'inspect');
+};
+
+export const destroyImage: Task = async (input, ctx) => {
+  const { image } = input as { image: ImageInput };
+  await ctx.drivers.storage(image.repository.kind).remove(image.repository, image.path);
+  return { removed: image.path };
+};

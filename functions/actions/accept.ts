@@ -1,0 +1,66 @@
+/**
+ * Accepting an asynchronous request: one transaction writes the operation, the audit entry and the
+ * request's own reservations (a lock on the clone, a machine binding, a new record), then the
+ * workflow starts. If the workflow cannot start, the failure step undoes the reservations, so a
+ * request either runs or changes nothing.
+ */
+import type { Principal } from '../auth/principal';
+import { actorOf } from '../auth/principal';
+import type { Deps } from '../deps';
+import { UnavailableError } from '../errors';
+import type { Write } from '../store/db';
+import type { Operation } from '../store/records';
+import { executionArn, type Workflow } from '../workflows/names';
+import { recordFailure } from './steps';
+
+export interface Accepted {
+  operation: string;
+  status: 'running';
+  links: { self: string };
+}
+
+export interface AcceptSpec {
+  workflow: Workflow;
+  kind: string;
+  resource: Operation['resource'];
+  site: string;
+  request: Record<string, unknown>;
+  firstStep: string;
+  /** Input of the workflow besides the operation id: `{event?, input}`. */
+  input: Record<string, unknown>;
+}
+
+/** Builds the operation; `writes(op)` returns the reservations to commit with it. */
+export async function accept(
+  deps: Deps,
+  principal: Principal | undefined,
+  spec: AcceptSpec,
+  writes: (op: Operation) => Write[],
+  transact: (all: Write[]) => Promise<void> = (all) => deps.db.transact(all),
+): Promise<Accepted> {
+  const now = deps.now();
+  const actor = actorOf(principal);
+  const op = deps.operations.create(
+    { kind: spec.kind, resource: spec.resource, site: spec.site, actor, request: spec.request },
+    now,
+    spec.firstStep,
+    (id) => executionArn(deps.config, spec.site, spec.workflow, id),
+  );
+  const audit = deps.audit.entry({
+    at: now,
+    actor,
+    action: spec.kind,
+    resource: spec.resource,
+    outcome: 'accepted',
+    operation: op.id,
+  });
+  await transact([...writes(op), deps.operations.newWrite(op), audit]);
+  try {
+    await deps.workflows.start(spec.site, spec.workflow, op.id, spec.input);
+  } catch (e) {
+    const message = `the workflow could not start (${(e as Error).message}); check GET /v1/health and retry`;
+    await recordFailure(deps, op.id, { Error: 'workflow_unavailable', Cause: message });
+    throw new UnavailableError(message, { operation: op.id }, { cause: e });
+  }
+  return { operation: op.id, status: 'running', links: { self: `/v1/operations/${op.id}` } };
+}

@@ -1,0 +1,77 @@
+/** Sites, repositories, machines and tokens: the inventory an operator or admin keeps. */
+import type { z } from 'zod';
+import type { Principal } from '../auth/principal';
+import { actorOf } from '../auth/principal';
+import type { Deps } from '../deps';
+import type { createMachine, createRepository, createSite, createToken, updateMachine } from '../domain/schemas';
+import { InUseError, NotFoundError } from '../errors';
+import { type Kind, newId } from '../store/ids';
+import type { Base, Machine, Repository, Site } from '../store/records';
+import { revise } from '../store/resources';
+import { machineView } from './views';
+
+function base(kind: Kind, name: string, now: string): Base {
+  return { id: newId(kind), name, rev: 1, createdAt: now, updatedAt: now };
+}
+
+/** Creates the site and its Step Functions activity and state machines. */
+export async function createSiteAction(deps: Deps, body: z.infer<typeof createSite>) {
+  const site: Site = { ...base('site', body.name, deps.now()), description: body.description };
+  await deps.workflows.provisionSite(site.name);
+  return deps.sites.create(site);
+}
+
+export async function createRepositoryAction(deps: Deps, body: z.infer<typeof createRepository>) {
+  const site = await deps.sites.require(body.site);
+  const repo: Repository = { ...base('repository', body.name, deps.now()), ...body, site: site.name };
+  return deps.repositories.create(repo);
+}
+
+export async function createMachineAction(deps: Deps, body: z.infer<typeof createMachine>) {
+  const site = await deps.sites.require(body.site);
+  const m: Machine = { ...base('machine', body.name, deps.now()), ...body, site: site.name };
+  return machineView(await deps.machines.create(m));
+}
+
+export async function updateMachineAction(deps: Deps, ref: string, body: z.infer<typeof updateMachine>) {
+  const m = await deps.machines.require(ref);
+  return machineView(await deps.machines.save(revise(m, body, deps.now())));
+}
+
+export async function deleteMachine(deps: Deps, ref: string) {
+  const m = await deps.machines.require(ref);
+  if (m.clone) throw new InUseError(`machine ${m.name} carries clone ${m.clone}; unassign it first`, { clone: m.clone });
+  await deps.db.transact(deps.machines.deleteWrites(m));
+  return { deleted: m.id };
+}
+
+export async function deleteRepository(deps: Deps, ref: string) {
+  const r = await deps.repositories.require(ref);
+  const [masters, clones] = await Promise.all([deps.masters.listAll(), deps.clones.listAll()]);
+  const users = [...masters, ...clones.filter((c) => c.status !== 'destroyed' && c.status !== 'captured')].filter(
+    (x) => x.repository === r.id,
+  );
+  if (users.length) throw new InUseError(`repository ${r.name} still holds ${users.length} image(s); remove them first`, { images: users.map((u) => u.id) });
+  await deps.db.transact(deps.repositories.deleteWrites(r));
+  return { deleted: r.id };
+}
+
+export async function createTokenAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createToken>) {
+  if (body.site) await deps.sites.require(body.site);
+  const { secret, record } = await deps.tokens.create({ ...body, createdBy: actorOf(p) }, deps.now());
+  return { token: secret, ...record };
+}
+
+export async function revokeToken(deps: Deps, id: string) {
+  if (!(await deps.tokens.revoke(id))) throw new NotFoundError('token', id);
+  return { revoked: id };
+}
+
+/** An agent says it is alive; the health check reads `agent.lastSeen`. */
+export async function agentHeartbeat(deps: Deps, p: Principal | undefined, siteRef: string, body: { version?: string; host?: string; startedAt?: string }) {
+  const site = await deps.sites.require(siteRef);
+  if (p?.role === 'agent' && p.site !== site.name && p.site !== site.id) throw new NotFoundError('site', siteRef);
+  const now = deps.now();
+  await deps.sites.save(revise(site, { agent: { lastSeen: now, ...body } }, now));
+  return { site: site.name, lastSeen: now };
+}

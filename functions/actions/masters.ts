@@ -1,0 +1,82 @@
+/** Masters: import from a repository, read, edit the template and requirements, delete. */
+import type { z } from 'zod';
+import type { Principal } from '../auth/principal';
+import { clonesOf, type Deps, versionsOf } from '../deps';
+import { invalidPatterns } from '../domain/customization';
+import { checkRepositoryPath } from '../domain/paths';
+import type { importMaster, patchMaster } from '../domain/schemas';
+import { InUseError, InvalidInputError } from '../errors';
+import { newId } from '../store/ids';
+import type { Master } from '../store/records';
+import { revise } from '../store/resources';
+import { accept } from './accept';
+import { masterView } from './views';
+
+function checkItems(items: Master['customization'] | undefined) {
+  const bad = invalidPatterns(items ?? []);
+  if (bad.length) throw new InvalidInputError(`invalid regular expression: ${bad.join('; ')}; fix the pattern`, { problems: bad });
+}
+
+export async function importMasterAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof importMaster>) {
+  const path = checkRepositoryPath(body.path);
+  checkItems(body.customization);
+  const repo = await deps.repositories.require(body.repository);
+  const now = deps.now();
+  const master: Master = {
+    id: newId('master'),
+    name: body.name,
+    version: 1,
+    rev: 1,
+    createdAt: now,
+    updatedAt: now,
+    status: 'importing',
+    repository: repo.id,
+    path,
+    profile: body.profile ?? {},
+    requirements: body.requirements ?? {},
+    customization: body.customization ?? [],
+  };
+  return accept(
+    deps,
+    p,
+    {
+      workflow: 'import',
+      kind: 'import',
+      resource: { kind: 'master', id: master.id, name: master.name },
+      site: repo.site,
+      request: { repository: repo.id, path },
+      firstStep: 'inspect',
+      input: { input: { repository: { id: repo.id, kind: repo.kind, path: repo.path }, path } },
+    },
+    (op) => deps.masters.createWrites({ ...master, operation: op.id }),
+    (writes) => deps.masters.transactNamed(writes, master.name, 1),
+  );
+}
+
+export async function getMaster(deps: Deps, ref: string) {
+  return masterView(deps, await deps.masters.require(ref));
+}
+
+export async function patchMasterAction(deps: Deps, ref: string, body: z.infer<typeof patchMaster>) {
+  checkItems(body.customization);
+  const m = await deps.masters.require(ref);
+  const updated = revise(m, body, deps.now());
+  await deps.masters.save(updated);
+  await deps.catalog.putMaster(updated);
+  return masterView(deps, updated);
+}
+
+export async function deleteMaster(deps: Deps, ref: string) {
+  const m = await deps.masters.require(ref);
+  const [clones, versions] = await Promise.all([deps.clones.children(clonesOf(m.id)), deps.masters.children(versionsOf(m.id))]);
+  const live = clones.filter((c) => c.status !== 'destroyed' && c.status !== 'captured');
+  if (live.length || versions.length)
+    throw new InUseError(
+      `master ${m.name} v${m.version} still has ${live.length} live clone(s) and ${versions.length} child version(s); destroy or capture them first`,
+      { clones: live.map((c) => c.id), children: versions.map((v) => v.id) },
+    );
+  if (m.status !== 'ready') throw new InUseError(`master ${m.name} is still being imported; wait for the import to end`);
+  await deps.db.transact(deps.masters.deleteWrites(m));
+  await deps.catalog.deleteMaster(m);
+  return { deleted: m.id };
+}

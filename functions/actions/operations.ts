@@ -1,0 +1,35 @@
+/** Reading operations, and the agent's progress reports on them. */
+import type { Principal } from '../auth/principal';
+import type { Deps } from '../deps';
+import { NotFoundError } from '../errors';
+import { enterStep } from '../store/operations';
+
+export async function getOperation(deps: Deps, id: string) {
+  const op = await deps.operations.get(id);
+  if (!op) throw new NotFoundError('operation', id);
+  const { rev: _rev, ...view } = op;
+  return view;
+}
+
+/**
+ * Progress from the agent running the operation. Best effort: a report that loses a race with
+ * another write, or arrives after the end, is dropped rather than retried.
+ */
+export async function reportProgress(
+  deps: Deps,
+  p: Principal | undefined,
+  id: string,
+  body: { progress: number; step?: string; message?: string },
+) {
+  const op = await deps.operations.get(id);
+  if (!op || (p?.role === 'agent' && p.site !== op.site)) throw new NotFoundError('operation', id);
+  if (op.status !== 'running') return { accepted: false, status: op.status };
+  const now = deps.now();
+  const steps = body.step ? enterStep(op, body.step, now, body.message) : op.steps;
+  try {
+    await deps.operations.save({ ...op, progress: Math.max(op.progress, body.progress), steps, updatedAt: now, rev: op.rev + 1 });
+  } catch {
+    return { accepted: false, status: op.status };
+  }
+  return { accepted: true, status: op.status };
+}

@@ -1,0 +1,34 @@
+/**
+ * What the workflows hand to the bookkeeping steps: the agent's outcome on success, the
+ * Step Functions error on failure, and how the latter becomes a user-facing error.
+ */
+import { HEARTBEAT_SECONDS } from '../../statemachines/constants';
+
+export interface StepError {
+  Error?: string;
+  Cause?: string;
+}
+
+export interface UserError {
+  code: string;
+  message: string;
+}
+
+/** Turns a Step Functions error (an agent's failure, a timeout, a lost agent) into `{code, message}`. */
+export function userError(e: StepError | undefined, site: string): UserError {
+  const name = e?.Error ?? 'unknown';
+  if (name === 'States.HeartbeatTimeout')
+    return {
+      code: 'agent_lost',
+      message: `the edge agent of site "${site}" stopped reporting (no heartbeat for ${HEARTBEAT_SECONDS} s) or is not running; start or check it, then retry`,
+    };
+  if (name === 'States.Timeout')
+    return { code: 'timeout', message: 'the task took longer than its time limit; retry, or check the agent and storage' };
+  try {
+    const parsed = JSON.parse(e?.Cause ?? '') as Partial<UserError>;
+    if (parsed.message) return { code: parsed.code ?? name, message: parsed.message };
+  } catch {
+    // A plain-text cause.
+  }
+  return { code: name.replace(/^States\./, '').toLowerCase(), message: e?.Cause || name };
+}

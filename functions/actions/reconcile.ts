@@ -1,0 +1,25 @@
+/**
+ * After a restart (or on a schedule in AWS), operations whose workflow is no longer running are
+ * ended as failed, releasing what they held. Nothing is left "running" forever.
+ */
+import type { Deps } from '../deps';
+import { recordFailure } from './steps';
+
+const START_GRACE_MS = 15_000;
+
+export async function reconcile(deps: Deps) {
+  const ended: string[] = [];
+  for (const op of await deps.operations.running()) {
+    const status = await deps.workflows.status(op.executionArn);
+    if (status === 'RUNNING') continue;
+    // An operation is written just before its workflow starts: give that moment time to pass.
+    if (status === 'missing' && Date.now() - Date.parse(op.createdAt) < START_GRACE_MS) continue;
+    const cause =
+      status === 'missing'
+        ? 'the control plane restarted while this operation ran, and its workflow is gone; retry the request'
+        : `its workflow ended (${status}) without recording an outcome; retry the request`;
+    await recordFailure(deps, op.id, { Error: 'interrupted', Cause: JSON.stringify({ code: 'interrupted', message: cause }) });
+    ended.push(op.id);
+  }
+  return { ended };
+}

@@ -1,0 +1,77 @@
+/**
+ * The bookkeeping steps the state machines call: `commit` records a successful outcome, `fail`
+ * records a failure and undoes the request's reservations. Both are idempotent: a retried step
+ * finds the operation already ended and does nothing.
+ */
+import type { Deps } from '../deps';
+import type { Write } from '../store/db';
+import type { Operation } from '../store/records';
+import { commitWrites, failureWrites } from './commits';
+import { type StepError, userError } from './outcomes';
+
+export interface StepInput {
+  step: 'commit' | 'fail';
+  operation: string;
+  outcome?: Record<string, unknown>;
+  error?: StepError;
+}
+
+export async function runStep(deps: Deps, input: StepInput): Promise<{ operation: string; status: string }> {
+  if (input.step === 'commit') return commit(deps, input.operation, input.outcome ?? {});
+  return recordFailure(deps, input.operation, input.error);
+}
+
+async function load(deps: Deps, id: string): Promise<Operation | undefined> {
+  const op = await deps.operations.get(id);
+  if (!op) throw new Error(`operation ${id} does not exist`);
+  return op.status === 'running' ? op : undefined;
+}
+
+async function finish(
+  deps: Deps,
+  op: Operation,
+  status: 'succeeded' | 'failed',
+  patch: Pick<Operation, 'result'> | Pick<Operation, 'error'>,
+  writes: Write[],
+) {
+  const now = deps.now();
+  const message = 'error' in patch ? patch.error?.message : undefined;
+  const done: Operation = {
+    ...op,
+    ...patch,
+    status,
+    progress: status === 'succeeded' ? 1 : op.progress,
+    steps: op.steps.map((s) => (s.status === 'running' ? { ...s, status, endedAt: now, ...(message ? { message } : {}) } : s)),
+    updatedAt: now,
+    rev: op.rev + 1,
+  };
+  const audit = deps.audit.entry({
+    at: now,
+    actor: op.actor,
+    action: op.kind,
+    resource: op.resource,
+    outcome: status,
+    operation: op.id,
+    detail: message,
+  });
+  await deps.db.transact([...writes, deps.operations.saveWrite(done), audit]);
+  await deps.catalog.putOperationLog(done);
+  return { operation: op.id, status };
+}
+
+export async function commit(deps: Deps, id: string, outcome: Record<string, unknown>) {
+  const op = await load(deps, id);
+  if (!op) return { operation: id, status: 'already-ended' };
+  const { writes, result, after } = await commitWrites(deps, op, outcome);
+  const out = await finish(deps, op, 'succeeded', { result }, writes);
+  await after?.();
+  return out;
+}
+
+export async function recordFailure(deps: Deps, id: string, error: StepError | undefined) {
+  const op = await load(deps, id);
+  if (!op) return { operation: id, status: 'already-ended' };
+  const e = userError(error, op.site);
+  const writes = await failureWrites(deps, op, e);
+  return finish(deps, op, 'failed', { error: e }, writes);
+}

@@ -1,0 +1,30 @@
+/** What the API shows of stored records: never credentials, never internal keys. */
+import type { Deps } from '../deps';
+import { clonesOf, versionsOf } from '../deps';
+import { allowedEvents } from '../domain/lifecycle';
+import { effectiveItems } from '../domain/customization';
+import type { Clone, Machine, Master } from '../store/records';
+import { cloneState } from './commits';
+
+export function machineView(m: Machine) {
+  const { credentials, ...rest } = m;
+  return { ...rest, credentials: credentials ? Object.fromEntries(Object.keys(credentials).map((k) => [k, '(set)'])) : {} };
+}
+
+export function cloneView(c: Clone) {
+  const items = effectiveItems(c.template, c.customization.items);
+  return {
+    ...c,
+    customization: { ...c.customization, total: items.length, pending: items.length - c.customization.applied },
+    events: c.status === 'ready' && !c.lock ? allowedEvents(cloneState(c)) : [],
+  };
+}
+
+export async function masterView(deps: Deps, m: Master) {
+  const [clones, versions] = await Promise.all([deps.clones.children(clonesOf(m.id)), deps.masters.children(versionsOf(m.id))]);
+  return {
+    ...m,
+    clones: clones.filter((c) => c.status !== 'destroyed').map((c) => ({ id: c.id, name: c.name, status: c.status, metastate: c.metastate, binding: c.binding })),
+    children: versions.map((v) => ({ id: v.id, name: v.name, version: v.version })),
+  };
+}

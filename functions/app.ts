@@ -1,0 +1,51 @@
+/**
+ * The HTTP app: every route from the route lists, one pipeline (authenticate, authorize, parse,
+ * call, answer) and one error handler. Runtime-neutral: entry/ adapts it to workerd, Lambda, Node.
+ */
+import { Hono } from 'hono';
+import { authenticate, authorize } from './auth/principal';
+import type { Env } from './config';
+import { depsFor } from './deps';
+import { ApiError, NotFoundError } from './errors';
+import { openapiDocument } from './http/openapi';
+import { honoPath, type RouteSpec } from './http/route';
+import { parseWith, readJson } from './http/validate';
+import { imageRoutes } from './routes/images';
+import { internalRoutes } from './routes/internal';
+import { inventoryRoutes } from './routes/inventory';
+import { operationRoutes } from './routes/operations';
+
+export const routes: RouteSpec[] = [...operationRoutes, ...inventoryRoutes, ...imageRoutes];
+
+export function createApp() {
+  const app = new Hono<{ Bindings: Env }>();
+  const openapi = openapiDocument(routes);
+  app.get('/v1/openapi.json', (c) => c.json(openapi));
+  app.route('/internal', internalRoutes);
+
+  for (const spec of routes) {
+    app.on(spec.method.toUpperCase(), honoPath(spec.path), async (c) => {
+      const deps = depsFor(c.env ?? {});
+      const principal = spec.access === 'public' ? undefined : await authenticate(deps, c.req.header('authorization') ?? null);
+      if (principal) authorize(principal, spec.access);
+      const hasBody = spec.method !== 'get' && spec.method !== 'delete';
+      const raw = hasBody ? await readJson(c.req.raw) : undefined;
+      const body = spec.body ? parseWith(spec.body, raw, 'body') : raw;
+      const query = spec.query ? parseWith(spec.query, c.req.query(), 'query') : {};
+      const result = await spec.handler({ deps, principal, params: c.req.param() as Record<string, string>, body, query, request: c.req.raw });
+      return c.json(result as object, spec.status ?? 200);
+    });
+  }
+
+  app.notFound((c) => {
+    throw new NotFoundError('route', `${c.req.method} ${c.req.path}`);
+  });
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      return c.json({ error: { code: err.code, message: err.message, ...err.details } }, err.status as 400);
+    }
+    console.error(err);
+    return c.json({ error: { code: 'internal', message: `internal error (${err.name}); the server log has details` } }, 500);
+  });
+  return app;
+}

@@ -1,0 +1,37 @@
+/**
+ * Who is calling, from the bearer token. Roles are ordered viewer < operator < admin; `agent`
+ * tokens act for one site and may only use the agent routes.
+ */
+import type { Deps } from '../deps';
+import { ForbiddenError, UnauthorizedError } from '../errors';
+import type { Role } from '../store/records';
+
+export interface Principal {
+  tokenId: string;
+  role: Role;
+  site?: string;
+}
+
+/** What a route demands: a minimum human role, the site agent, or nothing. */
+export type Access = 'public' | 'viewer' | 'operator' | 'admin' | 'agent';
+
+const rank: Record<Role, number> = { agent: -1, viewer: 0, operator: 1, admin: 2 };
+
+export const actorOf = (p: Principal | undefined) => (p ? `${p.role}:${p.tokenId}` : 'anonymous');
+
+export async function authenticate(deps: Deps, header: string | null): Promise<Principal> {
+  const m = header?.match(/^Bearer\s+(\S+)$/i);
+  if (!m) throw new UnauthorizedError();
+  const token = await deps.tokens.lookup(m[1]!);
+  if (!token) throw new UnauthorizedError('unknown or revoked token; ask an admin for a new one');
+  return { tokenId: token.id, role: token.role, site: token.site };
+}
+
+export function authorize(p: Principal, access: Access): void {
+  if (access === 'public') return;
+  if (access === 'agent') {
+    if (p.role !== 'agent' && p.role !== 'admin') throw new ForbiddenError(p.role, 'agent');
+    return;
+  }
+  if (rank[p.role] < rank[access]) throw new ForbiddenError(p.role, access);
+}

@@ -1,0 +1,50 @@
+/**
+ * Settings of the functions, read from the runtime's environment (Worker bindings, Lambda or Node
+ * environment variables). Endpoints are set only for the local stack; in AWS the SDK defaults apply.
+ */
+export interface Config {
+  region: string;
+  accountId: string;
+  table: string;
+  bucket: string;
+  endpoints: { dynamodb?: string; s3?: string; stepfunctions?: string };
+  /** ARN of the function the state machines call for their bookkeeping steps. */
+  stepsFunctionArn: string;
+  /** Shared secret that lets the local Step Functions endpoint call the steps route. */
+  internalSecret?: string;
+  /** IAM role the site state machines run as (AWS); the local endpoint ignores it. */
+  stateMachineRoleArn: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export type Env = Record<string, unknown>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export function configFromEnv(env: Env): Config {
+  const region = str(env, 'AWS_REGION') ?? 'us-east-1';
+  const accountId = str(env, 'ENCOMPASS_ACCOUNT_ID') ?? '000000000000';
+  const accessKeyId = str(env, 'AWS_ACCESS_KEY_ID');
+  const secretAccessKey = str(env, 'AWS_SECRET_ACCESS_KEY');
+  return {
+    region,
+    accountId,
+    table: str(env, 'ENCOMPASS_TABLE') ?? 'encompass',
+    bucket: str(env, 'ENCOMPASS_BUCKET') ?? 'encompass',
+    endpoints: {
+      dynamodb: str(env, 'DYNAMODB_ENDPOINT'),
+      s3: str(env, 'S3_ENDPOINT'),
+      stepfunctions: str(env, 'SFN_ENDPOINT'),
+    },
+    stepsFunctionArn:
+      str(env, 'ENCOMPASS_STEPS_FUNCTION_ARN') ?? `arn:aws:lambda:${region}:${accountId}:function:encompass-steps`,
+    internalSecret: str(env, 'ENCOMPASS_INTERNAL_SECRET'),
+    stateMachineRoleArn:
+      str(env, 'ENCOMPASS_STATEMACHINE_ROLE_ARN') ?? `arn:aws:iam::${accountId}:role/encompass-statemachines`,
+    // Only the local stack passes keys; in AWS the SDK's default provider chain is used.
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * Everything a request needs, built from the runtime's environment. Built once per environment
+ * object (a Worker's `env`, Lambda's or Node's `process.env`) so SDK clients and their connection
+ * pools are reused between requests of one isolate or container.
+ */
+import { type Config, configFromEnv, type Env } from './config';
+import { Audit } from './store/audit';
+import { Catalog, s3Client } from './store/catalog';
+import { Db } from './store/db';
+import { Operations } from './store/operations';
+import type { Clone, Machine, Repository, Site } from './store/records';
+import { Masters } from './store/masters';
+import { Resources } from './store/resources';
+import { Tokens } from './store/tokens';
+import { sfnClient, Workflows } from './workflows/sfn';
+
+export interface Deps {
+  config: Config;
+  db: Db;
+  sites: Resources<Site>;
+  repositories: Resources<Repository>;
+  machines: Resources<Machine>;
+  masters: Masters;
+  clones: Resources<Clone>;
+  operations: Operations;
+  audit: Audit;
+  tokens: Tokens;
+  catalog: Catalog;
+  workflows: Workflows;
+  now: () => string;
+}
+
+export const clonesOf = (masterId: string) => `clones-of#${masterId}`;
+export const versionsOf = (masterId: string) => `versions-of#${masterId}`;
+
+export function buildDeps(config: Config): Deps {
+  const db = new Db(config);
+  return {
+    config,
+    db,
+    sites: new Resources<Site>(db, 'site'),
+    repositories: new Resources<Repository>(db, 'repository'),
+    machines: new Resources<Machine>(db, 'machine'),
+    masters: new Masters(db, 'master', (m) => (m.parent ? versionsOf(m.parent) : undefined)),
+    clones: new Resources<Clone>(db, 'clone', (c) => clonesOf(c.master)),
+    operations: new Operations(db),
+    audit: new Audit(db),
+    tokens: new Tokens(db),
+    catalog: new Catalog(s3Client(config), config.bucket),
+    workflows: new Workflows(sfnClient(config), config),
+    now: () => new Date().toISOString(),
+  };
+}
+
+const cache = new WeakMap<object, Deps>();
+
+export function depsFor(env: Env): Deps {
+  let deps = cache.get(env);
+  if (!deps) {
+    deps = buildDeps(configFromEnv(env));
+    cache.set(env, deps);
+  }
+  return deps;
+}

@@ -1,0 +1,139 @@
+/**
+ * The clone lifecycle: one declarative table that the API, the state machines, the tests and the
+ * README diagram all read. A clone has a `metastate` and a `binding`, or a terminal `status`.
+ */
+import { InvalidTransitionError } from '../errors';
+
+/** Metastates: what has happened to the clone's contents. */
+export const metastates = {
+  clean: 'never booted; can be customized offline',
+  operational: 'has booted; holds state of its own and can never be clean again',
+  maintenance: 'being changed on purpose, to be captured as a new master version',
+} as const;
+
+/** Bindings: how the clone is tied to a machine. */
+export const bindings = {
+  unassigned: 'bound to no machine',
+  assigned: 'bound to one machine; customized for it',
+  attached: 'the machine can reach the storage',
+  active: 'the machine is powered on from it',
+} as const;
+
+/** Terminal statuses: the clone is gone as a clone. */
+export const terminals = {
+  captured: 'became a master version (lineage kept)',
+  destroyed: 'storage released',
+} as const;
+
+export type Metastate = keyof typeof metastates;
+export type Binding = keyof typeof bindings;
+export type Terminal = keyof typeof terminals;
+
+export interface CloneState {
+  metastate: Metastate;
+  binding: Binding;
+  status: 'ready' | Terminal;
+}
+
+/** The agent task each event runs (null: metadata only). */
+export type AgentTask =
+  | 'customize'
+  | 'attach'
+  | 'detach'
+  | 'power_on'
+  | 'power_off'
+  | 'capture'
+  | 'rollback'
+  | 'destroy';
+
+export interface Transition {
+  readonly event: string;
+  readonly doc: string;
+  readonly from: { readonly metastate?: readonly Metastate[]; readonly binding: readonly Binding[] };
+  readonly to: { readonly binding?: Binding; readonly metastate?: Metastate; readonly status?: Terminal };
+  readonly task: AgentTask | null;
+  /** A boot reported by the agent turns a clean clone operational. */
+  readonly firstBoot?: boolean;
+}
+
+const anyBinding = ['unassigned', 'assigned', 'attached', 'active'] as const;
+
+export const transitions = [
+  // Bind to a machine, applying the customization for it.
+  { event: 'assign', doc: 'bind to a machine and customize', from: { binding: ['unassigned'] }, to: { binding: 'assigned' }, task: 'customize' },
+  // Release the machine; the customization stays applied.
+  { event: 'unassign', doc: 'release the machine', from: { binding: ['assigned'] }, to: { binding: 'unassigned' }, task: null },
+  // Let the machine reach the storage.
+  { event: 'attach', doc: 'make the storage reachable by the machine', from: { binding: ['assigned'] }, to: { binding: 'attached' }, task: 'attach' },
+  { event: 'detach', doc: 'revoke the machine\u2019s access to the storage', from: { binding: ['attached'] }, to: { binding: 'assigned' }, task: 'detach' },
+  // Power on; the first boot makes a clean clone operational.
+  { event: 'activate', doc: 'power on', from: { binding: ['attached'] }, to: { binding: 'active' }, task: 'power_on', firstBoot: true },
+  { event: 'deactivate', doc: 'power off', from: { binding: ['active'] }, to: { binding: 'attached' }, task: 'power_off' },
+  // Start preparing a new master version from an operational clone.
+  { event: 'reconfigure', doc: 'enter maintenance', from: { metastate: ['operational'], binding: anyBinding }, to: { metastate: 'maintenance' }, task: null },
+  // The only way out of maintenance.
+  { event: 'capture', doc: 'become a new master version', from: { metastate: ['maintenance'], binding: ['unassigned'] }, to: { status: 'captured' }, task: 'capture' },
+  // Staged apply of customization items while the clone is still clean and offline.
+  { event: 'customize', doc: 'append and/or apply customization items', from: { metastate: ['clean'], binding: ['unassigned', 'assigned'] }, to: {}, task: 'customize' },
+  { event: 'rollback', doc: 'undo applied customization items', from: { metastate: ['clean'], binding: ['unassigned', 'assigned'] }, to: {}, task: 'rollback' },
+  { event: 'destroy', doc: 'release the storage', from: { binding: ['unassigned'] }, to: { status: 'destroyed' }, task: 'destroy' },
+] as const satisfies readonly Transition[];
+
+export type LifecycleEvent = (typeof transitions)[number]['event'];
+export const events = transitions.map((t) => t.event) as LifecycleEvent[];
+
+export function isEvent(name: string): name is LifecycleEvent {
+  return (events as string[]).includes(name);
+}
+
+function describeState(s: CloneState): string {
+  return s.status === 'ready' ? `${s.metastate} and ${s.binding}` : s.status;
+}
+
+function allows(t: Transition, s: CloneState): boolean {
+  if (s.status !== 'ready') return false;
+  if (t.from.metastate && !t.from.metastate.includes(s.metastate)) return false;
+  return t.from.binding.includes(s.binding);
+}
+
+/** Events allowed in a state, in table order. */
+export function allowedEvents(s: CloneState): LifecycleEvent[] {
+  return transitions.filter((t) => allows(t, s)).map((t) => t.event);
+}
+
+/** The transition for `event` in state `s`; InvalidTransitionError (409) when the table has none. */
+export function plan(s: CloneState, event: string): Transition {
+  const t = transitions.find((x) => x.event === event);
+  if (!t || !allows(t, s)) throw new InvalidTransitionError(event, describeState(s), allowedEvents(s));
+  return t;
+}
+
+/** The state after `t` succeeds; `booted` is the agent's report for transitions with firstBoot. */
+export function apply(s: CloneState, t: Transition, booted = false): CloneState {
+  const next: CloneState = { ...s };
+  if (t.to.binding) next.binding = t.to.binding;
+  if (t.to.metastate) next.metastate = t.to.metastate;
+  if (t.to.status) next.status = t.to.status;
+  if (t.firstBoot && booted && next.metastate === 'clean') next.metastate = 'operational';
+  return next;
+}
+
+/** Every live state, for exhaustive tests and the diagram. */
+export function allStates(): CloneState[] {
+  const out: CloneState[] = [];
+  for (const metastate of Object.keys(metastates) as Metastate[])
+    for (const binding of Object.keys(bindings) as Binding[]) out.push({ metastate, binding, status: 'ready' });
+  return out;
+}
+
+/** A Mermaid state diagram of the binding and metastate transitions, generated from the table. */
+export function lifecycleDiagram(): string {
+  const lines = ['stateDiagram-v2', '  [*] --> unassigned: clone (clean)'];
+  for (const t of transitions as readonly Transition[]) {
+    const froms = t.to.metastate || t.to.status ? (t.from.metastate ?? ['any']) : t.from.binding;
+    const to = t.to.status ?? t.to.metastate ?? t.to.binding;
+    for (const f of froms) lines.push(`  ${f} --> ${to ?? f}: ${t.event}`);
+  }
+  lines.push('  operational --> [*]', '  captured --> [*]', '  destroyed --> [*]');
+  return lines.join('\n');
+}

@@ -1,0 +1,4 @@
+/** workerd (Miniflare) entry: the bindings are the environment. */
+import { createApp } from '../app';
+
+export default createApp();

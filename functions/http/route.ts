@@ -1,0 +1,38 @@
+/**
+ * A route is data: method, path, who may call it, the schemas of its input, and a handler that
+ * only wires (parse, call a plain function, return its result). The OpenAPI document and the
+ * authorization test are generated from the same list.
+ */
+import type { z } from 'zod';
+import type { Access, Principal } from '../auth/principal';
+import type { Deps } from '../deps';
+
+export interface Ctx<B, Q> {
+  deps: Deps;
+  principal: Principal | undefined;
+  params: Record<string, string>;
+  body: B;
+  query: Q;
+  request: Request;
+}
+
+export interface RouteSpec<B = unknown, Q = unknown> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** OpenAPI-style path, e.g. `/v1/clones/{id}`. */
+  path: string;
+  summary: string;
+  access: Access;
+  tag: string;
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
+  /** Status of a successful answer (202 for operations). */
+  status?: 200 | 201 | 202;
+  handler: (ctx: Ctx<B, Q>) => Promise<unknown>;
+}
+
+export function route<B = undefined, Q = Record<string, never>>(spec: RouteSpec<B, Q>): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+/** `/v1/clones/{id}` → `/v1/clones/:id` */
+export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');

@@ -1,0 +1,146 @@
+/**
+ * A thin layer over the DynamoDB document client: consistent reads, optimistic writes guarded by
+ * `rev`, and all-or-nothing transactions whose failed conditions are reported by position.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../config';
+import { StaleRecordError } from '../errors';
+
+export type Key = { pk: string; sk: string };
+export type Item = Record<string, unknown>;
+/** A stored record: has an id and a revision. */
+export type RecordItem = Item & { id: string; rev: number };
+export type Write = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+export const recordKey = (kind: string, id: string): Key => ({ pk: `${kind}#${id}`, sk: 'record' });
+export const nameKey = (kind: string, name: string): Key => ({ pk: `name#${kind}#${name}`, sk: 'name' });
+
+/** A transaction was cancelled; `failed` holds the positions whose condition did not hold. */
+export class TransactionConflict extends Error {
+  override name = 'TransactionConflict';
+  constructor(
+    readonly failed: number[],
+    options?: { cause?: unknown },
+  ) {
+    super(`transaction cancelled by conditions at ${failed.join(', ')}`, options);
+  }
+}
+
+export class Db {
+  private readonly doc: DynamoDBDocumentClient;
+  constructor(
+    private readonly config: Config,
+    client = new DynamoDBClient({
+      region: config.region,
+      endpoint: config.endpoints.dynamodb,
+      credentials: config.credentials,
+    }),
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  get table(): string {
+    return this.config.table;
+  }
+
+  async get<T>(key: Key): Promise<T | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    return out.Item as T | undefined;
+  }
+
+  /** One page of an index, newest last; `cursor` continues where the previous page stopped. */
+  async query<T>(
+    index: 'byKind' | 'byParent',
+    partition: string,
+    opts: { limit?: number; cursor?: string; newestFirst?: boolean } = {},
+  ): Promise<{ items: T[]; cursor?: string }> {
+    const pkName = index === 'byKind' ? 'gsi1pk' : 'gsi2pk';
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: index,
+        KeyConditionExpression: '#p = :p',
+        ExpressionAttributeNames: { '#p': pkName },
+        ExpressionAttributeValues: { ':p': partition },
+        Limit: opts.limit,
+        ScanIndexForward: !opts.newestFirst,
+        ExclusiveStartKey: opts.cursor ? JSON.parse(atob(opts.cursor)) : undefined,
+      }),
+    );
+    const cursor = out.LastEvaluatedKey ? btoa(JSON.stringify(out.LastEvaluatedKey)) : undefined;
+    return { items: (out.Items ?? []) as T[], cursor };
+  }
+
+  /** Every item of an index partition (bounded lists: sites, repositories, running operations). */
+  async queryAll<T>(index: 'byKind' | 'byParent', partition: string): Promise<T[]> {
+    const all: T[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.query<T>(index, partition, { cursor });
+      all.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    return all;
+  }
+
+  async transact(writes: Write[]): Promise<void> {
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: writes }));
+    } catch (e) {
+      const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if ((e as Error).name === 'TransactionCanceledException' && reasons) {
+        const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
+        if (failed.length) throw new TransactionConflict(failed, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** A Put of a whole record that only succeeds if nobody wrote it since revision `rev`. */
+  putIfRev(item: RecordItem, rev: number): Write {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: item,
+        ConditionExpression: rev === 0 ? 'attribute_not_exists(pk)' : 'rev = :rev',
+        ExpressionAttributeValues: rev === 0 ? undefined : { ':rev': rev },
+      },
+    };
+  }
+
+  putNew(item: Item): Write {
+    return { Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } };
+  }
+
+  put(item: Item): Write {
+    return { Put: { TableName: this.table, Item: item } };
+  }
+
+  delete(key: Key, condition?: { expression: string; values?: Item }): Write {
+    return {
+      Delete: {
+        TableName: this.table,
+        Key: key,
+        ConditionExpression: condition?.expression,
+        ExpressionAttributeValues: condition?.values,
+      },
+    };
+  }
+
+  /** Write one record guarded by its revision; StaleRecordError when it changed meanwhile. */
+  async saveRecord(kind: string, item: RecordItem, rev: number): Promise<void> {
+    try {
+      await this.transact([this.putIfRev(item, rev)]);
+    } catch (e) {
+      if (e instanceof TransactionConflict) throw new StaleRecordError(kind, item.id);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/** The shapes of the records the functions keep in DynamoDB. */
+import type { Binding, Metastate } from '../domain/lifecycle';
+import type { CustomizationItem } from '../domain/customization';
+
+export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
+
+/** Fields every named resource has. `rev` is the optimistic-concurrency revision. */
+export interface Base {
+  id: string;
+  name: string;
+  rev: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Site extends Base {
+  description?: string;
+  agent?: { lastSeen: string; version?: string; host?: string; startedAt?: string };
+}
+
+export interface Repository extends Base {
+  site: string;
+  kind: 'file' | 'iscsi';
+  path: string;
+  description?: string;
+}
+
+export interface MachineIdentity {
+  macs?: string[];
+  serial?: string;
+  uuid?: string;
+  initiatorName?: string;
+}
+
+export interface Machine extends Base {
+  site: string;
+  kind: 'sim' | 'qemu' | 'libvirt' | 'ipmi' | 'redfish';
+  arch: string;
+  cpus: number;
+  memoryMiB: number;
+  identity: MachineIdentity;
+  settings: Record<string, unknown>;
+  /** Write-only: never returned by the API. */
+  credentials?: Record<string, string>;
+  /** The clone assigned to this machine, if any (at most one). */
+  clone?: string;
+}
+
+export interface Requirements {
+  arch?: string;
+  minCpus?: number;
+  minMemoryMiB?: number;
+}
+
+export interface Profile {
+  service?: string;
+  software?: string[];
+  description?: string;
+}
+
+export interface ImageFacts {
+  sizeBytes: number;
+  allocatedBytes: number;
+  sha256: string;
+  format: 'raw' | 'qcow2';
+}
+
+export interface Master extends Base, Partial<ImageFacts> {
+  status: 'importing' | 'ready';
+  repository: string;
+  path: string;
+  version: number;
+  filesystem?: { type: string; offsetBytes: number; partition?: number; label?: string; uuid?: string } | null;
+  parent?: string;
+  sourceClone?: string;
+  profile: Profile;
+  requirements: Requirements;
+  customization: CustomizationItem[];
+  operation?: string;
+}
+
+export type CustomizationItemList = CustomizationItem[];
+
+export interface AppliedChange {
+  index: number;
+  path: string;
+  sha256Before: string | null;
+  sha256After: string;
+}
+
+export interface CloneCustomization {
+  /** Items added for this clone, after the master's template items. */
+  items: CustomizationItem[];
+  variables: Record<string, string>;
+  /** How many of the effective items (master's, then the clone's) are applied. */
+  applied: number;
+  changes: AppliedChange[];
+}
+
+export interface Clone extends Base, Partial<ImageFacts> {
+  status: 'creating' | 'ready' | 'captured' | 'destroyed';
+  master: string;
+  repository: string;
+  path: string;
+  method?: string;
+  metastate: Metastate;
+  binding: Binding;
+  machine?: string;
+  customization: CloneCustomization;
+  /** Items of the master when the clone was made: later edits of the master do not change it. */
+  template: CustomizationItem[];
+  bootCount: number;
+  /** The operation holding the clone, if any. */
+  lock?: string;
+  lastError?: { code: string; message: string; operation: string; at: string };
+  capturedAs?: string;
+}
+
+export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
+
+export interface OperationStep {
+  name: string;
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  endedAt?: string;
+  message?: string;
+}
+
+export interface Operation {
+  id: string;
+  kind: string;
+  resource: { kind: string; id: string; name: string };
+  site: string;
+  status: OperationStatus;
+  progress: number;
+  steps: OperationStep[];
+  /** What was asked, as validated when the operation was accepted; the commit step applies it. */
+  request: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: { code: string; message: string };
+  executionArn: string;
+  actor: string;
+  createdAt: string;
+  updatedAt: string;
+  rev: number;
+}
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  resource: { kind: string; id: string; name?: string };
+  outcome: 'accepted' | 'succeeded' | 'failed' | 'denied';
+  operation?: string;
+  detail?: string;
+}
+
+export interface Token {
+  id: string;
+  role: Role;
+  /** Agent tokens act for one site only. */
+  site?: string;
+  label?: string;
+  createdAt: string;
+  createdBy: string;
+}

@@ -1,0 +1,6 @@
+/** Timing shared by the state machine definitions and the code that explains their errors. */
+
+/** Seconds without a heartbeat after which the agent is taken for dead. */
+export const HEARTBEAT_SECONDS = 20;
+/** The longest an agent task may run (a full copy of a large image). */
+export const AGENT_TIMEOUT_SECONDS = 6 * 3600;
