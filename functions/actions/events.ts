@@ -96,6 +96,8 @@ async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition
     }
     case 'capture':
       return prepareCapture(deps, clone, image, body.name);
+    case 'destroy':
+      return { request: {}, input: { image } };
     case 'unassign':
     case 'reconfigure':
       return { request: {}, input: {} };

@@ -4,7 +4,7 @@
  * finds the operation already ended and does nothing.
  */
 import type { Deps } from '../deps';
-import type { Write } from '../store/db';
+import { TransactionConflict, type Write } from '../store/db';
 import type { Operation } from '../store/records';
 import { commitWrites, failureWrites } from './commits';
 import { type StepError, userError } from './outcomes';
@@ -59,7 +59,30 @@ async function finish(
   return { operation: op.id, status };
 }
 
-export async function commit(deps: Deps, id: string, outcome: Record<string, unknown>) {
+/**
+ * Progress reports bump the operation's revision; a step that loses that race reads the
+ * operation again and retries, instead of failing back to the workflow.
+ */
+async function retryOnRace<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof TransactionConflict) || i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 20 * i));
+    }
+  }
+}
+
+export function commit(deps: Deps, id: string, outcome: Record<string, unknown>) {
+  return retryOnRace(() => commitOnce(deps, id, outcome));
+}
+
+export function recordFailure(deps: Deps, id: string, error: StepError | undefined) {
+  return retryOnRace(() => recordFailureOnce(deps, id, error));
+}
+
+async function commitOnce(deps: Deps, id: string, outcome: Record<string, unknown>) {
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
   const { writes, result, after } = await commitWrites(deps, op, outcome);
@@ -68,7 +91,7 @@ export async function commit(deps: Deps, id: string, outcome: Record<string, unk
   return out;
 }
 
-export async function recordFailure(deps: Deps, id: string, error: StepError | undefined) {
+async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined) {
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
   const e = userError(error, op.site);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -29,7 +30,8 @@ function isSameDisk(a: DiskRef, b: DiskRef): boolean {
 /**
  * A simulated machine: keeps power, attached disk and boot count in `<stateDir>/sim-<id>.json` and
  * enforces the same preconditions a real machine driver does. `settings.failBoot === true` makes
- * every power-on fail, to exercise failed activations.
+ * every power-on fail, to exercise failed activations; `settings.bootSeconds` makes a boot take that
+ * long, like a real blade.
  */
 export class SimMachineDriver implements MachineDriver {
   readonly kind = 'sim';
@@ -135,6 +137,9 @@ export class SimMachineDriver implements MachineDriver {
         // The failed machine is left off so the lifecycle can detach and roll back without a power cycle.
         throw new BootFailedError(machine.id, state.disk.path, 'simulated boot failure (settings.failBoot is true)');
       }
+      // A blade takes a while to boot; `settings.bootSeconds` plays that out.
+      const bootSeconds = Number(machine.settings['bootSeconds'] ?? 0);
+      if (bootSeconds > 0) await sleep(Math.min(bootSeconds, 3600) * 1000);
       const booted: SimMachineState = { ...state, power: 'on', bootCount: state.bootCount + 1, lastBootAt: new Date().toISOString() };
       await this.writeState(machine, booted);
       return { power: 'on', booted: true, bootCount: booted.bootCount };

@@ -1,0 +1,67 @@
+/** A small client for the API tests: JSON in and out, operations awaited. */
+import { inject } from 'vitest';
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+}
+
+export class Api {
+  constructor(
+    readonly url: string,
+    readonly token?: string,
+  ) {}
+
+  static admin(): Api {
+    const s = inject('stack');
+    return new Api(s.url, s.adminToken);
+  }
+
+  as(token: string | undefined): Api {
+    return new Api(this.url, token);
+  }
+
+  async call<T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+    const res = await fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  }
+
+  get<T = any>(path: string) {
+    return this.call<T>('GET', path);
+  }
+  post<T = any>(path: string, body: unknown = {}) {
+    return this.call<T>('POST', path, body);
+  }
+  patch<T = any>(path: string, body: unknown) {
+    return this.call<T>('PATCH', path, body);
+  }
+  del<T = any>(path: string) {
+    return this.call<T>('DELETE', path);
+  }
+
+  /** Waits for an operation to end and returns it. */
+  async wait(operation: string, timeoutMs = 60_000): Promise<any> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const { body } = await this.get(`/v1/operations/${operation}`);
+      if (body.status !== 'running') return body;
+      if (Date.now() > until) throw new Error(`operation ${operation} still running after ${timeoutMs} ms: ${JSON.stringify(body)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** POSTs a request that answers 202 with an operation, and waits for it. */
+  async run(path: string, body: unknown = {}): Promise<any> {
+    const r = await this.post(path, body);
+    if (r.status !== 202) throw new Error(`POST ${path} answered ${r.status}: ${JSON.stringify(r.body)}`);
+    return this.wait(r.body.operation);
+  }
+}

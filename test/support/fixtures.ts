@@ -1,0 +1,50 @@
+/** Per-suite resources with unique names: a repository directory, a master in it, machines. */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Api } from './api';
+import { baseFiles, makeExt4 } from './images';
+
+export const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+
+export const hostnameItems = [
+  { type: 'file', path: '/etc/hostname', content: '${hostname}\n' },
+  { type: 'replace', path: '/etc/hosts', pattern: '^127\\.0\\.1\\.1 .*$', replacement: '127.0.1.1 ${hostname}', flags: 'm' },
+];
+
+export async function makeRepository(api: Api) {
+  const dir = await mkdtemp(join(tmpdir(), 'encompass-repo-'));
+  const { status, body } = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
+  expect(status, JSON.stringify(body)).toBe(201);
+  return { dir, repo: body };
+}
+
+export async function makeMaster(api: Api, opts: { customization?: unknown[]; requirements?: unknown; files?: Record<string, string> } = {}) {
+  const { dir, repo } = await makeRepository(api);
+  await makeExt4(join(dir, 'masters/base.img'), opts.files ?? baseFiles);
+  const name = unique('master');
+  const op = await api.run('/v1/masters', {
+    name,
+    repository: repo.name,
+    path: 'masters/base.img',
+    customization: opts.customization ?? hostnameItems,
+    requirements: opts.requirements ?? {},
+  });
+  expect(op.status, JSON.stringify(op)).toBe('succeeded');
+  const master = (await api.get(`/v1/masters/${name}`)).body;
+  return { dir, repo, master };
+}
+
+export async function makeMachine(api: Api, extra: Record<string, unknown> = {}) {
+  const { status, body } = await api.post('/v1/machines', { name: unique('m'), site: 'local', kind: 'sim', cpus: 2, memoryMiB: 2048, ...extra });
+  expect(status, JSON.stringify(body)).toBe(201);
+  return body;
+}
+
+export async function makeClone(api: Api, master: string) {
+  const name = unique('clone');
+  const op = await api.run('/v1/clones', { master, name });
+  expect(op.status, JSON.stringify(op)).toBe('succeeded');
+  return (await api.get(`/v1/clones/${name}`)).body;
+}
