@@ -1,0 +1,60 @@
+/** The state machine definitions: valid ASL, generated from the lifecycle table, and faithful to it. */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { transitions } from '../../functions/domain/lifecycle';
+import { machines } from '../../statemachines/generate';
+
+// asl-validator ships CommonJS without types.
+const { default: aslValidator } = (await import('asl-validator')) as unknown as {
+  default: (definition: unknown, opts?: unknown) => { isValid: boolean; errors: unknown[] };
+};
+
+const names = Object.keys(machines) as (keyof typeof machines)[];
+const load = async (name: string) => JSON.parse(await readFile(new URL(`../../statemachines/${name}.asl.json`, import.meta.url), 'utf8'));
+const withArns = (def: unknown) =>
+  JSON.parse(
+    JSON.stringify(def)
+      .replaceAll('${AgentActivityArn}', 'arn:aws:states:us-east-1:000000000000:activity:encompass-local-agent')
+      .replaceAll('${StepsFunctionArn}', 'arn:aws:lambda:us-east-1:000000000000:function:encompass-steps'),
+  );
+
+type State = { Type: string; Resource?: string; Parameters?: { task?: string }; Next?: string; TimeoutSeconds?: number; HeartbeatSeconds?: number; Retry?: unknown[]; Catch?: unknown[]; Default?: string; Choices?: { StringEquals: string; Next: string }[] };
+
+describe('state machine definitions', () => {
+  it.each(names)('%s.asl.json is what the generator writes from the table', async (name) => {
+    expect(await load(name)).toEqual(JSON.parse(JSON.stringify(machines[name]())));
+  });
+
+  it.each(names)('%s.asl.json is valid ASL', async (name) => {
+    const result = aslValidator(withArns(await load(name)));
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it.each(names)('%s: every Task has TimeoutSeconds, Retry and Catch (or is the failure recorder)', async (name) => {
+    const def = await load(name);
+    for (const [id, s] of Object.entries(def.States as Record<string, State>)) {
+      if (s.Type !== 'Task') continue;
+      expect(s.TimeoutSeconds, id).toBeGreaterThan(0);
+      expect(s.Retry?.length, id).toBeGreaterThan(0);
+      if (id !== 'RecordFailure') expect(s.Catch?.length, id).toBeGreaterThan(0);
+      if (s.Resource === '${AgentActivityArn}') expect(s.HeartbeatSeconds, id).toBeLessThan(60);
+    }
+  });
+
+  it('lets the transition machine perform only transitions of the lifecycle table, each with its agent task', async () => {
+    const def = await load('transition');
+    const states = def.States as Record<string, State>;
+    const route = states[def.StartAt]!;
+    const performed = new Map<string, string | null>();
+    for (const choice of route.Choices!) {
+      const target = states[choice.Next]!;
+      performed.set(choice.StringEquals, target.Type === 'Task' ? target.Parameters!.task! : null);
+      // Whatever branch runs, it ends in the one bookkeeping step that applies the table.
+      expect(target.Next).toBe('Commit');
+    }
+    const table = new Map(transitions.map((t) => [t.event as string, t.task as string | null]));
+    expect(performed).toEqual(table);
+    expect(states[route.Default!]!.Next).toBe('RecordFailure');
+  });
+});
