@@ -25,12 +25,19 @@ export interface ImageFilesystem {
   readonly name: string;
   /** The first supported volume in the image, or null when there is none this driver can edit. */
   detect(imagePath: string): Promise<VolumeInfo | null>;
-  /** File content, or null when the file does not exist. Throws UnsupportedImageError. */
+  /**
+   * File content, or null when the file does not exist. Throws UnsupportedImageError, and
+   * NotRegularFileError for a directory, symbolic link or device.
+   */
   readFile(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<Buffer | null>;
-  /** Create or replace a file (parent directories must exist: MissingDirectoryError). */
+  /**
+   * Create or replace a file (parent directories must exist: MissingDirectoryError). Without `mode`, a
+   * replaced file keeps its mode and owner, a new one gets 0644 and owner root. The file is read back
+   * before this resolves; a mismatch is WriteVerificationError.
+   */
   writeFile(imagePath: string, volume: VolumeInfo, fsPath: string, content: Buffer, mode?: number): Promise<void>;
   /** Remove a file; removing a missing file is not an error. */
   removeFile(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<void>;
-  /** The file's permission bits, or null when it does not exist. */
+  /** The permission bits of a file or directory, or null when it does not exist. */
   fileMode(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<number | null>;
 }

@@ -1,0 +1,199 @@
+/** Errors of offline customization. Each names the item at fault and says what to change. */
+
+export class CustomizationError extends Error {
+  override readonly name: string = 'CustomizationError';
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** An item that cannot be applied as written (shape, type, path, mode, source). */
+export class InvalidItemError extends CustomizationError {
+  override readonly name = 'InvalidItemError';
+
+  constructor(
+    readonly index: number,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super('invalid_item', `Customization item ${index}: ${problem}`, options);
+  }
+}
+
+/** `${name}` references without a value in the assignment's variables. */
+export class MissingVariableError extends CustomizationError {
+  override readonly name = 'MissingVariableError';
+
+  constructor(
+    readonly names: string[],
+    /** For each missing name, the indexes of the items that use it. */
+    readonly usedBy: Record<string, number[]>,
+  ) {
+    const uses = names.map((n) => `${n} (item ${usedBy[n]?.join(', ')})`).join('; ');
+    super(
+      'missing_variable',
+      `Missing variable${names.length > 1 ? 's' : ''}: ${uses}. Give ${names.length > 1 ? 'them values' : 'it a value'} in the assignment's variables, or write $\${name} where a literal \${name} is meant.`,
+    );
+  }
+}
+
+/** A variable whose value is not a string. */
+export class InvalidVariableError extends CustomizationError {
+  override readonly name = 'InvalidVariableError';
+
+  constructor(readonly variable: string) {
+    super('invalid_variable', `Variable ${JSON.stringify(variable)} must have a string value. Quote it, e.g. "8080".`);
+  }
+}
+
+/** A replace item whose pattern or flags do not form a valid regular expression. */
+export class InvalidPatternError extends CustomizationError {
+  override readonly name = 'InvalidPatternError';
+
+  constructor(
+    readonly index: number,
+    readonly pattern: string,
+    readonly flags: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'invalid_pattern',
+      `Customization item ${index}: /${pattern}/${flags} is not a valid regular expression (${reason}). Fix the pattern; allowed flags are g, i, m, s and u, each at most once.`,
+      options,
+    );
+  }
+}
+
+/** A replace item aimed at a file that is not in the image. */
+export class FileNotFoundError extends CustomizationError {
+  override readonly name = 'FileNotFoundError';
+
+  constructor(
+    readonly index: number,
+    readonly path: string,
+  ) {
+    super(
+      'file_not_found',
+      `Customization item ${index}: ${path} does not exist in the image, so nothing can be replaced in it. Fix the path, or write the file with a 'file' item first.`,
+    );
+  }
+}
+
+/** A file item whose file would be created in a directory that is not in the image. */
+export class MissingDirectoryError extends CustomizationError {
+  override readonly name = 'MissingDirectoryError';
+
+  constructor(
+    readonly index: number,
+    readonly path: string,
+    readonly directory: string,
+  ) {
+    super(
+      'missing_directory',
+      `Customization item ${index}: cannot create ${path} because directory ${directory} is not in the image (items write files, never directories). Fix the path, or use an image that has the directory.`,
+    );
+  }
+}
+
+/** A regular expression that ran past its time limit (catastrophic backtracking, usually). */
+export class RegexTimeoutError extends CustomizationError {
+  override readonly name = 'RegexTimeoutError';
+
+  constructor(
+    readonly index: number,
+    readonly pattern: string,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      'regex_timeout',
+      `Customization item ${index}: pattern /${pattern}/ did not finish within ${timeoutMs} ms and was stopped; nothing was changed. Simplify the pattern: anchor it (^…$ with the m flag), avoid nested quantifiers such as (a+)+.`,
+    );
+  }
+}
+
+/** The regular expression failed while running (other than by taking too long). */
+export class RegexFailedError extends CustomizationError {
+  override readonly name = 'RegexFailedError';
+
+  constructor(
+    readonly index: number,
+    readonly pattern: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('regex_failed', `Customization item ${index}: pattern /${pattern}/ failed (${reason}). Simplify the pattern or the replacement.`, options);
+  }
+}
+
+/** `from`/`to` outside the list of items or in the wrong order. */
+export class InvalidRangeError extends CustomizationError {
+  override readonly name = 'InvalidRangeError';
+
+  constructor(detail: string) {
+    super('invalid_range', `Invalid customization range: ${detail}.`);
+  }
+}
+
+/** An undo record that belongs to a different change than the item now at its index. */
+export class UndoConflictError extends CustomizationError {
+  override readonly name = 'UndoConflictError';
+
+  constructor(
+    readonly index: number,
+    readonly recordedPath: string,
+    readonly itemPath: string,
+  ) {
+    super(
+      'undo_conflict',
+      `Customization item ${index} changes ${itemPath}, but its undo record is for ${recordedPath}. Roll back to ${index} first, then apply again.`,
+    );
+  }
+}
+
+/** An undo record that cannot be read back. */
+export class UndoRecordCorruptError extends CustomizationError {
+  override readonly name = 'UndoRecordCorruptError';
+
+  constructor(
+    readonly file: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'undo_record_corrupt',
+      `Undo record ${file} is unreadable (${reason}). The change it describes cannot be undone automatically; restore the clone from its master.`,
+      options,
+    );
+  }
+}
+
+/** A file that did not read back as written. */
+export class VerificationError extends CustomizationError {
+  override readonly name = 'VerificationError';
+
+  constructor(
+    readonly index: number,
+    readonly path: string,
+    detail: string,
+  ) {
+    super('verification_failed', `Customization item ${index}: ${path} ${detail} after the change. Check the image (e2fsck -fn) and retry.`);
+  }
+}
+
+/** The caller's readSource could not provide a file item's source. */
+export class SourceReadError extends CustomizationError {
+  override readonly name = 'SourceReadError';
+
+  constructor(
+    readonly index: number,
+    readonly source: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('source_unreadable', `Customization item ${index}: source ${JSON.stringify(source)} could not be read (${reason}). Check that the source exists and is reachable from the agent.`, options);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Undo records: what a file was before item `index` changed it. One record per applied item; it is
+ * written before the change and deleted only after the change has been undone.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidRangeError, UndoRecordCorruptError } from './errors';
+
+export interface UndoRecord {
+  index: number;
+  path: string;
+  /** Whether the file existed before the item; when false, undoing removes it. */
+  existed: boolean;
+  /** Permission bits before, null when the file did not exist. */
+  mode: number | null;
+  /** Content before, null when the file did not exist. */
+  contentBase64: string | null;
+  /** sha256 (hex) of the content the item wrote: tells whether the item is in. */
+  sha256After: string;
+}
+
+export interface UndoStore {
+  get(index: number): Promise<UndoRecord | null>;
+  put(record: UndoRecord): Promise<void>;
+  delete(index: number): Promise<void>;
+}
+
+/** One JSON file per item in `dir`, replaced atomically (written to a temp name, flushed, renamed). */
+export class FileUndoStore implements UndoStore {
+  constructor(readonly dir: string) {}
+
+  async get(index: number): Promise<UndoRecord | null> {
+    const file = this.file(index);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    let record: unknown;
+    try {
+      record = JSON.parse(text);
+    } catch (error) {
+      throw new UndoRecordCorruptError(file, 'it is not valid JSON', { cause: error });
+    }
+    if (!isUndoRecord(record) || record.index !== index) throw new UndoRecordCorruptError(file, 'it does not have the fields of an undo record');
+    return record;
+  }
+
+  async put(record: UndoRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const file = this.file(record.index);
+    const temp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+    const handle = await open(temp, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(record));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, file);
+  }
+
+  async delete(index: number): Promise<void> {
+    await rm(this.file(index), { force: true });
+  }
+
+  private file(index: number): string {
+    if (!Number.isInteger(index) || index < 0) throw new InvalidRangeError(`undo record index ${index} is not a non-negative integer`);
+    return join(this.dir, `item-${index}.json`);
+  }
+}
+
+function isUndoRecord(value: unknown): value is UndoRecord {
+  const r = value as Partial<UndoRecord> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    Number.isInteger(r.index) &&
+    typeof r.path === 'string' &&
+    typeof r.existed === 'boolean' &&
+    (r.mode === null || Number.isInteger(r.mode)) &&
+    (r.contentBase64 === null || typeof r.contentBase64 === 'string') &&
+    r.existed === (r.contentBase64 !== null) &&
+    typeof r.sha256After === 'string'
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * `${name}` substitution. `$${` stands for a literal `${`. How a value is inserted depends on where:
+ * - text (paths, file content): as is;
+ * - pattern: as literal text (regex metacharacters escaped), so a value such as `10.0.0.1` matches
+ *   only itself and can never make the pattern invalid or slow;
+ * - replacement: with `$` doubled, so a value is never read as `$1`/`$&`; the template's own `$1`,
+ *   `$&` and `$$` keep their regex meaning.
+ */
+import { InvalidVariableError } from './errors';
+
+export type Context = 'text' | 'pattern' | 'replacement';
+
+export interface Substituted {
+  value: string;
+  /** Names referenced but not defined. */
+  missing: string[];
+  /** A `${` that opens no valid `${name}` reference. */
+  malformed: boolean;
+}
+
+const NAME = '[A-Za-z_][A-Za-z0-9_]*';
+const TOKEN = new RegExp(`\\$\\$\\{|\\$\\{(${NAME})\\}|\\$\\{`, 'g');
+export const VARIABLE_NAME = new RegExp(`^${NAME}$`);
+
+export function checkVariables(variables: Record<string, unknown>): asserts variables is Record<string, string> {
+  for (const [name, value] of Object.entries(variables)) {
+    if (typeof value !== 'string') throw new InvalidVariableError(name);
+  }
+}
+
+export function substitute(template: string, variables: Record<string, string>, context: Context): Substituted {
+  const missing: string[] = [];
+  let malformed = false;
+  const value = template.replace(TOKEN, (token: string, name: string | undefined) => {
+    if (token === '$${') return context === 'replacement' ? '$${' : '${';
+    if (name === undefined) {
+      malformed = true;
+      return token;
+    }
+    if (!Object.hasOwn(variables, name)) {
+      missing.push(name);
+      return '';
+    }
+    const raw = variables[name]!;
+    if (context === 'pattern') return escapeRegExp(raw);
+    if (context === 'replacement') return raw.replaceAll('$', '$$$$');
+    return raw;
+  });
+  return { value, missing, malformed };
+}
+
+export function escapeRegExp(text: string): string {
+  // Only syntax characters: other escapes are errors under the u flag.
+  return text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+}
