@@ -126,14 +126,21 @@ export function allStates(): CloneState[] {
   return out;
 }
 
-/** A Mermaid state diagram of the binding and metastate transitions, generated from the table. */
+/**
+ * Mermaid diagrams generated from the table: how events move the binding, and how they move the
+ * metastate (or end the clone). The README embeds exactly this text; a test keeps them equal.
+ */
 export function lifecycleDiagram(): string {
-  const lines = ['stateDiagram-v2', '  [*] --> unassigned: clone (clean)'];
+  const binding = ['stateDiagram-v2', '  direction LR', '  [*] --> unassigned: clone'];
+  const meta = ['stateDiagram-v2', '  direction LR', '  [*] --> clean: clone'];
   for (const t of transitions as readonly Transition[]) {
-    const froms = t.to.metastate || t.to.status ? (t.from.metastate ?? ['any']) : t.from.binding;
-    const to = t.to.status ?? t.to.metastate ?? t.to.binding;
-    for (const f of froms) lines.push(`  ${f} --> ${to ?? f}: ${t.event}`);
+    if (t.to.binding) for (const f of t.from.binding) binding.push(`  ${f} --> ${t.to.binding}: ${t.event}`);
+    if (t.to.status) for (const f of t.from.binding) binding.push(`  ${f} --> ${t.to.status}: ${t.event}`);
+    const froms = t.from.metastate ?? (Object.keys(metastates) as Metastate[]);
+    const to = t.to.status ?? t.to.metastate;
+    if (to) for (const f of froms) meta.push(`  ${f} --> ${to}: ${t.event}`);
+    else if (t.firstBoot) meta.push(`  clean --> operational: ${t.event} (first boot)`);
+    else if (!t.to.binding) for (const f of froms) meta.push(`  ${f} --> ${f}: ${t.event}`);
   }
-  lines.push('  operational --> [*]', '  captured --> [*]', '  destroyed --> [*]');
-  return lines.join('\n');
+  return ['```mermaid', ...binding, '```', '', '```mermaid', ...meta, '```'].join('\n');
 }

@@ -125,7 +125,7 @@ async function stopGroup(
 ): Promise<void> {
   if (!hasExited()) {
     killGroup(pid, 'SIGTERM');
-    const timer = sleep(graceMs).then(() => 'timeout' as const);
+    const timer = sleep(graceMs, undefined, { ref: false }).then(() => 'timeout' as const);
     if ((await Promise.race([exited, timer])) === 'timeout') killGroup(pid, 'SIGKILL');
     await exited;
   }
@@ -134,7 +134,7 @@ async function stopGroup(
 }
 
 async function probe(ready: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const timer = sleep(timeoutMs).then(() => false);
+  const timer = sleep(timeoutMs, undefined, { ref: false }).then(() => false);
   try {
     return await Promise.race([ready().catch(() => false), timer]);
   } catch {
