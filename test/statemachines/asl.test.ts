@@ -1,13 +1,10 @@
 /** The state machine definitions: valid ASL, generated from the lifecycle table, and faithful to it. */
 import { readFile } from 'node:fs/promises';
+import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { transitions } from '../../functions/domain/lifecycle';
 import { machines } from '../../statemachines/generate';
 
-// asl-validator ships CommonJS without types.
-const { default: aslValidator } = (await import('asl-validator')) as unknown as {
-  default: (definition: unknown, opts?: unknown) => { isValid: boolean; errors: unknown[] };
-};
 
 const names = Object.keys(machines) as (keyof typeof machines)[];
 const load = async (name: string) => JSON.parse(await readFile(new URL(`../../statemachines/${name}.asl.json`, import.meta.url), 'utf8'));
