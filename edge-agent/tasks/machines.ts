@@ -7,16 +7,21 @@ interface MachineInput {
   machine: MachineRef;
 }
 
+const accessOf = (m: MachineRef) => ({ machine: m.id, initiatorName: m.identity.initiatorName });
+
+/** Storage first lets the machine in (an initiator ACL on a LUN), then the machine gets the disk. */
 export const attach: Task = async (input, ctx) => {
   const { image, machine } = input as unknown as MachineInput;
-  const path = await ctx.drivers.storage(image.repository.kind).resolve(image.repository, image.path, true);
-  await ctx.drivers.machine(machine.kind).attach(machine, { path, format: image.format ?? 'raw' });
-  return { attached: machine.id };
+  const disk = await ctx.drivers.storage(image.repository.kind).export(image.repository, image.path, accessOf(machine));
+  await ctx.drivers.machine(machine.kind).attach(machine, disk);
+  return { attached: machine.id, disk };
 };
 
+/** The reverse order: the machine lets go of the disk, then storage shuts the machine out. */
 export const detach: Task = async (input, ctx) => {
-  const { machine } = input as unknown as MachineInput;
+  const { image, machine } = input as unknown as MachineInput;
   await ctx.drivers.machine(machine.kind).detach(machine);
+  await ctx.drivers.storage(image.repository.kind).unexport(image.repository, image.path, accessOf(machine));
   return { detached: machine.id };
 };
 

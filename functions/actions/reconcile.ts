@@ -7,13 +7,14 @@ import { recordFailure } from './steps';
 
 const START_GRACE_MS = 15_000;
 
-export async function reconcile(deps: Deps) {
+/** `afterRestart`: the workflow endpoint was just started, so no execution can be merely starting. */
+export async function reconcile(deps: Deps, afterRestart = false) {
   const ended: string[] = [];
   for (const op of await deps.operations.running()) {
     const status = await deps.workflows.status(op.executionArn);
     if (status === 'RUNNING') continue;
     // An operation is written just before its workflow starts: give that moment time to pass.
-    if (status === 'missing' && Date.now() - Date.parse(op.createdAt) < START_GRACE_MS) continue;
+    if (status === 'missing' && !afterRestart && Date.now() - Date.parse(op.createdAt) < START_GRACE_MS) continue;
     const cause =
       status === 'missing'
         ? 'the control plane restarted while this operation ran, and its workflow is gone; retry the request'

@@ -19,4 +19,4 @@ internalRoutes.use('*', async (c, next) => {
 });
 
 internalRoutes.post('/steps', async (c) => c.json(await runStep(depsFor(c.env), (await c.req.json()) as StepInput)));
-internalRoutes.post('/reconcile', async (c) => c.json(await reconcile(depsFor(c.env))));
+internalRoutes.post('/reconcile', async (c) => c.json(await reconcile(depsFor(c.env), c.req.query('afterRestart') === '1')));

@@ -20,6 +20,7 @@ import { startS3 } from './s3';
 import { startStepFunctions } from './stepfunctions/index';
 
 export const LOCAL_SITE = 'local';
+const RECONCILE_EVERY_MS = 60_000;
 
 export interface StackOptions {
   home: string;
@@ -94,9 +95,19 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     if (!(await deps.sites.find(LOCAL_SITE)))
       await deps.sites.create({ id: `st-${randomString(12)}`, name: LOCAL_SITE, rev: 1, createdAt: deps.now(), updatedAt: deps.now(), description: 'this host' });
     for (const site of await deps.sites.listAll()) await deps.workflows.provisionSite(site.name);
-    const reconciled = await functions.fetch('/internal/reconcile', { method: 'POST', headers: { 'x-encompass-internal': internalSecret } });
-    const { ended } = (await reconciled.json()) as { ended: string[] };
-    if (ended.length) log(`ended ${ended.length} operation(s) interrupted by the last stop: ${ended.join(', ')}`);
+    const reconcile = async (afterRestart: boolean) => {
+      const res = await functions!.fetch(`/internal/reconcile${afterRestart ? '?afterRestart=1' : ''}`, {
+        method: 'POST',
+        headers: { 'x-encompass-internal': internalSecret },
+      });
+      const { ended } = (await res.json()) as { ended: string[] };
+      if (ended.length) log(`ended ${ended.length} operation(s) whose workflow is gone: ${ended.join(', ')}`);
+    };
+    await reconcile(true);
+    // Later on, a workflow can still vanish (e.g. the endpoint was killed): check once a minute.
+    const reconciler = setInterval(() => void reconcile(false).catch(() => undefined), RECONCILE_EVERY_MS);
+    reconciler.unref();
+    stops.push(async () => clearInterval(reconciler));
 
     const agentToken = await ensureToken(deps, join(home, 'agent/token'), { role: 'agent', site: LOCAL_SITE, label: 'local agent' });
     const agentConfig = {

@@ -1,8 +1,7 @@
 /** Per-suite resources with unique names: a repository directory, a master in it, machines. */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { Api } from './api';
 import { baseFiles, makeExt4 } from './images';
 
@@ -14,7 +13,9 @@ export const hostnameItems = [
 ];
 
 export async function makeRepository(api: Api) {
-  const dir = await mkdtemp(join(tmpdir(), 'encompass-repo-'));
+  // Inside the stack's home, which the global teardown removes.
+  await mkdir(join(inject('stack').home, 'repos'), { recursive: true });
+  const dir = await mkdtemp(join(inject('stack').home, 'repos', 'repo-'));
   const { status, body } = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
   expect(status, JSON.stringify(body)).toBe(201);
   return { dir, repo: body };

@@ -1,6 +1,6 @@
 /** Small real disk images for API tests, made with mkfs.ext4 from a directory tree. */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,11 @@ export async function makeExt4(image: string, files: Record<string, string>, siz
     await writeFile(join(root, path), content);
   }
   await mkdir(dirname(image), { recursive: true });
-  await run('mkfs.ext4', ['-q', '-F', '-d', root, image, `${sizeMiB}M`]);
+  try {
+    await run('mkfs.ext4', ['-q', '-F', '-d', root, image, `${sizeMiB}M`]);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 }
 
 export async function debugfsCat(image: string, path: string): Promise<string> {

@@ -19,11 +19,8 @@ export interface MachineRef {
   settings: Record<string, unknown>;
 }
 
-export interface DiskRef {
-  /** Absolute path of the image on the agent's host. */
-  path: string;
-  format: 'raw' | 'qcow2';
-}
+export type { DiskRef } from '../disk';
+import type { DiskRef } from '../disk';
 
 export type PowerState = 'on' | 'off';
 

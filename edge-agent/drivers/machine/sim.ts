@@ -10,6 +10,7 @@ import {
   NoDiskError,
   PoweredOnError,
 } from './errors';
+import { describeDisk, sameDisk } from '../disk';
 import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from './interface';
 
 /** What the simulated machine remembers between agent restarts. */
@@ -23,9 +24,6 @@ export interface SimMachineState {
 
 const FRESH: SimMachineState = { power: 'off', bootCount: 0 };
 
-function isSameDisk(a: DiskRef, b: DiskRef): boolean {
-  return a.path === b.path && a.format === b.format;
-}
 
 /**
  * A simulated machine: keeps power, attached disk and boot count in `<stateDir>/sim-<id>.json` and
@@ -97,7 +95,9 @@ export class SimMachineDriver implements MachineDriver {
     return next;
   }
 
+  /** A file disk must exist; a LUN is taken on trust (the simulation has no initiator). */
   private async requireDiskFile(machine: MachineRef, disk: DiskRef): Promise<void> {
+    if (disk.kind !== 'file') return;
     const st = await fs.stat(disk.path).catch((err) => {
       throw new DiskNotFoundError(machine.id, disk.path, { cause: err });
     });
@@ -108,11 +108,11 @@ export class SimMachineDriver implements MachineDriver {
     return this.exclusive(machine, async () => {
       const state = await this.readState(machine);
       if (state.disk) {
-        if (isSameDisk(state.disk, disk)) return;
-        throw new AlreadyAttachedError(machine.id, state.disk.path, disk.path);
+        if (sameDisk(state.disk, disk)) return;
+        throw new AlreadyAttachedError(machine.id, describeDisk(state.disk), describeDisk(disk));
       }
       await this.requireDiskFile(machine, disk);
-      await this.writeState(machine, { ...state, disk: { path: disk.path, format: disk.format } });
+      await this.writeState(machine, { ...state, disk });
     });
   }
 
@@ -135,7 +135,7 @@ export class SimMachineDriver implements MachineDriver {
       await this.requireDiskFile(machine, state.disk);
       if (machine.settings['failBoot'] === true) {
         // The failed machine is left off so the lifecycle can detach and roll back without a power cycle.
-        throw new BootFailedError(machine.id, state.disk.path, 'simulated boot failure (settings.failBoot is true)');
+        throw new BootFailedError(machine.id, describeDisk(state.disk), 'simulated boot failure (settings.failBoot is true)');
       }
       // A blade takes a while to boot; `settings.bootSeconds` plays that out.
       const bootSeconds = Number(machine.settings['bootSeconds'] ?? 0);

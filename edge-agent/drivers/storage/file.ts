@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DiskFullError, ImageExistsError, ImageNotFoundError, UnsupportedMethodError } from './errors';
-import { validateImage } from './format';
+import type { DiskRef } from '../disk';
+import { detectFormat, validateImage } from './format';
 import type { CloneOutcome, CopyOptions, ImageInfo, RepositoryRef, StorageDriver } from './interface';
 import { realRoot, resolveInside, SIDECAR_SUFFIX, TEMP_PREFIX } from './paths';
 import { hashFile, sparseCopy, syncDirectory } from './sparse-copy';
@@ -116,6 +117,14 @@ export class FileStorageDriver implements StorageDriver {
     await walk(path.resolve(repo.path), 0);
     return removed;
   }
+
+  /** A file repository is reached by path (a NAS export mounted on the machine's host): no grant needed. */
+  async export(repo: RepositoryRef, rel: string): Promise<DiskRef> {
+    const path = await this.resolve(repo, rel, true);
+    return { kind: 'file', path, format: await detectFormat(path) };
+  }
+
+  async unexport(): Promise<void> {}
 
   async freeBytes(repo: RepositoryRef): Promise<number> {
     const root = await realRoot(repo.path);

@@ -16,12 +16,21 @@
  *   only when complete and flushed, so a crash never leaves a half-written image under a real name.
  * - Drivers return outcomes; they never write metadata.
  */
+import type { DiskRef } from '../disk';
 
 export interface RepositoryRef {
   id: string;
   kind: string;
-  /** Absolute path of the repository root on the agent's host (kind `file`). */
+  /** Absolute path of the repository root on the agent's host (for `iscsi`: where LUN backing files live). */
   path: string;
+  /** Kind-specific settings, e.g. the iSCSI portal and IQN prefix. */
+  settings?: Record<string, unknown>;
+}
+
+/** Who is to reach an exported image. */
+export interface Access {
+  machine: string;
+  initiatorName?: string;
 }
 
 export type ImageFormat = 'raw' | 'qcow2';
@@ -47,6 +56,8 @@ export interface CopyOptions {
 export interface CloneOutcome extends ImageInfo {
   /** The clone method actually used, e.g. `copy`. */
   method: string;
+  /** For linked clones (`overlay`): the image this one reads through to, relative to the repository. */
+  backing?: string;
 }
 
 export interface StorageDriver {
@@ -66,6 +77,13 @@ export interface StorageDriver {
   remove(repo: RepositoryRef, rel: string): Promise<void>;
   /** Delete temp files left behind by an interrupted write; returns what was removed. */
   cleanupTemp(repo: RepositoryRef): Promise<string[]>;
+  /**
+   * Makes the image reachable by one machine and says how (a file path, or an iSCSI LUN that lets in
+   * only `access.initiatorName`). Idempotent for the same access.
+   */
+  export(repo: RepositoryRef, rel: string, access: Access): Promise<DiskRef>;
+  /** Withdraws what `export` allowed. Idempotent. */
+  unexport(repo: RepositoryRef, rel: string, access: Access): Promise<void>;
   /** Free bytes in the repository's filesystem. */
   freeBytes(repo: RepositoryRef): Promise<number>;
 }

@@ -13,8 +13,8 @@ function machineRef(id: string, settings: Record<string, unknown> = {}): Machine
 async function makeWorkspace() {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-sim-'));
   const stateDir = path.join(dir, 'state');
-  const disk: DiskRef = { path: path.join(dir, 'disk.img'), format: 'raw' };
-  const otherDisk: DiskRef = { path: path.join(dir, 'other.qcow2'), format: 'qcow2' };
+  const disk: DiskRef = { kind: 'file', path: path.join(dir, 'disk.img'), format: 'raw' };
+  const otherDisk: DiskRef = { kind: 'file', path: path.join(dir, 'other.qcow2'), format: 'qcow2' };
   await fs.writeFile(disk.path, Buffer.alloc(4096));
   await fs.writeFile(otherDisk.path, Buffer.alloc(4096));
   return { dir, stateDir, disk, otherDisk, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
@@ -26,7 +26,7 @@ describeMachineConformance('sim', async () => {
     ...ws,
     driver: new SimMachineDriver({ stateDir: ws.stateDir }),
     machine: machineRef('m-conformance'),
-    missingDisk: { path: path.join(ws.dir, 'missing.img'), format: 'raw' },
+    missingDisk: { kind: 'file', path: path.join(ws.dir, 'missing.img'), format: 'raw' },
   };
 });
 

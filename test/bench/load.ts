@@ -1,0 +1,76 @@
+/**
+ * A bounded closed-loop load generator: N workers each send one request, wait for the whole
+ * answer, and send the next, until the time is up. Latency is measured per request, start to body.
+ */
+import { performance } from 'node:perf_hooks';
+
+export interface Sample {
+  /** Requests that answered with the expected status. */
+  requests: number;
+  /** Requests that did not (any other status, or a network error). */
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+export interface LoadOptions {
+  workers: number;
+  seconds: number;
+  expectStatus?: number;
+}
+
+/** The q-quantile (0..1) of ascending `sorted`, nearest rank. */
+export function quantile(sorted: number[], q: number): number {
+  if (!sorted.length) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export function summarize(latenciesMs: number[], errors: number, seconds: number): Sample {
+  const sorted = [...latenciesMs].sort((a, b) => a - b);
+  return {
+    requests: sorted.length,
+    errors,
+    seconds,
+    rps: sorted.length / seconds,
+    p50: quantile(sorted, 0.5),
+    p99: quantile(sorted, 0.99),
+  };
+}
+
+/** Runs `send` from `workers` loops for `seconds`; only answers with `expectStatus` count. */
+export async function closedLoop(send: () => Promise<Response>, o: LoadOptions): Promise<Sample & { firstError?: string }> {
+  const expectStatus = o.expectStatus ?? 200;
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const started = performance.now();
+  const until = started + o.seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < until) {
+      const t0 = performance.now();
+      try {
+        const res = await send();
+        const body = await res.arrayBuffer();
+        if (res.status === expectStatus) latencies.push(performance.now() - t0);
+        else {
+          errors++;
+          firstError ??= `HTTP ${res.status}: ${Buffer.from(body).toString('utf8').slice(0, 200)}`;
+        }
+      } catch (e) {
+        errors++;
+        firstError ??= (e as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.workers }, worker));
+  return { ...summarize(latencies, errors, (performance.now() - started) / 1000), firstError };
+}
+
+/** The median of `xs` (mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
