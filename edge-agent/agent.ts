@@ -16,7 +16,7 @@ import type { AgentConfig } from './config';
 import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
 import { failureOf, UnknownTaskError } from './errors';
-import { Journal } from './journal';
+import { Journal, type JournalEntry } from './journal';
 import { createDrivers, type Drivers } from './registry';
 import type { TaskContext } from './tasks/context';
 import { tasks } from './tasks/index';
@@ -61,6 +61,7 @@ export class Agent {
   async start(): Promise<void> {
     await mkdir(this.config.stateDir, { recursive: true });
     await this.cleanup();
+    await this.resume();
     const startedAt = new Date().toISOString();
     const alive = () => void this.plane.alive({ version: AGENT_VERSION, host: hostname(), startedAt });
     alive();
@@ -134,30 +135,36 @@ export class Agent {
       });
     }, this.config.heartbeatSeconds * 1000);
     try {
-      const result = await this.execute(d, abort.signal);
-      await this.sfn.send(new SendTaskSuccessCommand({ taskToken: d.taskToken, output: JSON.stringify(result) }));
-      this.log(`${d.task} ${d.operation}: succeeded`);
-    } catch (e) {
-      const failure = failureOf(e);
-      this.log(`${d.task} ${d.operation}: failed: ${failure.error}: ${(e as Error).message}`);
-      await this.sfn.send(new SendTaskFailureCommand({ taskToken: d.taskToken, ...failure })).catch((err: Error) => this.log(`could not report failure: ${err.message}`));
+      const entry = await this.execute(d, abort.signal);
+      await this.report(d, entry);
     } finally {
       clearInterval(heartbeat);
       this.plane.forget(d.operation);
     }
   }
 
+  /** Sends a journaled outcome to Step Functions and notes that it arrived. */
+  private async report(d: Delivered, entry: JournalEntry): Promise<void> {
+    try {
+      if (entry.status === 'succeeded')
+        await this.sfn.send(new SendTaskSuccessCommand({ taskToken: d.taskToken, output: JSON.stringify(entry.result ?? {}) }));
+      else await this.sfn.send(new SendTaskFailureCommand({ taskToken: d.taskToken, ...entry.error }));
+      this.log(`${d.task} ${d.operation}: ${entry.status}${entry.error ? `: ${entry.error.error}` : ''}`);
+    } catch (e) {
+      this.log(`${d.task} ${d.operation}: could not report ${entry.status}: ${(e as Error).message}`);
+    }
+    await this.journal.put(d.operation, d.task, { ...entry, reported: true });
+  }
+
   /** Runs a task once per operation: a redelivered task gets the journaled result. */
-  private async execute(d: Delivered, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const task = tasks[d.task];
-    if (!task) throw new UnknownTaskError(d.task, Object.keys(tasks));
+  private async execute(d: Delivered, signal: AbortSignal): Promise<JournalEntry> {
     const done = await this.journal.get(d.operation, d.task);
-    if (done?.status === 'succeeded' && done.result) {
+    if (done?.status === 'succeeded') {
       this.log(`${d.task} ${d.operation}: already done, returning the journaled result`);
-      return done.result;
+      return { ...done, delivery: d };
     }
     const startedAt = new Date().toISOString();
-    await this.journal.put(d.operation, d.task, { status: 'running', startedAt });
+    await this.journal.put(d.operation, d.task, { status: 'running', startedAt, delivery: d });
     const ctx: TaskContext = {
       operation: d.operation,
       drivers: this.drivers,
@@ -165,13 +172,43 @@ export class Agent {
       signal,
       seen: (repo) => void this.remember(repo).catch(() => undefined),
     };
+    let entry: JournalEntry;
     try {
-      const result = await task(d.input, ctx);
-      await this.journal.put(d.operation, d.task, { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), result });
-      return result;
+      const task = tasks[d.task];
+      if (!task) throw new UnknownTaskError(d.task, Object.keys(tasks));
+      entry = { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), delivery: d, result: await task(d.input, ctx) };
     } catch (e) {
-      await this.journal.put(d.operation, d.task, { status: 'failed', startedAt, endedAt: new Date().toISOString(), error: failureOf(e) });
-      throw e;
+      this.log(`${d.task} ${d.operation}: ${(e as Error).message}`);
+      entry = { status: 'failed', startedAt, endedAt: new Date().toISOString(), delivery: d, error: failureOf(e) };
+    }
+    await this.journal.put(d.operation, d.task, entry);
+    return entry;
+  }
+
+  /**
+   * Tasks an earlier run of this agent had in hand: an outcome that never reached Step Functions is
+   * sent now; a task cut short is run again under its old token, if the workflow still waits for it.
+   */
+  private async resume(): Promise<void> {
+    for (const entry of await this.journal.unreported()) {
+      const d = entry.delivery!;
+      if (entry.status !== 'running') {
+        await this.report(d, entry);
+        continue;
+      }
+      const alive = await this.sfn.send(new SendTaskHeartbeatCommand({ taskToken: d.taskToken })).then(
+        () => true,
+        () => false,
+      );
+      if (!alive) {
+        this.log(`${d.task} ${d.operation}: interrupted, and its workflow no longer waits for it`);
+        await this.journal.put(d.operation, d.task, { ...entry, reported: true });
+        continue;
+      }
+      this.log(`${d.task} ${d.operation}: interrupted by the last stop; running it again`);
+      const run = this.handle(d);
+      this.running.add(run);
+      void run.finally(() => this.running.delete(run));
     }
   }
 }

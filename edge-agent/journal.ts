@@ -8,6 +8,10 @@ import { join } from 'node:path';
 
 export interface JournalEntry {
   status: 'running' | 'succeeded' | 'failed';
+  /** What was delivered, kept so a restarted agent can pick up a task it had in hand. */
+  delivery?: { taskToken: string; task: string; operation: string; input: Record<string, unknown> };
+  /** The outcome reached Step Functions. */
+  reported?: boolean;
   startedAt: string;
   endedAt?: string;
   result?: Record<string, unknown>;
@@ -36,6 +40,17 @@ export class Journal {
     const file = this.file(operation, task);
     await writeFile(`${file}.tmp`, JSON.stringify(entry));
     await rename(`${file}.tmp`, file);
+  }
+
+  /** Entries not yet reported to Step Functions: tasks an earlier run had in hand. */
+  async unreported(): Promise<JournalEntry[]> {
+    const out: JournalEntry[] = [];
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!name.endsWith('.json')) continue;
+      const entry = JSON.parse(await readFile(join(this.dir, name), 'utf8').catch(() => '{}')) as JournalEntry;
+      if (entry.delivery && !entry.reported) out.push(entry);
+    }
+    return out;
   }
 
   async prune(now = Date.now()): Promise<number> {

@@ -2,7 +2,7 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { ChecksumMismatchError } from '../errors';
+import { AgentError, ChecksumMismatchError } from '../errors';
 import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
 
@@ -31,15 +31,19 @@ export const cloneImage: Task = async (input, ctx) => {
   const storage = ctx.drivers.storage(target.repository.kind);
   if (source.repository.id !== target.repository.id)
     throw Object.assign(new Error('cloning into another repository is not supported by this agent yet; clone into the master\u2019s repository'), { code: 'unsupported_target' });
-  const out = await storage.clone(target.repository, source.path, target.path, method, {
+  const chosen = method === 'auto' ? (await storage.methods(target.repository))[0] : method;
+  if (!chosen) throw new AgentError('unsupported_method', `repository ${target.repository.path} supports no clone method`);
+  const path = `${target.path}${chosen === 'overlay' ? '.qcow2' : '.img'}`;
+  const out = await storage.clone(target.repository, source.path, path, chosen, {
     onProgress: (d, t) => ctx.report(t ? d / t : 0, 'copy'),
     signal: ctx.signal,
   });
-  if (sha256 && out.sha256 !== sha256) {
-    await storage.remove(target.repository, target.path);
-    throw new ChecksumMismatchError(target.path, sha256, out.sha256);
+  // A linked clone's file is a qcow2 overlay: its own sha256 is not the master's.
+  if (sha256 && !out.backing && out.sha256 !== sha256) {
+    await storage.remove(target.repository, path);
+    throw new ChecksumMismatchError(path, sha256, out.sha256);
   }
-  return { ...out, path: target.path };
+  return { ...out, path };
 };
 
 /** Moves the clone's image to the master's path (the clone becomes the master), then describes it. */

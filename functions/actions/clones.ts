@@ -7,9 +7,7 @@ import { ConflictError, InvalidInputError } from '../errors';
 import { newId } from '../store/ids';
 import type { Clone } from '../store/records';
 import { accept } from './accept';
-
-/** Methods the control plane knows; the agent says which of them a repository really supports. */
-const methodsByKind: Record<string, string[]> = { file: ['copy'], iscsi: [] };
+import { repoRef } from './views';
 
 export async function createCloneAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createClone>) {
   const master = await deps.masters.require(body.master);
@@ -18,13 +16,12 @@ export async function createCloneAction(deps: Deps, p: Principal | undefined, bo
   const masterRepo = await deps.repositories.require(master.repository);
   if (repo.site !== masterRepo.site)
     throw new InvalidInputError(`repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`);
-  const supported = methodsByKind[repo.kind] ?? [];
-  const method = body.method === 'auto' ? supported[0] : body.method;
-  if (!method || !supported.includes(method))
+  if (repo.id !== masterRepo.id)
     throw new InvalidInputError(
-      `clone method "${body.method}" is not available on ${repo.kind} repository ${repo.name}; use one of: ${supported.join(', ') || 'none yet'}`,
-      { method: body.method, supported },
+      `clones are made in the master's repository (${masterRepo.name}); copy the master into ${repo.name} first (import it there)`,
     );
+  // The agent knows what the repository can do: `auto` becomes the fastest method it supports.
+  const method = body.method;
   const now = deps.now();
   const clone: Clone = {
     id: newId('clone'),
@@ -35,7 +32,8 @@ export async function createCloneAction(deps: Deps, p: Principal | undefined, bo
     status: 'creating',
     master: master.id,
     repository: repo.id,
-    path: `clones/${body.name}.${master.format === 'qcow2' ? 'qcow2' : 'img'}`,
+    // The agent adds the extension of the format its method makes (.img raw, .qcow2 overlay).
+    path: `clones/${body.name}`,
     metastate: 'clean',
     binding: 'unassigned',
     customization: { items: [], variables: {}, applied: 0, changes: [] },
@@ -54,8 +52,8 @@ export async function createCloneAction(deps: Deps, p: Principal | undefined, bo
       firstStep: 'copy',
       input: {
         input: {
-          source: { repository: { id: masterRepo.id, kind: masterRepo.kind, path: masterRepo.path }, path: master.path },
-          target: { repository: { id: repo.id, kind: repo.kind, path: repo.path }, path: clone.path },
+          source: { repository: repoRef(masterRepo), path: master.path },
+          target: { repository: repoRef(repo), path: clone.path },
           method,
           sha256: master.sha256,
         },

@@ -41,7 +41,11 @@ export async function commitWrites(deps: Deps, op: Operation, outcome: Record<st
   }
   if (op.kind === 'clone') {
     const c = await deps.clones.get(op.resource.id);
-    const ready = revise(c!, { ...facts(outcome), method: outcome.method as string, status: 'ready', lock: undefined }, now);
+    const ready = revise(
+      c!,
+      { ...facts(outcome), method: outcome.method as string, path: (outcome.path as string) ?? c!.path, backing: outcome.backing as string | undefined, status: 'ready', lock: undefined },
+      now,
+    );
     return { writes: [deps.clones.saveWrite(ready)], result: { clone: ready.id, method: ready.method, ...facts(outcome) } };
   }
   if (!isEvent(op.kind)) throw new Error(`operation ${op.id} has unknown kind ${op.kind}`);

@@ -15,6 +15,7 @@ import type { Clone, CustomizationItemList, Machine, Repository } from '../store
 import { revise } from '../store/resources';
 import { accept } from './accept';
 import { cloneState } from './commits';
+import { repoRef } from './views';
 
 type Body = Record<string, unknown> & {
   machine?: string;
@@ -32,7 +33,7 @@ interface Prepared {
 }
 
 const imageRef = (repo: Repository, c: Clone) => ({
-  repository: { id: repo.id, kind: repo.kind, path: repo.path },
+  repository: repoRef(repo),
   path: c.path,
   format: c.format ?? 'raw',
 });

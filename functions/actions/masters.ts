@@ -10,7 +10,7 @@ import { newId } from '../store/ids';
 import type { Master } from '../store/records';
 import { revise } from '../store/resources';
 import { accept } from './accept';
-import { masterView } from './views';
+import { masterView, repoRef } from './views';
 
 function checkItems(items: Master['customization'] | undefined) {
   const bad = invalidPatterns(items ?? []);
@@ -46,7 +46,7 @@ export async function importMasterAction(deps: Deps, p: Principal | undefined, b
       site: repo.site,
       request: { repository: repo.id, path },
       firstStep: 'inspect',
-      input: { input: { repository: { id: repo.id, kind: repo.kind, path: repo.path }, path } },
+      input: { input: { repository: repoRef(repo), path } },
     },
     (op) => deps.masters.createWrites({ ...master, operation: op.id }),
     (writes) => deps.masters.transactNamed(writes, master.name, 1),

@@ -3,7 +3,7 @@ import type { Deps } from '../deps';
 import { clonesOf, versionsOf } from '../deps';
 import { allowedEvents } from '../domain/lifecycle';
 import { effectiveItems } from '../domain/customization';
-import type { Clone, Machine, Master } from '../store/records';
+import type { Clone, Machine, Master, Repository } from '../store/records';
 import { cloneState } from './commits';
 
 export function machineView(m: Machine) {
@@ -28,3 +28,6 @@ export async function masterView(deps: Deps, m: Master) {
     children: versions.map((v) => ({ id: v.id, name: v.name, version: v.version })),
   };
 }
+
+/** A repository as the agent needs it in a task. */
+export const repoRef = (r: Repository) => ({ id: r.id, kind: r.kind, path: r.path, settings: r.settings ?? {} });

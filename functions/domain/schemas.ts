@@ -29,8 +29,14 @@ export const createRepository = z
     kind: z.enum(['file', 'iscsi']),
     path: z.string().regex(/^\//, 'must be an absolute path on the agent\u2019s host').max(4096),
     description: z.string().max(2000).optional(),
+    /** iscsi: `{portal: "host:port", iqnPrefix: "iqn.YYYY-MM.reverse.domain", controlPort?, manageTarget?}` */
+    settings: z.record(z.string(), z.unknown()).optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (r) => r.kind !== 'iscsi' || (typeof r.settings?.portal === 'string' && typeof r.settings?.iqnPrefix === 'string'),
+    'an iscsi repository needs settings.portal ("host:port") and settings.iqnPrefix ("iqn.2026-11.com.example")',
+  );
 
 const mac = z
   .string()

@@ -23,6 +23,7 @@ export interface Repository extends Base {
   kind: 'file' | 'iscsi';
   path: string;
   description?: string;
+  settings?: Record<string, unknown>;
 }
 
 export interface MachineIdentity {
@@ -103,6 +104,8 @@ export interface Clone extends Base, Partial<ImageFacts> {
   repository: string;
   path: string;
   method?: string;
+  /** Linked clones (`overlay`): the master image this clone reads through to. */
+  backing?: string;
   metastate: Metastate;
   binding: Binding;
   machine?: string;
