@@ -17,15 +17,19 @@ import { operationRoutes } from './routes/operations';
 
 export const routes: RouteSpec[] = [...operationRoutes, ...inventoryRoutes, ...imageRoutes];
 
-export function createApp() {
+/**
+ * `envOf` says where the runtime keeps the settings: Workers pass them as bindings (`c.env`, the
+ * default); Lambda and Node have them in `process.env` (their entry files pass that).
+ */
+export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?? {}) {
   const app = new Hono<{ Bindings: Env }>();
   const openapi = openapiDocument(routes);
   app.get('/v1/openapi.json', (c) => c.json(openapi));
-  app.route('/internal', internalRoutes);
+  app.route('/internal', internalRoutes(envOf));
 
   for (const spec of routes) {
     app.on(spec.method.toUpperCase(), honoPath(spec.path), async (c) => {
-      const deps = depsFor(c.env ?? {});
+      const deps = depsFor(envOf(c.env));
       const principal = spec.access === 'public' ? undefined : await authenticate(deps, c.req.header('authorization') ?? null);
       if (principal) authorize(principal, spec.access);
       const hasBody = spec.method !== 'get' && spec.method !== 'delete';

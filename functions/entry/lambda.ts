@@ -7,7 +7,7 @@ import { runStep, type StepInput } from '../actions/steps';
 import { createApp } from '../app';
 import { depsFor } from '../deps';
 
-const http = handle(createApp());
+const http = handle(createApp(() => process.env));
 
 export const handler = async (event: unknown, context: unknown) => {
   if (event && typeof event === 'object' && 'step' in event) return runStep(depsFor(process.env), event as StepInput);

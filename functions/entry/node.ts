@@ -2,7 +2,7 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../app';
 
-const app = createApp();
+const app = createApp(() => process.env);
 const port = Number(process.env.PORT ?? 8787);
-serve({ fetch: (req) => app.fetch(req, process.env), port, hostname: process.env.HOST ?? '127.0.0.1' });
+serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? '127.0.0.1' });
 console.log(`encompass functions on http://127.0.0.1:${port}`);

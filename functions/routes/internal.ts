@@ -10,13 +10,16 @@ import type { Env } from '../config';
 import { depsFor } from '../deps';
 import { NotFoundError } from '../errors';
 
-export const internalRoutes = new Hono<{ Bindings: Env }>();
-
-internalRoutes.use('*', async (c, next) => {
-  const secret = depsFor(c.env).config.internalSecret;
-  if (!secret || c.req.header('x-encompass-internal') !== secret) throw new NotFoundError('route', c.req.path);
-  await next();
-});
-
-internalRoutes.post('/steps', async (c) => c.json(await runStep(depsFor(c.env), (await c.req.json()) as StepInput)));
-internalRoutes.post('/reconcile', async (c) => c.json(await reconcile(depsFor(c.env), c.req.query('afterRestart') === '1')));
+export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
+  const routes = new Hono<{ Bindings: Env }>();
+  routes.use('*', async (c, next) => {
+    const secret = depsFor(envOf(c.env)).config.internalSecret;
+    if (!secret || c.req.header('x-encompass-internal') !== secret) throw new NotFoundError('route', c.req.path);
+    await next();
+  });
+  routes.post('/steps', async (c) => c.json(await runStep(depsFor(envOf(c.env)), (await c.req.json()) as StepInput)));
+  routes.post('/reconcile', async (c) =>
+    c.json(await reconcile(depsFor(envOf(c.env)), c.req.query('afterRestart') === '1')),
+  );
+  return routes;
+}
