@@ -48,7 +48,7 @@ export class NoFilesystemError extends AgentError {
 export class ChecksumMismatchError extends AgentError {
   override name = 'ChecksumMismatchError';
   constructor(path: string, expected: string, actual: string) {
-    super('checksum_mismatch', `the copy ${path} has sha256 ${actual} but the master has ${expected}; the master may have changed on disk: re-import it`);
+    super('checksum_mismatch', `${path} has sha256 ${actual} but ${expected} was expected; the source changed or was damaged in transit: check it and try again`);
   }
 }
 

@@ -8,6 +8,7 @@ import { Audit } from './store/audit';
 import { Catalog, s3Client } from './store/catalog';
 import { Db } from './store/db';
 import { Operations } from './store/operations';
+import { Presigner } from './store/presigner';
 import type { Clone, Machine, Repository, Site } from './store/records';
 import { Masters } from './store/masters';
 import { Resources } from './store/resources';
@@ -26,6 +27,7 @@ export interface Deps {
   audit: Audit;
   tokens: Tokens;
   catalog: Catalog;
+  presigner: Presigner;
   workflows: Workflows;
   now: () => string;
 }
@@ -35,6 +37,7 @@ export const versionsOf = (masterId: string) => `versions-of#${masterId}`;
 
 export function buildDeps(config: Config): Deps {
   const db = new Db(config);
+  const s3 = s3Client(config);
   return {
     config,
     db,
@@ -46,7 +49,8 @@ export function buildDeps(config: Config): Deps {
     operations: new Operations(db),
     audit: new Audit(db),
     tokens: new Tokens(db),
-    catalog: new Catalog(s3Client(config), config.bucket),
+    catalog: new Catalog(s3, config.bucket),
+    presigner: new Presigner(s3, config.bucket),
     workflows: new Workflows(sfnClient(config), config),
     now: () => new Date().toISOString(),
   };

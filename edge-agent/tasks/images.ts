@@ -3,6 +3,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { AgentError, ChecksumMismatchError } from '../errors';
+import { type PullInput, pullInto } from './pull';
 import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
 
@@ -20,8 +21,17 @@ async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, ste
 }
 
 export const importImage: Task = async (input, ctx) => {
-  const img = input as unknown as ImageInput;
+  const { pull, ...img } = input as unknown as ImageInput & { pull?: PullInput };
   ctx.seen(img.repository);
+  if (pull) {
+    const dest = await ctx.drivers.storage(img.repository.kind).resolve(img.repository, img.path);
+    const done = await stat(dest).then(() => true, () => false);
+    // A retry after the pull finished finds the image in place.
+    if (!done) {
+      await mkdir(dirname(dest), { recursive: true });
+      await pullInto(dest, pull, (p) => ctx.report(p * 0.5, 'pull'), ctx.signal);
+    }
+  }
   return describe(ctx.drivers, img, ctx, 'inspect');
 };
 

@@ -4,7 +4,7 @@
  */
 import type { Deps } from '../deps';
 import { apply, type CloneState, isEvent, plan } from '../domain/lifecycle';
-import type { Write } from '../store/db';
+import { recordKey, type Write } from '../store/db';
 import type { AppliedChange, Clone, ImageFacts, Machine, Master, Operation } from '../store/records';
 import { revise } from '../store/resources';
 import { captureWrites } from './capture';
@@ -37,7 +37,13 @@ export async function commitWrites(deps: Deps, op: Operation, outcome: Record<st
     const m = await deps.masters.get(op.resource.id);
     const ready = revise(m!, { ...facts(outcome), filesystem: outcome.filesystem as Master['filesystem'], status: 'ready', operation: undefined }, now);
     await deps.catalog.putMaster(ready);
-    return { writes: [deps.masters.saveWrite(ready)], result: { master: ready.id, ...facts(outcome), filesystem: ready.filesystem } };
+    const upload = op.request.upload as string | undefined;
+    return {
+      writes: [deps.masters.saveWrite(ready), ...(upload ? [deps.db.delete(recordKey('upload', upload))] : [])],
+      result: { master: ready.id, ...facts(outcome), filesystem: ready.filesystem },
+      // The uploaded object goes only once the master is recorded.
+      after: upload ? () => deps.catalog.deleteObject(op.request.key as string) : undefined,
+    };
   }
   if (op.kind === 'clone') {
     const c = await deps.clones.get(op.resource.id);
@@ -109,7 +115,11 @@ export async function failureWrites(deps: Deps, op: Operation, error: UserError)
   const now = deps.now();
   if (op.kind === 'import') {
     const m = await deps.masters.get(op.resource.id);
-    return m && m.status === 'importing' ? deps.masters.deleteWrites(m) : [];
+    const upload = op.request.upload as string | undefined;
+    return [
+      ...(m && m.status === 'importing' ? deps.masters.deleteWrites(m) : []),
+      ...(upload ? [deps.db.put({ ...recordKey('upload', upload), id: upload, key: op.request.key, status: 'failed', error, operation: op.id })] : []),
+    ];
   }
   const clone = await deps.clones.get(op.resource.id);
   if (!clone) return [];

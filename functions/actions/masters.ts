@@ -6,6 +6,7 @@ import { invalidPatterns } from '../domain/customization';
 import { checkRepositoryPath } from '../domain/paths';
 import type { importMaster, patchMaster } from '../domain/schemas';
 import { InUseError, InvalidInputError } from '../errors';
+import type { Write } from '../store/db';
 import { newId } from '../store/ids';
 import type { Master } from '../store/records';
 import { revise } from '../store/resources';
@@ -17,7 +18,21 @@ function checkItems(items: Master['customization'] | undefined) {
   if (bad.length) throw new InvalidInputError(`invalid regular expression: ${bad.join('; ')}; fix the pattern`, { problems: bad });
 }
 
-export async function importMasterAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof importMaster>) {
+/** An upload the agent pulls into the repository before it inspects the image. */
+export interface Pull {
+  upload: string;
+  key: string;
+  url: string;
+  sizeBytes: number;
+  sha256?: string;
+}
+
+export async function importMasterAction(
+  deps: Deps,
+  p: Principal | undefined,
+  body: z.infer<typeof importMaster>,
+  pull?: { pull: Pull; writes: Write[] },
+) {
   const path = checkRepositoryPath(body.path);
   checkItems(body.customization);
   const repo = await deps.repositories.require(body.repository);
@@ -44,11 +59,11 @@ export async function importMasterAction(deps: Deps, p: Principal | undefined, b
       kind: 'import',
       resource: { kind: 'master', id: master.id, name: master.name },
       site: repo.site,
-      request: { repository: repo.id, path },
-      firstStep: 'inspect',
-      input: { input: { repository: repoRef(repo), path } },
+      request: { repository: repo.id, path, ...(pull ? { upload: pull.pull.upload, key: pull.pull.key } : {}) },
+      firstStep: pull ? 'pull' : 'inspect',
+      input: { input: { repository: repoRef(repo), path, ...(pull ? { pull: pull.pull } : {}) } },
     },
-    (op) => deps.masters.createWrites({ ...master, operation: op.id }),
+    (op) => [...deps.masters.createWrites({ ...master, operation: op.id }), ...(pull?.writes ?? [])],
     (writes) => deps.masters.transactNamed(writes, master.name, 1),
   );
 }

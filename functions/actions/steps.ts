@@ -87,7 +87,8 @@ async function commitOnce(deps: Deps, id: string, outcome: Record<string, unknow
   if (!op) return { operation: id, status: 'already-ended' };
   const { writes, result, after } = await commitWrites(deps, op, outcome);
   const out = await finish(deps, op, 'succeeded', { result }, writes);
-  await after?.();
+  // Clean-up after the record is safe (e.g. the uploaded object); a failure here loses nothing.
+  await after?.().catch((e: Error) => console.error(`operation ${id}: clean-up after commit failed: ${e.message}`));
   return out;
 }
 

@@ -79,6 +79,18 @@ export const importMaster = z
   })
   .strict();
 
+export const createUpload = z
+  .object({
+    name,
+    repository: ref,
+    sizeBytes: z.number().int().positive().max(16 * 1024 ** 4),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256').optional(),
+    profile: profile.optional(),
+    requirements: requirements.optional(),
+    customization: items.optional(),
+  })
+  .strict();
+
 export const patchMaster = z
   .object({ profile: profile.optional(), requirements: requirements.optional(), customization: items.optional() })
   .strict();

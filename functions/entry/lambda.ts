@@ -1,9 +1,11 @@
 /**
  * Lambda entry: API Gateway events go to the app; the state machines' bookkeeping steps
- * (`{step, operation, ...}`) go straight to the steps.
+ * (`{step, operation, ...}`) go straight to the steps; EventBridge "Object Created" events under
+ * uploads/masters/ start imports.
  */
 import { handle } from 'hono/aws-lambda';
 import { runStep, type StepInput } from '../actions/steps';
+import { objectCreated, objectCreatedOf } from '../actions/uploads';
 import { createApp } from '../app';
 import { depsFor } from '../deps';
 
@@ -11,5 +13,7 @@ const http = handle(createApp(() => process.env));
 
 export const handler = async (event: unknown, context: unknown) => {
   if (event && typeof event === 'object' && 'step' in event) return runStep(depsFor(process.env), event as StepInput);
+  const created = objectCreatedOf(event);
+  if (created) return objectCreated(depsFor(process.env), created);
   return http(event as Parameters<typeof http>[0], context as Parameters<typeof http>[1]);
 };

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { createCloneAction } from '../actions/clones';
 import { cloneEvent } from '../actions/events';
 import { deleteMaster, getMaster, importMasterAction, patchMasterAction } from '../actions/masters';
+import { createUploadAction } from '../actions/uploads';
 import { cloneView } from '../actions/views';
 import { events, isEvent } from '../domain/lifecycle';
 import * as s from '../domain/schemas';
@@ -19,6 +20,7 @@ export const imageRoutes: RouteSpec[] = [
   route({ method: 'patch', path: '/v1/masters/{id}', tag: 'masters', summary: 'Edit profile, requirements and customization items', access: 'operator', body: s.patchMaster, handler: (c) => patchMasterAction(c.deps, c.params.id!, c.body) }),
   route({ method: 'delete', path: '/v1/masters/{id}', tag: 'masters', summary: 'Delete a master that has no live clones or child versions', access: 'operator', handler: (c) => deleteMaster(c.deps, c.params.id!) }),
 
+  route({ method: 'post', path: '/v1/uploads', tag: 'masters', summary: 'Upload a master: presigned PUT (or multipart parts over 100 MiB) under uploads/masters/; the import starts when the object is complete', access: 'operator', status: 201, body: s.createUpload, handler: (c) => createUploadAction(c.deps, c.principal, c.body) }),
   route({ method: 'post', path: '/v1/clones', tag: 'clones', summary: 'Clone a master', access: 'operator', status: 202, body: s.createClone, handler: (c) => createCloneAction(c.deps, c.principal, c.body) }),
   route({ method: 'get', path: '/v1/clones', tag: 'clones', summary: 'List clones', access: 'viewer', query: s.page, handler: async (c) => { const p = await c.deps.clones.list(c.query); return list(p.items.map(cloneView), p.cursor); } }),
   route({ method: 'get', path: '/v1/clones/{id}', tag: 'clones', summary: 'Read a clone', access: 'viewer', handler: async (c) => cloneView(await c.deps.clones.require(c.params.id!)) }),

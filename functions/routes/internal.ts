@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { reconcile } from '../actions/reconcile';
 import { runStep, type StepInput } from '../actions/steps';
+import { objectCreated, objectCreatedOf } from '../actions/uploads';
 import type { Env } from '../config';
 import { depsFor } from '../deps';
 import { NotFoundError } from '../errors';
@@ -21,5 +22,10 @@ export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
   routes.post('/reconcile', async (c) =>
     c.json(await reconcile(depsFor(envOf(c.env)), c.req.query('afterRestart') === '1')),
   );
+  // The local S3 server's object-created notifications (EventBridge delivers them in AWS).
+  routes.post('/events/s3', async (c) => {
+    const created = objectCreatedOf(await c.req.json());
+    return c.json(created ? await objectCreated(depsFor(envOf(c.env)), created) : { ignored: 'not an object-created event' });
+  });
   return routes;
 }

@@ -58,7 +58,11 @@ export class Catalog {
   }
 
   async deleteMaster(m: Master): Promise<void> {
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: masterDocKey(m) }));
+    await this.deleteObject(masterDocKey(m));
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
   async putOperationLog(op: Operation): Promise<string> {

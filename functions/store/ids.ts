@@ -8,6 +8,7 @@ export const prefixes = {
   operation: 'op',
   token: 'tk',
   audit: 'au',
+  upload: 'up',
 } as const;
 
 export type Kind = keyof typeof prefixes;

@@ -61,12 +61,27 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   try {
     const db = await startDynamoDB({ dataDir: join(home, 'dynamodb'), port: await freePort(), logFile: join(home, 'logs/dynamodb.log'), onExit: died('DynamoDB Local') });
     stops.push(() => db.stop());
-    const s3 = await startS3({ dataDir: join(home, 's3'), port: await freePort(), logFile: join(home, 'logs/s3.log'), buckets: ['encompass'], onExit: died('S3 server') });
+    let functions: FunctionsLocal | undefined;
+    const internalSecret = randomString(32);
+    const s3 = await startS3({
+      dataDir: join(home, 's3'),
+      port: await freePort(),
+      logFile: join(home, 'logs/s3.log'),
+      buckets: ['encompass'],
+      onExit: died('S3 server'),
+      // S3's notification, delivered to the functions as AWS would deliver it to a Lambda.
+      onObjectCreated: (e) => {
+        if (!functions) return;
+        const record = { eventName: e.eventName, s3: { bucket: { name: e.bucket }, object: { key: encodeURIComponent(e.key).replace(/%2F/g, '/'), size: e.size, eTag: e.eTag } } };
+        void functions
+          .fetch('/internal/events/s3', { method: 'POST', headers: { 'content-type': 'application/json', 'x-encompass-internal': internalSecret }, body: JSON.stringify({ Records: [record] }) })
+          .then(async (r) => log(`[s3 event] ${e.key}: ${await r.text()}`))
+          .catch((err: Error) => log(`[s3 event] ${e.key}: ${err.message}`));
+      },
+    });
     stops.push(() => s3.stop());
     await createTable(db.endpoint);
 
-    let functions: FunctionsLocal | undefined;
-    const internalSecret = randomString(32);
     const sfn = await startStepFunctions({
       port: await freePort(),
       invokeFunction: async (_name, payload) => invokeSteps(functions!, internalSecret, payload),

@@ -1,0 +1,99 @@
+/**
+ * Uploading a master: `POST /v1/uploads` hands out presigned S3 URLs under `uploads/masters/`;
+ * the object-created event (S3 notification locally, EventBridge in AWS) starts the import by
+ * itself. The agent pulls the object through a presigned GET (it holds no AWS credentials),
+ * verifies its sha256, and the object is deleted only once the master is recorded.
+ */
+import type { z } from 'zod';
+import type { Principal } from '../auth/principal';
+import type { Deps } from '../deps';
+import type { createUpload } from '../domain/schemas';
+import { NameTakenError } from '../errors';
+import { recordKey, TransactionConflict } from '../store/db';
+import { newId } from '../store/ids';
+import { importMasterAction } from './masters';
+
+/** Objects up to this size go up in one PUT; larger ones in parts of PART_BYTES. */
+export const SINGLE_PUT_MAX = 100 * 1024 * 1024;
+export const PART_BYTES = 64 * 1024 * 1024;
+const URL_SECONDS = 6 * 3600;
+
+export interface Upload {
+  id: string;
+  key: string;
+  status: 'pending' | 'importing';
+  request: z.infer<typeof createUpload>;
+  actor: string;
+  createdAt: string;
+  operation?: string;
+}
+
+export const uploadPrefix = 'uploads/masters/';
+
+export async function createUploadAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createUpload>) {
+  await deps.repositories.require(body.repository);
+  if (await deps.masters.find(body.name)) throw new NameTakenError('master', body.name);
+  const id = newId('upload');
+  const key = `${uploadPrefix}${id}/${body.name}.img`;
+  const now = deps.now();
+  const upload: Upload = { id, key, status: 'pending', request: body, actor: p ? `${p.role}:${p.tokenId}` : 'anonymous', createdAt: now };
+  // Pending uploads expire with the URLs (DynamoDB TTL).
+  await deps.db.transact([deps.db.putNew({ ...upload, ...recordKey('upload', id), ttl: Math.floor(Date.now() / 1000) + URL_SECONDS })]);
+  if (body.sizeBytes <= SINGLE_PUT_MAX)
+    return { upload: id, key, method: 'PUT', url: await deps.presigner.put(key, URL_SECONDS), expiresInSeconds: URL_SECONDS };
+  const multipart = await deps.presigner.multipart(key, Math.ceil(body.sizeBytes / PART_BYTES), URL_SECONDS);
+  return { upload: id, key, method: 'multipart', partBytes: PART_BYTES, ...multipart, expiresInSeconds: URL_SECONDS };
+}
+
+export interface ObjectCreated {
+  bucket: string;
+  key: string;
+  size: number;
+}
+
+/** Reads both shapes: an S3 notification record (local stack) and an EventBridge "Object Created" event. */
+export function objectCreatedOf(event: unknown): ObjectCreated | undefined {
+  const e = event as Record<string, any>;
+  if (e?.source === 'aws.s3' && e['detail-type'] === 'Object Created')
+    return { bucket: e.detail.bucket.name, key: e.detail.object.key, size: e.detail.object.size };
+  const r = e?.Records?.[0] ?? e;
+  if (typeof r?.eventName === 'string' && r.eventName.startsWith('ObjectCreated') && r.s3)
+    return { bucket: r.s3.bucket.name, key: decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')), size: r.s3.object.size };
+  return undefined;
+}
+
+/** Starts the import of an uploaded object, once: a repeated event finds the upload taken. */
+export async function objectCreated(deps: Deps, o: ObjectCreated) {
+  if (o.bucket !== deps.config.bucket || !o.key.startsWith(uploadPrefix)) return { ignored: 'not an upload' };
+  const id = o.key.slice(uploadPrefix.length).split('/')[0]!;
+  const upload = await deps.db.get<Upload>(recordKey('upload', id));
+  if (!upload || upload.key !== o.key) return { ignored: 'unknown upload' };
+  if (upload.status !== 'pending') return { ignored: 'already importing', operation: upload.operation };
+  const r = upload.request;
+  const claim = {
+    Update: {
+      TableName: deps.db.table,
+      Key: recordKey('upload', id),
+      UpdateExpression: 'SET #s = :importing REMOVE #ttl',
+      ConditionExpression: '#s = :pending',
+      ExpressionAttributeNames: { '#s': 'status', '#ttl': 'ttl' },
+      ExpressionAttributeValues: { ':importing': 'importing', ':pending': 'pending' },
+    },
+  };
+  try {
+    const accepted = await importMasterAction(
+      deps,
+      { role: 'operator', tokenId: upload.actor.split(':')[1] ?? 'upload' },
+      { name: r.name, repository: r.repository, path: `masters/${r.name}-v1.img`, profile: r.profile, requirements: r.requirements, customization: r.customization },
+      {
+        pull: { upload: id, key: o.key, url: await deps.presigner.get(o.key, URL_SECONDS), sizeBytes: o.size, sha256: r.sha256 },
+        writes: [claim],
+      },
+    );
+    return { started: accepted.operation };
+  } catch (e) {
+    // A duplicate event that lost the race to claim the upload.
+    if (e instanceof TransactionConflict) return { ignored: 'already importing' };
+    throw e;
+  }
+}
