@@ -22,10 +22,12 @@ const nodeXmlParser: Plugin = {
   },
 };
 
-/** Bundles the worker entry into one ES module (the same bundle the runtime tests load). */
-export async function bundleFunctions(entry = ENTRY): Promise<string> {
+/** Bundles a worker (the functions' entry by default, or inline source) into one ES module for workerd. */
+export async function bundleFunctions(entry: string | { source: string; resolveDir: string } = ENTRY): Promise<string> {
   const out = await build({
-    entryPoints: [entry],
+    ...(typeof entry === 'string'
+      ? { entryPoints: [entry] }
+      : { stdin: { contents: entry.source, resolveDir: entry.resolveDir, loader: 'ts' as const } }),
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -46,16 +48,20 @@ export interface FunctionsLocal {
   stop(): Promise<void>;
 }
 
-export async function startFunctions(o: { port: number; bindings: Record<string, string> }): Promise<FunctionsLocal> {
-  const mf = new Miniflare({
+/** A Miniflare (workerd) instance running `script`, optionally listening on 127.0.0.1:`port`. */
+export function workerd(script: string, o: { port?: number; bindings?: Record<string, string> } = {}): Miniflare {
+  return new Miniflare({
     modules: true,
-    script: await bundleFunctions(),
+    script,
     compatibilityDate: '2025-01-01',
     compatibilityFlags: ['nodejs_compat'],
     bindings: o.bindings,
-    host: '127.0.0.1',
-    port: o.port,
+    ...(o.port !== undefined ? { host: '127.0.0.1', port: o.port } : {}),
   });
+}
+
+export async function startFunctions(o: { port: number; bindings: Record<string, string> }): Promise<FunctionsLocal> {
+  const mf = workerd(await bundleFunctions(), o);
   const url = (await mf.ready).toString().replace(/\/$/, '');
   return {
     url,
