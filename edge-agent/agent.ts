@@ -17,11 +17,23 @@ import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
 import { failureOf, UnknownTaskError } from './errors';
 import { Journal, type JournalEntry } from './journal';
+import { KeyedSemaphore } from './queue';
 import { createDrivers, type Drivers } from './registry';
 import type { TaskContext } from './tasks/context';
 import { tasks } from './tasks/index';
 
 export const AGENT_VERSION = '0.1.0';
+/** Long polls kept open at once; tasks themselves run concurrently, bounded per repository. */
+const POLLERS = 2;
+/** Tasks that read or write whole images, and so share their repository's slots. */
+const STORAGE_TASKS = new Set(['import', 'clone', 'capture', 'customize', 'rollback', 'destroy']);
+
+/** The repository a storage task works in, or undefined for machine tasks. */
+function storageKey(d: { task: string; input: Record<string, unknown> }): string | undefined {
+  if (!STORAGE_TASKS.has(d.task)) return undefined;
+  const i = d.input as { repository?: { id?: string }; image?: { repository?: { id?: string } }; target?: { repository?: { id?: string } } };
+  return i.repository?.id ?? i.image?.repository?.id ?? i.target?.repository?.id;
+}
 
 interface Delivered {
   taskToken: string;
@@ -37,6 +49,7 @@ export class Agent {
   private readonly plane: ControlPlane;
   private readonly stopping = new AbortController();
   private readonly running = new Set<Promise<void>>();
+  private readonly slots: KeyedSemaphore;
   private loops: Promise<void>[] = [];
   private aliveTimer?: NodeJS.Timeout;
   readonly activityArn: string;
@@ -56,6 +69,7 @@ export class Agent {
     this.journal = new Journal(join(config.stateDir, 'journal'));
     this.drivers = createDrivers({ stateDir: config.stateDir });
     this.plane = new ControlPlane(config, log);
+    this.slots = new KeyedSemaphore(config.concurrency);
   }
 
   async start(): Promise<void> {
@@ -66,8 +80,8 @@ export class Agent {
     const alive = () => void this.plane.alive({ version: AGENT_VERSION, host: hostname(), startedAt });
     alive();
     this.aliveTimer = setInterval(alive, 10_000);
-    this.loops = Array.from({ length: this.config.concurrency }, (_, i) => this.pollLoop(`${hostname()}-${process.pid}-${i}`));
-    this.log(`polling ${this.activityArn} with ${this.config.concurrency} workers`);
+    this.loops = Array.from({ length: POLLERS }, (_, i) => this.pollLoop(`${hostname()}-${process.pid}-${i}`));
+    this.log(`polling ${this.activityArn}; ${this.config.concurrency} storage tasks per repository at once`);
   }
 
   async stop(): Promise<void> {
@@ -114,9 +128,9 @@ export class Agent {
         if (!out.taskToken) continue;
         const parsed = JSON.parse(out.input ?? '{}') as { task?: string; operation?: string; input?: Record<string, unknown> };
         const delivered: Delivered = { taskToken: out.taskToken, task: parsed.task ?? '', operation: parsed.operation ?? '', input: parsed.input ?? {} };
-        const run = this.handle(delivered);
-        this.running.add(run);
-        await run.finally(() => this.running.delete(run));
+        this.track(this.handle(delivered));
+        // Hold at most maxTasks; tasks past the per-repository limit wait inside the agent, heartbeating.
+        while (this.running.size >= this.config.maxTasks && !this.stopping.signal.aborted) await Promise.race(this.running);
       } catch (e) {
         if (this.stopping.signal.aborted) return;
         this.log(`poll failed (${(e as Error).name}: ${(e as Error).message}); retrying in ${backoff / 1000} s`);
@@ -124,6 +138,11 @@ export class Agent {
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
+  }
+
+  private track(run: Promise<void>): void {
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
   }
 
   private async handle(d: Delivered): Promise<void> {
@@ -134,10 +153,17 @@ export class Agent {
         if (e.name === 'TaskTimedOut' || e.name === 'TaskDoesNotExist') abort.abort(e);
       });
     }, this.config.heartbeatSeconds * 1000);
+    const key = storageKey(d);
+    let release: (() => void) | undefined;
     try {
+      if (key) {
+        if (this.slots.full(key)) this.plane.progress(d.operation, 0, 'queued', `waiting for a free slot on repository ${key}`);
+        release = await this.slots.acquire(key);
+      }
       const entry = await this.execute(d, abort.signal);
       await this.report(d, entry);
     } finally {
+      release?.();
       clearInterval(heartbeat);
       this.plane.forget(d.operation);
     }
@@ -206,9 +232,7 @@ export class Agent {
         continue;
       }
       this.log(`${d.task} ${d.operation}: interrupted by the last stop; running it again`);
-      const run = this.handle(d);
-      this.running.add(run);
-      void run.finally(() => this.running.delete(run));
+      this.track(this.handle(d));
     }
   }
 }

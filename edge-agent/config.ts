@@ -15,8 +15,10 @@ export interface AgentConfig {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Where the agent keeps its journal, machine state and the repositories it has seen. */
   stateDir: string;
-  /** Tasks run at once. */
+  /** Storage-heavy tasks (import, clone, capture, customize…) run at once per repository; more wait their turn. */
   concurrency: number;
+  /** Tasks the agent holds at most (running or waiting); beyond that it stops taking new ones. */
+  maxTasks: number;
   /** Seconds between heartbeats of a running task (well under the workflows' HeartbeatSeconds). */
   heartbeatSeconds: number;
 }
@@ -34,6 +36,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     region: 'us-east-1',
     accountId: '000000000000',
     concurrency: 4,
+    maxTasks: 64,
     heartbeatSeconds: 5,
     ...fromFile,
     ...(env.ENCOMPASS_SITE ? { site: env.ENCOMPASS_SITE } : {}),

@@ -37,10 +37,12 @@ export class NoDriverError extends AgentError {
 
 export class NoFilesystemError extends AgentError {
   override name = 'NoFilesystemError';
-  constructor(path: string) {
+  constructor(path: string, format = 'raw') {
     super(
       'no_filesystem',
-      `found no ext2/ext3/ext4 filesystem in ${path} (bare or in an MBR/GPT partition); customization needs one: use a master that has it, or drop the customization items`,
+      format === 'qcow2'
+        ? `${path} is a qcow2 linked clone, which cannot be customized offline; clone with method reflink, sparse or copy (or auto), or drop the customization items`
+        : `found no ext2/ext3/ext4 filesystem in ${path} (bare or in an MBR/GPT partition); customization needs one: use a master that has it, or drop the customization items`,
     );
   }
 }

@@ -8,6 +8,11 @@ export class KeyedSemaphore {
 
   constructor(private readonly limit: number) {}
 
+  /** Would `acquire(key)` wait now? */
+  full(key: string): boolean {
+    return (this.running.get(key) ?? 0) >= this.limit;
+  }
+
   /** How many tasks wait for `key` right now. */
   queued(key: string): number {
     return this.waiting.get(key)?.length ?? 0;

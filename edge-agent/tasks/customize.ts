@@ -17,7 +17,7 @@ async function open(img: ImageInput, ctx: TaskContext): Promise<{ path: string; 
     const volume = await fs.detect(path);
     if (volume) return { path, fs, volume };
   }
-  throw new NoFilesystemError(img.path);
+  throw new NoFilesystemError(img.path, img.format);
 }
 
 export async function customize(input: Record<string, unknown>, ctx: TaskContext) {

@@ -41,7 +41,9 @@ export const cloneImage: Task = async (input, ctx) => {
   const storage = ctx.drivers.storage(target.repository.kind);
   if (source.repository.id !== target.repository.id)
     throw Object.assign(new Error('cloning into another repository is not supported by this agent yet; clone into the master\u2019s repository'), { code: 'unsupported_target' });
-  const chosen = method === 'auto' ? (await storage.methods(target.repository))[0] : method;
+  // `auto` takes the fastest method that makes a standalone raw image: only those can be customized
+  // offline and exported as a LUN. A linked clone (overlay) is made when asked for by name.
+  const chosen = method === 'auto' ? (await storage.methods(target.repository)).find((m) => m !== 'overlay') : method;
   if (!chosen) throw new AgentError('unsupported_method', `repository ${target.repository.path} supports no clone method`);
   const path = `${target.path}${chosen === 'overlay' ? '.qcow2' : '.img'}`;
   const out = await storage.clone(target.repository, source.path, path, chosen, {

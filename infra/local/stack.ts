@@ -135,6 +135,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       stateDir: join(home, 'agent/state'),
       concurrency: 4,
+      maxTasks: 64,
       heartbeatSeconds: 5,
     };
     const launchAgent = () => startAgent({ config: agentConfig, dir: join(home, 'agent'), logFile: join(home, 'logs/agent.log'), onExit: died('edge agent') });

@@ -22,7 +22,8 @@ describe('concurrent requests', () => {
       const loser = replies.find((r) => r.status === 409)!;
       expect(['machine_taken', 'busy']).toContain(loser.body.error.code);
       const winner = replies.find((r) => r.status === 202)!;
-      expect((await api.wait(winner.body.operation)).status).toBe('succeeded');
+      const won = await api.wait(winner.body.operation);
+      expect(won.status, JSON.stringify(won.error)).toBe('succeeded');
       const m = (await api.get(`/v1/machines/${machine.id}`)).body;
       const clones = await Promise.all([a, b].map(async (c) => (await api.get(`/v1/clones/${c.id}`)).body));
       const bound = clones.filter((c) => c.binding === 'assigned');
@@ -43,6 +44,17 @@ describe('concurrent requests', () => {
     expect(machines.filter((m) => m.clone === clone.id)).toHaveLength(1);
     expect(machines.filter((m) => m.clone === undefined)).toHaveLength(1);
   });
+
+  it('queues parallel clones per repository instead of failing them: 12 at once all succeed, each with its own progress', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `par-${Date.now()}-${i}`);
+    const replies = await Promise.all(names.map((name) => api.post('/v1/clones', { master, name })));
+    expect(replies.map((r) => r.status)).toEqual(names.map(() => 202));
+    const ops = await Promise.all(replies.map((r) => api.wait(r.body.operation, 120_000)));
+    for (const op of ops) expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    // More clones than slots: some waited their turn, and said so in their steps.
+    const queued = ops.filter((op) => op.steps.some((s: { name: string }) => s.name === 'queued'));
+    expect(queued.length).toBeGreaterThan(0);
+  }, 180_000);
 
   it('two clones created with one name at once: one is made, the other is 409 name_taken', async () => {
     const name = `twin-${Date.now()}`;
