@@ -20,7 +20,10 @@ export const requirements = z
 
 export const items = z.array(customizationItem).max(500);
 
-export const createSite = z.object({ name, description: z.string().max(2000).optional() }).strict();
+/** Site names go into state machine names (80 characters at most): `encompass-<site>-transition`. */
+export const createSite = z
+  .object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'site names are 1-40 letters, digits, "_" or "-"'), description: z.string().max(2000).optional() })
+  .strict();
 
 export const createRepository = z
   .object({

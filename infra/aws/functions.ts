@@ -6,6 +6,8 @@
  */
 import { Aws, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -80,6 +82,12 @@ export class Functions extends Construct {
       },
     });
     this.grant(role, props, stack);
+    // Operations whose workflow ended without recording an outcome are ended as failed (reconcile).
+    new events.Rule(this, 'Reconcile', {
+      description: 'ENCOMPASS: end operations whose workflow is gone',
+      schedule: events.Schedule.rate(Duration.minutes(5)),
+      targets: [new targets.LambdaFunction(this.function)],
+    });
   }
 
   private grant(role: iam.Role, props: FunctionsProps, stack: Stack) {

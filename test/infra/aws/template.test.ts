@@ -109,12 +109,22 @@ describe('the buckets', () => {
 
 describe('uploads', () => {
   it('objects created under uploads/masters/ in the data bucket go to the function, with a dead-letter queue', () => {
-    const rule = only('AWS::Events::Rule');
+    const rules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties);
+    const rule = rules.find((r) => r.EventPattern)!;
+    expect(rules.filter((r) => r.EventPattern)).toHaveLength(1);
     expect(rule.EventPattern.source).toEqual(['aws.s3']);
     expect(rule.EventPattern['detail-type']).toEqual(['Object Created']);
     expect(rule.EventPattern.detail.object.key).toEqual([{ prefix: 'uploads/masters/' }]);
     expect(flatten(rule.Targets[0].Arn)).toMatch(/^<Functions\w+\.Arn>$/);
     expect(rule.Targets[0].DeadLetterConfig.Arn).toBeTruthy();
+  });
+});
+
+describe('reconcile', () => {
+  it('runs on a schedule, ending operations whose workflow is gone', () => {
+    const rule = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).find((r) => r.ScheduleExpression);
+    expect(rule.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(flatten(rule.Targets[0].Arn)).toMatch(/^<Functions\w+\.Arn>$/);
   });
 });
 
