@@ -52,12 +52,17 @@ export interface ObjectCreated {
 }
 
 /** Reads both shapes: an S3 notification record (local stack) and an EventBridge "Object Created" event. */
+type S3Object = { bucket: { name: string }; object: { key: string; size: number } };
+type Notification = { eventName?: string; s3?: S3Object };
+type BridgeEvent = { source?: string; 'detail-type'?: string; detail?: S3Object; Records?: Notification[] };
+
 export function objectCreatedOf(event: unknown): ObjectCreated | undefined {
-  const e = event as Record<string, any>;
-  if (e?.source === 'aws.s3' && e['detail-type'] === 'Object Created')
+  const e = (event ?? {}) as BridgeEvent & Notification;
+  if (e.source === 'aws.s3' && e['detail-type'] === 'Object Created' && e.detail)
     return { bucket: e.detail.bucket.name, key: e.detail.object.key, size: e.detail.object.size };
-  const r = e?.Records?.[0] ?? e;
-  if (typeof r?.eventName === 'string' && r.eventName.startsWith('ObjectCreated') && r.s3)
+  const r = e.Records?.[0] ?? e;
+  // Notification keys are URL-encoded, with "+" for spaces.
+  if (r.eventName?.startsWith('ObjectCreated') && r.s3)
     return { bucket: r.s3.bucket.name, key: decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')), size: r.s3.object.size };
   return undefined;
 }
