@@ -16,6 +16,7 @@ import type { AgentConfig } from './config';
 import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
 import { failureOf, UnknownTaskError } from './errors';
+import { ExportBook } from './exports';
 import { Journal, type JournalEntry } from './journal';
 import { KeyedSemaphore } from './queue';
 import { createDrivers, type Drivers } from './registry';
@@ -50,6 +51,7 @@ export class Agent {
   private readonly stopping = new AbortController();
   private readonly running = new Set<Promise<void>>();
   private readonly slots: KeyedSemaphore;
+  private readonly exports: ExportBook;
   private loops: Promise<void>[] = [];
   private aliveTimer?: NodeJS.Timeout;
   readonly activityArn: string;
@@ -67,14 +69,16 @@ export class Agent {
     });
     this.activityArn = `arn:aws:states:${config.region}:${config.accountId}:activity:encompass-${config.site}-agent`;
     this.journal = new Journal(join(config.stateDir, 'journal'));
-    this.drivers = createDrivers({ stateDir: config.stateDir });
+    this.drivers = createDrivers({ stateDir: config.stateDir, ...config.drivers });
     this.plane = new ControlPlane(config, log);
     this.slots = new KeyedSemaphore(config.concurrency);
+    this.exports = new ExportBook(config.stateDir);
   }
 
   async start(): Promise<void> {
     await mkdir(this.config.stateDir, { recursive: true });
     await this.cleanup();
+    await this.reexport();
     await this.resume();
     const startedAt = new Date().toISOString();
     const alive = () => void this.plane.alive({ version: AGENT_VERSION, host: hostname(), startedAt });
@@ -99,6 +103,17 @@ export class Agent {
         if (removed.length) this.log(`removed ${removed.length} temp file(s) in ${repo.path}: ${removed.join(', ')}`);
       } catch (e) {
         this.log(`cleanup of ${repo.path} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Makes every export again: an iSCSI target restarted meanwhile has forgotten its targets. */
+  private async reexport(): Promise<void> {
+    for (const e of await this.exports.list()) {
+      try {
+        await this.drivers.storage(e.repository.kind).export(e.repository, e.path, e.access);
+      } catch (err) {
+        this.log(`could not export ${e.path} to ${e.access.machine} again: ${(err as Error).message}`);
       }
     }
   }
@@ -197,6 +212,7 @@ export class Agent {
       report: (p, step, message) => this.plane.progress(d.operation, p, step, message),
       signal,
       seen: (repo) => void this.remember(repo).catch(() => undefined),
+      exports: this.exports,
     };
     let entry: JournalEntry;
     try {

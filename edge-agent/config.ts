@@ -19,6 +19,8 @@ export interface AgentConfig {
   concurrency: number;
   /** Tasks the agent holds at most (running or waiting); beyond that it stops taking new ones. */
   maxTasks: number;
+  /** Driver kinds to enable (default: all) and their settings. */
+  drivers?: { storage?: string[]; machines?: string[]; qemuBinary?: string };
   /** Seconds between heartbeats of a running task (well under the workflows' HeartbeatSeconds). */
   heartbeatSeconds: number;
 }

@@ -1,12 +1,16 @@
 /**
- * Drivers by kind and name. Configuration picks them; drivers never import this module.
+ * Drivers by kind. Configuration picks them (`drivers` in the agent config enables kinds; all are
+ * enabled by default); drivers never import this module. A target daemon the iscsi driver starts
+ * outlives the agent on purpose: machines keep their disks while the agent restarts.
  */
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
 import type { MachineDriver } from './drivers/machine/interface';
+import { QemuMachineDriver } from './drivers/machine/qemu/driver';
 import { SimMachineDriver } from './drivers/machine/sim';
 import { FileStorageDriver } from './drivers/storage/file';
 import type { StorageDriver } from './drivers/storage/interface';
+import { IscsiStorageDriver } from './drivers/storage/iscsi/driver';
 import { NoDriverError } from './errors';
 
 export interface Drivers {
@@ -16,9 +20,33 @@ export interface Drivers {
   imagefs: ImageFilesystem[];
 }
 
-export function createDrivers(o: { stateDir: string }): Drivers {
-  const storage: Record<string, StorageDriver> = { file: new FileStorageDriver() };
-  const machines: Record<string, MachineDriver> = { sim: new SimMachineDriver({ stateDir: `${o.stateDir}/machines` }) };
+export interface DriverConfig {
+  stateDir: string;
+  /** Kinds to enable; absent = all. */
+  storage?: string[];
+  machines?: string[];
+  qemuBinary?: string;
+}
+
+function pick<T>(all: Record<string, () => T>, enabled: string[] | undefined): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([kind]) => !enabled || enabled.includes(kind))
+      .map(([kind, make]) => [kind, make()]),
+  );
+}
+
+export function createDrivers(o: DriverConfig): Drivers {
+  const files = new FileStorageDriver();
+  const iscsi = new IscsiStorageDriver(files);
+  const storage = pick<StorageDriver>({ file: () => files, iscsi: () => iscsi }, o.storage);
+  const machines = pick<MachineDriver>(
+    {
+      sim: () => new SimMachineDriver({ stateDir: `${o.stateDir}/machines` }),
+      qemu: () => new QemuMachineDriver({ stateDir: `${o.stateDir}/qemu`, qemuBinary: o.qemuBinary }),
+    },
+    o.machines,
+  );
   return {
     storage(kind) {
       const d = storage[kind];

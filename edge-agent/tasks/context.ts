@@ -1,5 +1,6 @@
 /** What every agent task gets: its input, the drivers, and a way to report progress. */
 import type { RepositoryRef } from '../drivers/storage/interface';
+import type { ExportBook } from '../exports';
 import type { Drivers } from '../registry';
 
 export interface TaskContext {
@@ -10,6 +11,8 @@ export interface TaskContext {
   signal: AbortSignal;
   /** Remembers a repository root so temp files left in it are cleaned at the next start. */
   seen(repo: RepositoryRef): void;
+  /** What this agent has exported to machines, made again after a restart. */
+  exports: ExportBook;
 }
 
 /** An image as the control plane names it: a repository and a path inside it. */

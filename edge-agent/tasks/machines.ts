@@ -12,7 +12,9 @@ const accessOf = (m: MachineRef) => ({ machine: m.id, initiatorName: m.identity.
 /** Storage first lets the machine in (an initiator ACL on a LUN), then the machine gets the disk. */
 export const attach: Task = async (input, ctx) => {
   const { image, machine } = input as unknown as MachineInput;
-  const disk = await ctx.drivers.storage(image.repository.kind).export(image.repository, image.path, accessOf(machine));
+  const access = accessOf(machine);
+  const disk = await ctx.drivers.storage(image.repository.kind).export(image.repository, image.path, access);
+  await ctx.exports.add({ repository: image.repository, path: image.path, access });
   await ctx.drivers.machine(machine.kind).attach(machine, disk);
   return { attached: machine.id, disk };
 };
@@ -21,7 +23,9 @@ export const attach: Task = async (input, ctx) => {
 export const detach: Task = async (input, ctx) => {
   const { image, machine } = input as unknown as MachineInput;
   await ctx.drivers.machine(machine.kind).detach(machine);
-  await ctx.drivers.storage(image.repository.kind).unexport(image.repository, image.path, accessOf(machine));
+  const access = accessOf(machine);
+  await ctx.drivers.storage(image.repository.kind).unexport(image.repository, image.path, access);
+  await ctx.exports.remove({ repository: image.repository, path: image.path, access });
   return { detached: machine.id };
 };
 

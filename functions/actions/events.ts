@@ -104,6 +104,10 @@ async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition
       return { request: {}, input: {} };
     default: {
       const machine = await deps.machines.require(clone.machine!);
+      if (t.event === 'attach' && repo.kind === 'iscsi' && !machine.identity.initiatorName)
+        throw new InvalidInputError(
+          `machine ${machine.name} has no identity.initiatorName, and the clone is on iSCSI storage, which lets in one initiator name; set it with PATCH /v1/machines/${machine.name}`,
+        );
       return { request: { machine: machine.id }, input: { image, machine: machineRef(machine) } };
     }
   }

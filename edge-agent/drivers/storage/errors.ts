@@ -116,3 +116,26 @@ export class ToolMissingError extends StorageError {
     super('tool_missing', `The ${tool} program is not installed on this host. Install it (package ${packageHint}) and retry.`, options);
   }
 }
+
+export class ToolFailedError extends StorageError {
+  constructor(
+    readonly tool: string,
+    readonly args: string[],
+    readonly exitCode: number,
+    readonly output: string,
+    options?: { cause?: unknown },
+  ) {
+    const lastLine = output.trim().split('\n').at(-1) ?? '';
+    super(
+      'tool_failed',
+      `${tool} ${args.join(' ')} failed with exit code ${exitCode}${lastLine ? `: ${lastLine}` : ''}. ` +
+        'Check the repository filesystem and the image named in the message, then retry.',
+      options,
+    );
+  }
+
+  /** The tool ran out of space on the target filesystem. */
+  get noSpace(): boolean {
+    return /No space left on device|Disk quota exceeded/i.test(this.output);
+  }
+}

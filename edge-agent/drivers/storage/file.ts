@@ -1,42 +1,38 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DiskFullError, ImageExistsError, ImageNotFoundError, UnsupportedMethodError } from './errors';
 import type { DiskRef } from '../disk';
+import { freeBytesOf, writeNew } from './atomic';
+import { ImageNotFoundError, UnsupportedMethodError } from './errors';
+import { convertToRaw, virtualSize } from './flatten';
 import { detectFormat, validateImage } from './format';
 import type { CloneOutcome, CopyOptions, ImageInfo, RepositoryRef, StorageDriver } from './interface';
+import { AUTO, cloneMethod, MethodDiscovery } from './methods';
+import type { CloneJob, CloneOptions } from './methods/types';
 import { realRoot, resolveInside, SIDECAR_SUFFIX, TEMP_PREFIX } from './paths';
-import { hashFile, sparseCopy, syncDirectory } from './sparse-copy';
+import { hashFile } from './hash';
 
-const METHODS = ['copy'];
+export type { CloneOptions } from './methods/types';
+
 /** How deep cleanupTemp looks below the repository root (images live a few directories down at most). */
 const CLEANUP_DEPTH = 4;
+/** A clone is written by its machine even when its master is read-only. */
+const OWNER_WRITE = 0o200;
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
-async function lstatOrNull(p: string) {
-  return fs.lstat(p).catch((err) => {
-    if (errno(err) === 'ENOENT') return null;
-    throw err;
-  });
-}
-
-/** Removes `dir` and its parents up to and including `top`, stopping at the first that is not empty. */
-async function removeEmptyDirs(dir: string, top: string): Promise<void> {
-  for (let d = dir; d.startsWith(top); d = path.dirname(d)) {
-    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
-    if (d === top) return;
-  }
-}
-
-/** A repository is a directory (local disk or NAS export); clones are sparse-aware full copies. */
+/**
+ * A repository is a directory (local disk or NAS export). Clone methods, fastest first, as far as the
+ * repository's filesystem and host allow: `reflink` (FICLONE), `overlay` (qcow2 reading through to the
+ * master), `sparse` (cp over the hole map) and `copy` (streamed through the agent); `auto` is the first.
+ */
 export class FileStorageDriver implements StorageDriver {
   readonly kind = 'file';
+  private readonly discovery = new MethodDiscovery();
 
-  async methods(_repo: RepositoryRef): Promise<string[]> {
-    return [...METHODS];
+  async methods(repo: RepositoryRef): Promise<string[]> {
+    return this.discovery.supported(await realRoot(repo.path));
   }
 
   async resolve(repo: RepositoryRef, rel: string, mustExist = false): Promise<string> {
@@ -50,6 +46,10 @@ export class FileStorageDriver implements StorageDriver {
     return abs;
   }
 
+  /**
+   * Describes the image FILE: for a qcow2 (an overlay clone included) size, allocation and sha256 are
+   * those of the qcow2 container, not of the disk the machine sees through it.
+   */
   async inspect(repo: RepositoryRef, rel: string, opts: CopyOptions = {}): Promise<ImageInfo> {
     const abs = await this.resolve(repo, rel, true);
     const st = await fs.stat(abs);
@@ -58,37 +58,53 @@ export class FileStorageDriver implements StorageDriver {
     return { sizeBytes: st.size, allocatedBytes: st.blocks * 512, sha256, format };
   }
 
-  async clone(repo: RepositoryRef, src: string, dst: string, method: string, opts: CopyOptions = {}): Promise<CloneOutcome> {
-    if (!METHODS.includes(method)) throw new UnsupportedMethodError(method, METHODS);
+  /** `method` is one of methods(repo) or `auto` (the first of them); the outcome names the one used. */
+  async clone(repo: RepositoryRef, src: string, dst: string, method: string, opts: CloneOptions = {}): Promise<CloneOutcome> {
+    const supported = await this.methods(repo);
+    const name = method === AUTO ? supported[0]! : method;
+    const chosen = cloneMethod(name);
+    if (!chosen || !supported.includes(name)) throw new UnsupportedMethodError(method, supported);
     const srcAbs = await this.resolve(repo, src, true);
     const dstAbs = await this.resolve(repo, dst);
-    if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
 
-    const srcStat = await fs.stat(srcAbs);
-    const format = await validateImage(srcAbs, srcStat.size);
-    const needed = srcStat.blocks * 512;
-    const free = await this.freeBytes(repo);
-    if (free < needed) throw new DiskFullError(repo.path, needed, free);
+    const st = await fs.stat(srcAbs);
+    const format = await validateImage(srcAbs, st.size);
+    const job: Omit<CloneJob, 'tmp'> = {
+      src: srcAbs,
+      srcRel: src,
+      format,
+      sizeBytes: st.size,
+      allocatedBytes: st.blocks * 512,
+      mode: (st.mode & 0o777) | OWNER_WRITE,
+      supported,
+      opts,
+    };
+    const made = await writeNew(repo.path, dstAbs, chosen.neededBytes({ ...job, tmp: '' }), (tmp) => chosen.make({ ...job, tmp }));
+    const result = await fs.stat(dstAbs);
+    const outcome: CloneOutcome = { method: name, sizeBytes: result.size, allocatedBytes: result.blocks * 512, sha256: made.sha256, format: made.format };
+    if (made.backing) outcome.backing = made.backing;
+    return outcome;
+  }
 
-    const dir = path.dirname(dstAbs);
-    const madeDir = await fs.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(dstAbs)}`);
-    try {
-      const { sha256, sizeBytes } = await sparseCopy(srcAbs, tmp, opts);
-      // A concurrent writer may have taken the name while we copied; never replace someone's image.
-      if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
-      await fs.rename(tmp, dstAbs);
-      await syncDirectory(dir);
-      const allocatedBytes = (await fs.stat(dstAbs)).blocks * 512;
-      return { method, sizeBytes, allocatedBytes, sha256, format };
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      if (madeDir) await removeEmptyDirs(dir, madeDir);
-      if (errno(err) === 'ENOSPC' || errno(err) === 'EDQUOT') {
-        throw new DiskFullError(repo.path, needed, await this.freeBytes(repo).catch(() => 0), { cause: err });
-      }
-      throw err;
-    }
+  /**
+   * Writes `dstRel` as a standalone sparse raw image with the disk content of `rel` (for an overlay: its
+   * writes over its master's bytes), so a captured overlay clone needs no master. Not part of
+   * StorageDriver. Space is not checked up front (the raw size depends on the content); running out midway
+   * is a DiskFullError. Progress covers converting then hashing: total is twice the virtual size.
+   */
+  async flatten(repo: RepositoryRef, rel: string, dstRel: string, opts: CopyOptions = {}): Promise<ImageInfo> {
+    const srcAbs = await this.resolve(repo, rel, true);
+    const dstAbs = await this.resolve(repo, dstRel);
+    const format = await validateImage(srcAbs, (await fs.stat(srcAbs)).size);
+    const size = await virtualSize(srcAbs, format);
+    const report = (done: number) => opts.onProgress?.(Math.floor(done), 2 * size);
+    return writeNew(repo.path, dstAbs, 0, async (tmp) => {
+      report(0);
+      await convertToRaw(srcAbs, format, tmp, { signal: opts.signal, onPercent: (p) => report((p / 100) * size) });
+      const st = await fs.stat(tmp);
+      const sha256 = await hashFile(tmp, st.size, { signal: opts.signal, onProgress: (d) => report(size + d) });
+      return { sizeBytes: st.size, allocatedBytes: st.blocks * 512, sha256, format: 'raw' as const };
+    });
   }
 
   async remove(repo: RepositoryRef, rel: string): Promise<void> {
@@ -127,8 +143,6 @@ export class FileStorageDriver implements StorageDriver {
   async unexport(): Promise<void> {}
 
   async freeBytes(repo: RepositoryRef): Promise<number> {
-    const root = await realRoot(repo.path);
-    const st = await fs.statfs(root);
-    return st.bavail * st.bsize;
+    return freeBytesOf(repo.path);
   }
 }

@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import type { ImageFormat } from './interface';
-import { CorruptImageError, ToolMissingError } from './errors';
+import { CorruptImageError } from './errors';
+import { run } from './exec';
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 const SECTOR_BYTES = 512;
@@ -18,24 +18,6 @@ export async function detectFormat(file: string): Promise<ImageFormat> {
   } finally {
     await fh.close();
   }
-}
-
-interface ExecResult {
-  exitCode: number;
-  output: string;
-}
-
-function run(cmd: string, args: string[]): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim();
-      if (!err) return resolve({ exitCode: 0, output });
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return reject(new ToolMissingError(cmd, 'qemu-utils', { cause: err }));
-      if (typeof code === 'number') return resolve({ exitCode: code, output });
-      reject(err);
-    });
-  });
 }
 
 /** Throws CorruptImageError when `qemu-img check` cannot open the qcow2 or finds corruption. */

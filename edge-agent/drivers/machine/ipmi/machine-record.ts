@@ -1,0 +1,95 @@
+/**
+ * What a driver of a machine it cannot ask about its disk remembers: the disk it attached (a blade
+ * reaches it over the fabric, so the BMC knows nothing of it) and how often the machine booted.
+ * One JSON file per machine under the driver's state directory, written atomically, with calls for
+ * one machine queued so their read-modify-write never interleaves. The Redfish and libvirt drivers
+ * share it.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DiskNotFoundError, MachineStateError } from '../errors';
+import type { DiskRef, MachineRef } from '../interface';
+
+export interface MachineRecord {
+  disk?: DiskRef;
+  bootCount: number;
+  /** ISO time of the last successful boot. */
+  lastBootAt?: string;
+}
+
+export class MachineRecordStore {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  /** `prefix` keeps the files of different drivers sharing a directory apart, e.g. `ipmi`. */
+  constructor(
+    readonly dir: string,
+    private readonly prefix: string,
+  ) {}
+
+  pathOf(machine: MachineRef): string {
+    // encodeURIComponent turns any `/` into %2F, so the id can never name a file outside dir.
+    return path.join(this.dir, `${this.prefix}-${encodeURIComponent(machine.id)}.json`);
+  }
+
+  async read(machine: MachineRef): Promise<MachineRecord> {
+    const file = this.pathOf(machine);
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { bootCount: 0 };
+      throw new MachineStateError(machine.id, file, { cause: err });
+    }
+    try {
+      const record = JSON.parse(text) as MachineRecord;
+      if (typeof record.bootCount !== 'number') throw new Error('bootCount is not a number');
+      return record;
+    } catch (err) {
+      throw new MachineStateError(machine.id, file, { cause: err });
+    }
+  }
+
+  async write(machine: MachineRef, record: MachineRecord): Promise<void> {
+    const file = this.pathOf(machine);
+    await fs.mkdir(this.dir, { recursive: true });
+    const tmp = path.join(this.dir, `.encompass-tmp-${randomBytes(6).toString('hex')}-${path.basename(file)}`);
+    try {
+      const fh = await fs.open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(`${JSON.stringify(record, null, 2)}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Runs `work` after every earlier call for the same machine has settled. */
+  exclusive<T>(machine: MachineRef, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(machine.id) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(machine.id, settled);
+    void settled.then(() => {
+      if (this.queues.get(machine.id) === settled) this.queues.delete(machine.id);
+    });
+    return next;
+  }
+}
+
+/**
+ * A file disk must exist on the agent's host (the NAS path the machine mounts); a LUN is taken on
+ * trust, since storage granted the machine's initiator access when it exported it.
+ */
+export async function requireDiskFile(machineId: string, disk: DiskRef): Promise<void> {
+  if (disk.kind !== 'file') return;
+  const st = await fs.stat(disk.path).catch((err) => {
+    throw new DiskNotFoundError(machineId, disk.path, { cause: err });
+  });
+  if (!st.isFile()) throw new DiskNotFoundError(machineId, disk.path);
+}

@@ -1,0 +1,67 @@
+/**
+ * Typed reads of a machine's free-form `settings`, failing with the driver's own settings error so
+ * the message names the key and what is wrong with it.
+ */
+import type { MachineRef } from '../interface';
+
+export type SettingsErrorFactory = (key: string, problem: string) => Error;
+
+export class SettingsReader {
+  constructor(
+    private readonly machine: MachineRef,
+    private readonly fail: SettingsErrorFactory,
+  ) {}
+
+  optionalString(key: string): string | undefined {
+    const v = this.machine.settings[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    if (typeof v !== 'string') throw this.fail(`settings.${key}`, `must be a string, not ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  string(key: string, fallback?: string): string {
+    const v = this.optionalString(key) ?? fallback;
+    if (v === undefined) throw this.fail(`settings.${key}`, 'is missing');
+    return v;
+  }
+
+  /** A number within [min, max]; numeric strings are accepted, as settings often come from forms. */
+  number(key: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    const raw = this.machine.settings[key];
+    if (raw === undefined || raw === null || raw === '') return fallback;
+    const v = typeof raw === 'string' ? Number(raw) : raw;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
+      throw this.fail(`settings.${key}`, `must be a number from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+    }
+    return v;
+  }
+
+  /** Milliseconds from a `…Seconds` setting. */
+  seconds(key: string, fallbackSeconds: number, maxSeconds = 24 * 3600): number {
+    return this.number(key, fallbackSeconds, 0, maxSeconds) * 1000;
+  }
+
+  regex(key: string, fallback: string): RegExp {
+    const source = this.string(key, fallback);
+    try {
+      return new RegExp(source);
+    } catch (err) {
+      throw this.fail(`settings.${key}`, `is not a valid regular expression (${(err as Error).message})`);
+    }
+  }
+
+  /** One of `allowed`, or the fallback. */
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+    const v = this.string(key, fallback);
+    if (!(allowed as readonly string[]).includes(v)) throw this.fail(`settings.${key}`, `must be one of ${allowed.join(', ')}, not ${JSON.stringify(v)}`);
+    return v as T;
+  }
+}
+
+/** The write-only credentials the control plane hands the agent beside the machine record. */
+export type MachineWithCredentials = MachineRef & { credentials?: Record<string, string> };
+
+export function credential(machine: MachineWithCredentials, key: string): string | undefined {
+  const v = machine.credentials?.[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}

@@ -1,0 +1,64 @@
+/** Creating a new image under its final name only once it is complete and on disk. */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DiskFullError, ImageExistsError, ToolFailedError } from './errors';
+import { realRoot, TEMP_PREFIX } from './paths';
+import { syncDirectory } from './sparse-copy';
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function isNoSpace(err: unknown): boolean {
+  if (err instanceof ToolFailedError) return err.noSpace;
+  return errno(err) === 'ENOSPC' || errno(err) === 'EDQUOT';
+}
+
+export async function lstatOrNull(p: string) {
+  return fs.lstat(p).catch((err) => {
+    if (errno(err) === 'ENOENT') return null;
+    throw err;
+  });
+}
+
+export async function freeBytesOf(repoPath: string): Promise<number> {
+  const st = await fs.statfs(await realRoot(repoPath));
+  return st.bavail * st.bsize;
+}
+
+/** Removes `dir` and its parents up to and including `top`, stopping at the first that is not empty. */
+async function removeEmptyDirs(dir: string, top: string): Promise<void> {
+  for (let d = dir; d.startsWith(top); d = path.dirname(d)) {
+    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
+    if (d === top) return;
+  }
+}
+
+/**
+ * Has `make` write a temp file next to `dstAbs` (which must not exist) and renames it into place; on any
+ * failure removes the temp file and any directories made for it. Checks `neededBytes` are free first, and
+ * reports running out of space, up front or midway, as DiskFullError.
+ */
+export async function writeNew<T>(repoPath: string, dstAbs: string, neededBytes: number, make: (tmp: string) => Promise<T>): Promise<T> {
+  if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
+  const free = await freeBytesOf(repoPath);
+  if (free < neededBytes) throw new DiskFullError(repoPath, neededBytes, free);
+
+  const dir = path.dirname(dstAbs);
+  const madeDir = await fs.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(dstAbs)}`);
+  try {
+    const result = await make(tmp);
+    // A concurrent writer may have taken the name meanwhile; never replace someone's image.
+    if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
+    await fs.rename(tmp, dstAbs);
+    await syncDirectory(dir);
+    return result;
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    if (madeDir) await removeEmptyDirs(dir, madeDir);
+    if (isNoSpace(err)) throw new DiskFullError(repoPath, neededBytes, await freeBytesOf(repoPath).catch(() => 0), { cause: err });
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { runChecked } from '../exec';
+import { hashFile } from '../hash';
+import { syncFile } from '../sparse-copy';
+import { type CloneMethod, METADATA_BYTES } from './types';
+
+/**
+ * A linked clone: a qcow2 that records only what the machine writes and reads everything else through to
+ * the master, named by its absolute path. The master must then never change: making it read-only on import
+ * (chmod a-w) is the caller's job; this method does not check it.
+ *
+ * The outcome's sha256 is the master's (what the machine sees at first boot), while `inspect` of the clone
+ * later hashes the qcow2 file itself, so the two differ by design.
+ */
+export const overlayMethod: CloneMethod = {
+  name: 'overlay',
+  neededBytes: () => METADATA_BYTES,
+  async make(job) {
+    const { opts } = job;
+    opts.onProgress?.(0, job.sizeBytes);
+    const args = ['create', '-q', '-f', 'qcow2', '-b', job.src, '-F', job.format, job.tmp];
+    await runChecked('qemu-img', args, { signal: opts.signal, what: { operation: 'Cloning', path: job.src } });
+    await fs.chmod(job.tmp, job.mode);
+    await syncFile(job.tmp);
+    const sha256 = opts.sourceSha256 ?? (await hashFile(job.src, job.sizeBytes, opts));
+    opts.onProgress?.(job.sizeBytes, job.sizeBytes);
+    return { sha256, format: 'qcow2', backing: path.posix.normalize(job.srcRel) };
+  },
+};
