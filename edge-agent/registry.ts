@@ -6,7 +6,10 @@
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
 import type { MachineDriver } from './drivers/machine/interface';
+import { IpmiMachineDriver } from './drivers/machine/ipmi/driver';
+import { LibvirtMachineDriver } from './drivers/machine/libvirt/driver';
 import { QemuMachineDriver } from './drivers/machine/qemu/driver';
+import { RedfishMachineDriver } from './drivers/machine/redfish/driver';
 import { SimMachineDriver } from './drivers/machine/sim';
 import { FileStorageDriver } from './drivers/storage/file';
 import type { StorageDriver } from './drivers/storage/interface';
@@ -44,6 +47,9 @@ export function createDrivers(o: DriverConfig): Drivers {
     {
       sim: () => new SimMachineDriver({ stateDir: `${o.stateDir}/machines` }),
       qemu: () => new QemuMachineDriver({ stateDir: `${o.stateDir}/qemu`, qemuBinary: o.qemuBinary }),
+      libvirt: () => new LibvirtMachineDriver({ stateDir: `${o.stateDir}/libvirt` }),
+      ipmi: () => new IpmiMachineDriver({ stateDir: `${o.stateDir}/ipmi` }),
+      redfish: () => new RedfishMachineDriver({ stateDir: `${o.stateDir}/redfish` }),
     },
     o.machines,
   );

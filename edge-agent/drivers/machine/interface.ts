@@ -17,6 +17,8 @@ export interface MachineRef {
   kind: string;
   identity: { macs?: string[]; serial?: string; uuid?: string; initiatorName?: string };
   settings: Record<string, unknown>;
+  /** Write-only secrets from the machine record (BMC password…): never logged, never on a command line. */
+  credentials?: Record<string, string>;
 }
 
 export type { DiskRef } from '../disk';

@@ -14,12 +14,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk, sameDisk } from '../../disk';
 import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError } from '../errors';
 import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
-import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from './console-watch';
+import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
 import { IpmiCommandError, IpmiSettingsError, PowerNotConfirmedError } from './errors';
-import { type IdentityCapable, type MachineIdentity, normalizeUuid } from './identity';
+import { type IdentityCapable, type MachineIdentity, normalizeUuid } from '../common/identity';
 import { ipmiConnection, ipmitool, parseFruSerial, parseGuid, parsePowerStatus } from './ipmitool';
-import { MachineRecordStore, requireDiskFile } from './machine-record';
-import { type MachineWithCredentials, SettingsReader } from './settings-reader';
+import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
+import { type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
 
 export interface IpmiDriverOptions {
   stateDir: string;

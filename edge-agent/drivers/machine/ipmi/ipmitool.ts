@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { IpmiCommandError, IpmiCredentialsMissingError, IpmiSettingsError, IpmitoolMissingError } from './errors';
 import type { PowerState } from '../interface';
-import { credential, type MachineWithCredentials, SettingsReader } from './settings-reader';
+import { credential, type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
 
 export interface IpmiConnection {
   host: string;

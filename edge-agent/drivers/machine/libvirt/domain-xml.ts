@@ -3,7 +3,7 @@
  * with the disk also kept in the domain's metadata so the domain alone says what is attached.
  */
 import type { DiskRef } from '../interface';
-import { normalizeMac } from '../ipmi/identity';
+import { normalizeMac } from '../common/identity';
 
 export const METADATA_NS = 'urn:encompass:libvirt:1';
 

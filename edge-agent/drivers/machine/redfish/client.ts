@@ -2,7 +2,7 @@
  * A minimal Redfish client over fetch. Credentials go in an HTTP Basic Authorization header only,
  * never in a URL or a message.
  */
-import { credential, type MachineWithCredentials, SettingsReader } from '../ipmi/settings-reader';
+import { credential, type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
 import {
   RedfishCredentialsMissingError,
   RedfishRequestError,

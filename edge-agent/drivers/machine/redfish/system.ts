@@ -1,6 +1,6 @@
 /** The parts of a Redfish ComputerSystem the driver reads, and finding the one a machine record means. */
 import type { MachineRef, PowerState } from '../interface';
-import { type MachineIdentity, normalizeMac, normalizeUuid, sharesMac } from '../ipmi/identity';
+import { type MachineIdentity, normalizeMac, normalizeUuid, sharesMac } from '../common/identity';
 import type { RedfishClient } from './client';
 import { RedfishSystemNotFoundError } from './errors';
 
