@@ -39,8 +39,11 @@ export const cloneImage: Task = async (input, ctx) => {
   const { source, target, method, sha256 } = input as { source: ImageInput; target: ImageInput; method: string; sha256?: string };
   ctx.seen(target.repository);
   const storage = ctx.drivers.storage(target.repository.kind);
-  if (source.repository.id !== target.repository.id)
-    throw Object.assign(new Error('cloning into another repository is not supported by this agent yet; clone into the master\u2019s repository'), { code: 'unsupported_target' });
+  // A master in another repository of this host: its own driver resolves and checks the path.
+  const sourcePath =
+    source.repository.id === target.repository.id
+      ? undefined
+      : await ctx.drivers.storage(source.repository.kind).resolve(source.repository, source.path, true);
   // `auto` takes the fastest method that makes a standalone raw image: only those can be customized
   // offline and exported as a LUN. A linked clone (overlay) is made when asked for by name.
   const chosen = method === 'auto' ? (await storage.methods(target.repository)).find((m) => m !== 'overlay') : method;
@@ -49,6 +52,8 @@ export const cloneImage: Task = async (input, ctx) => {
   const out = await storage.clone(target.repository, source.path, path, chosen, {
     onProgress: (d, t) => ctx.report(t ? d / t : 0, 'copy'),
     signal: ctx.signal,
+    sourcePath,
+    sourceSha256: sha256,
   });
   // A linked clone's file is a qcow2 overlay: its own sha256 is not the master's.
   if (sha256 && !out.backing && out.sha256 !== sha256) {

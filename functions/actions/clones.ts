@@ -16,12 +16,10 @@ export async function createCloneAction(deps: Deps, p: Principal | undefined, bo
   const masterRepo = await deps.repositories.require(master.repository);
   if (repo.site !== masterRepo.site)
     throw new InvalidInputError(`repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`);
-  if (repo.id !== masterRepo.id)
-    throw new InvalidInputError(
-      `clones are made in the master's repository (${masterRepo.name}); copy the master into ${repo.name} first (import it there)`,
-    );
   // The agent knows what the repository can do: `auto` becomes the fastest method it supports.
   const method = body.method;
+  if (repo.id !== masterRepo.id && (method === 'overlay' || method === 'reflink'))
+    throw new InvalidInputError(`a ${method} clone shares blocks with its master, so it must be in the master's repository (${masterRepo.name}); use copy, sparse, san or auto across repositories`);
   const now = deps.now();
   const clone: Clone = {
     id: newId('clone'),

@@ -64,7 +64,7 @@ export class FileStorageDriver implements StorageDriver {
     const name = method === AUTO ? supported[0]! : method;
     const chosen = cloneMethod(name);
     if (!chosen || !supported.includes(name)) throw new UnsupportedMethodError(method, supported);
-    const srcAbs = await this.resolve(repo, src, true);
+    const srcAbs = opts.sourcePath ?? (await this.resolve(repo, src, true));
     const dstAbs = await this.resolve(repo, dst);
 
     const st = await fs.stat(srcAbs);

@@ -53,6 +53,19 @@ export interface CopyOptions {
   signal?: AbortSignal;
 }
 
+export interface CloneOptions extends CopyOptions {
+  /**
+   * The master's sha256 when already known (recorded at import). `reflink` and `overlay` record it as the
+   * clone's sha256 instead of reading the whole image; `copy` and `sparse` read the bytes anyway and hash them.
+   */
+  sourceSha256?: string;
+  /**
+   * The source's absolute path when it lives in another repository of this host, already resolved
+   * and checked by that repository's driver; `src` is then only its name for messages.
+   */
+  sourcePath?: string;
+}
+
 export interface CloneOutcome extends ImageInfo {
   /** The clone method actually used, e.g. `copy`. */
   method: string;
@@ -72,7 +85,7 @@ export interface StorageDriver {
    * Make `dst` from `src` with `method` (`copy` here). Precondition: `dst` does not exist
    * (ImageExistsError). On any failure nothing is left under `dst` or a temp name.
    */
-  clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CopyOptions): Promise<CloneOutcome>;
+  clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CloneOptions): Promise<CloneOutcome>;
   /** Remove an image and its sidecar directory; removing a missing image is not an error. */
   remove(repo: RepositoryRef, rel: string): Promise<void>;
   /** Delete temp files left behind by an interrupted write; returns what was removed. */

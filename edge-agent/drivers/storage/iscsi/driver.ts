@@ -11,7 +11,7 @@ import type { IscsiDisk } from '../../disk';
 import { UnsupportedMethodError } from '../errors';
 import { FileStorageDriver } from '../file';
 import { detectFormat } from '../format';
-import type { Access, CloneOutcome, CopyOptions, ImageInfo, RepositoryRef, StorageDriver } from '../interface';
+import type { Access, CloneOutcome, CloneOptions, CopyOptions, ImageInfo, RepositoryRef, StorageDriver } from '../interface';
 import { LunNeedsRawImageError, TargetBusyError, TargetConflictError, TargetUnreachableError } from './errors';
 import { type IscsiSettings, initiatorOf, lunIdentity, parseSettings, targetName } from './settings';
 import { TgtdSupervisor } from './target';
@@ -43,7 +43,7 @@ export class IscsiStorageDriver implements StorageDriver {
     return this.files.inspect(repo, rel, opts);
   }
 
-  async clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CopyOptions): Promise<CloneOutcome> {
+  async clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CloneOptions): Promise<CloneOutcome> {
     const offered = await this.methods(repo);
     const wanted = method === 'auto' ? SAN : method;
     if (!offered.includes(wanted)) throw new UnsupportedMethodError(method, offered);

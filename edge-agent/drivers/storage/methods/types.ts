@@ -1,13 +1,7 @@
 /** What a clone method gets from the driver and what it hands back. */
-import type { CopyOptions, ImageFormat } from '../interface';
+import type { CloneOptions, ImageFormat } from '../interface';
 
-export interface CloneOptions extends CopyOptions {
-  /**
-   * The master's sha256 when already known (recorded at import). `reflink` and `overlay` record it as the
-   * clone's sha256 instead of reading the whole image; `copy` and `sparse` read the bytes anyway and hash them.
-   */
-  sourceSha256?: string;
-}
+export type { CloneOptions } from '../interface';
 
 export interface CloneJob {
   /** Absolute path of the master. */
