@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { AgentError, ChecksumMismatchError } from '../errors';
 import { type PullInput, pullInto } from './pull';
 import type { Drivers } from '../registry';
+import type { CopyOptions, RepositoryRef } from '../drivers/storage/interface';
 import type { ImageInput, Task, TaskContext } from './context';
 
 async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, step: string) {
@@ -63,19 +64,32 @@ export const cloneImage: Task = async (input, ctx) => {
   return { ...out, path };
 };
 
-/** Moves the clone's image to the master's path (the clone becomes the master), then describes it. */
+/** Storage that can turn a linked clone into a standalone raw image. */
+interface Flattening {
+  flatten(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<unknown>;
+}
+const canFlatten = (d: object): d is Flattening => typeof (d as Partial<Flattening>).flatten === 'function';
+
+/**
+ * The clone becomes the master: a full image is moved to the master's path; a linked clone (qcow2
+ * overlay) is flattened into a standalone raw image first, so the new master needs no parent file.
+ */
 export const captureImage: Task = async (input, ctx) => {
   const { image, target } = input as { image: ImageInput; target: string };
   const storage = ctx.drivers.storage(image.repository.kind);
   const to = await storage.resolve(image.repository, target);
   const from = await storage.resolve(image.repository, image.path);
-  const moved = await stat(from).then(() => false, () => true);
-  // A retry after the move finds the image already at its new name.
-  if (!moved) {
+  const exists = (p: string) => stat(p).then(() => true, () => false);
+  // A retry finds the master already made, and only finishes removing the clone's file.
+  if (!(await exists(to))) {
     await mkdir(dirname(to), { recursive: true });
-    await rename(from, to);
-    await rm(`${from}.encompass`, { recursive: true, force: true });
+    if (image.format === 'qcow2') {
+      if (!canFlatten(storage)) throw new AgentError('unsupported_capture', `${image.repository.kind} storage cannot flatten a linked clone`);
+      await storage.flatten(image.repository, image.path, target, { onProgress: (d, t) => ctx.report(t ? (d / t) * 0.5 : 0, 'flatten'), signal: ctx.signal });
+    } else await rename(from, to);
   }
+  if (await exists(from)) await storage.remove(image.repository, image.path);
+  await rm(`${from}.encompass`, { recursive: true, force: true });
   return describe(ctx.drivers, { repository: image.repository, path: target }, ctx, 'inspect');
 };
 

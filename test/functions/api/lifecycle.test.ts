@@ -36,7 +36,9 @@ describe('the clone lifecycle through the API', () => {
   it('clones sparse-aware with the master\u2019s sha256, leaving no temp file', async () => {
     const c = await makeClone(api, ctx.master.name);
     const file = join(ctx.dir, c.path);
-    expect(c).toMatchObject({ status: 'ready', metastate: 'clean', binding: 'unassigned', method: 'copy' });
+    expect(c).toMatchObject({ status: 'ready', metastate: 'clean', binding: 'unassigned', format: 'raw' });
+    // `auto`: the fastest method that makes a standalone image on this filesystem.
+    expect(['reflink', 'sparse']).toContain(c.method);
     expect(await sha(file)).toBe(ctx.master.sha256);
     expect((await stat(file)).blocks * 512).toBeLessThanOrEqual(ctx.master.allocatedBytes * 1.05);
     const master = (await api.get(`/v1/masters/${ctx.master.id}`)).body;
@@ -100,6 +102,24 @@ describe('the clone lifecycle through the API', () => {
     expect(destroyed.status).toBe('succeeded');
     expect((await api.get(`/v1/clones/${other.id}`)).body.status).toBe('destroyed');
     await expect(stat(join(ctx.dir, other.path))).rejects.toThrow();
+  });
+
+  it('captures a linked clone (qcow2 overlay) as a standalone raw master version', async () => {
+    const plain = await makeMaster(api, { customization: [] });
+    const name = unique('linked');
+    const made = await api.run('/v1/clones', { master: plain.master.id, name, method: 'overlay' });
+    expect(made.status, JSON.stringify(made.error)).toBe('succeeded');
+    const clone = (await api.get(`/v1/clones/${name}`)).body;
+    expect(clone).toMatchObject({ method: 'overlay', format: 'qcow2', backing: plain.master.path });
+    expect(clone.path).toMatch(/\.qcow2$/);
+    const blade = await makeMachine(api);
+    for (const event of ['assign', 'attach', 'activate', 'deactivate', 'detach', 'unassign', 'reconfigure', 'capture']) {
+      const op = await api.run(`/v1/clones/${clone.id}/${event}`, event === 'assign' ? { machine: blade.id } : {});
+      expect(op.status, `${event}: ${JSON.stringify(op.error)}`).toBe('succeeded');
+    }
+    const v2 = (await api.get(`/v1/masters/${plain.master.name}`)).body;
+    expect(v2).toMatchObject({ version: 2, format: 'raw', sha256: plain.master.sha256, parent: plain.master.id, sourceClone: clone.id });
+    await expect(stat(join(plain.dir, clone.path))).rejects.toThrow();
   });
 
   it('rolls customization back byte for byte and applies it again in stages', async () => {
