@@ -22,7 +22,11 @@ function agentTask(task: string, next: string) {
     ResultPath: '$.outcome',
     HeartbeatSeconds: HEARTBEAT_SECONDS,
     TimeoutSeconds: AGENT_TIMEOUT_SECONDS,
-    Retry: [{ ErrorEquals: ['Agent.Transient'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 }],
+    Retry: [
+      { ErrorEquals: ['Agent.Transient'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 },
+      // An agent that restarts mid-task gets the task again; its journal keeps it from doing it twice.
+      { ErrorEquals: ['States.HeartbeatTimeout'], IntervalSeconds: 1, MaxAttempts: 1 },
+    ],
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
     Next: next,
   };

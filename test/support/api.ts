@@ -1,5 +1,12 @@
 /** A small client for the API tests: JSON in and out, operations awaited. */
+import { Agent, fetch } from 'undici';
 import { inject } from 'vitest';
+
+/**
+ * Idle connections are dropped well before workerd would close them, so a request never races the
+ * server closing a kept-alive socket ("other side closed").
+ */
+const dispatcher = new Agent({ keepAliveTimeout: 500, keepAliveMaxTimeout: 1000 });
 
 export interface Reply<T = any> {
   status: number;
@@ -23,6 +30,7 @@ export class Api {
 
   async call<T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
     const res = await fetch(`${this.url}${path}`, {
+      dispatcher,
       method,
       headers: {
         ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),

@@ -166,12 +166,12 @@ describe('the local stack across restarts', () => {
     process.kill(-agent.pid, 'SIGKILL');
     await agent.exited;
     await stack.restartAgent();
-    const op = await api.wait(operation, 40_000);
+    const op = await api.wait(operation, 70_000);
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
     // One boot, not two: the restarted agent ran the cut-short task once more under its old token.
     expect((await api.get(`/v1/clones/${clone.id}`)).body).toMatchObject({ binding: 'active', metastate: 'operational', bootCount: 1 });
     expect((await api.run(`/v1/clones/${clone.id}/deactivate`)).status).toBe('succeeded');
-  }, 90_000);
+  }, 120_000);
 
   it('fails a task whose agent died as agent_lost, unlocks the clone, and the restarted agent cleans up and takes new work', async () => {
     const stack = second!;
@@ -188,8 +188,9 @@ describe('the local stack across restarts', () => {
     await stack.stopAgent();
     const killedAt = Date.now();
 
-    const op = await api.wait(operation, 35_000);
-    expect(Date.now() - killedAt).toBeLessThan(35_000);
+    // One heartbeat timeout, one redelivery for an agent that might come back, a second timeout.
+    const op = await api.wait(operation, 70_000);
+    expect(Date.now() - killedAt).toBeLessThan(70_000);
     expect(op).toMatchObject({ status: 'failed', error: { code: 'agent_lost' } });
     expect(op.error.message).toContain('"local"');
     const after = (await api.get(`/v1/clones/${clone.id}`)).body;
@@ -205,5 +206,5 @@ describe('the local stack across restarts', () => {
     expect(fresh).toMatchObject({ status: 'ready', binding: 'unassigned' });
     const detached = await api.run(`/v1/clones/${clone.id}/detach`);
     expect(detached.status, JSON.stringify(detached)).toBe('succeeded');
-  }, 90_000);
+  }, 120_000);
 });

@@ -68,3 +68,21 @@ export async function exists(p: string): Promise<boolean> {
     () => false,
   );
 }
+
+/** True when the disks `a` and `b` show the same bytes, whatever their formats (`qemu-img compare`). */
+export function sameDiskContent(a: string, b: string): boolean {
+  requireTool('qemu-img', 'qemu-utils');
+  try {
+    execFileSync('qemu-img', ['compare', '-q', a, b], { stdio: 'pipe' });
+    return true;
+  } catch (err) {
+    if ((err as { status?: number }).status === 1) return false;
+    throw err;
+  }
+}
+
+/** Writes `length` bytes of `pattern` at `offset` into the disk seen through `file` (any format), like a guest would. */
+export function writeIntoDisk(file: string, format: 'raw' | 'qcow2', offset: number, length: number, pattern = 0x55): void {
+  requireTool('qemu-io', 'qemu-utils');
+  execFileSync('qemu-io', ['-f', format, '-c', `write -P ${pattern} ${offset} ${length}`, file], { stdio: 'pipe' });
+}

@@ -12,6 +12,7 @@ import {
   makeQcow2,
   makeSparseImage,
   SPARSE_64M_REGIONS,
+  sameDiskContent,
   sha256OfFile,
 } from './images';
 
@@ -142,8 +143,30 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
         expect(await exists(inRepo('new'))).toBe(false);
       });
 
-      it('refuses a clone method the repository does not offer', async () => {
-        await expectCode(driver.clone(repo, 'masters/m.img', 'c.img', 'teleport'), 'UnsupportedMethodError', 'unsupported_method');
+      it('refuses a clone method the repository does not offer, naming the ones it does', async () => {
+        const clone = driver.clone(repo, 'masters/m.img', 'c.img', 'teleport');
+        await expect(clone).rejects.toMatchObject({ name: 'UnsupportedMethodError', code: 'unsupported_method', supported: await driver.methods(repo) });
+      });
+
+      it('offers copy among its clone methods', async () => {
+        expect(await driver.methods(repo)).toContain('copy');
+      });
+
+      it('makes, with every method it offers, a clone whose disk shows the master\'s bytes and whose sha256 is the master\'s', async () => {
+        const masterSha = await sha256OfFile(inRepo('masters/m.img'));
+        for (const method of await driver.methods(repo)) {
+          const out = await driver.clone(repo, 'masters/m.img', `by-method/${method}.img`, method);
+          expect(out).toMatchObject({ method, sha256: masterSha });
+          expect(sameDiskContent(inRepo(`by-method/${method}.img`), inRepo('masters/m.img'))).toBe(true);
+        }
+        expect(await findTemps(repo.path)).toEqual([]);
+      });
+
+      it('clones with the first method it offers when asked for auto, and says which', async () => {
+        const [fastest] = await driver.methods(repo);
+        const out = await driver.clone(repo, 'masters/m.img', 'auto/c.img', 'auto');
+        expect(out.method).toBe(fastest);
+        expect(sameDiskContent(inRepo('auto/c.img'), inRepo('masters/m.img'))).toBe(true);
       });
 
       it('leaves nothing behind when aborted midway', async () => {
