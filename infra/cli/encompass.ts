@@ -25,7 +25,11 @@ function token(): string | undefined {
   }
 }
 
-async function call(method: string, path: string, body?: string): Promise<{ status: number; json: any }> {
+/** An API answer: JSON whose shape depends on the route. */
+// biome-ignore lint/suspicious/noExplicitAny: answers are printed and read by field, not type-checked
+type Json = Record<string, any>;
+
+async function call(method: string, path: string, body?: string): Promise<{ status: number; json: Json }> {
   const t = token();
   const res = await fetch(`${url}${path}`, {
     method,
@@ -43,7 +47,7 @@ export function bar(progress: number, step: string, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(p * 100)).padStart(3)}%  ${step}`;
 }
 
-async function follow(operation: string): Promise<any> {
+async function follow(operation: string): Promise<Json> {
   const tty = process.stderr.isTTY;
   for (;;) {
     const { json: op } = await call('GET', `/v1/operations/${operation}`);
@@ -71,29 +75,37 @@ async function request(method: string, path: string, body?: string): Promise<num
 const usage = `usage: encompass get PATH | post PATH [JSON] | patch PATH JSON | delete PATH
        encompass clone MASTER NAME [METHOD] | event CLONE EVENT [JSON] | wait OPERATION`;
 
-export async function main(argv: string[]): Promise<number> {
+/** Reads a route from the arguments, or undefined when they do not fit. */
+function route(argv: string[]): [method: string, path: string, body?: string] | undefined {
   const [cmd, a, b, c] = argv;
   switch (cmd) {
     case 'get':
     case 'delete':
-      return a ? request(cmd.toUpperCase(), a) : (console.error(usage), 2);
+      return a ? [cmd.toUpperCase(), a] : undefined;
     case 'post':
     case 'patch':
-      return a ? request(cmd.toUpperCase(), a, b ?? '{}') : (console.error(usage), 2);
+      return a ? [cmd.toUpperCase(), a, b ?? '{}'] : undefined;
     case 'clone':
-      return a && b ? request('POST', '/v1/clones', JSON.stringify({ master: a, name: b, ...(c ? { method: c } : {}) })) : (console.error(usage), 2);
+      return a && b ? ['POST', '/v1/clones', JSON.stringify({ master: a, name: b, ...(c ? { method: c } : {}) })] : undefined;
     case 'event':
-      return a && b ? request('POST', `/v1/clones/${a}/${b}`, c ?? '{}') : (console.error(usage), 2);
-    case 'wait': {
-      if (!a) return console.error(usage), 2;
-      const op = await follow(a);
-      console.log(JSON.stringify(op, null, 2));
-      return op.status === 'succeeded' ? 0 : 1;
-    }
+      return a && b ? ['POST', `/v1/clones/${a}/${b}`, c ?? '{}'] : undefined;
     default:
-      console.error(usage);
-      return 2;
+      return undefined;
   }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'wait' && argv[1]) {
+    const op = await follow(argv[1]);
+    console.log(JSON.stringify(op, null, 2));
+    return op.status === 'succeeded' ? 0 : 1;
+  }
+  const r = route(argv);
+  if (!r) {
+    console.error(usage);
+    return 2;
+  }
+  return request(...r);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

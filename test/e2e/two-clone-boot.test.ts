@@ -76,7 +76,7 @@ describe('two customized clones boot on qemu machines, one through iSCSI', () =>
         kind: 'qemu',
         cpus: 1,
         memoryMiB: 256,
-        identity: { macs: ['52:54:00:00:00:0' + (onIscsi ? '2' : '1')], ...(onIscsi ? { initiatorName: `iqn.2026-11.io.encompass.test:${hostname}` } : {}) },
+        identity: { macs: [`52:54:00:00:00:0${onIscsi ? '2' : '1'}`], ...(onIscsi ? { initiatorName: `iqn.2026-11.io.encompass.test:${hostname}` } : {}) },
         settings: { kernel, initrd, memoryMiB: 256, bootTimeoutSeconds: 240 },
       })
     ).body;

@@ -7,8 +7,14 @@ describe('KeyedSemaphore', () => {
     const order: string[] = [];
     const r1 = await sem.acquire('a');
     const r2 = await sem.acquire('a');
-    const third = sem.acquire('a').then((r) => (order.push('third'), r));
-    const fourth = sem.acquire('a').then((r) => (order.push('fourth'), r));
+    const third = sem.acquire('a').then((r) => {
+      order.push('third');
+      return r;
+    });
+    const fourth = sem.acquire('a').then((r) => {
+      order.push('fourth');
+      return r;
+    });
     const other = await sem.acquire('b');
     expect(sem.queued('a')).toBe(2);
     await new Promise((r) => setTimeout(r, 10));
