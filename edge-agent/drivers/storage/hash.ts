@@ -78,13 +78,16 @@ export function hashFile(file: string, sizeBytes: number, opts: CopyOptions = {}
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, sizeBytes, chunkBytes: CHUNK_BYTES } });
     const onAbort = () => worker.postMessage('stop');
     signal?.addEventListener('abort', onAbort, { once: true });
+    let settled = false;
     const settle = (outcome: () => void) => {
+      settled = true;
       signal?.removeEventListener('abort', onAbort);
       void worker.terminate();
       outcome();
     };
     onProgress?.(0, sizeBytes);
     worker.on('message', (m: WorkerMessage) => {
+      if (settled) return;
       if ('done' in m) onProgress?.(m.done, sizeBytes);
       else if ('sha256' in m) settle(() => resolve(m.sha256));
       else if (m.error.code === 'STOPPED') settle(() => reject(new OperationAbortedError('Hashing', file, { cause: signal?.reason })));

@@ -12,6 +12,7 @@ export function twoPartProgress(total: number, onProgress: ProgressFn | undefine
   let reported = -1;
   const report = () => {
     const done = Math.floor(Math.min(first, second) * total);
+    // Late measurements (a poll answered after finish) must not make progress go backwards.
     if (done <= reported) return;
     reported = done;
     onProgress?.(done, total);
@@ -26,7 +27,10 @@ export function twoPartProgress(total: number, onProgress: ProgressFn | undefine
       second = fraction;
       report();
     },
-    finish: () => onProgress?.(total, total),
+    finish: () => {
+      reported = total;
+      onProgress?.(total, total);
+    },
   };
 }
 
