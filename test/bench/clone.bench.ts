@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { FileStorageDriver } from '../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../edge-agent/drivers/storage/interface';
 import { checkPrerequisites, freeBytes, makeScatteredMaster, makeScratchFs, removeScratchFs, type ScratchFs, settle } from './clone-fs';
+import { measureApiPath } from './clone-api';
 import { cloneSvg, type Series } from './clone-svg';
 import { evalLinear, evalLog, linearFit, logFit } from './fit';
 import { median } from './load';
@@ -191,6 +192,18 @@ async function main(): Promise<number> {
     const series = [await parallelSeries(driver, repo, scratch, 'reflink', sha256), await parallelSeries(driver, repo, scratch, 'sparse', sha256)];
     const throughput = report(rows, series);
 
+    console.log('\nthrough the API (POST /v1/clones until the operation succeeded), same master and filesystem:');
+    const api = await measureApiPath(repo.path, MASTER, ['reflink', 'overlay', 'sparse', 'copy'], RUNS, () => settle(scratch!));
+    console.log(
+      table(
+        ['method', 'API p50 ms', 'driver ms', 'API - driver ms'],
+        api.map((a) => {
+          const ours = rows.find((r) => r.method === a.method)?.oursMs ?? Number.NaN;
+          return [a.method, a.apiMs.toFixed(1), ours.toFixed(1), (a.apiMs - ours).toFixed(1)];
+        }),
+      ),
+    );
+
     await mkdir(join(RESULTS, '..'), { recursive: true });
     const host = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), kernel: release() };
     const setup = {
@@ -207,7 +220,7 @@ async function main(): Promise<number> {
     };
     const fits = Object.fromEntries(series.map((s) => [s.method, { linear: s.linear, log: s.log }]));
     const predicted = Object.fromEntries(series.map((s) => [s.method, PARALLEL_N.map((n) => ({ n, linear: evalLinear(s.linear, n), log: evalLog(s.log, n) }))]));
-    const results = { at: new Date().toISOString(), host, setup, methods: rows, copyThroughput: throughput, parallel: series, fits, predicted, paper: PAPER };
+    const results = { at: new Date().toISOString(), host, setup, methods: rows, api, copyThroughput: throughput, parallel: series, fits, predicted, paper: PAPER };
     await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     await writeFile(PLOT, cloneSvg(series, `Wall time of n clones at once of a 3 GiB raw master (1 GiB data) on XFS; fits use ln. ${new Date().toISOString().slice(0, 10)}`));
     console.log(`\nwritten to ${RESULTS} and ${PLOT}`);
