@@ -1,16 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import {
-  AlreadyAttachedError,
-  BootFailedError,
-  DiskNotFoundError,
-  MachineStateError,
-  NoDiskError,
-  PoweredOnError,
-} from './errors';
 import { describeDisk, sameDisk } from '../disk';
+import { MachineRecordStore, requireDiskFile } from './common/machine-record';
+import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError } from './errors';
 import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from './interface';
 
 /** What the simulated machine remembers between agent restarts. */
@@ -22,8 +13,6 @@ export interface SimMachineState {
   lastBootAt?: string;
 }
 
-const FRESH: SimMachineState = { power: 'off', bootCount: 0 };
-
 
 /**
  * A simulated machine: keeps power, attached disk and boot count in `<stateDir>/sim-<id>.json` and
@@ -33,75 +22,36 @@ const FRESH: SimMachineState = { power: 'off', bootCount: 0 };
  */
 export class SimMachineDriver implements MachineDriver {
   readonly kind = 'sim';
-  private readonly stateDir: string;
-  /** Per-machine queue so concurrent calls for one machine never interleave their read-modify-write. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** One state file per machine; calls for one machine are queued so read-modify-writes never interleave. */
+  private readonly store: MachineRecordStore<SimMachineState>;
 
   constructor(opts: { stateDir: string }) {
-    this.stateDir = opts.stateDir;
+    this.store = new MachineRecordStore<SimMachineState>(opts.stateDir, 'sim', {
+      fresh: () => ({ power: 'off', bootCount: 0 }),
+      valid: (s) => (s.power === 'on' || s.power === 'off') && typeof s.bootCount === 'number',
+    });
   }
 
   statePath(machine: MachineRef): string {
-    // encodeURIComponent turns any `/` into %2F, so the id can never name a file outside stateDir.
-    return path.join(this.stateDir, `sim-${encodeURIComponent(machine.id)}.json`);
+    return this.store.pathOf(machine);
   }
 
   /** The full saved state, including what `status` does not report (lastBootAt). */
-  async readState(machine: MachineRef): Promise<SimMachineState> {
-    const file = this.statePath(machine);
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ...FRESH };
-      throw new MachineStateError(machine.id, file, { cause: err });
-    }
-    try {
-      const state = JSON.parse(text) as SimMachineState;
-      if ((state.power !== 'on' && state.power !== 'off') || typeof state.bootCount !== 'number') throw new Error('unexpected shape');
-      return state;
-    } catch (err) {
-      throw new MachineStateError(machine.id, file, { cause: err });
-    }
+  readState(machine: MachineRef): Promise<SimMachineState> {
+    return this.store.read(machine);
   }
 
-  private async writeState(machine: MachineRef, state: SimMachineState): Promise<void> {
-    const file = this.statePath(machine);
-    await fs.mkdir(this.stateDir, { recursive: true });
-    const tmp = path.join(this.stateDir, `.encompass-tmp-${randomBytes(6).toString('hex')}-${path.basename(file)}`);
-    try {
-      const fh = await fs.open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, file);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+  private writeState(machine: MachineRef, state: SimMachineState): Promise<void> {
+    return this.store.write(machine, state);
   }
 
   private exclusive<T>(machine: MachineRef, work: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(machine.id) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    const settled = next.catch(() => undefined);
-    this.queues.set(machine.id, settled);
-    void settled.then(() => {
-      if (this.queues.get(machine.id) === settled) this.queues.delete(machine.id);
-    });
-    return next;
+    return this.store.exclusive(machine, work);
   }
 
   /** A file disk must exist; a LUN is taken on trust (the simulation has no initiator). */
-  private async requireDiskFile(machine: MachineRef, disk: DiskRef): Promise<void> {
-    if (disk.kind !== 'file') return;
-    const st = await fs.stat(disk.path).catch((err) => {
-      throw new DiskNotFoundError(machine.id, disk.path, { cause: err });
-    });
-    if (!st.isFile()) throw new DiskNotFoundError(machine.id, disk.path);
+  private requireDiskFile(machine: MachineRef, disk: DiskRef): Promise<void> {
+    return requireDiskFile(machine.id, disk);
   }
 
   attach(machine: MachineRef, disk: DiskRef): Promise<void> {

@@ -18,13 +18,21 @@ export interface MachineRecord {
   lastBootAt?: string;
 }
 
-export class MachineRecordStore {
+/**
+ * `R` is what a driver keeps per machine (MachineRecord by default); `fresh` is a machine never seen
+ * and `valid` checks a parsed file before it is trusted.
+ */
+export class MachineRecordStore<R extends { bootCount: number } = MachineRecord> {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   /** `prefix` keeps the files of different drivers sharing a directory apart, e.g. `ipmi`. */
   constructor(
     readonly dir: string,
     private readonly prefix: string,
+    private readonly shape: { fresh: () => R; valid: (r: R) => boolean } = {
+      fresh: () => ({ bootCount: 0 }) as R,
+      valid: (r) => typeof r.bootCount === 'number',
+    },
   ) {}
 
   pathOf(machine: MachineRef): string {
@@ -32,25 +40,25 @@ export class MachineRecordStore {
     return path.join(this.dir, `${this.prefix}-${encodeURIComponent(machine.id)}.json`);
   }
 
-  async read(machine: MachineRef): Promise<MachineRecord> {
+  async read(machine: MachineRef): Promise<R> {
     const file = this.pathOf(machine);
     let text: string;
     try {
       text = await fs.readFile(file, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { bootCount: 0 };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.shape.fresh();
       throw new MachineStateError(machine.id, file, { cause: err });
     }
     try {
-      const record = JSON.parse(text) as MachineRecord;
-      if (typeof record.bootCount !== 'number') throw new Error('bootCount is not a number');
+      const record = JSON.parse(text) as R;
+      if (!this.shape.valid(record)) throw new Error('unexpected shape');
       return record;
     } catch (err) {
       throw new MachineStateError(machine.id, file, { cause: err });
     }
   }
 
-  async write(machine: MachineRef, record: MachineRecord): Promise<void> {
+  async write(machine: MachineRef, record: R): Promise<void> {
     const file = this.pathOf(machine);
     await fs.mkdir(this.dir, { recursive: true });
     const tmp = path.join(this.dir, `.encompass-tmp-${randomBytes(6).toString('hex')}-${path.basename(file)}`);
