@@ -1,7 +1,6 @@
 /** Import, clone, capture and destroy: the storage side of a clone's life. */
-import { rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { AgentError, ChecksumMismatchError } from '../errors';
 import { type PullInput, pullInto } from './pull';
 import type { Drivers } from '../registry';
@@ -50,6 +49,14 @@ export const cloneImage: Task = async (input, ctx) => {
   const chosen = method === 'auto' ? (await storage.methods(target.repository)).find((m) => m !== 'overlay') : method;
   if (!chosen) throw new AgentError('unsupported_method', `repository ${target.repository.path} supports no clone method`);
   const path = `${target.path}${chosen === 'overlay' ? '.qcow2' : '.img'}`;
+  // A clone redone after the agent died between making it and reporting it finds it complete
+  // (it was renamed into place only when whole): describe it instead of failing on the name.
+  const dst = await storage.resolve(target.repository, path);
+  if (await stat(dst).then(() => true, () => false)) {
+    const info = await storage.inspect(target.repository, path, { signal: ctx.signal });
+    if (info.format === 'qcow2') return { ...info, method: chosen, path, backing: source.path };
+    if (!sha256 || info.sha256 === sha256) return { ...info, method: chosen, path };
+  }
   const out = await storage.clone(target.repository, source.path, path, chosen, {
     onProgress: (d, t) => ctx.report(t ? d / t : 0, 'copy'),
     signal: ctx.signal,
