@@ -58,23 +58,8 @@ export class MachineRecordStore<R extends { bootCount: number } = MachineRecord>
     }
   }
 
-  async write(machine: MachineRef, record: R): Promise<void> {
-    const file = this.pathOf(machine);
-    await fs.mkdir(this.dir, { recursive: true });
-    const tmp = path.join(this.dir, `.encompass-tmp-${randomBytes(6).toString('hex')}-${path.basename(file)}`);
-    try {
-      const fh = await fs.open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(record, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, file);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+  write(machine: MachineRef, record: R): Promise<void> {
+    return writeJsonAtomically(this.pathOf(machine), record);
   }
 
   /** Runs `work` after every earlier call for the same machine has settled. */
@@ -100,4 +85,24 @@ export async function requireDiskFile(machineId: string, disk: DiskRef): Promise
     throw new DiskNotFoundError(machineId, disk.path, { cause: err });
   });
   if (!st.isFile()) throw new DiskNotFoundError(machineId, disk.path);
+}
+
+/** Replaces a JSON state file atomically: a temp file in the same directory, fsync, rename. */
+export async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.encompass-tmp-${randomBytes(6).toString('hex')}-${path.basename(file)}`);
+  try {
+    const fh = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
 }

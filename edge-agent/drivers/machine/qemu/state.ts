@@ -1,7 +1,8 @@
 /** What the agent remembers about each qemu machine, one JSON file per machine under the state directory. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeJsonAtomically } from '../common/machine-record';
 import { MachineStateError } from '../errors';
 import type { DiskRef, MachineRef } from '../interface';
 import type { QemuProcess } from './process';
@@ -61,21 +62,6 @@ export async function readMachineState(machine: MachineRef, file: string): Promi
 }
 
 /** Replaces the state file atomically (write a temporary file, fsync, rename). */
-export async function writeMachineState(file: string, state: QemuMachineState): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.encompass-tmp-${randomBytes(6).toString('hex')}-${path.basename(file)}`);
-  try {
-    const fh = await fs.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(`${JSON.stringify(state, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+export function writeMachineState(file: string, state: QemuMachineState): Promise<void> {
+  return writeJsonAtomically(file, state);
 }
