@@ -179,8 +179,9 @@ export class VerificationError extends CustomizationError {
     readonly index: number,
     readonly path: string,
     detail: string,
+    options?: { cause?: unknown },
   ) {
-    super('verification_failed', `Customization item ${index}: ${path} ${detail} after the change. Check the image (e2fsck -fn) and retry.`);
+    super('verification_failed', `Customization item ${index}: ${path} ${detail} after the change. Check the image (e2fsck -fn) and retry.`, options);
   }
 }
 

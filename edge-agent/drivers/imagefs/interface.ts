@@ -36,7 +36,7 @@ export interface ImageFilesystem {
    * before this resolves; a mismatch is WriteVerificationError.
    */
   writeFile(imagePath: string, volume: VolumeInfo, fsPath: string, content: Buffer, mode?: number): Promise<void>;
-  /** Remove a file; removing a missing file is not an error. */
+  /** Remove a file and check it is gone (WriteVerificationError); removing a missing file is not an error. */
   removeFile(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<void>;
   /** The permission bits of a file or directory, or null when it does not exist. */
   fileMode(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<number | null>;
