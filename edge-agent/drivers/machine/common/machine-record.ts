@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DiskNotFoundError, MachineStateError } from '../errors';
+import { describeDisk, sameDisk } from '../../disk';
+import { AlreadyAttachedError, DiskNotFoundError, MachineStateError, PoweredOnError } from '../errors';
 import type { DiskRef, MachineRef } from '../interface';
 
 export interface MachineRecord {
@@ -22,7 +23,7 @@ export interface MachineRecord {
  * `R` is what a driver keeps per machine (MachineRecord by default); `fresh` is a machine never seen
  * and `valid` checks a parsed file before it is trusted.
  */
-export class MachineRecordStore<R extends { bootCount: number } = MachineRecord> {
+export class MachineRecordStore<R extends { bootCount: number; disk?: DiskRef } = MachineRecord> {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   /** `prefix` keeps the files of different drivers sharing a directory apart, e.g. `ipmi`. */
@@ -60,6 +61,33 @@ export class MachineRecordStore<R extends { bootCount: number } = MachineRecord>
 
   write(machine: MachineRef, record: R): Promise<void> {
     return writeJsonAtomically(this.pathOf(machine), record);
+  }
+
+  /**
+   * Records the disk a machine reaches over the fabric (BMC-driven machines: the BMC knows nothing of
+   * it). Idempotent for the same disk; AlreadyAttachedError for another.
+   */
+  attachDisk(machine: MachineRef, disk: DiskRef): Promise<void> {
+    return this.exclusive(machine, async () => {
+      const record = await this.read(machine);
+      if (record.disk) {
+        if (sameDisk(record.disk, disk)) return;
+        throw new AlreadyAttachedError(machine.id, describeDisk(record.disk), describeDisk(disk));
+      }
+      await requireDiskFile(machine.id, disk);
+      await this.write(machine, { ...record, disk });
+    });
+  }
+
+  /** Forgets the disk; refused (PoweredOnError) while `isOn` says the machine runs. Idempotent. */
+  detachDisk(machine: MachineRef, isOn: () => Promise<boolean>): Promise<void> {
+    return this.exclusive(machine, async () => {
+      const record = await this.read(machine);
+      if (!record.disk) return;
+      if (await isOn()) throw new PoweredOnError(machine.id, 'detached');
+      const { disk: _detached, ...rest } = record;
+      await this.write(machine, rest as R);
+    });
   }
 
   /** Runs `work` after every earlier call for the same machine has settled. */

@@ -11,8 +11,8 @@
  * the disk in `<stateDir>/ipmi-<id>.json`; the BMC is the truth about power.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeDisk, sameDisk } from '../../disk';
-import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError } from '../errors';
+import { describeDisk } from '../../disk';
+import { BootFailedError, NoDiskError } from '../errors';
 import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
 import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
 import { IpmiCommandError, IpmiSettingsError, PowerNotConfirmedError } from './errors';
@@ -42,25 +42,11 @@ export class IpmiMachineDriver implements MachineDriver, IdentityCapable {
   }
 
   attach(machine: MachineWithCredentials, disk: DiskRef): Promise<void> {
-    return this.records.exclusive(machine, async () => {
-      const record = await this.records.read(machine);
-      if (record.disk) {
-        if (sameDisk(record.disk, disk)) return;
-        throw new AlreadyAttachedError(machine.id, describeDisk(record.disk), describeDisk(disk));
-      }
-      await requireDiskFile(machine.id, disk);
-      await this.records.write(machine, { ...record, disk });
-    });
+    return this.records.attachDisk(machine, disk);
   }
 
   detach(machine: MachineWithCredentials): Promise<void> {
-    return this.records.exclusive(machine, async () => {
-      const record = await this.records.read(machine);
-      if (!record.disk) return;
-      if ((await this.power(machine)) === 'on') throw new PoweredOnError(machine.id, 'detached');
-      const { disk: _detached, ...rest } = record;
-      await this.records.write(machine, rest);
-    });
+    return this.records.detachDisk(machine, async () => (await this.power(machine)) === 'on');
   }
 
   powerOn(machine: MachineWithCredentials): Promise<PowerOnOutcome> {
