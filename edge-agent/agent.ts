@@ -2,8 +2,9 @@
  * The edge agent: long-polls its site's activity, runs each task with heartbeats, and answers
  * with the task's outcome. Tasks are idempotent by operation id (see journal.ts).
  */
-import { hostname } from 'node:os';
+
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   GetActivityTaskCommand,
@@ -32,7 +33,11 @@ const STORAGE_TASKS = new Set(['import', 'clone', 'capture', 'customize', 'rollb
 /** The repository a storage task works in, or undefined for machine tasks. */
 function storageKey(d: { task: string; input: Record<string, unknown> }): string | undefined {
   if (!STORAGE_TASKS.has(d.task)) return undefined;
-  const i = d.input as { repository?: { id?: string }; image?: { repository?: { id?: string } }; target?: { repository?: { id?: string } } };
+  const i = d.input as {
+    repository?: { id?: string };
+    image?: { repository?: { id?: string } };
+    target?: { repository?: { id?: string } };
+  };
   return i.repository?.id ?? i.image?.repository?.id ?? i.target?.repository?.id;
 }
 
@@ -141,11 +146,21 @@ export class Agent {
         });
         backoff = 1000;
         if (!out.taskToken) continue;
-        const parsed = JSON.parse(out.input ?? '{}') as { task?: string; operation?: string; input?: Record<string, unknown> };
-        const delivered: Delivered = { taskToken: out.taskToken, task: parsed.task ?? '', operation: parsed.operation ?? '', input: parsed.input ?? {} };
+        const parsed = JSON.parse(out.input ?? '{}') as {
+          task?: string;
+          operation?: string;
+          input?: Record<string, unknown>;
+        };
+        const delivered: Delivered = {
+          taskToken: out.taskToken,
+          task: parsed.task ?? '',
+          operation: parsed.operation ?? '',
+          input: parsed.input ?? {},
+        };
         this.track(this.handle(delivered));
         // Hold at most maxTasks; tasks past the per-repository limit wait inside the agent, heartbeating.
-        while (this.running.size >= this.config.maxTasks && !this.stopping.signal.aborted) await Promise.race(this.running);
+        while (this.running.size >= this.config.maxTasks && !this.stopping.signal.aborted)
+          await Promise.race(this.running);
       } catch (e) {
         if (this.stopping.signal.aborted) return;
         this.log(`poll failed (${(e as Error).name}: ${(e as Error).message}); retrying in ${backoff / 1000} s`);
@@ -172,7 +187,8 @@ export class Agent {
     let release: (() => void) | undefined;
     try {
       if (key) {
-        if (this.slots.full(key)) this.plane.progress(d.operation, 0, 'queued', `waiting for a free slot on repository ${key}`);
+        if (this.slots.full(key))
+          this.plane.progress(d.operation, 0, 'queued', `waiting for a free slot on repository ${key}`);
         release = await this.slots.acquire(key);
       }
       const entry = await this.execute(d, abort.signal);
@@ -188,7 +204,9 @@ export class Agent {
   private async report(d: Delivered, entry: JournalEntry): Promise<void> {
     try {
       if (entry.status === 'succeeded')
-        await this.sfn.send(new SendTaskSuccessCommand({ taskToken: d.taskToken, output: JSON.stringify(entry.result ?? {}) }));
+        await this.sfn.send(
+          new SendTaskSuccessCommand({ taskToken: d.taskToken, output: JSON.stringify(entry.result ?? {}) }),
+        );
       else await this.sfn.send(new SendTaskFailureCommand({ taskToken: d.taskToken, ...entry.error }));
       this.log(`${d.task} ${d.operation}: ${entry.status}${entry.error ? `: ${entry.error.error}` : ''}`);
     } catch (e) {
@@ -218,7 +236,13 @@ export class Agent {
     try {
       const task = tasks[d.task];
       if (!task) throw new UnknownTaskError(d.task, Object.keys(tasks));
-      entry = { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), delivery: d, result: await task(d.input, ctx) };
+      entry = {
+        status: 'succeeded',
+        startedAt,
+        endedAt: new Date().toISOString(),
+        delivery: d,
+        result: await task(d.input, ctx),
+      };
     } catch (e) {
       this.log(`${d.task} ${d.operation}: ${(e as Error).message}`);
       entry = { status: 'failed', startedAt, endedAt: new Date().toISOString(), delivery: d, error: failureOf(e) };

@@ -31,7 +31,9 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       fromFile = JSON.parse(readFileSync(file, 'utf8')) as Partial<AgentConfig>;
     } catch (e) {
-      throw new ConfigError(`cannot read agent config ${file}: ${(e as Error).message}; pass a JSON file with site, api, token, stateDir`);
+      throw new ConfigError(
+        `cannot read agent config ${file}: ${(e as Error).message}; pass a JSON file with site, api, token, stateDir`,
+      );
     }
   }
   const c = {
@@ -48,6 +50,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     ...(env.SFN_ENDPOINT ? { stepFunctionsEndpoint: env.SFN_ENDPOINT } : {}),
   } as Partial<AgentConfig>;
   const missing = (['site', 'api', 'token', 'stateDir'] as const).filter((k) => !c[k]);
-  if (missing.length) throw new ConfigError(`agent config lacks ${missing.join(', ')}; set them in the config file or the environment`);
+  if (missing.length)
+    throw new ConfigError(`agent config lacks ${missing.join(', ')}; set them in the config file or the environment`);
   return c as AgentConfig;
 }

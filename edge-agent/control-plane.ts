@@ -35,7 +35,11 @@ export class ControlPlane {
     const prev = this.last.get(key);
     if (prev !== undefined && now - prev < 1000 && progress < 1) return;
     this.last.set(key, now);
-    void this.call('POST', `/v1/operations/${operation}/progress`, { progress: Math.min(1, Math.max(0, progress)), step, message });
+    void this.call('POST', `/v1/operations/${operation}/progress`, {
+      progress: Math.min(1, Math.max(0, progress)),
+      step,
+      message,
+    });
   }
 
   forget(operation: string): void {

@@ -31,7 +31,10 @@ export class UnknownTaskError extends AgentError {
 export class NoDriverError extends AgentError {
   override name = 'NoDriverError';
   constructor(kind: string, name: string, known: string[]) {
-    super('no_driver', `no ${kind} driver "${name}" on this agent (it has ${known.join(', ') || 'none'}); use a supported kind or enable the driver`);
+    super(
+      'no_driver',
+      `no ${kind} driver "${name}" on this agent (it has ${known.join(', ') || 'none'}); use a supported kind or enable the driver`,
+    );
   }
 }
 
@@ -50,7 +53,10 @@ export class NoFilesystemError extends AgentError {
 export class ChecksumMismatchError extends AgentError {
   override name = 'ChecksumMismatchError';
   constructor(path: string, expected: string, actual: string) {
-    super('checksum_mismatch', `${path} has sha256 ${actual} but ${expected} was expected; the source changed or was damaged in transit: check it and try again`);
+    super(
+      'checksum_mismatch',
+      `${path} has sha256 ${actual} but ${expected} was expected; the source changed or was damaged in transit: check it and try again`,
+    );
   }
 }
 

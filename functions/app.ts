@@ -30,13 +30,21 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
   for (const spec of routes) {
     app.on(spec.method.toUpperCase(), honoPath(spec.path), async (c) => {
       const deps = depsFor(envOf(c.env));
-      const principal = spec.access === 'public' ? undefined : await authenticate(deps, c.req.header('authorization') ?? null);
+      const principal =
+        spec.access === 'public' ? undefined : await authenticate(deps, c.req.header('authorization') ?? null);
       if (principal) authorize(principal, spec.access);
       const hasBody = spec.method !== 'get' && spec.method !== 'delete';
       const raw = hasBody ? await readJson(c.req.raw) : undefined;
       const body = spec.body ? parseWith(spec.body, raw, 'body') : raw;
       const query = spec.query ? parseWith(spec.query, c.req.query(), 'query') : {};
-      const result = await spec.handler({ deps, principal, params: c.req.param() as Record<string, string>, body, query, request: c.req.raw });
+      const result = await spec.handler({
+        deps,
+        principal,
+        params: c.req.param() as Record<string, string>,
+        body,
+        query,
+        request: c.req.raw,
+      });
       return c.json(result as object, spec.status ?? 200);
     });
   }
@@ -49,7 +57,10 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
       return c.json({ error: { code: err.code, message: err.message, ...err.details } }, err.status as 400);
     }
     console.error(err);
-    return c.json({ error: { code: 'internal', message: `internal error (${err.name}); the server log has details` } }, 500);
+    return c.json(
+      { error: { code: 'internal', message: `internal error (${err.name}); the server log has details` } },
+      500,
+    );
   });
   return app;
 }

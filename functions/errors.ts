@@ -58,10 +58,13 @@ export class NotFoundError extends ApiError {
   override readonly status = 404;
   override readonly code = 'not_found';
   constructor(kind: string, ref: string) {
-    super(`no ${kind} with id or name "${ref}"; list them with GET /v1/${kind === 'repository' ? 'repositories' : `${kind}s`}`, {
-      kind,
-      ref,
-    });
+    super(
+      `no ${kind} with id or name "${ref}"; list them with GET /v1/${kind === 'repository' ? 'repositories' : `${kind}s`}`,
+      {
+        kind,
+        ref,
+      },
+    );
   }
 }
 
@@ -141,9 +144,12 @@ export class PayloadTooLargeError extends ApiError {
   override readonly status = 413;
   override readonly code = 'too_large';
   constructor(limit: number) {
-    super(`request body is larger than ${limit} bytes; send less (large files belong in the repository, use "source")`, {
-      limit,
-    });
+    super(
+      `request body is larger than ${limit} bytes; send less (large files belong in the repository, use "source")`,
+      {
+        limit,
+      },
+    );
   }
 }
 

@@ -8,10 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { transitions } from '../functions/domain/lifecycle';
 import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS } from './constants';
 
-
-const stepsRetry = [
-  { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 },
-];
+const stepsRetry = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 }];
 
 function agentTask(task: string, next: string) {
   return {
@@ -75,7 +72,12 @@ export function transitionMachine() {
       Choices: transitions.map((t) => ({ Variable: '$.event', StringEquals: t.event, Next: stateName(t.event) })),
       Default: 'UnknownEvent',
     },
-    UnknownEvent: { Type: 'Pass', Result: { Error: 'UnknownEvent', Cause: 'the event is not in the lifecycle table' }, ResultPath: '$.error', Next: 'RecordFailure' },
+    UnknownEvent: {
+      Type: 'Pass',
+      Result: { Error: 'UnknownEvent', Cause: 'the event is not in the lifecycle table' },
+      ResultPath: '$.error',
+      Next: 'RecordFailure',
+    },
   };
   for (const t of transitions) {
     states[stateName(t.event)] = t.task

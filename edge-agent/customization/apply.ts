@@ -9,8 +9,9 @@
  * recorded result is skipped; an item whose record exists but whose write did not finish is redone
  * from the content saved in the record.
  */
-import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
+
 import { splitFsPath } from '../drivers/imagefs/fs-path';
+import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
 import { FileNotFoundError, MissingDirectoryError, SourceReadError, UndoConflictError } from './errors';
 import { type CustomizationItem, type ResolvedItem, resolveItems } from './items';
 import { DEFAULT_REGEX_TIMEOUT_MS, replaceInContent } from './regex';

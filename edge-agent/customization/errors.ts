@@ -125,7 +125,11 @@ export class RegexFailedError extends CustomizationError {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super('regex_failed', `Customization item ${index}: pattern /${pattern}/ failed (${reason}). Simplify the pattern or the replacement.`, options);
+    super(
+      'regex_failed',
+      `Customization item ${index}: pattern /${pattern}/ failed (${reason}). Simplify the pattern or the replacement.`,
+      options,
+    );
   }
 }
 
@@ -181,7 +185,11 @@ export class VerificationError extends CustomizationError {
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super('verification_failed', `Customization item ${index}: ${path} ${detail} after the change. Check the image (e2fsck -fn) and retry.`, options);
+    super(
+      'verification_failed',
+      `Customization item ${index}: ${path} ${detail} after the change. Check the image (e2fsck -fn) and retry.`,
+      options,
+    );
   }
 }
 
@@ -195,6 +203,10 @@ export class SourceReadError extends CustomizationError {
     reason: string,
     options?: { cause?: unknown },
   ) {
-    super('source_unreadable', `Customization item ${index}: source ${JSON.stringify(source)} could not be read (${reason}). Check that the source exists and is reachable from the agent.`, options);
+    super(
+      'source_unreadable',
+      `Customization item ${index}: source ${JSON.stringify(source)} could not be read (${reason}). Check that the source exists and is reachable from the agent.`,
+      options,
+    );
   }
 }

@@ -27,7 +27,11 @@ export interface Replacement {
  * Replaces in `content` (bytes). Valid UTF-8 is edited as text; anything else as Latin-1, which maps
  * each byte to one character, so bytes outside the matches come back unchanged either way.
  */
-export async function replaceInContent(content: Buffer, r: Replacement, timeoutMs = DEFAULT_REGEX_TIMEOUT_MS): Promise<Buffer> {
+export async function replaceInContent(
+  content: Buffer,
+  r: Replacement,
+  timeoutMs = DEFAULT_REGEX_TIMEOUT_MS,
+): Promise<Buffer> {
   const encoding: BufferEncoding = Buffer.from(content.toString('utf8'), 'utf8').equals(content) ? 'utf8' : 'latin1';
   const replaced = await replaceInWorker(content.toString(encoding), r, timeoutMs);
   return Buffer.from(replaced, encoding);
@@ -48,11 +52,18 @@ export function replaceInWorker(text: string, r: Replacement, timeoutMs: number)
       outcome();
       void worker.terminate();
     };
-    const timer = setTimeout(() => settle(() => reject(new RegexTimeoutError(r.index, r.pattern, timeoutMs))), timeoutMs);
+    const timer = setTimeout(
+      () => settle(() => reject(new RegexTimeoutError(r.index, r.pattern, timeoutMs))),
+      timeoutMs,
+    );
     worker.once('message', (result: string) => settle(() => resolve(result)));
-    worker.once('error', (error) => settle(() => reject(new RegexFailedError(r.index, r.pattern, error.message, { cause: error }))));
+    worker.once('error', (error) =>
+      settle(() => reject(new RegexFailedError(r.index, r.pattern, error.message, { cause: error }))),
+    );
     worker.once('exit', (code) =>
-      settle(() => reject(new RegexFailedError(r.index, r.pattern, `the worker stopped with code ${code} before answering`))),
+      settle(() =>
+        reject(new RegexFailedError(r.index, r.pattern, `the worker stopped with code ${code} before answering`)),
+      ),
     );
   });
 }

@@ -45,7 +45,8 @@ export class FileUndoStore implements UndoStore {
     } catch (error) {
       throw new UndoRecordCorruptError(file, 'it is not valid JSON', { cause: error });
     }
-    if (!isUndoRecord(record) || record.index !== index) throw new UndoRecordCorruptError(file, 'it does not have the fields of an undo record');
+    if (!isUndoRecord(record) || record.index !== index)
+      throw new UndoRecordCorruptError(file, 'it does not have the fields of an undo record');
     return record;
   }
 
@@ -68,7 +69,8 @@ export class FileUndoStore implements UndoStore {
   }
 
   private file(index: number): string {
-    if (!Number.isInteger(index) || index < 0) throw new InvalidRangeError(`undo record index ${index} is not a non-negative integer`);
+    if (!Number.isInteger(index) || index < 0)
+      throw new InvalidRangeError(`undo record index ${index} is not a non-negative integer`);
     return join(this.dir, `item-${index}.json`);
   }
 }

@@ -46,7 +46,9 @@ export class VolumeFiles {
       await change();
     } catch (e) {
       if ((e as { code?: string }).code === 'write_verification_failed')
-        throw new VerificationError(index, path, `did not read back as written (${(e as Error).message})`, { cause: e });
+        throw new VerificationError(index, path, `did not read back as written (${(e as Error).message})`, {
+          cause: e,
+        });
       throw e;
     }
   }

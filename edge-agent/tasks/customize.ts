@@ -10,7 +10,10 @@ import type { ImageInput, TaskContext } from './context';
 /** Undo records live beside the image, in its sidecar directory, and travel with it. */
 const undoDir = (imagePath: string) => `${imagePath}.encompass/undo`;
 
-async function open(img: ImageInput, ctx: TaskContext): Promise<{ path: string; fs: ImageFilesystem; volume: VolumeInfo }> {
+async function open(
+  img: ImageInput,
+  ctx: TaskContext,
+): Promise<{ path: string; fs: ImageFilesystem; volume: VolumeInfo }> {
   const storage = ctx.drivers.storage(img.repository.kind);
   const path = await storage.resolve(img.repository, img.path, true);
   for (const fs of ctx.drivers.imagefs) {

@@ -1,16 +1,19 @@
 /** Import, clone, capture and destroy: the storage side of a clone's life. */
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { AgentError, ChecksumMismatchError } from '../errors';
-import { type PullInput, pullInto } from './pull';
-import type { Drivers } from '../registry';
 import type { CopyOptions, RepositoryRef } from '../drivers/storage/interface';
+import { AgentError, ChecksumMismatchError } from '../errors';
+import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
+import { type PullInput, pullInto } from './pull';
 
 async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, step: string) {
   const storage = drivers.storage(img.repository.kind);
   const abs = await storage.resolve(img.repository, img.path, true);
-  const info = await storage.inspect(img.repository, img.path, { onProgress: (d, t) => ctx.report(t ? (d / t) * 0.95 : 0, step), signal: ctx.signal });
+  const info = await storage.inspect(img.repository, img.path, {
+    onProgress: (d, t) => ctx.report(t ? (d / t) * 0.95 : 0, step),
+    signal: ctx.signal,
+  });
   let filesystem = null;
   if (info.format === 'raw')
     for (const fs of drivers.imagefs) {
@@ -25,7 +28,10 @@ export const importImage: Task = async (input, ctx) => {
   ctx.seen(img.repository);
   if (pull) {
     const dest = await ctx.drivers.storage(img.repository.kind).resolve(img.repository, img.path);
-    const done = await stat(dest).then(() => true, () => false);
+    const done = await stat(dest).then(
+      () => true,
+      () => false,
+    );
     // A retry after the pull finished finds the image in place.
     if (!done) {
       await mkdir(dirname(dest), { recursive: true });
@@ -36,7 +42,12 @@ export const importImage: Task = async (input, ctx) => {
 };
 
 export const cloneImage: Task = async (input, ctx) => {
-  const { source, target, method, sha256 } = input as { source: ImageInput; target: ImageInput; method: string; sha256?: string };
+  const { source, target, method, sha256 } = input as {
+    source: ImageInput;
+    target: ImageInput;
+    method: string;
+    sha256?: string;
+  };
   ctx.seen(target.repository);
   const storage = ctx.drivers.storage(target.repository.kind);
   // A master in another repository of this host: its own driver resolves and checks the path.
@@ -47,12 +58,18 @@ export const cloneImage: Task = async (input, ctx) => {
   // `auto` takes the fastest method that makes a standalone raw image: only those can be customized
   // offline and exported as a LUN. A linked clone (overlay) is made when asked for by name.
   const chosen = method === 'auto' ? (await storage.methods(target.repository)).find((m) => m !== 'overlay') : method;
-  if (!chosen) throw new AgentError('unsupported_method', `repository ${target.repository.path} supports no clone method`);
+  if (!chosen)
+    throw new AgentError('unsupported_method', `repository ${target.repository.path} supports no clone method`);
   const path = `${target.path}${chosen === 'overlay' ? '.qcow2' : '.img'}`;
   // A clone redone after the agent died between making it and reporting it finds it complete
   // (it was renamed into place only when whole): describe it instead of failing on the name.
   const dst = await storage.resolve(target.repository, path);
-  if (await stat(dst).then(() => true, () => false)) {
+  if (
+    await stat(dst).then(
+      () => true,
+      () => false,
+    )
+  ) {
     const info = await storage.inspect(target.repository, path, { signal: ctx.signal });
     if (info.format === 'qcow2') return { ...info, method: chosen, path, backing: source.path };
     if (!sha256 || info.sha256 === sha256) return { ...info, method: chosen, path };
@@ -86,13 +103,21 @@ export const captureImage: Task = async (input, ctx) => {
   const storage = ctx.drivers.storage(image.repository.kind);
   const to = await storage.resolve(image.repository, target);
   const from = await storage.resolve(image.repository, image.path);
-  const exists = (p: string) => stat(p).then(() => true, () => false);
+  const exists = (p: string) =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
   // A retry finds the master already made, and only finishes removing the clone's file.
   if (!(await exists(to))) {
     await mkdir(dirname(to), { recursive: true });
     if (image.format === 'qcow2') {
-      if (!canFlatten(storage)) throw new AgentError('unsupported_capture', `${image.repository.kind} storage cannot flatten a linked clone`);
-      await storage.flatten(image.repository, image.path, target, { onProgress: (d, t) => ctx.report(t ? (d / t) * 0.5 : 0, 'flatten'), signal: ctx.signal });
+      if (!canFlatten(storage))
+        throw new AgentError('unsupported_capture', `${image.repository.kind} storage cannot flatten a linked clone`);
+      await storage.flatten(image.repository, image.path, target, {
+        onProgress: (d, t) => ctx.report(t ? (d / t) * 0.5 : 0, 'flatten'),
+        signal: ctx.signal,
+      });
     } else await rename(from, to);
   }
   if (await exists(from)) await storage.remove(image.repository, image.path);

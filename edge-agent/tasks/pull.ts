@@ -24,7 +24,12 @@ async function hashOf(path: string, upTo: number) {
 }
 
 /** Retries a dropped transfer from where it stopped; a wrong size or checksum is final. */
-export async function pullInto(dest: string, pull: PullInput, report: (p: number) => void, signal: AbortSignal): Promise<{ sha256: string }> {
+export async function pullInto(
+  dest: string,
+  pull: PullInput,
+  report: (p: number) => void,
+  signal: AbortSignal,
+): Promise<{ sha256: string }> {
   // Not a `.encompass-tmp-` name: those are removed at agent start, and a partial pull is worth keeping.
   const partial = join(dirname(dest), `.encompass-partial-${basename(dest)}`);
   for (let attempt = 1; ; attempt++) {
@@ -38,8 +43,17 @@ export async function pullInto(dest: string, pull: PullInput, report: (p: number
   }
 }
 
-async function pullOnce(dest: string, partial: string, pull: PullInput, report: (p: number) => void, signal: AbortSignal): Promise<{ sha256: string }> {
-  let have = await stat(partial).then((s) => s.size, () => 0);
+async function pullOnce(
+  dest: string,
+  partial: string,
+  pull: PullInput,
+  report: (p: number) => void,
+  signal: AbortSignal,
+): Promise<{ sha256: string }> {
+  let have = await stat(partial).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (have > pull.sizeBytes) {
     await rm(partial, { force: true });
     have = 0;
@@ -47,7 +61,8 @@ async function pullOnce(dest: string, partial: string, pull: PullInput, report: 
   const hash = await hashOf(partial, have);
   if (have < pull.sizeBytes) {
     const res = await fetch(pull.url, { headers: have ? { range: `bytes=${have}-` } : {}, signal });
-    if (!res.ok || !res.body) throw new AgentError('pull_failed', `GET of the uploaded object answered HTTP ${res.status}`);
+    if (!res.ok || !res.body)
+      throw new AgentError('pull_failed', `GET of the uploaded object answered HTTP ${res.status}`);
     // A server that ignores Range sends everything again: start over.
     if (have && res.status === 200) {
       await res.body.cancel();
@@ -69,14 +84,24 @@ async function pullOnce(dest: string, partial: string, pull: PullInput, report: 
   const sha256 = hash.digest('hex');
   if (have !== pull.sizeBytes || (pull.sha256 && sha256 !== pull.sha256)) {
     await rm(partial, { force: true });
-    if (have !== pull.sizeBytes) throw new AgentError('size_mismatch', `the upload has ${have} bytes, ${pull.sizeBytes} were announced; upload it again`);
+    if (have !== pull.sizeBytes)
+      throw new AgentError(
+        'size_mismatch',
+        `the upload has ${have} bytes, ${pull.sizeBytes} were announced; upload it again`,
+      );
     throw new ChecksumMismatchError(dest, pull.sha256!, sha256);
   }
   await rename(partial, dest);
   return { sha256 };
 }
 
-async function pullFresh(dest: string, partial: string, pull: PullInput, report: (p: number) => void, signal: AbortSignal): Promise<{ sha256: string }> {
+async function pullFresh(
+  dest: string,
+  partial: string,
+  pull: PullInput,
+  report: (p: number) => void,
+  signal: AbortSignal,
+): Promise<{ sha256: string }> {
   await rm(partial, { force: true });
   return pullOnce(dest, partial, pull, report, signal);
 }

@@ -40,7 +40,8 @@ export async function updateMachineAction(deps: Deps, ref: string, body: z.infer
 
 export async function deleteMachine(deps: Deps, ref: string) {
   const m = await deps.machines.require(ref);
-  if (m.clone) throw new InUseError(`machine ${m.name} carries clone ${m.clone}; unassign it first`, { clone: m.clone });
+  if (m.clone)
+    throw new InUseError(`machine ${m.name} carries clone ${m.clone}; unassign it first`, { clone: m.clone });
   await deps.db.transact(deps.machines.deleteWrites(m));
   return { deleted: m.id };
 }
@@ -51,7 +52,10 @@ export async function deleteRepository(deps: Deps, ref: string) {
   const users = [...masters, ...clones.filter((c) => c.status !== 'destroyed' && c.status !== 'captured')].filter(
     (x) => x.repository === r.id,
   );
-  if (users.length) throw new InUseError(`repository ${r.name} still holds ${users.length} image(s); remove them first`, { images: users.map((u) => u.id) });
+  if (users.length)
+    throw new InUseError(`repository ${r.name} still holds ${users.length} image(s); remove them first`, {
+      images: users.map((u) => u.id),
+    });
   await deps.db.transact(deps.repositories.deleteWrites(r));
   return { deleted: r.id };
 }
@@ -68,7 +72,12 @@ export async function revokeToken(deps: Deps, id: string) {
 }
 
 /** An agent says it is alive; the health check reads `agent.lastSeen`. */
-export async function agentHeartbeat(deps: Deps, p: Principal | undefined, siteRef: string, body: { version?: string; host?: string; startedAt?: string }) {
+export async function agentHeartbeat(
+  deps: Deps,
+  p: Principal | undefined,
+  siteRef: string,
+  body: { version?: string; host?: string; startedAt?: string },
+) {
   const site = await deps.sites.require(siteRef);
   if (p?.role === 'agent' && p.site !== site.name && p.site !== site.id) throw new NotFoundError('site', siteRef);
   const now = deps.now();

@@ -37,6 +37,8 @@ export async function captureWrites(
     customization: parent.customization,
   };
   await deps.catalog.putMaster(master);
-  const writes = req.previous ? deps.masters.nextVersionWrites(master, req.previous) : deps.masters.createWrites(master);
+  const writes = req.previous
+    ? deps.masters.nextVersionWrites(master, req.previous)
+    : deps.masters.createWrites(master);
   return { master, writes };
 }

@@ -11,15 +11,20 @@ import { repoRef } from './views';
 
 export async function createCloneAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createClone>) {
   const master = await deps.masters.require(body.master);
-  if (master.status !== 'ready') throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
+  if (master.status !== 'ready')
+    throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
   const repo = await deps.repositories.require(body.repository ?? master.repository);
   const masterRepo = await deps.repositories.require(master.repository);
   if (repo.site !== masterRepo.site)
-    throw new InvalidInputError(`repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`);
+    throw new InvalidInputError(
+      `repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`,
+    );
   // The agent knows what the repository can do: `auto` becomes the fastest method it supports.
   const method = body.method;
   if (repo.id !== masterRepo.id && (method === 'overlay' || method === 'reflink'))
-    throw new InvalidInputError(`a ${method} clone shares blocks with its master, so it must be in the master's repository (${masterRepo.name}); use copy, sparse, san or auto across repositories`);
+    throw new InvalidInputError(
+      `a ${method} clone shares blocks with its master, so it must be in the master's repository (${masterRepo.name}); use copy, sparse, san or auto across repositories`,
+    );
   const now = deps.now();
   const clone: Clone = {
     id: newId('clone'),

@@ -35,7 +35,16 @@ export async function commitWrites(deps: Deps, op: Operation, outcome: Record<st
   const now = deps.now();
   if (op.kind === 'import') {
     const m = await deps.masters.get(op.resource.id);
-    const ready = revise(m!, { ...facts(outcome), filesystem: outcome.filesystem as Master['filesystem'], status: 'ready', operation: undefined }, now);
+    const ready = revise(
+      m!,
+      {
+        ...facts(outcome),
+        filesystem: outcome.filesystem as Master['filesystem'],
+        status: 'ready',
+        operation: undefined,
+      },
+      now,
+    );
     await deps.catalog.putMaster(ready);
     const upload = op.request.upload as string | undefined;
     return {
@@ -49,16 +58,31 @@ export async function commitWrites(deps: Deps, op: Operation, outcome: Record<st
     const c = await deps.clones.get(op.resource.id);
     const ready = revise(
       c!,
-      { ...facts(outcome), method: outcome.method as string, path: (outcome.path as string) ?? c!.path, backing: outcome.backing as string | undefined, status: 'ready', lock: undefined },
+      {
+        ...facts(outcome),
+        method: outcome.method as string,
+        path: (outcome.path as string) ?? c!.path,
+        backing: outcome.backing as string | undefined,
+        status: 'ready',
+        lock: undefined,
+      },
       now,
     );
-    return { writes: [deps.clones.saveWrite(ready)], result: { clone: ready.id, method: ready.method, ...facts(outcome) } };
+    return {
+      writes: [deps.clones.saveWrite(ready)],
+      result: { clone: ready.id, method: ready.method, ...facts(outcome) },
+    };
   }
   if (!isEvent(op.kind)) throw new Error(`operation ${op.id} has unknown kind ${op.kind}`);
   return commitEvent(deps, op, outcome, now);
 }
 
-async function commitEvent(deps: Deps, op: Operation, outcome: Record<string, unknown>, now: string): Promise<Committed> {
+async function commitEvent(
+  deps: Deps,
+  op: Operation,
+  outcome: Record<string, unknown>,
+  now: string,
+): Promise<Committed> {
   const clone = (await deps.clones.get(op.resource.id))!;
   const t = plan(cloneState(clone), op.kind);
   const next = apply(cloneState(clone), t, outcome.booted === true);
@@ -97,7 +121,11 @@ async function commitEvent(deps: Deps, op: Operation, outcome: Record<string, un
       writes.push(...captured.writes);
       changes.capturedAs = captured.master.id;
       const updated = revise(clone, changes, now);
-      return { writes: [deps.clones.saveWrite(updated), ...writes], result: { clone: clone.id, master: captured.master.id, version: captured.master.version }, after: captured.after };
+      return {
+        writes: [deps.clones.saveWrite(updated), ...writes],
+        result: { clone: clone.id, master: captured.master.id, version: captured.master.version },
+        after: captured.after,
+      };
     }
     case 'destroy':
       writes.push(deps.clones.releaseNameWrite(clone.name, clone.id));
@@ -118,7 +146,18 @@ export async function failureWrites(deps: Deps, op: Operation, error: UserError)
     const upload = op.request.upload as string | undefined;
     return [
       ...(m && m.status === 'importing' ? deps.masters.deleteWrites(m) : []),
-      ...(upload ? [deps.db.put({ ...recordKey('upload', upload), id: upload, key: op.request.key, status: 'failed', error, operation: op.id })] : []),
+      ...(upload
+        ? [
+            deps.db.put({
+              ...recordKey('upload', upload),
+              id: upload,
+              key: op.request.key,
+              status: 'failed',
+              error,
+              operation: op.id,
+            }),
+          ]
+        : []),
     ];
   }
   const clone = await deps.clones.get(op.resource.id);
@@ -126,9 +165,7 @@ export async function failureWrites(deps: Deps, op: Operation, error: UserError)
   if (op.kind === 'clone') return clone.status === 'creating' ? deps.clones.deleteWrites(clone) : [];
   if (clone.lock !== op.id) return [];
   const writes: Write[] = [
-    deps.clones.saveWrite(
-      revise(clone, { lock: undefined, lastError: { ...error, operation: op.id, at: now } }, now),
-    ),
+    deps.clones.saveWrite(revise(clone, { lock: undefined, lastError: { ...error, operation: op.id, at: now } }, now)),
   ];
   if (op.kind === 'assign') {
     const m = await deps.machines.get(op.request.machine as string);

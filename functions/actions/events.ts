@@ -50,9 +50,13 @@ export const machineRef = (m: Machine) => ({
 function checkCustomization(items: CustomizationItemList, variables: Record<string, string>) {
   const missing = missingVariables(items, variables);
   if (missing.length)
-    throw new InvalidInputError(`customization uses variables that are not given: ${missing.join(', ')}; add them to "variables"`, { missing });
+    throw new InvalidInputError(
+      `customization uses variables that are not given: ${missing.join(', ')}; add them to "variables"`,
+      { missing },
+    );
   const bad = invalidPatterns(items);
-  if (bad.length) throw new InvalidInputError(`invalid regular expression: ${bad.join('; ')}; fix the pattern`, { problems: bad });
+  if (bad.length)
+    throw new InvalidInputError(`invalid regular expression: ${bad.join('; ')}; fix the pattern`, { problems: bad });
 }
 
 async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition, body: Body): Promise<Prepared> {
@@ -63,7 +67,9 @@ async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition
     case 'assign': {
       const machine = await deps.machines.require(body.machine!);
       if (machine.site !== repo.site)
-        throw new InvalidInputError(`machine ${machine.name} is on site ${machine.site}, the clone on site ${repo.site}; pick a machine of the clone's site`);
+        throw new InvalidInputError(
+          `machine ${machine.name} is on site ${machine.site}, the clone on site ${repo.site}; pick a machine of the clone's site`,
+        );
       if (machine.clone) throw new MachineTakenError(machine.name, machine.clone);
       const master = await deps.masters.require(clone.master);
       const unmet = unmetRequirements(master.requirements, machine);
@@ -74,7 +80,13 @@ async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition
       checkCustomization(all.slice(applied), variables);
       return {
         machine,
-        request: { machine: machine.id, items: extra, variables: body.customization?.variables ?? {}, from: applied, to: all.length },
+        request: {
+          machine: machine.id,
+          items: extra,
+          variables: body.customization?.variables ?? {},
+          from: applied,
+          to: all.length,
+        },
         input: { image, items: all, variables, from: applied, to: all.length },
       };
     }
@@ -83,7 +95,10 @@ async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition
       const variables = { ...clone.customization.variables, ...(body.variables ?? {}) };
       const all = [...items, ...extra];
       const to = body.to ?? all.length;
-      if (to < applied) throw new InvalidInputError(`"to" (${to}) is below the ${applied} applied items; use the rollback event to move back`);
+      if (to < applied)
+        throw new InvalidInputError(
+          `"to" (${to}) is below the ${applied} applied items; use the rollback event to move back`,
+        );
       if (to > all.length) throw new InvalidInputError(`"to" (${to}) is past the last item (${all.length} items)`);
       checkCustomization(all.slice(applied, to), variables);
       return {
@@ -92,7 +107,10 @@ async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition
       };
     }
     case 'rollback': {
-      if (body.to! > applied) throw new InvalidInputError(`"to" (${body.to}) is past the ${applied} applied items; use customize to move forward`);
+      if (body.to! > applied)
+        throw new InvalidInputError(
+          `"to" (${body.to}) is past the ${applied} applied items; use customize to move forward`,
+        );
       return { request: { from: applied, to: body.to }, input: { image, from: applied, to: body.to } };
     }
     case 'capture':
@@ -113,7 +131,12 @@ async function prepare(deps: Deps, clone: Clone, repo: Repository, t: Transition
   }
 }
 
-async function prepareCapture(deps: Deps, clone: Clone, image: ReturnType<typeof imageRef>, wanted?: string): Promise<Prepared> {
+async function prepareCapture(
+  deps: Deps,
+  clone: Clone,
+  image: ReturnType<typeof imageRef>,
+  wanted?: string,
+): Promise<Prepared> {
   const parent = await deps.masters.require(clone.master);
   const name = wanted ?? parent.name;
   const latest = await deps.masters.find(name);
@@ -152,7 +175,8 @@ export async function cloneEvent(deps: Deps, p: Principal | undefined, ref: stri
     );
   } catch (e) {
     if (e instanceof TransactionConflict) {
-      if (e.failed.includes(1) && prepared.machine) throw new MachineTakenError(prepared.machine.name, '(another request)');
+      if (e.failed.includes(1) && prepared.machine)
+        throw new MachineTakenError(prepared.machine.name, '(another request)');
       throw new BusyError('clone', clone.id, '(another request)');
     }
     throw e;

@@ -25,11 +25,18 @@ export async function health(deps: Deps) {
     agents = Object.fromEntries(
       (await deps.sites.listAll()).map((s) => {
         const seen = s.agent ? Date.parse(s.agent.lastSeen) : 0;
-        return [s.name, !s.agent ? 'never seen' : now - seen <= AGENT_SILENCE_MS ? 'ok' : `silent since ${s.agent.lastSeen}`];
+        return [
+          s.name,
+          !s.agent ? 'never seen' : now - seen <= AGENT_SILENCE_MS ? 'ok' : `silent since ${s.agent.lastSeen}`,
+        ];
       }),
     );
   } else agents = 'unknown: dynamodb unreachable';
   const agentsOk = typeof agents === 'object' && Object.values(agents).every((v) => v === 'ok');
   const ok = dynamodb === 'ok' && s3 === 'ok' && stepfunctions === 'ok' && agentsOk;
-  return { status: ok ? 'ok' : 'degraded', components: { dynamodb, s3, stepfunctions, agents: agentsOk ? 'ok' : agents }, sites: agents };
+  return {
+    status: ok ? 'ok' : 'degraded',
+    components: { dynamodb, s3, stepfunctions, agents: agentsOk ? 'ok' : agents },
+    sites: agents,
+  };
 }

@@ -15,7 +15,8 @@ import { masterView, repoRef } from './views';
 
 function checkItems(items: Master['customization'] | undefined) {
   const bad = invalidPatterns(items ?? []);
-  if (bad.length) throw new InvalidInputError(`invalid regular expression: ${bad.join('; ')}; fix the pattern`, { problems: bad });
+  if (bad.length)
+    throw new InvalidInputError(`invalid regular expression: ${bad.join('; ')}; fix the pattern`, { problems: bad });
 }
 
 /** An upload the agent pulls into the repository before it inspects the image. */
@@ -83,14 +84,18 @@ export async function patchMasterAction(deps: Deps, ref: string, body: z.infer<t
 
 export async function deleteMaster(deps: Deps, ref: string) {
   const m = await deps.masters.require(ref);
-  const [clones, versions] = await Promise.all([deps.clones.children(clonesOf(m.id)), deps.masters.children(versionsOf(m.id))]);
+  const [clones, versions] = await Promise.all([
+    deps.clones.children(clonesOf(m.id)),
+    deps.masters.children(versionsOf(m.id)),
+  ]);
   const live = clones.filter((c) => c.status !== 'destroyed' && c.status !== 'captured');
   if (live.length || versions.length)
     throw new InUseError(
       `master ${m.name} v${m.version} still has ${live.length} live clone(s) and ${versions.length} child version(s); destroy or capture them first`,
       { clones: live.map((c) => c.id), children: versions.map((v) => v.id) },
     );
-  if (m.status !== 'ready') throw new InUseError(`master ${m.name} is still being imported; wait for the import to end`);
+  if (m.status !== 'ready')
+    throw new InUseError(`master ${m.name} is still being imported; wait for the import to end`);
   await deps.db.transact(deps.masters.deleteWrites(m));
   await deps.catalog.deleteMaster(m);
   return { deleted: m.id };

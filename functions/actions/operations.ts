@@ -27,7 +27,13 @@ export async function reportProgress(
   const now = deps.now();
   const steps = body.step ? enterStep(op, body.step, now, body.message) : op.steps;
   try {
-    await deps.operations.save({ ...op, progress: Math.max(op.progress, body.progress), steps, updatedAt: now, rev: op.rev + 1 });
+    await deps.operations.save({
+      ...op,
+      progress: Math.max(op.progress, body.progress),
+      steps,
+      updatedAt: now,
+      rev: op.rev + 1,
+    });
   } catch {
     return { accepted: false, status: op.status };
   }

@@ -23,7 +23,10 @@ export function userError(e: StepError | undefined, site: string): UserError {
       message: `the edge agent of site "${site}" stopped reporting (no heartbeat for ${HEARTBEAT_SECONDS} s) or is not running; start or check it, then retry`,
     };
   if (name === 'States.Timeout')
-    return { code: 'timeout', message: 'the task took longer than its time limit; retry, or check the agent and storage' };
+    return {
+      code: 'timeout',
+      message: 'the task took longer than its time limit; retry, or check the agent and storage',
+    };
   try {
     const parsed = JSON.parse(e?.Cause ?? '') as Partial<UserError>;
     if (parsed.message) return { code: parsed.code ?? name, message: parsed.message };

@@ -19,7 +19,10 @@ export async function reconcile(deps: Deps, afterRestart = false) {
       status === 'missing'
         ? 'the control plane restarted while this operation ran, and its workflow is gone; retry the request'
         : `its workflow ended (${status}) without recording an outcome; retry the request`;
-    await recordFailure(deps, op.id, { Error: 'interrupted', Cause: JSON.stringify({ code: 'interrupted', message: cause }) });
+    await recordFailure(deps, op.id, {
+      Error: 'interrupted',
+      Cause: JSON.stringify({ code: 'interrupted', message: cause }),
+    });
     ended.push(op.id);
   }
   return { ended };

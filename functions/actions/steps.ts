@@ -41,7 +41,9 @@ async function finish(
     ...patch,
     status,
     progress: status === 'succeeded' ? 1 : op.progress,
-    steps: op.steps.map((s) => (s.status === 'running' ? { ...s, status, endedAt: now, ...(message ? { message } : {}) } : s)),
+    steps: op.steps.map((s) =>
+      s.status === 'running' ? { ...s, status, endedAt: now, ...(message ? { message } : {}) } : s,
+    ),
     updatedAt: now,
     rev: op.rev + 1,
   };

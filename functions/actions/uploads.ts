@@ -36,11 +36,26 @@ export async function createUploadAction(deps: Deps, p: Principal | undefined, b
   const id = newId('upload');
   const key = `${uploadPrefix}${id}/${body.name}.img`;
   const now = deps.now();
-  const upload: Upload = { id, key, status: 'pending', request: body, actor: p ? `${p.role}:${p.tokenId}` : 'anonymous', createdAt: now };
+  const upload: Upload = {
+    id,
+    key,
+    status: 'pending',
+    request: body,
+    actor: p ? `${p.role}:${p.tokenId}` : 'anonymous',
+    createdAt: now,
+  };
   // Pending uploads expire with the URLs (DynamoDB TTL).
-  await deps.db.transact([deps.db.putNew({ ...upload, ...recordKey('upload', id), ttl: Math.floor(Date.now() / 1000) + URL_SECONDS })]);
+  await deps.db.transact([
+    deps.db.putNew({ ...upload, ...recordKey('upload', id), ttl: Math.floor(Date.now() / 1000) + URL_SECONDS }),
+  ]);
   if (body.sizeBytes <= SINGLE_PUT_MAX)
-    return { upload: id, key, method: 'PUT', url: await deps.presigner.put(key, URL_SECONDS), expiresInSeconds: URL_SECONDS };
+    return {
+      upload: id,
+      key,
+      method: 'PUT',
+      url: await deps.presigner.put(key, URL_SECONDS),
+      expiresInSeconds: URL_SECONDS,
+    };
   const multipart = await deps.presigner.multipart(key, Math.ceil(body.sizeBytes / PART_BYTES), URL_SECONDS);
   return { upload: id, key, method: 'multipart', partBytes: PART_BYTES, ...multipart, expiresInSeconds: URL_SECONDS };
 }
@@ -63,7 +78,11 @@ export function objectCreatedOf(event: unknown): ObjectCreated | undefined {
   const r = e.Records?.[0] ?? e;
   // Notification keys are URL-encoded, with "+" for spaces.
   if (r.eventName?.startsWith('ObjectCreated') && r.s3)
-    return { bucket: r.s3.bucket.name, key: decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')), size: r.s3.object.size };
+    return {
+      bucket: r.s3.bucket.name,
+      key: decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')),
+      size: r.s3.object.size,
+    };
   return undefined;
 }
 
@@ -89,9 +108,22 @@ export async function objectCreated(deps: Deps, o: ObjectCreated) {
     const accepted = await importMasterAction(
       deps,
       { role: 'operator', tokenId: upload.actor.split(':')[1] ?? 'upload' },
-      { name: r.name, repository: r.repository, path: `masters/${r.name}-v1.img`, profile: r.profile, requirements: r.requirements, customization: r.customization },
       {
-        pull: { upload: id, key: o.key, url: await deps.presigner.get(o.key, URL_SECONDS), sizeBytes: o.size, sha256: r.sha256 },
+        name: r.name,
+        repository: r.repository,
+        path: `masters/${r.name}-v1.img`,
+        profile: r.profile,
+        requirements: r.requirements,
+        customization: r.customization,
+      },
+      {
+        pull: {
+          upload: id,
+          key: o.key,
+          url: await deps.presigner.get(o.key, URL_SECONDS),
+          sizeBytes: o.size,
+          sha256: r.sha256,
+        },
         writes: [claim],
       },
     );

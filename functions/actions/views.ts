@@ -1,14 +1,17 @@
 /** What the API shows of stored records: never credentials, never internal keys. */
 import type { Deps } from '../deps';
 import { clonesOf, versionsOf } from '../deps';
-import { allowedEvents } from '../domain/lifecycle';
 import { effectiveItems } from '../domain/customization';
+import { allowedEvents } from '../domain/lifecycle';
 import type { Clone, Machine, Master, Repository } from '../store/records';
 import { cloneState } from './commits';
 
 export function machineView(m: Machine) {
   const { credentials, ...rest } = m;
-  return { ...rest, credentials: credentials ? Object.fromEntries(Object.keys(credentials).map((k) => [k, '(set)'])) : {} };
+  return {
+    ...rest,
+    credentials: credentials ? Object.fromEntries(Object.keys(credentials).map((k) => [k, '(set)'])) : {},
+  };
 }
 
 export function cloneView(c: Clone) {
@@ -21,10 +24,15 @@ export function cloneView(c: Clone) {
 }
 
 export async function masterView(deps: Deps, m: Master) {
-  const [clones, versions] = await Promise.all([deps.clones.children(clonesOf(m.id)), deps.masters.children(versionsOf(m.id))]);
+  const [clones, versions] = await Promise.all([
+    deps.clones.children(clonesOf(m.id)),
+    deps.masters.children(versionsOf(m.id)),
+  ]);
   return {
     ...m,
-    clones: clones.filter((c) => c.status !== 'destroyed').map((c) => ({ id: c.id, name: c.name, status: c.status, metastate: c.metastate, binding: c.binding })),
+    clones: clones
+      .filter((c) => c.status !== 'destroyed')
+      .map((c) => ({ id: c.id, name: c.name, status: c.status, metastate: c.metastate, binding: c.binding })),
     children: versions.map((v) => ({ id: v.id, name: v.name, version: v.version })),
   };
 }

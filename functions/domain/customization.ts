@@ -16,7 +16,10 @@ export const fileItem = z
   .object({
     type: z.literal('file'),
     path: absPath,
-    content: z.string().max(256 * 1024).optional(),
+    content: z
+      .string()
+      .max(256 * 1024)
+      .optional(),
     source: z.string().min(1).max(4096).optional(),
     mode: z.number().int().min(0).max(0o7777).optional(),
   })
@@ -48,7 +51,9 @@ export const variablesSchema = z.record(
 const reference = /(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 
 function textsOf(item: CustomizationItem): string[] {
-  return item.type === 'file' ? [item.path, item.content ?? '', item.source ?? ''] : [item.path, item.pattern, item.replacement];
+  return item.type === 'file'
+    ? [item.path, item.content ?? '', item.source ?? '']
+    : [item.path, item.pattern, item.replacement];
 }
 
 /** Names used by the items that `variables` does not define, in first-use order. */

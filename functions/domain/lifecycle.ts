@@ -60,23 +60,90 @@ const anyBinding = ['unassigned', 'assigned', 'attached', 'active'] as const;
 
 export const transitions = [
   // Bind to a machine, applying the customization for it.
-  { event: 'assign', doc: 'bind to a machine and customize', from: { binding: ['unassigned'] }, to: { binding: 'assigned' }, task: 'customize' },
+  {
+    event: 'assign',
+    doc: 'bind to a machine and customize',
+    from: { binding: ['unassigned'] },
+    to: { binding: 'assigned' },
+    task: 'customize',
+  },
   // Release the machine; the customization stays applied.
-  { event: 'unassign', doc: 'release the machine', from: { binding: ['assigned'] }, to: { binding: 'unassigned' }, task: null },
+  {
+    event: 'unassign',
+    doc: 'release the machine',
+    from: { binding: ['assigned'] },
+    to: { binding: 'unassigned' },
+    task: null,
+  },
   // Let the machine reach the storage.
-  { event: 'attach', doc: 'make the storage reachable by the machine', from: { binding: ['assigned'] }, to: { binding: 'attached' }, task: 'attach' },
-  { event: 'detach', doc: 'revoke the machine\u2019s access to the storage', from: { binding: ['attached'] }, to: { binding: 'assigned' }, task: 'detach' },
+  {
+    event: 'attach',
+    doc: 'make the storage reachable by the machine',
+    from: { binding: ['assigned'] },
+    to: { binding: 'attached' },
+    task: 'attach',
+  },
+  {
+    event: 'detach',
+    doc: 'revoke the machine\u2019s access to the storage',
+    from: { binding: ['attached'] },
+    to: { binding: 'assigned' },
+    task: 'detach',
+  },
   // Power on; the first boot makes a clean clone operational.
-  { event: 'activate', doc: 'power on', from: { binding: ['attached'] }, to: { binding: 'active' }, task: 'power_on', firstBoot: true },
-  { event: 'deactivate', doc: 'power off', from: { binding: ['active'] }, to: { binding: 'attached' }, task: 'power_off' },
+  {
+    event: 'activate',
+    doc: 'power on',
+    from: { binding: ['attached'] },
+    to: { binding: 'active' },
+    task: 'power_on',
+    firstBoot: true,
+  },
+  {
+    event: 'deactivate',
+    doc: 'power off',
+    from: { binding: ['active'] },
+    to: { binding: 'attached' },
+    task: 'power_off',
+  },
   // Start preparing a new master version from an operational clone.
-  { event: 'reconfigure', doc: 'enter maintenance', from: { metastate: ['operational'], binding: anyBinding }, to: { metastate: 'maintenance' }, task: null },
+  {
+    event: 'reconfigure',
+    doc: 'enter maintenance',
+    from: { metastate: ['operational'], binding: anyBinding },
+    to: { metastate: 'maintenance' },
+    task: null,
+  },
   // The only way out of maintenance.
-  { event: 'capture', doc: 'become a new master version', from: { metastate: ['maintenance'], binding: ['unassigned'] }, to: { status: 'captured' }, task: 'capture' },
+  {
+    event: 'capture',
+    doc: 'become a new master version',
+    from: { metastate: ['maintenance'], binding: ['unassigned'] },
+    to: { status: 'captured' },
+    task: 'capture',
+  },
   // Staged apply of customization items while the clone is still clean and offline.
-  { event: 'customize', doc: 'append and/or apply customization items', from: { metastate: ['clean'], binding: ['unassigned', 'assigned'] }, to: {}, task: 'customize' },
-  { event: 'rollback', doc: 'undo applied customization items', from: { metastate: ['clean'], binding: ['unassigned', 'assigned'] }, to: {}, task: 'rollback' },
-  { event: 'destroy', doc: 'release the storage', from: { binding: ['unassigned'] }, to: { status: 'destroyed' }, task: 'destroy' },
+  {
+    event: 'customize',
+    doc: 'append and/or apply customization items',
+    from: { metastate: ['clean'], binding: ['unassigned', 'assigned'] },
+    to: {},
+    task: 'customize',
+  },
+  {
+    event: 'rollback',
+    doc: 'undo applied customization items',
+    from: { metastate: ['clean'], binding: ['unassigned', 'assigned'] },
+    to: {},
+    task: 'rollback',
+  },
+  {
+    event: 'destroy',
+    doc: 'release the storage',
+    from: { binding: ['unassigned'] },
+    to: { status: 'destroyed' },
+    task: 'destroy',
+  },
 ] as const satisfies readonly Transition[];
 
 export type LifecycleEvent = (typeof transitions)[number]['event'];

@@ -7,7 +7,11 @@ export const name = z.string().regex(NAME_PATTERN, NAME_RULE);
 export const ref = z.string().min(1).max(200);
 
 export const profile = z
-  .object({ service: z.string().max(200).optional(), software: z.array(z.string().max(200)).max(200).optional(), description: z.string().max(2000).optional() })
+  .object({
+    service: z.string().max(200).optional(),
+    software: z.array(z.string().max(200)).max(200).optional(),
+    description: z.string().max(2000).optional(),
+  })
   .strict();
 
 export const requirements = z
@@ -22,7 +26,10 @@ export const items = z.array(customizationItem).max(500);
 
 /** Site names go into state machine names (80 characters at most): `encompass-<site>-transition`. */
 export const createSite = z
-  .object({ name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'site names are 1-40 letters, digits, "_" or "-"'), description: z.string().max(2000).optional() })
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, 'site names are 1-40 letters, digits, "_" or "-"'),
+    description: z.string().max(2000).optional(),
+  })
   .strict();
 
 export const createRepository = z
@@ -86,8 +93,15 @@ export const createUpload = z
   .object({
     name,
     repository: ref,
-    sizeBytes: z.number().int().positive().max(16 * 1024 ** 4),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256').optional(),
+    sizeBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(16 * 1024 ** 4),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256')
+      .optional(),
     profile: profile.optional(),
     requirements: requirements.optional(),
     customization: items.optional(),
@@ -108,14 +122,21 @@ export const createClone = z
   .strict();
 
 export const createToken = z
-  .object({ role: z.enum(['viewer', 'operator', 'admin', 'agent']), site: ref.optional(), label: z.string().max(200).optional() })
+  .object({
+    role: z.enum(['viewer', 'operator', 'admin', 'agent']),
+    site: ref.optional(),
+    label: z.string().max(200).optional(),
+  })
   .strict()
   .refine((t) => (t.role === 'agent') === (t.site !== undefined), 'agent tokens need a "site"; other roles take none');
 
 /** Bodies of `POST /v1/clones/{id}/{event}`, per event. */
 export const eventBodies = {
   assign: z
-    .object({ machine: ref, customization: z.object({ items: items.optional(), variables: variablesSchema.optional() }).strict().optional() })
+    .object({
+      machine: ref,
+      customization: z.object({ items: items.optional(), variables: variablesSchema.optional() }).strict().optional(),
+    })
     .strict(),
   customize: z
     .object({ items: items.optional(), variables: variablesSchema.optional(), to: z.number().int().min(0).optional() })

@@ -23,9 +23,9 @@ export function openapiDocument(routes: readonly RouteSpec[]) {
       schema: { type: 'string' },
     }));
     const query = r.query
-      ? Object.entries((z.toJSONSchema(r.query, { io: 'input' }) as { properties?: Record<string, unknown> }).properties ?? {}).map(
-          ([name, schema]) => ({ name, in: 'query', required: false, schema }),
-        )
+      ? Object.entries(
+          (z.toJSONSchema(r.query, { io: 'input' }) as { properties?: Record<string, unknown> }).properties ?? {},
+        ).map(([name, schema]) => ({ name, in: 'query', required: false, schema }))
       : [];
     const status = String(r.status ?? 200);
     paths[r.path] ??= {};
@@ -36,7 +36,14 @@ export function openapiDocument(routes: readonly RouteSpec[]) {
       'x-encompass-access': r.access,
       parameters: [...params, ...query],
       ...(r.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) },
+              },
+            },
+          }
         : {}),
       responses: {
         [status]: { description: status === '202' ? 'accepted: follow the operation' : 'success' },
@@ -46,7 +53,11 @@ export function openapiDocument(routes: readonly RouteSpec[]) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'ENCOMPASS', version: '0.1.0', description: 'Master images and their clones for physical and virtual machines' },
+    info: {
+      title: 'ENCOMPASS',
+      version: '0.1.0',
+      description: 'Master images and their clones for physical and virtual machines',
+    },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,
   };

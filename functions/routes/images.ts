@@ -14,24 +14,116 @@ import { parseWith } from '../http/validate';
 const list = <T>(items: T[], cursor?: string) => ({ items, ...(cursor ? { cursor } : {}) });
 
 export const imageRoutes: RouteSpec[] = [
-  route({ method: 'post', path: '/v1/masters', tag: 'masters', summary: 'Import a master image that sits in a repository', access: 'operator', status: 202, body: s.importMaster, handler: (c) => importMasterAction(c.deps, c.principal, c.body) }),
-  route({ method: 'get', path: '/v1/masters', tag: 'masters', summary: 'List masters (every version)', access: 'viewer', query: s.page, handler: async (c) => { const p = await c.deps.masters.list(c.query); return list(p.items, p.cursor); } }),
-  route({ method: 'get', path: '/v1/masters/{id}', tag: 'masters', summary: 'Read a master, with its clones (`name` = newest version, `name@N` = version N)', access: 'viewer', handler: (c) => getMaster(c.deps, c.params.id!) }),
-  route({ method: 'patch', path: '/v1/masters/{id}', tag: 'masters', summary: 'Edit profile, requirements and customization items', access: 'operator', body: s.patchMaster, handler: (c) => patchMasterAction(c.deps, c.params.id!, c.body) }),
-  route({ method: 'delete', path: '/v1/masters/{id}', tag: 'masters', summary: 'Delete a master that has no live clones or child versions', access: 'operator', handler: (c) => deleteMaster(c.deps, c.params.id!) }),
-
-  route({ method: 'post', path: '/v1/uploads', tag: 'masters', summary: 'Upload a master: presigned PUT (or multipart parts over 100 MiB) under uploads/masters/; the import starts when the object is complete', access: 'operator', status: 201, body: s.createUpload, handler: (c) => createUploadAction(c.deps, c.principal, c.body) }),
-  route({ method: 'post', path: '/v1/clones', tag: 'clones', summary: 'Clone a master', access: 'operator', status: 202, body: s.createClone, handler: (c) => createCloneAction(c.deps, c.principal, c.body) }),
-  route({ method: 'get', path: '/v1/clones', tag: 'clones', summary: 'List clones', access: 'viewer', query: s.page, handler: async (c) => { const p = await c.deps.clones.list(c.query); return list(p.items.map(cloneView), p.cursor); } }),
-  route({ method: 'get', path: '/v1/clones/{id}', tag: 'clones', summary: 'Read a clone', access: 'viewer', handler: async (c) => cloneView(await c.deps.clones.require(c.params.id!)) }),
-  route({ method: 'delete', path: '/v1/clones/{id}', tag: 'clones', summary: 'Destroy a clone (same as the destroy event)', access: 'operator', status: 202, handler: (c) => cloneEvent(c.deps, c.principal, c.params.id!, 'destroy', {}) }),
   route({
-    method: 'post', path: '/v1/clones/{id}/{event}', tag: 'clones', access: 'operator', status: 202,
+    method: 'post',
+    path: '/v1/masters',
+    tag: 'masters',
+    summary: 'Import a master image that sits in a repository',
+    access: 'operator',
+    status: 202,
+    body: s.importMaster,
+    handler: (c) => importMasterAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/masters',
+    tag: 'masters',
+    summary: 'List masters (every version)',
+    access: 'viewer',
+    query: s.page,
+    handler: async (c) => {
+      const p = await c.deps.masters.list(c.query);
+      return list(p.items, p.cursor);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/masters/{id}',
+    tag: 'masters',
+    summary: 'Read a master, with its clones (`name` = newest version, `name@N` = version N)',
+    access: 'viewer',
+    handler: (c) => getMaster(c.deps, c.params.id!),
+  }),
+  route({
+    method: 'patch',
+    path: '/v1/masters/{id}',
+    tag: 'masters',
+    summary: 'Edit profile, requirements and customization items',
+    access: 'operator',
+    body: s.patchMaster,
+    handler: (c) => patchMasterAction(c.deps, c.params.id!, c.body),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/masters/{id}',
+    tag: 'masters',
+    summary: 'Delete a master that has no live clones or child versions',
+    access: 'operator',
+    handler: (c) => deleteMaster(c.deps, c.params.id!),
+  }),
+
+  route({
+    method: 'post',
+    path: '/v1/uploads',
+    tag: 'masters',
+    summary:
+      'Upload a master: presigned PUT (or multipart parts over 100 MiB) under uploads/masters/; the import starts when the object is complete',
+    access: 'operator',
+    status: 201,
+    body: s.createUpload,
+    handler: (c) => createUploadAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/clones',
+    tag: 'clones',
+    summary: 'Clone a master',
+    access: 'operator',
+    status: 202,
+    body: s.createClone,
+    handler: (c) => createCloneAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/clones',
+    tag: 'clones',
+    summary: 'List clones',
+    access: 'viewer',
+    query: s.page,
+    handler: async (c) => {
+      const p = await c.deps.clones.list(c.query);
+      return list(p.items.map(cloneView), p.cursor);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/clones/{id}',
+    tag: 'clones',
+    summary: 'Read a clone',
+    access: 'viewer',
+    handler: async (c) => cloneView(await c.deps.clones.require(c.params.id!)),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/clones/{id}',
+    tag: 'clones',
+    summary: 'Destroy a clone (same as the destroy event)',
+    access: 'operator',
+    status: 202,
+    handler: (c) => cloneEvent(c.deps, c.principal, c.params.id!, 'destroy', {}),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/clones/{id}/{event}',
+    tag: 'clones',
+    access: 'operator',
+    status: 202,
     summary: `A lifecycle event: ${events.join(', ')}`,
     handler: (c) => {
       const event = c.params.event!;
       if (!isEvent(event)) throw new InvalidInputError(`unknown event "${event}"; events are: ${events.join(', ')}`);
-      const schema: z.ZodType<Record<string, unknown>> = s.eventBodies[event as keyof typeof s.eventBodies] ?? s.emptyBody;
+      const schema: z.ZodType<Record<string, unknown>> =
+        s.eventBodies[event as keyof typeof s.eventBodies] ?? s.emptyBody;
       return cloneEvent(c.deps, c.principal, c.params.id!, event, parseWith(schema, c.body ?? {}, 'body'));
     },
   }),

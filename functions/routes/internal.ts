@@ -25,7 +25,9 @@ export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
   // The local S3 server's object-created notifications (EventBridge delivers them in AWS).
   routes.post('/events/s3', async (c) => {
     const created = objectCreatedOf(await c.req.json());
-    return c.json(created ? await objectCreated(depsFor(envOf(c.env)), created) : { ignored: 'not an object-created event' });
+    return c.json(
+      created ? await objectCreated(depsFor(envOf(c.env)), created) : { ignored: 'not an object-created event' },
+    );
   });
   return routes;
 }

@@ -18,27 +18,163 @@ import { type RouteSpec, route } from '../http/route';
 const list = <T>(items: T[], cursor?: string) => ({ items, ...(cursor ? { cursor } : {}) });
 
 export const inventoryRoutes: RouteSpec[] = [
-  route({ method: 'post', path: '/v1/tokens', tag: 'tokens', summary: 'Create a token (shown once)', access: 'admin', status: 201, body: s.createToken, handler: (c) => createTokenAction(c.deps, c.principal, c.body) }),
-  route({ method: 'get', path: '/v1/tokens', tag: 'tokens', summary: 'List tokens (never their secrets)', access: 'admin', handler: async (c) => list(await c.deps.tokens.list()) }),
-  route({ method: 'delete', path: '/v1/tokens/{id}', tag: 'tokens', summary: 'Revoke a token', access: 'admin', handler: (c) => revokeToken(c.deps, c.params.id!) }),
-
-  route({ method: 'post', path: '/v1/sites', tag: 'sites', summary: 'Create a site and its workflows', access: 'admin', status: 201, body: s.createSite, handler: (c) => createSiteAction(c.deps, c.body) }),
-  route({ method: 'get', path: '/v1/sites', tag: 'sites', summary: 'List sites', access: 'viewer', query: s.page, handler: async (c) => { const p = await c.deps.sites.list(c.query); return list(p.items, p.cursor); } }),
-  route({ method: 'get', path: '/v1/sites/{id}', tag: 'sites', summary: 'Read a site', access: 'viewer', handler: (c) => c.deps.sites.require(c.params.id!) }),
   route({
-    method: 'put', path: '/v1/sites/{id}/agent', tag: 'agents', summary: "The site's agent reports that it is alive", access: 'agent',
-    body: z.object({ version: z.string().max(100).optional(), host: z.string().max(255).optional(), startedAt: z.string().max(40).optional() }).strict(),
+    method: 'post',
+    path: '/v1/tokens',
+    tag: 'tokens',
+    summary: 'Create a token (shown once)',
+    access: 'admin',
+    status: 201,
+    body: s.createToken,
+    handler: (c) => createTokenAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/tokens',
+    tag: 'tokens',
+    summary: 'List tokens (never their secrets)',
+    access: 'admin',
+    handler: async (c) => list(await c.deps.tokens.list()),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/tokens/{id}',
+    tag: 'tokens',
+    summary: 'Revoke a token',
+    access: 'admin',
+    handler: (c) => revokeToken(c.deps, c.params.id!),
+  }),
+
+  route({
+    method: 'post',
+    path: '/v1/sites',
+    tag: 'sites',
+    summary: 'Create a site and its workflows',
+    access: 'admin',
+    status: 201,
+    body: s.createSite,
+    handler: (c) => createSiteAction(c.deps, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/sites',
+    tag: 'sites',
+    summary: 'List sites',
+    access: 'viewer',
+    query: s.page,
+    handler: async (c) => {
+      const p = await c.deps.sites.list(c.query);
+      return list(p.items, p.cursor);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/sites/{id}',
+    tag: 'sites',
+    summary: 'Read a site',
+    access: 'viewer',
+    handler: (c) => c.deps.sites.require(c.params.id!),
+  }),
+  route({
+    method: 'put',
+    path: '/v1/sites/{id}/agent',
+    tag: 'agents',
+    summary: "The site's agent reports that it is alive",
+    access: 'agent',
+    body: z
+      .object({
+        version: z.string().max(100).optional(),
+        host: z.string().max(255).optional(),
+        startedAt: z.string().max(40).optional(),
+      })
+      .strict(),
     handler: (c) => agentHeartbeat(c.deps, c.principal, c.params.id!, c.body),
   }),
 
-  route({ method: 'post', path: '/v1/repositories', tag: 'repositories', summary: 'Create a repository', access: 'admin', status: 201, body: s.createRepository, handler: (c) => createRepositoryAction(c.deps, c.body) }),
-  route({ method: 'get', path: '/v1/repositories', tag: 'repositories', summary: 'List repositories', access: 'viewer', query: s.page, handler: async (c) => { const p = await c.deps.repositories.list(c.query); return list(p.items, p.cursor); } }),
-  route({ method: 'get', path: '/v1/repositories/{id}', tag: 'repositories', summary: 'Read a repository', access: 'viewer', handler: (c) => c.deps.repositories.require(c.params.id!) }),
-  route({ method: 'delete', path: '/v1/repositories/{id}', tag: 'repositories', summary: 'Delete an empty repository', access: 'admin', handler: (c) => deleteRepository(c.deps, c.params.id!) }),
+  route({
+    method: 'post',
+    path: '/v1/repositories',
+    tag: 'repositories',
+    summary: 'Create a repository',
+    access: 'admin',
+    status: 201,
+    body: s.createRepository,
+    handler: (c) => createRepositoryAction(c.deps, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/repositories',
+    tag: 'repositories',
+    summary: 'List repositories',
+    access: 'viewer',
+    query: s.page,
+    handler: async (c) => {
+      const p = await c.deps.repositories.list(c.query);
+      return list(p.items, p.cursor);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/repositories/{id}',
+    tag: 'repositories',
+    summary: 'Read a repository',
+    access: 'viewer',
+    handler: (c) => c.deps.repositories.require(c.params.id!),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/repositories/{id}',
+    tag: 'repositories',
+    summary: 'Delete an empty repository',
+    access: 'admin',
+    handler: (c) => deleteRepository(c.deps, c.params.id!),
+  }),
 
-  route({ method: 'post', path: '/v1/machines', tag: 'machines', summary: 'Register a machine', access: 'operator', status: 201, body: s.createMachine, handler: (c) => createMachineAction(c.deps, c.body) }),
-  route({ method: 'get', path: '/v1/machines', tag: 'machines', summary: 'List machines', access: 'viewer', query: s.page, handler: async (c) => { const p = await c.deps.machines.list(c.query); return list(p.items.map(machineView), p.cursor); } }),
-  route({ method: 'get', path: '/v1/machines/{id}', tag: 'machines', summary: 'Read a machine', access: 'viewer', handler: async (c) => machineView(await c.deps.machines.require(c.params.id!)) }),
-  route({ method: 'patch', path: '/v1/machines/{id}', tag: 'machines', summary: 'Change a machine', access: 'operator', body: s.updateMachine, handler: (c) => updateMachineAction(c.deps, c.params.id!, c.body) }),
-  route({ method: 'delete', path: '/v1/machines/{id}', tag: 'machines', summary: 'Forget a machine that carries no clone', access: 'operator', handler: (c) => deleteMachine(c.deps, c.params.id!) }),
+  route({
+    method: 'post',
+    path: '/v1/machines',
+    tag: 'machines',
+    summary: 'Register a machine',
+    access: 'operator',
+    status: 201,
+    body: s.createMachine,
+    handler: (c) => createMachineAction(c.deps, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/machines',
+    tag: 'machines',
+    summary: 'List machines',
+    access: 'viewer',
+    query: s.page,
+    handler: async (c) => {
+      const p = await c.deps.machines.list(c.query);
+      return list(p.items.map(machineView), p.cursor);
+    },
+  }),
+  route({
+    method: 'get',
+    path: '/v1/machines/{id}',
+    tag: 'machines',
+    summary: 'Read a machine',
+    access: 'viewer',
+    handler: async (c) => machineView(await c.deps.machines.require(c.params.id!)),
+  }),
+  route({
+    method: 'patch',
+    path: '/v1/machines/{id}',
+    tag: 'machines',
+    summary: 'Change a machine',
+    access: 'operator',
+    body: s.updateMachine,
+    handler: (c) => updateMachineAction(c.deps, c.params.id!, c.body),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/machines/{id}',
+    tag: 'machines',
+    summary: 'Forget a machine that carries no clone',
+    access: 'operator',
+    handler: (c) => deleteMachine(c.deps, c.params.id!),
+  }),
 ];

@@ -6,13 +6,53 @@ import * as s from '../domain/schemas';
 import { type RouteSpec, route } from '../http/route';
 
 export const operationRoutes: RouteSpec[] = [
-  route({ method: 'get', path: '/v1/health', tag: 'system', summary: 'Health of the parts and of each site agent', access: 'public', handler: (c) => health(c.deps) }),
-  route({ method: 'get', path: '/v1/operations', tag: 'operations', summary: 'List operations, newest first', access: 'viewer', query: s.page, handler: (c) => c.deps.operations.list(c.query) }),
-  route({ method: 'get', path: '/v1/operations/{id}', tag: 'operations', summary: 'Read an operation: status, progress, steps, result or error', access: 'viewer', handler: (c) => getOperation(c.deps, c.params.id!) }),
   route({
-    method: 'post', path: '/v1/operations/{id}/progress', tag: 'agents', summary: 'The agent reports progress of an operation', access: 'agent',
-    body: z.object({ progress: z.number().min(0).max(1), step: z.string().max(100).optional(), message: z.string().max(500).optional() }).strict(),
+    method: 'get',
+    path: '/v1/health',
+    tag: 'system',
+    summary: 'Health of the parts and of each site agent',
+    access: 'public',
+    handler: (c) => health(c.deps),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/operations',
+    tag: 'operations',
+    summary: 'List operations, newest first',
+    access: 'viewer',
+    query: s.page,
+    handler: (c) => c.deps.operations.list(c.query),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/operations/{id}',
+    tag: 'operations',
+    summary: 'Read an operation: status, progress, steps, result or error',
+    access: 'viewer',
+    handler: (c) => getOperation(c.deps, c.params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/operations/{id}/progress',
+    tag: 'agents',
+    summary: 'The agent reports progress of an operation',
+    access: 'agent',
+    body: z
+      .object({
+        progress: z.number().min(0).max(1),
+        step: z.string().max(100).optional(),
+        message: z.string().max(500).optional(),
+      })
+      .strict(),
     handler: (c) => reportProgress(c.deps, c.principal, c.params.id!, c.body),
   }),
-  route({ method: 'get', path: '/v1/audit', tag: 'audit', summary: 'Who did what to which resource, when, with what outcome (newest first)', access: 'viewer', query: s.page, handler: (c) => c.deps.audit.list(c.query) }),
+  route({
+    method: 'get',
+    path: '/v1/audit',
+    tag: 'audit',
+    summary: 'Who did what to which resource, when, with what outcome (newest first)',
+    access: 'viewer',
+    query: s.page,
+    handler: (c) => c.deps.audit.list(c.query),
+  }),
 ];

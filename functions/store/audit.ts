@@ -1,8 +1,8 @@
 /** The audit trail: who did what to which resource, when, with what outcome. Append-only. */
-import { type Db, type Item, type Write, recordKey } from './db';
+import { type Db, type Item, recordKey, type Write } from './db';
 import { newId } from './ids';
-import { stripKeys } from './resources';
 import type { AuditEntry } from './records';
+import { stripKeys } from './resources';
 
 export class Audit {
   constructor(private readonly db: Db) {}

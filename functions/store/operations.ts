@@ -3,10 +3,10 @@
  * Running operations are also listed under `byParent` = `operations#running`, so the reconciler
  * finds them without a scan; finishing removes them from that list.
  */
-import { type Db, type Item, type RecordItem, type Write, recordKey } from './db';
+import { type Db, type Item, type RecordItem, recordKey, type Write } from './db';
 import { newId } from './ids';
-import { stripKeys } from './resources';
 import type { Operation, OperationStep } from './records';
+import { stripKeys } from './resources';
 
 const RUNNING = 'operations#running';
 
@@ -84,7 +84,12 @@ export function enterStep(op: Operation, name: string, now: string, message?: st
 }
 
 /** Closes the running step with the operation's outcome. */
-export function closeSteps(op: Operation, outcome: 'succeeded' | 'failed', now: string, message?: string): OperationStep[] {
+export function closeSteps(
+  op: Operation,
+  outcome: 'succeeded' | 'failed',
+  now: string,
+  message?: string,
+): OperationStep[] {
   return op.steps.map((s) =>
     s.status === 'running' ? { ...s, status: outcome, endedAt: now, ...(message ? { message } : {}) } : s,
   );

@@ -38,8 +38,14 @@ export class Presigner {
       uploadId: UploadId!,
       parts: urls,
       // POST this with <CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>…</CompleteMultipartUpload>.
-      complete: { method: 'POST', url: await getSignedUrl(this.s3, new CompleteMultipartUploadCommand(base), { expiresIn }) },
-      abort: { method: 'DELETE', url: await getSignedUrl(this.s3, new AbortMultipartUploadCommand(base), { expiresIn }) },
+      complete: {
+        method: 'POST',
+        url: await getSignedUrl(this.s3, new CompleteMultipartUploadCommand(base), { expiresIn }),
+      },
+      abort: {
+        method: 'DELETE',
+        url: await getSignedUrl(this.s3, new AbortMultipartUploadCommand(base), { expiresIn }),
+      },
     };
   }
 }

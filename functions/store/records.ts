@@ -1,6 +1,7 @@
 /** The shapes of the records the functions keep in DynamoDB. */
-import type { Binding, Metastate } from '../domain/lifecycle';
+
 import type { CustomizationItem } from '../domain/customization';
+import type { Binding, Metastate } from '../domain/lifecycle';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
 

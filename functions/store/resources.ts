@@ -3,7 +3,7 @@
  * reservation item, so names stay unique per kind even under concurrent creates.
  */
 import { NameTakenError, NotFoundError } from '../errors';
-import { type Db, type Item, type RecordItem, type Write, nameKey, recordKey, TransactionConflict } from './db';
+import { type Db, type Item, nameKey, type RecordItem, recordKey, TransactionConflict, type Write } from './db';
 import { type Kind, looksLikeId } from './ids';
 import type { Base } from './records';
 
@@ -85,7 +85,8 @@ export class Resources<T extends Base> {
     try {
       await this.db.transact(writes);
     } catch (e) {
-      if (e instanceof TransactionConflict && e.failed.includes(namePosition)) throw new NameTakenError(this.kind, name);
+      if (e instanceof TransactionConflict && e.failed.includes(namePosition))
+        throw new NameTakenError(this.kind, name);
       throw e;
     }
   }

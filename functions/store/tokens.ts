@@ -3,8 +3,8 @@
  */
 import { type Db, type Item, recordKey } from './db';
 import { newId, randomString } from './ids';
-import { stripKeys } from './resources';
 import type { Role, Token } from './records';
+import { stripKeys } from './resources';
 
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
@@ -20,7 +20,13 @@ export class Tokens {
     const record: Token = { id: newId('token'), createdAt: now, ...t };
     const hash = await sha256Hex(secret);
     await this.db.transact([
-      this.db.putNew({ ...record, ...recordKey('token-hash', hash), hash, gsi1pk: 'token', gsi1sk: `${now}#${record.id}` }),
+      this.db.putNew({
+        ...record,
+        ...recordKey('token-hash', hash),
+        hash,
+        gsi1pk: 'token',
+        gsi1sk: `${now}#${record.id}`,
+      }),
     ]);
     return { secret, record };
   }

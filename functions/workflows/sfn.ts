@@ -12,16 +12,28 @@ import {
   StartExecutionCommand,
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
-import type { Config } from '../config';
 import cloneAsl from '../../statemachines/clone.asl.json';
 import importAsl from '../../statemachines/import.asl.json';
 import transitionAsl from '../../statemachines/transition.asl.json';
-import { activityArn, activityName, stateMachineArn, stateMachineName, substitute, type Workflow, workflows } from './names';
+import type { Config } from '../config';
+import {
+  activityArn,
+  activityName,
+  stateMachineArn,
+  stateMachineName,
+  substitute,
+  type Workflow,
+  workflows,
+} from './names';
 
 const definitions: Record<Workflow, unknown> = { import: importAsl, clone: cloneAsl, transition: transitionAsl };
 
 export function sfnClient(config: Config): SFNClient {
-  return new SFNClient({ region: config.region, endpoint: config.endpoints.stepfunctions, credentials: config.credentials });
+  return new SFNClient({
+    region: config.region,
+    endpoint: config.endpoints.stepfunctions,
+    credentials: config.credentials,
+  });
 }
 
 export class Workflows {

@@ -31,7 +31,10 @@ export async function createAdminToken(o: AdminTokenOptions): Promise<{ token: s
 }
 
 async function main(argv: string[]) {
-  const { values } = parseArgs({ args: argv, options: { table: { type: 'string' }, region: { type: 'string' }, label: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { table: { type: 'string' }, region: { type: 'string' }, label: { type: 'string' } },
+  });
   if (!values.table) throw new UsageError('no table: pass --table <TableName> (the stack output TableName)');
   const { token, id } = await createAdminToken({ table: values.table, region: values.region, label: values.label });
   process.stdout.write(`admin token ${id} (shown once, keep it safe):\n${token}\n`);

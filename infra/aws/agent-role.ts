@@ -55,10 +55,16 @@ export class AgentRole extends Construct {
     });
     if (props.trustAnchorArn) {
       // Roles Anywhere also sets the source identity of the session.
-      this.role.assumeRolePolicy?.addStatements(new iam.PolicyStatement({ actions: ['sts:SetSourceIdentity'], principals: [principal] }));
+      this.role.assumeRolePolicy?.addStatements(
+        new iam.PolicyStatement({ actions: ['sts:SetSourceIdentity'], principals: [principal] }),
+      );
     }
     const statements = [
-      new iam.PolicyStatement({ sid: 'TakeTasks', actions: ['states:GetActivityTask'], resources: [props.activity.activityArn] }),
+      new iam.PolicyStatement({
+        sid: 'TakeTasks',
+        actions: ['states:GetActivityTask'],
+        resources: [props.activity.activityArn],
+      }),
       new iam.PolicyStatement({ sid: 'AnswerTasks', actions: TASK_TOKEN_ACTIONS, resources: ['*'] }),
       new iam.PolicyStatement({
         sid: 'ListOwnPrefix',

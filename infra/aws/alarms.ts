@@ -34,7 +34,11 @@ export class Alarms extends Construct {
 
   /** Upload events the functions could not take, parked in the dead-letter queue. */
   watchDeadLetters(queue: sqs.IQueue) {
-    this.alarm('UploadEventsDeadLettered', queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }), 'upload events were dead-lettered: redrive them after fixing the cause');
+    this.alarm(
+      'UploadEventsDeadLettered',
+      queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      'upload events were dead-lettered: redrive them after fixing the cause',
+    );
   }
 
   private alarm(id: string, metric: cloudwatch.IMetric, description: string) {

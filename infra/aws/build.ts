@@ -1,5 +1,5 @@
 /** Builds the app from its context: the stack, with cdk-nag's AwsSolutions checks on every resource. */
-import { App, Aspects, type AppProps } from 'aws-cdk-lib';
+import { App, type AppProps, Aspects } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { settingsFromContext } from './settings';
 import { EncompassStack } from './stack';

@@ -30,7 +30,9 @@ export function bundleFunctions(entry = LAMBDA_ENTRY): string {
       // The AWS SDK is bundled too, so the function runs the versions the tests ran.
       mainFields: ['module', 'main'],
       // Some CommonJS dependencies call require() for Node built-ins; ESM output needs one.
-      banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      },
       logLevel: 'silent',
     });
   } catch (cause) {

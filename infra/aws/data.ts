@@ -49,7 +49,10 @@ export class Data extends Construct {
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
     });
     NagSuppressions.addResourceSuppressions(accessLogs, [
-      { id: 'AwsSolutions-S1', reason: 'This bucket is the destination of the data bucket access logs; logging it into itself would loop.' },
+      {
+        id: 'AwsSolutions-S1',
+        reason: 'This bucket is the destination of the data bucket access logs; logging it into itself would loop.',
+      },
     ]);
 
     this.bucket = new s3.Bucket(this, 'Bucket', {

@@ -4,7 +4,7 @@
  * hand so every grant is visible here; `stepsFunctionArn` is built from the fixed function name,
  * so the function can carry its own ARN in its environment without a circular reference.
  */
-import { Aws, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -30,7 +30,12 @@ export const TABLE_ACTIONS = [
 
 /** The function's ARN, known before the function exists (its name is fixed). */
 export const functionArn = (stack: Stack) =>
-  stack.formatArn({ service: 'lambda', resource: 'function', resourceName: FUNCTION_NAME, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  stack.formatArn({
+    service: 'lambda',
+    resource: 'function',
+    resourceName: FUNCTION_NAME,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
 
 export interface FunctionsProps {
   table: dynamodb.ITable;
@@ -58,7 +63,12 @@ export class Functions extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'ENCOMPASS functions: table, bucket, site workflows',
     });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
 
     this.function = new lambda.Function(this, 'Function', {
       functionName: FUNCTION_NAME,
@@ -102,14 +112,21 @@ export class Functions extends Construct {
     );
     const states = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['states:CreateActivity'], resources: [states('activity', 'encompass-*')] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['states:CreateActivity'], resources: [states('activity', 'encompass-*')] }),
+    );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:StartExecution'],
         resources: [states('stateMachine', 'encompass-*')],
       }),
     );
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [states('execution', 'encompass-*:*')] }));
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [states('execution', 'encompass-*:*')],
+      }),
+    );
     // The health check lists state machines; ListStateMachines has no resource-level permissions.
     role.addToPolicy(new iam.PolicyStatement({ actions: ['states:ListStateMachines'], resources: ['*'] }));
     role.addToPolicy(
@@ -132,7 +149,10 @@ export class Functions extends Construct {
           appliesTo: [
             { regex: '/^Resource::<.*Table[0-9A-F]*\\.Arn>\\/index\\/\\*$/' },
             { regex: '/^Resource::<.*Bucket[0-9A-F]*\\.Arn>\\/\\*$/' },
-            { regex: '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:(activity|stateMachine|execution):encompass-\\*(:\\*)?$/' },
+            {
+              regex:
+                '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:(activity|stateMachine|execution):encompass-\\*(:\\*)?$/',
+            },
             'Resource::*',
           ],
         },

@@ -42,10 +42,18 @@ function parseSites(raw: unknown): string[] {
       throw new InvalidContextError('sites', raw, `has "${String(site)}", which is not a site name (${NAME_RULE})`);
     const longest = Math.max(...workflows.map((wf) => stateMachineName(site, wf).length));
     if (longest > MAX_STATE_MACHINE_NAME)
-      throw new InvalidContextError('sites', raw, `has "${site}", too long for Step Functions names (at most ${MAX_STATE_MACHINE_NAME} characters); pick a shorter site name`);
+      throw new InvalidContextError(
+        'sites',
+        raw,
+        `has "${site}", too long for Step Functions names (at most ${MAX_STATE_MACHINE_NAME} characters); pick a shorter site name`,
+      );
   }
   if (new Set(sites.map((s) => outputSuffix(s as string).toLowerCase())).size !== sites.length)
-    throw new InvalidContextError('sites', raw, 'names a site twice, or two sites that differ only in case or punctuation; list each site once');
+    throw new InvalidContextError(
+      'sites',
+      raw,
+      'names a site twice, or two sites that differ only in case or punctuation; list each site once',
+    );
   return sites as string[];
 }
 
@@ -53,7 +61,11 @@ function parseDays(raw: unknown): number {
   if (raw === undefined) return 400;
   const days = Number(raw);
   if (!Number.isInteger(days) || days < 1)
-    throw new InvalidContextError('operationLogDays', raw, 'is not a whole number of days; pass e.g. -c operationLogDays=400');
+    throw new InvalidContextError(
+      'operationLogDays',
+      raw,
+      'is not a whole number of days; pass e.g. -c operationLogDays=400',
+    );
   return days;
 }
 

@@ -9,7 +9,7 @@ import { AgentRole } from './agent-role';
 import { Alarms } from './alarms';
 import { Api } from './api';
 import { Data } from './data';
-import { functionArn, Functions } from './functions';
+import { Functions, functionArn } from './functions';
 import { outputSuffix, type Settings } from './settings';
 import { Uploads } from './uploads';
 import { SiteWorkflows, StateMachineRole } from './workflows';
@@ -46,7 +46,12 @@ export class EncompassStack extends Stack {
 
     for (const site of settings.sites) {
       const suffix = outputSuffix(site);
-      const workflows = new SiteWorkflows(this, `Site-${site}`, { site, role: stateMachineRole, stepsFunctionArn, alarmAction: alarms.action });
+      const workflows = new SiteWorkflows(this, `Site-${site}`, {
+        site,
+        role: stateMachineRole,
+        stepsFunctionArn,
+        alarmAction: alarms.action,
+      });
       // The state machines call the function: create it first.
       for (const machine of Object.values(workflows.stateMachines)) machine.node.addDependency(functions.function);
       const agent = new AgentRole(this, `Agent-${site}`, {
@@ -55,8 +60,14 @@ export class EncompassStack extends Stack {
         bucket: data.bucket,
         trustAnchorArn: settings.agentTrustAnchorArn,
       });
-      new CfnOutput(this, `ActivityArn${suffix}`, { value: workflows.activity.activityArn, description: `Activity the agent of site ${site} polls` });
-      new CfnOutput(this, `AgentRoleArn${suffix}`, { value: agent.role.roleArn, description: `IAM role of the agent of site ${site}` });
+      new CfnOutput(this, `ActivityArn${suffix}`, {
+        value: workflows.activity.activityArn,
+        description: `Activity the agent of site ${site} polls`,
+      });
+      new CfnOutput(this, `AgentRoleArn${suffix}`, {
+        value: agent.role.roleArn,
+        description: `IAM role of the agent of site ${site}`,
+      });
     }
   }
 }

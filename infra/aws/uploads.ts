@@ -27,7 +27,11 @@ export class Uploads extends Construct {
       retentionPeriod: Duration.days(14),
     });
     NagSuppressions.addResourceSuppressions(this.deadLetters, [
-      { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the upload rule and of the functions\' asynchronous invocations.' },
+      {
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This queue is the dead-letter queue of the upload rule and of the functions' asynchronous invocations.",
+      },
     ]);
     this.rule = new events.Rule(this, 'Rule', {
       description: `Objects created under ${UPLOAD_PREFIX} go to the functions`,
@@ -38,9 +42,16 @@ export class Uploads extends Construct {
       },
     });
     this.rule.addTarget(
-      new targets.LambdaFunction(props.function, { deadLetterQueue: this.deadLetters, retryAttempts: 8, maxEventAge: Duration.hours(24) }),
+      new targets.LambdaFunction(props.function, {
+        deadLetterQueue: this.deadLetters,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(24),
+      }),
     );
     // EventBridge invokes asynchronously: Lambda retries a failing invocation twice, then parks it here.
-    props.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.deadLetters), retryAttempts: 2 });
+    props.function.configureAsyncInvoke({
+      onFailure: new destinations.SqsDestination(this.deadLetters),
+      retryAttempts: 2,
+    });
   }
 }

@@ -26,7 +26,9 @@ export class StateMachineRole extends Construct {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       description: 'ENCOMPASS site state machines: invoke the functions for bookkeeping steps',
     });
-    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.stepsFunctionArn] }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.stepsFunctionArn] }),
+    );
     NagSuppressions.addResourceSuppressions(
       this.role,
       [

@@ -33,7 +33,10 @@ async function call(method: string, path: string, body?: string): Promise<{ stat
   const t = token();
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: { ...(t ? { authorization: `Bearer ${t}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(t ? { authorization: `Bearer ${t}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body,
   });
   const text = await res.text();
@@ -86,7 +89,9 @@ function route(argv: string[]): [method: string, path: string, body?: string] | 
     case 'patch':
       return a ? [cmd.toUpperCase(), a, b ?? '{}'] : undefined;
     case 'clone':
-      return a && b ? ['POST', '/v1/clones', JSON.stringify({ master: a, name: b, ...(c ? { method: c } : {}) })] : undefined;
+      return a && b
+        ? ['POST', '/v1/clones', JSON.stringify({ master: a, name: b, ...(c ? { method: c } : {}) })]
+        : undefined;
     case 'event':
       return a && b ? ['POST', `/v1/clones/${a}/${b}`, c ?? '{}'] : undefined;
     default:

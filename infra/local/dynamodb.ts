@@ -34,7 +34,8 @@ export function dynamoDBLocalDir(): string {
     throw new PackageFileMissingError(PACKAGE, 'package.json', { cause: err });
   }
   const dir = join(dirname(packageJson), 'emulator');
-  if (!existsSync(join(dir, 'DynamoDBLocal.jar'))) throw new PackageFileMissingError(PACKAGE, 'emulator/DynamoDBLocal.jar');
+  if (!existsSync(join(dir, 'DynamoDBLocal.jar')))
+    throw new PackageFileMissingError(PACKAGE, 'emulator/DynamoDBLocal.jar');
   return dir;
 }
 

@@ -2,8 +2,9 @@
  * The functions bundle (esbuild, browser platform, workerd conditions) served by Miniflare on
  * 127.0.0.1, with the local stack's endpoints as its bindings.
  */
-import { fileURLToPath } from 'node:url';
+
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { Miniflare } from 'miniflare';
 

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { configFromEnv } from '../../functions/config';
 import { buildDeps, type Deps } from '../../functions/deps';
-import { createTableInput } from '../../functions/store/schema';
 import { randomString } from '../../functions/store/ids';
-import type { Child } from './children';
+import { createTableInput } from '../../functions/store/schema';
 import { startAgent } from './agent';
+import type { Child } from './children';
 import { dynamoDBClientConfig, startDynamoDB } from './dynamodb';
 import { type FunctionsLocal, startFunctions } from './functions';
 import { freePort } from './ports';
@@ -46,7 +46,6 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-
 export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
   await assertPrerequisites();
@@ -59,7 +58,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   };
   const died = (name: string) => (code: number | null) => o.onComponentExit?.(name, code);
   try {
-    const db = await startDynamoDB({ dataDir: join(home, 'dynamodb'), port: await freePort(), logFile: join(home, 'logs/dynamodb.log'), onExit: died('DynamoDB Local') });
+    const db = await startDynamoDB({
+      dataDir: join(home, 'dynamodb'),
+      port: await freePort(),
+      logFile: join(home, 'logs/dynamodb.log'),
+      onExit: died('DynamoDB Local'),
+    });
     stops.push(() => db.stop());
     let functions: FunctionsLocal | undefined;
     const internalSecret = randomString(32);
@@ -72,9 +76,19 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       // S3's notification, delivered to the functions as AWS would deliver it to a Lambda.
       onObjectCreated: (e) => {
         if (!functions) return;
-        const record = { eventName: e.eventName, s3: { bucket: { name: e.bucket }, object: { key: encodeURIComponent(e.key).replace(/%2F/g, '/'), size: e.size, eTag: e.eTag } } };
+        const record = {
+          eventName: e.eventName,
+          s3: {
+            bucket: { name: e.bucket },
+            object: { key: encodeURIComponent(e.key).replace(/%2F/g, '/'), size: e.size, eTag: e.eTag },
+          },
+        };
         void functions
-          .fetch('/internal/events/s3', { method: 'POST', headers: { 'content-type': 'application/json', 'x-encompass-internal': internalSecret }, body: JSON.stringify({ Records: [record] }) })
+          .fetch('/internal/events/s3', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-encompass-internal': internalSecret },
+            body: JSON.stringify({ Records: [record] }),
+          })
           .then(async (r) => log(`[s3 event] ${e.key}: ${await r.text()}`))
           .catch((err: Error) => log(`[s3 event] ${e.key}: ${err.message}`));
       },
@@ -108,7 +122,14 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const deps = buildDeps(configFromEnv(env));
     const adminToken = await ensureToken(deps, join(home, 'admin-token'), { role: 'admin', label: 'local admin' });
     if (!(await deps.sites.find(LOCAL_SITE)))
-      await deps.sites.create({ id: `st-${randomString(12)}`, name: LOCAL_SITE, rev: 1, createdAt: deps.now(), updatedAt: deps.now(), description: 'this host' });
+      await deps.sites.create({
+        id: `st-${randomString(12)}`,
+        name: LOCAL_SITE,
+        rev: 1,
+        createdAt: deps.now(),
+        updatedAt: deps.now(),
+        description: 'this host',
+      });
     for (const site of await deps.sites.listAll()) await deps.workflows.provisionSite(site.name);
     const reconcile = async (afterRestart: boolean) => {
       const res = await functions!.fetch(`/internal/reconcile${afterRestart ? '?afterRestart=1' : ''}`, {
@@ -124,7 +145,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     reconciler.unref();
     stops.push(async () => clearInterval(reconciler));
 
-    const agentToken = await ensureToken(deps, join(home, 'agent/token'), { role: 'agent', site: LOCAL_SITE, label: 'local agent' });
+    const agentToken = await ensureToken(deps, join(home, 'agent/token'), {
+      role: 'agent',
+      site: LOCAL_SITE,
+      label: 'local agent',
+    });
     const agentConfig = {
       site: LOCAL_SITE,
       api: functions.url,
@@ -138,7 +163,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       maxTasks: 64,
       heartbeatSeconds: 5,
     };
-    const launchAgent = () => startAgent({ config: agentConfig, dir: join(home, 'agent'), logFile: join(home, 'logs/agent.log'), onExit: died('edge agent') });
+    const launchAgent = () =>
+      startAgent({
+        config: agentConfig,
+        dir: join(home, 'agent'),
+        logFile: join(home, 'logs/agent.log'),
+        onExit: died('edge agent'),
+      });
     let agent = await launchAgent();
     let agentStopped = false;
     stops.push(() => (agentStopped ? Promise.resolve() : agent.stop()));
@@ -183,7 +214,11 @@ async function createTable(endpoint: string): Promise<void> {
 }
 
 /** A token kept in a file under the home; made (and stored hashed) the first time. */
-async function ensureToken(deps: Deps, file: string, t: { role: 'admin' | 'agent'; site?: string; label: string }): Promise<string> {
+async function ensureToken(
+  deps: Deps,
+  file: string,
+  t: { role: 'admin' | 'agent'; site?: string; label: string },
+): Promise<string> {
   if (existsSync(file)) {
     const token = readFileSync(file, 'utf8').trim();
     if (await deps.tokens.lookup(token)) return token;
@@ -201,6 +236,9 @@ async function invokeSteps(functions: FunctionsLocal, secret: string, payload: u
     body: JSON.stringify(payload),
   });
   const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-  if (!res.ok) throw Object.assign(new Error(body.error?.message ?? `HTTP ${res.status}`), { name: body.error?.code ?? 'StepFailed' });
+  if (!res.ok)
+    throw Object.assign(new Error(body.error?.message ?? `HTTP ${res.status}`), {
+      name: body.error?.code ?? 'StepFailed',
+    });
   return body;
 }

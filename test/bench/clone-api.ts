@@ -33,13 +33,28 @@ async function until(url: string, token: string, operation: string): Promise<any
   }
 }
 
-export async function measureApiPath(repoPath: string, master: string, methods: string[], runs: number, settle: () => void): Promise<ApiRow[]> {
+export async function measureApiPath(
+  repoPath: string,
+  master: string,
+  methods: string[],
+  runs: number,
+  settle: () => void,
+): Promise<ApiRow[]> {
   const home = await mkdtemp(join(tmpdir(), 'encompass-bench-'));
   const stack = await startStack({ home, port: 0 });
   const { url, adminToken: token } = stack;
   try {
-    const repo = await json(`${url}/v1/repositories`, token, 'POST', { name: 'bench', site: 'local', kind: 'file', path: repoPath });
-    const imported = await json(`${url}/v1/masters`, token, 'POST', { name: 'bench-master', repository: repo.id, path: master });
+    const repo = await json(`${url}/v1/repositories`, token, 'POST', {
+      name: 'bench',
+      site: 'local',
+      kind: 'file',
+      path: repoPath,
+    });
+    const imported = await json(`${url}/v1/masters`, token, 'POST', {
+      name: 'bench-master',
+      repository: repo.id,
+      path: master,
+    });
     const op = await until(url, token, imported.operation);
     if (op.status !== 'succeeded') throw new Error(`import for the API path failed: ${JSON.stringify(op.error)}`);
     const rows: ApiRow[] = [];
@@ -51,7 +66,8 @@ export async function measureApiPath(repoPath: string, master: string, methods: 
         const accepted = await json(`${url}/v1/clones`, token, 'POST', { master: 'bench-master', name, method });
         const done = await until(url, token, accepted.operation);
         times.push(performance.now() - started);
-        if (done.status !== 'succeeded') throw new Error(`${method} clone through the API failed: ${JSON.stringify(done.error)}`);
+        if (done.status !== 'succeeded')
+          throw new Error(`${method} clone through the API failed: ${JSON.stringify(done.error)}`);
         await until(url, token, (await json(`${url}/v1/clones/${name}/destroy`, token, 'POST', {})).operation);
         settle();
       }

@@ -1,7 +1,7 @@
 /** The scratch world of the clone benchmark: an XFS reflink filesystem on a loop file and a sparse master. */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, promises as fs, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ScratchFs {
@@ -10,7 +10,8 @@ export interface ScratchFs {
   mountPoint: string;
 }
 
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const sh = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 function have(tool: string): boolean {
   try {
@@ -23,9 +24,16 @@ function have(tool: string): boolean {
 
 /** Throws with what to install or do when a tool or root is missing. */
 export function checkPrerequisites(): void {
-  if (process.getuid?.() !== 0) throw new Error('bench:clone makes and mounts a filesystem on a loop device: run it as root');
-  const tools: Array<[string, string]> = [['mkfs.xfs', 'xfsprogs'], ['losetup', 'mount'], ['qemu-img', 'qemu-utils'], ['cp', 'coreutils']];
-  for (const [tool, pkg] of tools) if (!have(tool)) throw new Error(`bench:clone needs ${tool}: apt-get install ${pkg}`);
+  if (process.getuid?.() !== 0)
+    throw new Error('bench:clone makes and mounts a filesystem on a loop device: run it as root');
+  const tools: Array<[string, string]> = [
+    ['mkfs.xfs', 'xfsprogs'],
+    ['losetup', 'mount'],
+    ['qemu-img', 'qemu-utils'],
+    ['cp', 'coreutils'],
+  ];
+  for (const [tool, pkg] of tools)
+    if (!have(tool)) throw new Error(`bench:clone needs ${tool}: apt-get install ${pkg}`);
 }
 
 /** Free bytes where the loop file will live. */
@@ -100,7 +108,12 @@ function scatteredSlots(slots: number, count: number, seed = 42): number[] {
 }
 
 /** A sparse raw image of `sizeBytes` with `chunks` chunks of random data of `chunkBytes` each, scattered. */
-export async function makeScatteredMaster(file: string, sizeBytes: number, chunkBytes: number, chunks: number): Promise<void> {
+export async function makeScatteredMaster(
+  file: string,
+  sizeBytes: number,
+  chunkBytes: number,
+  chunks: number,
+): Promise<void> {
   const fh = await fs.open(file, 'wx');
   try {
     await fh.truncate(sizeBytes);

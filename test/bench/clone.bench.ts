@@ -13,8 +13,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { FileStorageDriver } from '../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../edge-agent/drivers/storage/interface';
-import { checkPrerequisites, freeBytes, makeScatteredMaster, makeScratchFs, removeScratchFs, type ScratchFs, settle } from './clone-fs';
 import { measureApiPath } from './clone-api';
+import {
+  checkPrerequisites,
+  freeBytes,
+  makeScatteredMaster,
+  makeScratchFs,
+  removeScratchFs,
+  type ScratchFs,
+  settle,
+} from './clone-fs';
 import { cloneSvg, type Series } from './clone-svg';
 import { evalLinear, evalLog, linearFit, logFit } from './fit';
 import { median } from './load';
@@ -74,9 +82,19 @@ async function timePeer(peer: Peer, src: string, dst: string): Promise<{ total: 
 }
 
 /** Times our clone and the peer for every method, RUNS times, alternating which goes first. */
-async function methodTable(driver: FileStorageDriver, repo: RepositoryRef, scratch: ScratchFs, sha256: string): Promise<Row[]> {
+async function methodTable(
+  driver: FileStorageDriver,
+  repo: RepositoryRef,
+  scratch: ScratchFs,
+  sha256: string,
+): Promise<Row[]> {
   const src = join(repo.path, MASTER);
-  const runs = Object.fromEntries(Object.keys(PEERS).map((m) => [m, { oursMs: [] as number[], peerMs: [] as number[], peerUnflushedMs: [] as number[] }]));
+  const runs = Object.fromEntries(
+    Object.keys(PEERS).map((m) => [
+      m,
+      { oursMs: [] as number[], peerMs: [] as number[], peerUnflushedMs: [] as number[] },
+    ]),
+  );
   for (let r = 1; r <= RUNS; r++) {
     for (const [method, peer] of Object.entries(PEERS)) {
       const m = runs[method]!;
@@ -95,7 +113,9 @@ async function methodTable(driver: FileStorageDriver, repo: RepositoryRef, scrat
         settle(scratch);
       };
       for (const step of r % 2 ? [ours, theirs] : [theirs, ours]) await step();
-      console.log(`run ${r}/${RUNS} ${method}: ours ${m.oursMs.at(-1)!.toFixed(1)} ms, peer ${m.peerMs.at(-1)!.toFixed(1)} ms`);
+      console.log(
+        `run ${r}/${RUNS} ${method}: ours ${m.oursMs.at(-1)!.toFixed(1)} ms, peer ${m.peerMs.at(-1)!.toFixed(1)} ms`,
+      );
     }
   }
   return Object.entries(PEERS).map(([method, peer]) => {
@@ -106,7 +126,13 @@ async function methodTable(driver: FileStorageDriver, repo: RepositoryRef, scrat
   });
 }
 
-async function parallelSeries(driver: FileStorageDriver, repo: RepositoryRef, scratch: ScratchFs, method: string, sha256: string) {
+async function parallelSeries(
+  driver: FileStorageDriver,
+  repo: RepositoryRef,
+  scratch: ScratchFs,
+  method: string,
+  sha256: string,
+) {
   const seconds: number[] = [];
   const runs: number[][] = [];
   for (const n of PARALLEL_N) {
@@ -123,7 +149,14 @@ async function parallelSeries(driver: FileStorageDriver, repo: RepositoryRef, sc
     seconds.push(median(times));
     console.log(`${method} n=${n}: t = ${seconds.at(-1)!.toFixed(3)} s`);
   }
-  return { method, ns: PARALLEL_N, seconds, runs, linear: linearFit(PARALLEL_N, seconds), log: logFit(PARALLEL_N, seconds) };
+  return {
+    method,
+    ns: PARALLEL_N,
+    seconds,
+    runs,
+    linear: linearFit(PARALLEL_N, seconds),
+    log: logFit(PARALLEL_N, seconds),
+  };
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -134,26 +167,56 @@ function table(header: string[], rows: string[][]): string {
 }
 
 const sec = (x: number) => x.toFixed(3);
-const fitText = (f: { a: number; b: number; r2: number }, x: string) => `t = ${f.a.toFixed(3)} + ${f.b.toFixed(3)}·${x} s (R² ${f.r2.toFixed(3)})`;
+const fitText = (f: { a: number; b: number; r2: number }, x: string) =>
+  `t = ${f.a.toFixed(3)} + ${f.b.toFixed(3)}·${x} s (R² ${f.r2.toFixed(3)})`;
 
 function report(rows: Row[], series: Array<Series & { runs: number[][] }>) {
-  console.log(`\nmedians of ${RUNS} runs; master ${MASTER_BYTES / GiB} GiB raw with ${DATA_BYTES / GiB} GiB data; peers include \`sync FILE\`\n`);
-  console.log(table(
-    ['method', 'ours ms', 'peer ms', 'ours/peer', 'peer w/o sync ms', 'peer'],
-    rows.map((r) => [r.method, r.oursMs.toFixed(1), r.peerMs.toFixed(1), `${r.ratio.toFixed(2)}x`, r.peerUnflushedMs.toFixed(1), r.peer]),
-  ));
+  console.log(
+    `\nmedians of ${RUNS} runs; master ${MASTER_BYTES / GiB} GiB raw with ${DATA_BYTES / GiB} GiB data; peers include \`sync FILE\`\n`,
+  );
+  console.log(
+    table(
+      ['method', 'ours ms', 'peer ms', 'ours/peer', 'peer w/o sync ms', 'peer'],
+      rows.map((r) => [
+        r.method,
+        r.oursMs.toFixed(1),
+        r.peerMs.toFixed(1),
+        `${r.ratio.toFixed(2)}x`,
+        r.peerUnflushedMs.toFixed(1),
+        r.peer,
+      ]),
+    ),
+  );
   const copy = rows.find((r) => r.method === 'copy')!;
   const mbps = (ms: number) => MASTER_BYTES / 1e6 / (ms / 1000);
-  const throughput = { oursMBps: mbps(copy.oursMs), cpMBps: mbps(copy.peerMs), fractionOfCp: copy.peerMs / copy.oursMs };
-  console.log(`\ncopy throughput (image bytes/s): ours ${throughput.oursMBps.toFixed(0)} MB/s, cp ${throughput.cpMBps.toFixed(0)} MB/s: ${(throughput.fractionOfCp * 100).toFixed(0)}% of cp (target 95%)`);
+  const throughput = {
+    oursMBps: mbps(copy.oursMs),
+    cpMBps: mbps(copy.peerMs),
+    fractionOfCp: copy.peerMs / copy.oursMs,
+  };
+  console.log(
+    `\ncopy throughput (image bytes/s): ours ${throughput.oursMBps.toFixed(0)} MB/s, cp ${throughput.cpMBps.toFixed(0)} MB/s: ${(throughput.fractionOfCp * 100).toFixed(0)}% of cp (target 95%)`,
+  );
 
-  console.log(`\nparallel cloning: wall time t(n) for n clones at once, seconds (runs per n: ${JSON.stringify(PARALLEL_RUNS)}); ln = natural log`);
-  console.log(table(
-    ['n', ...series.map((s) => `${s.method} t s`), 'paper 53.6+13n', 'paper 57.7+38.6 ln n'],
-    PARALLEL_N.map((n, i) => [String(n), ...series.map((s) => sec(s.seconds[i]!)), sec(PAPER.linear.a + PAPER.linear.b * n), sec(PAPER.log.a + PAPER.log.b * Math.log(n))]),
-  ));
-  for (const s of series) console.log(`${s.method.padEnd(8)} linear ${fitText(s.linear, 'n')}   log ${fitText(s.log, 'ln n')}`);
-  console.log(`paper    linear t = 53.6 + 13·n s                   log t = 57.7 + 38.6·log n s   (${PAPER.master} master, SAN)`);
+  console.log(
+    `\nparallel cloning: wall time t(n) for n clones at once, seconds (runs per n: ${JSON.stringify(PARALLEL_RUNS)}); ln = natural log`,
+  );
+  console.log(
+    table(
+      ['n', ...series.map((s) => `${s.method} t s`), 'paper 53.6+13n', 'paper 57.7+38.6 ln n'],
+      PARALLEL_N.map((n, i) => [
+        String(n),
+        ...series.map((s) => sec(s.seconds[i]!)),
+        sec(PAPER.linear.a + PAPER.linear.b * n),
+        sec(PAPER.log.a + PAPER.log.b * Math.log(n)),
+      ]),
+    ),
+  );
+  for (const s of series)
+    console.log(`${s.method.padEnd(8)} linear ${fitText(s.linear, 'n')}   log ${fitText(s.log, 'ln n')}`);
+  console.log(
+    `paper    linear t = 53.6 + 13·n s                   log t = 57.7 + 38.6·log n s   (${PAPER.master} master, SAN)`,
+  );
   return throughput;
 }
 
@@ -162,7 +225,9 @@ async function main(): Promise<number> {
   const parent = tmpdir();
   const free = freeBytes(parent);
   if (free < HOST_FREE_NEEDED) {
-    console.error(`bench:clone needs ${(HOST_FREE_NEEDED / GiB).toFixed(0)} GiB free in ${parent} (peak: ${PEAK_BYTES / GiB} GiB of clone data in a sparse loop file); ${(free / GiB).toFixed(1)} GiB are free. Free space or set TMPDIR.`);
+    console.error(
+      `bench:clone needs ${(HOST_FREE_NEEDED / GiB).toFixed(0)} GiB free in ${parent} (peak: ${PEAK_BYTES / GiB} GiB of clone data in a sparse loop file); ${(free / GiB).toFixed(1)} GiB are free. Free space or set TMPDIR.`,
+    );
     return 1;
   }
   let scratch: ScratchFs | undefined;
@@ -176,24 +241,34 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    console.log(`making a ${LOOP_BYTES / GiB} GiB XFS reflink filesystem on a loop file in ${parent} and a ${MASTER_BYTES / GiB} GiB master...`);
+    console.log(
+      `making a ${LOOP_BYTES / GiB} GiB XFS reflink filesystem on a loop file in ${parent} and a ${MASTER_BYTES / GiB} GiB master...`,
+    );
     scratch = makeScratchFs(parent, LOOP_BYTES);
     const repo: RepositoryRef = { id: 'bench', kind: 'file', path: scratch.mountPoint };
     await mkdir(join(repo.path, 'masters'));
     await makeScatteredMaster(join(repo.path, MASTER), MASTER_BYTES, CHUNK_BYTES, DATA_CHUNKS);
     const driver = new FileStorageDriver();
     const methods = await driver.methods(repo);
-    if (methods[0] !== 'reflink') throw new Error(`the scratch filesystem should offer reflink first, it offers ${methods.join(', ')}`);
+    if (methods[0] !== 'reflink')
+      throw new Error(`the scratch filesystem should offer reflink first, it offers ${methods.join(', ')}`);
     const { sha256, allocatedBytes } = await driver.inspect(repo, MASTER);
-    console.log(`master: ${MASTER_BYTES} bytes, ${allocatedBytes} allocated, sha256 ${sha256}; methods ${methods.join(', ')}`);
+    console.log(
+      `master: ${MASTER_BYTES} bytes, ${allocatedBytes} allocated, sha256 ${sha256}; methods ${methods.join(', ')}`,
+    );
 
     settle(scratch);
     const rows = await methodTable(driver, repo, scratch, sha256);
-    const series = [await parallelSeries(driver, repo, scratch, 'reflink', sha256), await parallelSeries(driver, repo, scratch, 'sparse', sha256)];
+    const series = [
+      await parallelSeries(driver, repo, scratch, 'reflink', sha256),
+      await parallelSeries(driver, repo, scratch, 'sparse', sha256),
+    ];
     const throughput = report(rows, series);
 
     console.log('\nthrough the API (POST /v1/clones until the operation succeeded), same master and filesystem:');
-    const api = await measureApiPath(repo.path, MASTER, ['reflink', 'overlay', 'sparse', 'copy'], RUNS, () => settle(scratch!));
+    const api = await measureApiPath(repo.path, MASTER, ['reflink', 'overlay', 'sparse', 'copy'], RUNS, () =>
+      settle(scratch!),
+    );
     console.log(
       table(
         ['method', 'API p50 ms', 'driver ms', 'API - driver ms'],
@@ -205,10 +280,22 @@ async function main(): Promise<number> {
     );
 
     await mkdir(join(RESULTS, '..'), { recursive: true });
-    const host = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), kernel: release() };
+    const host = {
+      node: process.version,
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model,
+      memoryBytes: totalmem(),
+      kernel: release(),
+    };
     const setup = {
       filesystem: `XFS (mkfs.xfs -m reflink=1) on a ${LOOP_BYTES / GiB} GiB sparse loop file; fstrim + syncfs after each removal, untimed`,
-      master: { sizeBytes: MASTER_BYTES, dataBytes: DATA_BYTES, allocatedBytes, layout: `${DATA_CHUNKS} random ${CHUNK_BYTES / MiB} MiB chunks scattered over ${MASTER_BYTES / CHUNK_BYTES} slots`, sha256 },
+      master: {
+        sizeBytes: MASTER_BYTES,
+        dataBytes: DATA_BYTES,
+        allocatedBytes,
+        layout: `${DATA_CHUNKS} random ${CHUNK_BYTES / MiB} MiB chunks scattered over ${MASTER_BYTES / CHUNK_BYTES} slots`,
+        sha256,
+      },
       runs: RUNS,
       parallelRuns: PARALLEL_RUNS,
       notes: [
@@ -219,10 +306,32 @@ async function main(): Promise<number> {
       ],
     };
     const fits = Object.fromEntries(series.map((s) => [s.method, { linear: s.linear, log: s.log }]));
-    const predicted = Object.fromEntries(series.map((s) => [s.method, PARALLEL_N.map((n) => ({ n, linear: evalLinear(s.linear, n), log: evalLog(s.log, n) }))]));
-    const results = { at: new Date().toISOString(), host, setup, methods: rows, api, copyThroughput: throughput, parallel: series, fits, predicted, paper: PAPER };
+    const predicted = Object.fromEntries(
+      series.map((s) => [
+        s.method,
+        PARALLEL_N.map((n) => ({ n, linear: evalLinear(s.linear, n), log: evalLog(s.log, n) })),
+      ]),
+    );
+    const results = {
+      at: new Date().toISOString(),
+      host,
+      setup,
+      methods: rows,
+      api,
+      copyThroughput: throughput,
+      parallel: series,
+      fits,
+      predicted,
+      paper: PAPER,
+    };
     await writeFile(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(PLOT, cloneSvg(series, `Wall time of n clones at once of a 3 GiB raw master (1 GiB data) on XFS; fits use ln. ${new Date().toISOString().slice(0, 10)}`));
+    await writeFile(
+      PLOT,
+      cloneSvg(
+        series,
+        `Wall time of n clones at once of a 3 GiB raw master (1 GiB data) on XFS; fits use ln. ${new Date().toISOString().slice(0, 10)}`,
+      ),
+    );
     console.log(`\nwritten to ${RESULTS} and ${PLOT}`);
     return 0;
   } finally {

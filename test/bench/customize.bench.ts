@@ -17,20 +17,32 @@ const RUNS = 5;
 const IMAGE_BYTES = 3 * 1024 ** 3;
 
 const items: CustomizationItem[] = [
-  ...Array.from({ length: 5 }, (_, i) => ({ type: 'file' as const, path: `/etc/encompass/file${i}.conf`, content: `# item ${i} for \${hostname}\nvalue=${i}\n` })),
-  ...Array.from({ length: 5 }, (_, i) => ({ type: 'replace' as const, path: `/etc/encompass/base${i}.conf`, pattern: '^host=.*$', replacement: 'host=${hostname}', flags: 'm' })),
+  ...Array.from({ length: 5 }, (_, i) => ({
+    type: 'file' as const,
+    path: `/etc/encompass/file${i}.conf`,
+    content: `# item ${i} for \${hostname}\nvalue=${i}\n`,
+  })),
+  ...Array.from({ length: 5 }, (_, i) => ({
+    type: 'replace' as const,
+    path: `/etc/encompass/base${i}.conf`,
+    pattern: '^host=.*$',
+    replacement: 'host=${hostname}',
+    flags: 'm',
+  })),
 ];
 
 function seedTree(root: string) {
   execFileSync('mkdir', ['-p', join(root, 'etc/encompass')]);
-  for (let i = 0; i < 5; i++) execFileSync('sh', ['-c', `printf 'host=template\\nport=${i}\\n' > ${join(root, `etc/encompass/base${i}.conf`)}`]);
+  for (let i = 0; i < 5; i++)
+    execFileSync('sh', ['-c', `printf 'host=template\\nport=${i}\\n' > ${join(root, `etc/encompass/base${i}.conf`)}`]);
 }
 
 /** The same ten edits by hand on a loop mount. */
 async function loopMountEdit(image: string, mnt: string, hostname: string) {
   execFileSync('mount', ['-o', 'loop', image, mnt]);
   try {
-    for (let i = 0; i < 5; i++) await writeFile(join(mnt, `etc/encompass/file${i}.conf`), `# item ${i} for ${hostname}\nvalue=${i}\n`);
+    for (let i = 0; i < 5; i++)
+      await writeFile(join(mnt, `etc/encompass/file${i}.conf`), `# item ${i} for ${hostname}\nvalue=${i}\n`);
     for (let i = 0; i < 5; i++) {
       const file = join(mnt, `etc/encompass/base${i}.conf`);
       await writeFile(file, (await readFile(file, 'utf8')).replace(/^host=.*$/m, `host=${hostname}`));
@@ -60,7 +72,16 @@ async function main(): Promise<number> {
     for (let r = 0; r < RUNS; r++) {
       const undoDir = join(dir, `undo-${r}`);
       const t0 = performance.now();
-      await applyCustomization({ imagePath: image, fs, volume, items, variables: { hostname: `host-${r}` }, from: 0, to: items.length, undo: new FileUndoStore(undoDir) });
+      await applyCustomization({
+        imagePath: image,
+        fs,
+        volume,
+        items,
+        variables: { hostname: `host-${r}` },
+        from: 0,
+        to: items.length,
+        undo: new FileUndoStore(undoDir),
+      });
       ours.push(performance.now() - t0);
       const t1 = performance.now();
       await loopMountEdit(image, mnt, `peer-${r}`);
@@ -71,11 +92,18 @@ async function main(): Promise<number> {
     const p = median(peer);
     console.log(`ten items on a ${IMAGE_BYTES / 1024 ** 3} GiB ext4 image, medians of ${RUNS} runs`);
     console.log('way                                        median ms   per item ms');
-    console.log(`encompass (debugfs, verified, undo kept)   ${o.toFixed(1).padStart(9)}   ${(o / 10).toFixed(1).padStart(11)}`);
-    console.log(`loop mount + edit + umount                 ${p.toFixed(1).padStart(9)}   ${(p / 10).toFixed(1).padStart(11)}`);
+    console.log(
+      `encompass (debugfs, verified, undo kept)   ${o.toFixed(1).padStart(9)}   ${(o / 10).toFixed(1).padStart(11)}`,
+    );
+    console.log(
+      `loop mount + edit + umount                 ${p.toFixed(1).padStart(9)}   ${(p / 10).toFixed(1).padStart(11)}`,
+    );
     console.log(`ratio ours / loop mount: ${(o / p).toFixed(2)}x`);
     await mkdir('bench-results', { recursive: true });
-    await writeFile('bench-results/customize.json', `${JSON.stringify({ at: new Date().toISOString(), imageBytes: IMAGE_BYTES, items: items.length, runs: { ours, peer }, medianMs: { ours: o, loopMount: p }, ratio: o / p }, null, 2)}\n`);
+    await writeFile(
+      'bench-results/customize.json',
+      `${JSON.stringify({ at: new Date().toISOString(), imageBytes: IMAGE_BYTES, items: items.length, runs: { ours, peer }, medianMs: { ours: o, loopMount: p }, ratio: o / p }, null, 2)}\n`,
+    );
     return 0;
   } finally {
     await rm(dir, { recursive: true, force: true });

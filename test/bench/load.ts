@@ -40,7 +40,10 @@ export function summarize(latenciesMs: number[], errors: number, seconds: number
 }
 
 /** Runs `send` from `workers` loops for `seconds`; only answers with `expectStatus` count. */
-export async function closedLoop(send: () => Promise<Response>, o: LoadOptions): Promise<Sample & { firstError?: string }> {
+export async function closedLoop(
+  send: () => Promise<Response>,
+  o: LoadOptions,
+): Promise<Sample & { firstError?: string }> {
   const expectStatus = o.expectStatus ?? 200;
   const latencies: number[] = [];
   let errors = 0;

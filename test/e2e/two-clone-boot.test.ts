@@ -31,18 +31,33 @@ describe('two customized clones boot on qemu machines, one through iSCSI', () =>
     await mkdir(join(dir, 'nas/masters'), { recursive: true });
     await mkdir(join(dir, 'san'), { recursive: true });
     await makeBootableRoot(join(dir, 'nas/masters/boot.img'));
-    const nas = await api.post('/v1/repositories', { name: unique('nas'), site: 'local', kind: 'file', path: join(dir, 'nas') });
+    const nas = await api.post('/v1/repositories', {
+      name: unique('nas'),
+      site: 'local',
+      kind: 'file',
+      path: join(dir, 'nas'),
+    });
     iscsiRepo = (
       await api.post('/v1/repositories', {
         name: unique('san'),
         site: 'local',
         kind: 'iscsi',
         path: join(dir, 'san'),
-        settings: { portal: `127.0.0.1:${PORT}`, iqnPrefix: 'iqn.2026-11.io.encompass.test', controlPort: PORT, manageTarget: true },
+        settings: {
+          portal: `127.0.0.1:${PORT}`,
+          iqnPrefix: 'iqn.2026-11.io.encompass.test',
+          controlPort: PORT,
+          manageTarget: true,
+        },
       })
     ).body;
     expect(iscsiRepo.id).toBeDefined();
-    const imported = await api.run('/v1/masters', { name: unique('boot'), repository: nas.body.name, path: 'masters/boot.img', customization: hostnameItems });
+    const imported = await api.run('/v1/masters', {
+      name: unique('boot'),
+      repository: nas.body.name,
+      path: 'masters/boot.img',
+      customization: hostnameItems,
+    });
     expect(imported.status, JSON.stringify(imported.error)).toBe('succeeded');
     master = (await api.get(`/v1/masters/${imported.result.master}`)).body;
   }, 120_000);
@@ -53,7 +68,9 @@ describe('two customized clones boot on qemu machines, one through iSCSI', () =>
       await api.run(`/v1/clones/${m.clone}/detach`).catch(() => undefined);
     }
     // The agent leaves a target daemon it started running for the machines; the test stops it.
-    await run('tgtadm', ['-C', String(PORT), '--lld', 'iscsi', '--op', 'delete', '--mode', 'system']).catch(() => undefined);
+    await run('tgtadm', ['-C', String(PORT), '--lld', 'iscsi', '--op', 'delete', '--mode', 'system']).catch(
+      () => undefined,
+    );
     await rm(dir, { recursive: true, force: true });
   }, 180_000);
 
@@ -62,33 +79,49 @@ describe('two customized clones boot on qemu machines, one through iSCSI', () =>
     { label: 'a SAN volume copy served as an iSCSI LUN', method: 'san', onIscsi: true },
   ];
 
-  it.each(cases)('boots $label with its own hostname', async ({ method, onIscsi }) => {
-    const { kernel, initrd } = bootKernel();
-    const hostname = unique('host');
-    const name = unique('clone');
-    const cloned = await api.run('/v1/clones', { master: master.id, name, method, ...(onIscsi ? { repository: iscsiRepo.id } : {}) });
-    expect(cloned.status, JSON.stringify(cloned.error)).toBe('succeeded');
-    expect(cloned.result.method).toBe(method);
-    const machine = (
-      await api.post('/v1/machines', {
-        name: unique('vm'),
-        site: 'local',
-        kind: 'qemu',
-        cpus: 1,
-        memoryMiB: 256,
-        identity: { macs: [`52:54:00:00:00:0${onIscsi ? '2' : '1'}`], ...(onIscsi ? { initiatorName: `iqn.2026-11.io.encompass.test:${hostname}` } : {}) },
-        settings: { kernel, initrd, memoryMiB: 256, bootTimeoutSeconds: 240 },
-      })
-    ).body;
-    made.push({ clone: name, machine });
-    for (const [event, body] of [['assign', { machine: machine.id, customization: { variables: { hostname } } }], ['attach', {}], ['activate', {}]] as const) {
-      const op = await api.run(`/v1/clones/${name}/${event}`, body);
-      expect(op.status, `${event}: ${JSON.stringify(op.error)}`).toBe('succeeded');
-    }
-    const clone = (await api.get(`/v1/clones/${name}`)).body;
-    expect(clone).toMatchObject({ metastate: 'operational', binding: 'active', bootCount: 1 });
-    const qemu = new QemuMachineDriver({ stateDir: join(inject('stack').home, 'agent/state/qemu') });
-    const console = await qemu.console({ ...machine, identity: machine.identity, settings: machine.settings });
-    expect(console).toContain(`ENCOMPASS-HOSTNAME: ${hostname}`);
-  }, 400_000);
+  it.each(cases)(
+    'boots $label with its own hostname',
+    async ({ method, onIscsi }) => {
+      const { kernel, initrd } = bootKernel();
+      const hostname = unique('host');
+      const name = unique('clone');
+      const cloned = await api.run('/v1/clones', {
+        master: master.id,
+        name,
+        method,
+        ...(onIscsi ? { repository: iscsiRepo.id } : {}),
+      });
+      expect(cloned.status, JSON.stringify(cloned.error)).toBe('succeeded');
+      expect(cloned.result.method).toBe(method);
+      const machine = (
+        await api.post('/v1/machines', {
+          name: unique('vm'),
+          site: 'local',
+          kind: 'qemu',
+          cpus: 1,
+          memoryMiB: 256,
+          identity: {
+            macs: [`52:54:00:00:00:0${onIscsi ? '2' : '1'}`],
+            ...(onIscsi ? { initiatorName: `iqn.2026-11.io.encompass.test:${hostname}` } : {}),
+          },
+          settings: { kernel, initrd, memoryMiB: 256, bootTimeoutSeconds: 240 },
+        })
+      ).body;
+      made.push({ clone: name, machine });
+      for (const [event, body] of [
+        ['assign', { machine: machine.id, customization: { variables: { hostname } } }],
+        ['attach', {}],
+        ['activate', {}],
+      ] as const) {
+        const op = await api.run(`/v1/clones/${name}/${event}`, body);
+        expect(op.status, `${event}: ${JSON.stringify(op.error)}`).toBe('succeeded');
+      }
+      const clone = (await api.get(`/v1/clones/${name}`)).body;
+      expect(clone).toMatchObject({ metastate: 'operational', binding: 'active', bootCount: 1 });
+      const qemu = new QemuMachineDriver({ stateDir: join(inject('stack').home, 'agent/state/qemu') });
+      const console = await qemu.console({ ...machine, identity: machine.identity, settings: machine.settings });
+      expect(console).toContain(`ENCOMPASS-HOSTNAME: ${hostname}`);
+    },
+    400_000,
+  );
 });

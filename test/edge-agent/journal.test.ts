@@ -35,7 +35,12 @@ describe('the agent journal', () => {
   it('replaces an entry when a task moves on, leaving no temp file', async () => {
     const journal = new Journal(dir);
     await journal.put('op-1', 'powerOn', { status: 'running', startedAt: 'a' });
-    const failed: JournalEntry = { status: 'failed', startedAt: 'a', endedAt: 'b', error: { error: 'boot_failed', cause: '{"code":"boot_failed"}' } };
+    const failed: JournalEntry = {
+      status: 'failed',
+      startedAt: 'a',
+      endedAt: 'b',
+      error: { error: 'boot_failed', cause: '{"code":"boot_failed"}' },
+    };
     await journal.put('op-1', 'powerOn', failed);
     expect(await journal.get('op-1', 'powerOn')).toEqual(failed);
     expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { transitions } from '../../functions/domain/lifecycle';
 import { machines } from '../../statemachines/generate';
 
-
 const names = Object.keys(machines) as (keyof typeof machines)[];
-const load = async (name: string) => JSON.parse(await readFile(new URL(`../../statemachines/${name}.asl.json`, import.meta.url), 'utf8'));
+const load = async (name: string) =>
+  JSON.parse(await readFile(new URL(`../../statemachines/${name}.asl.json`, import.meta.url), 'utf8'));
 const withArns = (def: unknown) =>
   JSON.parse(
     JSON.stringify(def)
@@ -15,7 +15,18 @@ const withArns = (def: unknown) =>
       .replaceAll('${StepsFunctionArn}', 'arn:aws:lambda:us-east-1:000000000000:function:encompass-steps'),
   );
 
-type State = { Type: string; Resource?: string; Parameters?: { task?: string }; Next?: string; TimeoutSeconds?: number; HeartbeatSeconds?: number; Retry?: unknown[]; Catch?: unknown[]; Default?: string; Choices?: { StringEquals: string; Next: string }[] };
+type State = {
+  Type: string;
+  Resource?: string;
+  Parameters?: { task?: string };
+  Next?: string;
+  TimeoutSeconds?: number;
+  HeartbeatSeconds?: number;
+  Retry?: unknown[];
+  Catch?: unknown[];
+  Default?: string;
+  Choices?: { StringEquals: string; Next: string }[];
+};
 
 describe('state machine definitions', () => {
   it.each(names)('%s.asl.json is what the generator writes from the table', async (name) => {

@@ -61,7 +61,8 @@ export class Api {
     for (;;) {
       const { body } = await this.get(`/v1/operations/${operation}`);
       if (body.status !== 'running') return body;
-      if (Date.now() > until) throw new Error(`operation ${operation} still running after ${timeoutMs} ms: ${JSON.stringify(body)}`);
+      if (Date.now() > until)
+        throw new Error(`operation ${operation} still running after ${timeoutMs} ms: ${JSON.stringify(body)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   }

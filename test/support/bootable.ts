@@ -4,7 +4,7 @@
  * button is pressed (or `encompass.uptime=SECONDS` on the kernel command line runs out).
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +32,9 @@ export function bootKernel(): BootKernel {
     : [];
   const version = versions.at(-1);
   if (!version) {
-    throw new Error('No kernel with an initrd under /boot: machine boot tests need one. Install it with `apt-get install -y linux-image-amd64`.');
+    throw new Error(
+      'No kernel with an initrd under /boot: machine boot tests need one. Install it with `apt-get install -y linux-image-amd64`.',
+    );
   }
   return { kernel: `/boot/vmlinuz-${version}`, initrd: `/boot/initrd.img-${version}`, version };
 }
@@ -72,7 +74,9 @@ poweroff -f
 /** Writes a bootable ext4 image of `sizeMiB` (default 32) at `imagePath`, with /etc/hostname `template`. */
 export async function makeBootableRoot(imagePath: string, opts: { sizeMiB?: number } = {}): Promise<void> {
   if (!existsSync(BUSYBOX)) {
-    throw new Error(`${BUSYBOX} is missing: bootable test masters need a static busybox. Install it with \`apt-get install -y busybox-static\`.`);
+    throw new Error(
+      `${BUSYBOX} is missing: bootable test masters need a static busybox. Install it with \`apt-get install -y busybox-static\`.`,
+    );
   }
   const { version } = bootKernel();
   const root = await mkdtemp(join(tmpdir(), 'encompass-bootable-'));

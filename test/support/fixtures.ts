@@ -9,19 +9,33 @@ export const unique = (prefix: string) => `${prefix}-${Math.random().toString(36
 
 export const hostnameItems = [
   { type: 'file', path: '/etc/hostname', content: '${hostname}\n' },
-  { type: 'replace', path: '/etc/hosts', pattern: '^127\\.0\\.1\\.1 .*$', replacement: '127.0.1.1 ${hostname}', flags: 'm' },
+  {
+    type: 'replace',
+    path: '/etc/hosts',
+    pattern: '^127\\.0\\.1\\.1 .*$',
+    replacement: '127.0.1.1 ${hostname}',
+    flags: 'm',
+  },
 ];
 
 export async function makeRepository(api: Api) {
   // Inside the stack's home, which the global teardown removes.
   await mkdir(join(inject('stack').home, 'repos'), { recursive: true });
   const dir = await mkdtemp(join(inject('stack').home, 'repos', 'repo-'));
-  const { status, body } = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
+  const { status, body } = await api.post('/v1/repositories', {
+    name: unique('repo'),
+    site: 'local',
+    kind: 'file',
+    path: dir,
+  });
   expect(status, JSON.stringify(body)).toBe(201);
   return { dir, repo: body };
 }
 
-export async function makeMaster(api: Api, opts: { customization?: unknown[]; requirements?: unknown; files?: Record<string, string> } = {}) {
+export async function makeMaster(
+  api: Api,
+  opts: { customization?: unknown[]; requirements?: unknown; files?: Record<string, string> } = {},
+) {
   const { dir, repo } = await makeRepository(api);
   await makeExt4(join(dir, 'masters/base.img'), opts.files ?? baseFiles);
   const name = unique('master');
@@ -38,7 +52,14 @@ export async function makeMaster(api: Api, opts: { customization?: unknown[]; re
 }
 
 export async function makeMachine(api: Api, extra: Record<string, unknown> = {}) {
-  const { status, body } = await api.post('/v1/machines', { name: unique('m'), site: 'local', kind: 'sim', cpus: 2, memoryMiB: 2048, ...extra });
+  const { status, body } = await api.post('/v1/machines', {
+    name: unique('m'),
+    site: 'local',
+    kind: 'sim',
+    cpus: 2,
+    memoryMiB: 2048,
+    ...extra,
+  });
   expect(status, JSON.stringify(body)).toBe(201);
   return body;
 }

@@ -7,14 +7,26 @@ import { type Stack, startStack } from '../../infra/local/stack';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    stack: { url: string; adminToken: string; home: string; endpoints: Stack['endpoints']; env: Record<string, string> };
+    stack: {
+      url: string;
+      adminToken: string;
+      home: string;
+      endpoints: Stack['endpoints'];
+      env: Record<string, string>;
+    };
   }
 }
 
 export default async function setup(project: TestProject) {
   const home = await mkdtemp(join(tmpdir(), 'encompass-test-'));
   const stack = await startStack({ home, port: 0 });
-  project.provide('stack', { url: stack.url, adminToken: stack.adminToken, home, endpoints: stack.endpoints, env: stack.env });
+  project.provide('stack', {
+    url: stack.url,
+    adminToken: stack.adminToken,
+    home,
+    endpoints: stack.endpoints,
+    env: stack.env,
+  });
   return async () => {
     await stack.stop();
     await rm(home, { recursive: true, force: true });

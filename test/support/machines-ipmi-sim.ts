@@ -70,9 +70,13 @@ exec sleep 86400
   await fs.writeFile(path.join(dir, 'blade.emu'), emu(blade.serial));
   await fs.mkdir(path.join(dir, 'state'));
 
-  const sim = spawn('ipmi_sim', ['-c', path.join(dir, 'lan.conf'), '-f', path.join(dir, 'blade.emu'), '-s', path.join(dir, 'state'), '-n'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const sim = spawn(
+    'ipmi_sim',
+    ['-c', path.join(dir, 'lan.conf'), '-f', path.join(dir, 'blade.emu'), '-s', path.join(dir, 'state'), '-n'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   sim.stderr?.on('data', (d) => {
     stderr += String(d);
@@ -86,12 +90,17 @@ exec sleep 86400
   }
   return {
     ...blade,
-    failBoots: (fail) => (fail ? fs.writeFile(path.join(dir, 'fail-boot'), '') : fs.rm(path.join(dir, 'fail-boot'), { force: true })),
+    failBoots: (fail) =>
+      fail ? fs.writeFile(path.join(dir, 'fail-boot'), '') : fs.rm(path.join(dir, 'fail-boot'), { force: true }),
     stop,
   };
 }
 
-function lanConf(b: { port: number; user: string; password: string; uuid: string }, serialPort: number, startcmd: string): string {
+function lanConf(
+  b: { port: number; user: string; password: string; uuid: string },
+  serialPort: number,
+  startcmd: string,
+): string {
   const auths = 'none md2 md5 straight';
   return `name "encompass-blade"
 set_working_mc 0x20
@@ -124,13 +133,36 @@ mc_enable 0x20
 `;
 }
 
-async function waitUntilAnswering(b: { port: number; user: string; password: string }, sim: ChildProcess, stderr: () => string): Promise<void> {
+async function waitUntilAnswering(
+  b: { port: number; user: string; password: string },
+  sim: ChildProcess,
+  stderr: () => string,
+): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (sim.exitCode !== null) throw new Error(`ipmi_sim exited with ${sim.exitCode}: ${stderr()}`);
     const ok = await run(
       'ipmitool',
-      ['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(b.port), '-U', b.user, '-E', '-N', '1', '-R', '1', 'chassis', 'power', 'status'],
+      [
+        '-I',
+        'lanplus',
+        '-C',
+        '3',
+        '-H',
+        '127.0.0.1',
+        '-p',
+        String(b.port),
+        '-U',
+        b.user,
+        '-E',
+        '-N',
+        '1',
+        '-R',
+        '1',
+        'chassis',
+        'power',
+        'status',
+      ],
       { env: { ...process.env, IPMI_PASSWORD: b.password } },
     ).then(
       () => true,

@@ -20,10 +20,11 @@ export interface Libvirtd {
   stop(): Promise<void>;
 }
 
-const answers = () => run('virsh', ['-q', '-c', SYSTEM_URI, 'version'], { timeout: 30_000 }).then(
-  () => true,
-  () => false,
-);
+const answers = () =>
+  run('virsh', ['-q', '-c', SYSTEM_URI, 'version'], { timeout: 30_000 }).then(
+    () => true,
+    () => false,
+  );
 
 export async function ensureLibvirtd(): Promise<Libvirtd> {
   await requireTool('virsh', 'libvirt-clients');
@@ -33,7 +34,10 @@ export async function ensureLibvirtd(): Promise<Libvirtd> {
   if (await answers()) return { uri: SYSTEM_URI, started: [], stop: async () => undefined };
 
   await run('sh', ['-c', 'getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu']);
-  await run('sh', ['-c', 'getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu']);
+  await run('sh', [
+    '-c',
+    'getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu',
+  ]);
   await fs.mkdir('/var/run/libvirt', { recursive: true });
   await fs.mkdir('/var/log/libvirt', { recursive: true });
 
@@ -56,7 +60,9 @@ export async function ensureLibvirtd(): Promise<Libvirtd> {
   while (!(await answers())) {
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`libvirtd started but ${SYSTEM_URI} does not answer; see /var/log/libvirt/ and run \`libvirtd -v\` by hand`);
+      throw new Error(
+        `libvirtd started but ${SYSTEM_URI} does not answer; see /var/log/libvirt/ and run \`libvirtd -v\` by hand`,
+      );
     }
     await sleep(500);
   }

@@ -45,12 +45,24 @@ export interface RedfishSim {
 
 const TRANSITION_MS = 200;
 
-export async function startRedfishSim(opts: { username?: string; password?: string; systems: SimSystemOptions[] }): Promise<RedfishSim> {
+export async function startRedfishSim(opts: {
+  username?: string;
+  password?: string;
+  systems: SimSystemOptions[];
+}): Promise<RedfishSim> {
   const username = opts.username ?? 'admin';
   const password = opts.password ?? 'redfish-secret';
   const expected = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   const systems = new Map<string, SimSystem>(
-    opts.systems.map((s) => [s.id, { ...s, powerState: 'Off', boot: { BootSourceOverrideTarget: 'None', BootSourceOverrideEnabled: 'Disabled' }, bootedFrom: [] }]),
+    opts.systems.map((s) => [
+      s.id,
+      {
+        ...s,
+        powerState: 'Off',
+        boot: { BootSourceOverrideTarget: 'None', BootSourceOverrideEnabled: 'Disabled' },
+        bootedFrom: [],
+      },
+    ]),
   );
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -67,21 +79,41 @@ export async function startRedfishSim(opts: { username?: string; password?: stri
     for await (const chunk of req) text += String(chunk);
     const body = text ? JSON.parse(text) : undefined;
     const path = (req.url ?? '/').replace(/\/$/, '');
-    requests.push({ method: req.method ?? '', path, ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}), ...(body ? { body } : {}) });
+    requests.push({
+      method: req.method ?? '',
+      path,
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
+      ...(body ? { body } : {}),
+    });
     const send = (status: number, json?: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'Content-Type': 'application/json', 'OData-Version': '4.0', ...headers });
       res.end(json === undefined ? '' : JSON.stringify(json));
     };
-    const fail = (status: number, message: string) => send(status, { error: { code: 'Base.1.8.GeneralError', message, '@Message.ExtendedInfo': [{ Message: message }] } });
+    const fail = (status: number, message: string) =>
+      send(status, {
+        error: { code: 'Base.1.8.GeneralError', message, '@Message.ExtendedInfo': [{ Message: message }] },
+      });
 
     if (req.method === 'GET' && path === '/redfish/v1') {
-      return send(200, { '@odata.id': '/redfish/v1/', Id: 'RootService', RedfishVersion: '1.15.0', Systems: { '@odata.id': '/redfish/v1/Systems' } });
+      return send(200, {
+        '@odata.id': '/redfish/v1/',
+        Id: 'RootService',
+        RedfishVersion: '1.15.0',
+        Systems: { '@odata.id': '/redfish/v1/Systems' },
+      });
     }
     if (req.headers.authorization !== expected) {
-      return send(401, { error: { code: 'Base.1.8.NoValidSession', message: 'authentication required' } }, { 'WWW-Authenticate': 'Basic realm="Redfish"' });
+      return send(
+        401,
+        { error: { code: 'Base.1.8.NoValidSession', message: 'authentication required' } },
+        { 'WWW-Authenticate': 'Basic realm="Redfish"' },
+      );
     }
     if (req.method === 'GET' && path === '/redfish/v1/Systems') {
-      return send(200, { Members: [...systems.keys()].map((id) => ({ '@odata.id': `/redfish/v1/Systems/${id}` })), 'Members@odata.count': systems.size });
+      return send(200, {
+        Members: [...systems.keys()].map((id) => ({ '@odata.id': `/redfish/v1/Systems/${id}` })),
+        'Members@odata.count': systems.size,
+      });
     }
     const m = /^\/redfish\/v1\/Systems\/([^/]+)(\/.*)?$/.exec(path);
     const sys = m ? systems.get(decodeURIComponent(m[1]!)) : undefined;
@@ -89,10 +121,14 @@ export async function startRedfishSim(opts: { username?: string; password?: stri
     const base = `/redfish/v1/Systems/${sys.id}`;
     const rest = m[2] ?? '';
 
-    if (req.method === 'GET' && rest === '') return send(200, systemJson(sys, base), { ETag: `W/"${sys.powerState}-${sys.boot.BootSourceOverrideTarget}"` });
+    if (req.method === 'GET' && rest === '')
+      return send(200, systemJson(sys, base), { ETag: `W/"${sys.powerState}-${sys.boot.BootSourceOverrideTarget}"` });
     if (req.method === 'PATCH' && rest === '') {
       const boot = (body as { Boot?: Partial<SimSystem['boot']> } | undefined)?.Boot ?? {};
-      if (boot.BootSourceOverrideTarget && !(sys.bootTargets ?? DEFAULT_TARGETS).includes(boot.BootSourceOverrideTarget)) {
+      if (
+        boot.BootSourceOverrideTarget &&
+        !(sys.bootTargets ?? DEFAULT_TARGETS).includes(boot.BootSourceOverrideTarget)
+      ) {
         return fail(400, `BootSourceOverrideTarget ${boot.BootSourceOverrideTarget} is not supported`);
       }
       sys.boot = { ...sys.boot, ...boot };
@@ -102,16 +138,25 @@ export async function startRedfishSim(opts: { username?: string; password?: stri
       return send(200, { Members: sys.macs.map((_, i) => ({ '@odata.id': `${base}/EthernetInterfaces/nic${i}` })) });
     }
     const nic = /^\/EthernetInterfaces\/nic(\d+)$/.exec(rest);
-    if (req.method === 'GET' && nic && sys.macs[Number(nic[1])]) return send(200, { Id: `nic${nic[1]}`, MACAddress: sys.macs[Number(nic[1])] });
-    if (req.method === 'POST' && rest === '/Actions/ComputerSystem.Reset') return reset(sys, (body as { ResetType?: string })?.ResetType, send, fail);
+    if (req.method === 'GET' && nic && sys.macs[Number(nic[1])])
+      return send(200, { Id: `nic${nic[1]}`, MACAddress: sys.macs[Number(nic[1])] });
+    if (req.method === 'POST' && rest === '/Actions/ComputerSystem.Reset')
+      return reset(sys, (body as { ResetType?: string })?.ResetType, send, fail);
     return fail(404, `no resource at ${path}`);
   });
 
-  function reset(sys: SimSystem, type: string | undefined, send: (s: number) => void, fail: (s: number, m: string) => void) {
+  function reset(
+    sys: SimSystem,
+    type: string | undefined,
+    send: (s: number) => void,
+    fail: (s: number, m: string) => void,
+  ) {
     if (type === 'On') {
       if (sys.powerState !== 'Off') return fail(409, 'the system is already on');
       const once = sys.boot.BootSourceOverrideEnabled === 'Once';
-      sys.bootedFrom.push(once || sys.boot.BootSourceOverrideEnabled === 'Continuous' ? sys.boot.BootSourceOverrideTarget : 'Default');
+      sys.bootedFrom.push(
+        once || sys.boot.BootSourceOverrideEnabled === 'Continuous' ? sys.boot.BootSourceOverrideTarget : 'Default',
+      );
       if (once) sys.boot = { BootSourceOverrideTarget: 'None', BootSourceOverrideEnabled: 'Disabled' };
       sys.powerState = 'PoweringOn';
       later(() => {

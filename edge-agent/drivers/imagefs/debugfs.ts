@@ -24,14 +24,18 @@ export interface DebugfsOutput {
  * is read line by line, so line breaks and NUL cannot be passed at all.
  */
 export function quoteArg(value: string): string {
-  if (/[\0\n\r]/.test(value)) throw new Error(`debugfs cannot be given ${JSON.stringify(value)}: it has a NUL or line break`);
+  if (/[\0\n\r]/.test(value))
+    throw new Error(`debugfs cannot be given ${JSON.stringify(value)}: it has a NUL or line break`);
   return `"${value.replaceAll('"', '""')}"`;
 }
 
 /** debugfs (libext2fs) reads `?offset=N` after the image name to open a filesystem inside a partition. */
 export function deviceName(imagePath: string, offsetBytes: number): string {
   if (imagePath.includes('?')) {
-    throw new UnsupportedImageError(imagePath, "its path contains '?', which e2fsprogs reads as the start of options; rename or link the image");
+    throw new UnsupportedImageError(
+      imagePath,
+      "its path contains '?', which e2fsprogs reads as the start of options; rename or link the image",
+    );
   }
   return offsetBytes === 0 ? imagePath : `${imagePath}?offset=${offsetBytes}`;
 }
@@ -63,13 +67,17 @@ export async function runDebugfs(
       timeout: TIMEOUT_MS,
     }));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ToolMissingError('debugfs', 'e2fsprogs', { cause: error });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new ToolMissingError('debugfs', 'e2fsprogs', { cause: error });
     const output = (error as { stderr?: string }).stderr ?? String(error);
     throw new ToolFailedError('debugfs', a.imagePath, output, { cause: error });
   }
   const errors = stderr.split('\n').filter((line) => line.trim() !== '' && !/^debugfs \d+\.\d+/.test(line));
   if (errors.some((line) => /while trying to open|Filesystem not open/.test(line))) {
-    throw new UnsupportedImageError(a.imagePath, `debugfs cannot open the filesystem at offset ${a.offsetBytes} (${errors[0]?.trim()})`);
+    throw new UnsupportedImageError(
+      a.imagePath,
+      `debugfs cannot open the filesystem at offset ${a.offsetBytes} (${errors[0]?.trim()})`,
+    );
   }
   return { sections: splitSections(stdout, commands.length), errors };
 }

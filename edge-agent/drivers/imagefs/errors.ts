@@ -125,6 +125,9 @@ export class InvalidModeError extends ImageFsError {
   override readonly name = 'InvalidModeError';
 
   constructor(readonly mode: unknown) {
-    super('invalid_mode', `File mode ${String(mode)} is not valid. Give permission bits as a number from 0 to 0o7777, e.g. 0o644.`);
+    super(
+      'invalid_mode',
+      `File mode ${String(mode)} is not valid. Give permission bits as a number from 0 to 0o7777, e.g. 0o644.`,
+    );
   }
 }

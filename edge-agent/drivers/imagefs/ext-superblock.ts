@@ -38,7 +38,8 @@ export function parseExtSuperblock(sb: Buffer): ExtSuperblock | null {
   // An external journal device carries the same magic but holds no files.
   if (incompat & INCOMPAT_JOURNAL_DEV) return null;
   const hasJournal = (compat & COMPAT_HAS_JOURNAL) !== 0;
-  const onlyOld = (roCompat & ~EXT23_RO_COMPAT) === 0 && (incompat & ~(hasJournal ? EXT3_INCOMPAT : EXT2_INCOMPAT)) === 0;
+  const onlyOld =
+    (roCompat & ~EXT23_RO_COMPAT) === 0 && (incompat & ~(hasJournal ? EXT3_INCOMPAT : EXT2_INCOMPAT)) === 0;
   const type = !onlyOld ? 'ext4' : hasJournal ? 'ext3' : 'ext2';
   const result: ExtSuperblock = { type, needsRecovery: (incompat & INCOMPAT_RECOVER) !== 0 };
   if (revision >= 1) {

@@ -60,14 +60,22 @@ export class ExtImageFilesystem implements ImageFilesystem {
     return withWorkDir(async (dir) => (await readRegular(target, dir, fsPath))?.content ?? null);
   }
 
-  async writeFile(imagePath: string, volume: VolumeInfo, fsPath: string, content: Buffer, mode?: number): Promise<void> {
+  async writeFile(
+    imagePath: string,
+    volume: VolumeInfo,
+    fsPath: string,
+    content: Buffer,
+    mode?: number,
+  ): Promise<void> {
     const { parent, name } = splitFsPath(fsPath);
-    if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) throw new InvalidModeError(mode);
+    if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777))
+      throw new InvalidModeError(mode);
     const target = await openVolume(imagePath, volume, true);
     await withWorkDir(async (dir) => {
       const [directory, existing] = await inspect(target, dir, [parent, fsPath]);
       if (!directory) throw new MissingDirectoryError(fsPath, parent);
-      if (directory.type !== 'directory') throw new MissingDirectoryError(fsPath, parent, `is a ${directory.type}, not a directory,`);
+      if (directory.type !== 'directory')
+        throw new MissingDirectoryError(fsPath, parent, `is a ${directory.type}, not a directory,`);
       if (existing && existing.type !== 'regular') throw new NotRegularFileError(fsPath, existing.type);
       const wantMode = mode ?? existing?.mode ?? DEFAULT_MODE;
       const source = join(dir, 'content');
@@ -85,10 +93,18 @@ export class ExtImageFilesystem implements ImageFilesystem {
       const after = await readRegular(target, dir, fsPath);
       if (!after) throw new WriteVerificationError(imagePath, fsPath, 'the file is missing after writing');
       if (after.inode.mode !== wantMode) {
-        throw new WriteVerificationError(imagePath, fsPath, `mode is ${octal(after.inode.mode)}, expected ${octal(wantMode)}`);
+        throw new WriteVerificationError(
+          imagePath,
+          fsPath,
+          `mode is ${octal(after.inode.mode)}, expected ${octal(wantMode)}`,
+        );
       }
       if (!after.content.equals(content)) {
-        throw new WriteVerificationError(imagePath, fsPath, `read back ${after.content.length} bytes that differ from the ${content.length} written`);
+        throw new WriteVerificationError(
+          imagePath,
+          fsPath,
+          `read back ${after.content.length} bytes that differ from the ${content.length} written`,
+        );
       }
     });
   }
@@ -113,7 +129,11 @@ export class ExtImageFilesystem implements ImageFilesystem {
   }
 }
 
-function toVolume(sb: { type: string; label?: string; uuid?: string }, offsetBytes: number, partition?: number): VolumeInfo {
+function toVolume(
+  sb: { type: string; label?: string; uuid?: string },
+  offsetBytes: number,
+  partition?: number,
+): VolumeInfo {
   const volume: VolumeInfo = { type: sb.type, offsetBytes };
   if (partition !== undefined) volume.partition = partition;
   if (sb.label !== undefined) volume.label = sb.label;
@@ -141,20 +161,30 @@ async function openVolume(imagePath: string, volume: VolumeInfo, forWriting: boo
   const sb = await openImage(absolutePath, (read) => probeExt(read, offsetBytes));
   if (!sb) throw new UnsupportedImageError(imagePath, `there is no ext filesystem at offset ${offsetBytes}`);
   if (forWriting && sb.needsRecovery) {
-    throw new UnsupportedImageError(imagePath, 'its journal needs recovery (it was not unmounted cleanly); run e2fsck -fy on it first');
+    throw new UnsupportedImageError(
+      imagePath,
+      'its journal needs recovery (it was not unmounted cleanly); run e2fsck -fy on it first',
+    );
   }
   return { imagePath: absolutePath, offsetBytes };
 }
 
 /** Inode facts for each path, null where the path does not exist. */
 async function inspect(target: Target, workDir: string, paths: string[]): Promise<(Inode | null)[]> {
-  const { sections, errors } = await runDebugfs({ ...target, workDir, writable: false }, paths.map((p) => `stat ${q(p)}`));
+  const { sections, errors } = await runDebugfs(
+    { ...target, workDir, writable: false },
+    paths.map((p) => `stat ${q(p)}`),
+  );
   const inodes = sections.map(parseStat);
   failOnUnexpected(target, errors, inodes.filter((i) => i === null).length);
   return inodes;
 }
 
-async function readRegular(target: Target, workDir: string, fsPath: string): Promise<{ inode: Inode; content: Buffer } | null> {
+async function readRegular(
+  target: Target,
+  workDir: string,
+  fsPath: string,
+): Promise<{ inode: Inode; content: Buffer } | null> {
   const out = join(workDir, 'read-back');
   const { sections, errors } = await runDebugfs({ ...target, workDir, writable: false }, [
     `stat ${q(fsPath)}`,

@@ -23,7 +23,10 @@ export function splitFsPath(fsPath: string): SplitFsPath {
   const names = fsPath.slice(1).split('/');
   for (const name of names) {
     if (name === '' || name === '.' || name === '..') {
-      throw new InvalidFsPathError(fsPath, fsPath === '/' ? 'it names the root directory' : `it has a '${name}' component`);
+      throw new InvalidFsPathError(
+        fsPath,
+        fsPath === '/' ? 'it names the root directory' : `it has a '${name}' component`,
+      );
     }
     if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
       throw new InvalidFsPathError(fsPath, `a component is longer than ${MAX_NAME_BYTES} bytes`);

@@ -37,7 +37,10 @@ export function readerFor(file: FileHandle): ReadAt {
 }
 
 /** Opens the image, hands a reader and its size to `use`, and closes it again. */
-export async function withImageReader<T>(imagePath: string, use: (read: ReadAt, sizeBytes: number) => Promise<T>): Promise<T> {
+export async function withImageReader<T>(
+  imagePath: string,
+  use: (read: ReadAt, sizeBytes: number) => Promise<T>,
+): Promise<T> {
   const file = await open(imagePath, 'r');
   try {
     return await use(readerFor(file), (await file.stat()).size);
@@ -154,13 +157,7 @@ async function readGptEntries(read: ReadAt, header: Buffer, sectorSize: number):
 export function guidToString(b: Buffer): string {
   const hex = (bytes: number[]) => bytes.map((x) => x.toString(16).padStart(2, '0')).join('');
   const at = (...idx: number[]) => idx.map((i) => b[i]!);
-  return [
-    hex(at(3, 2, 1, 0)),
-    hex(at(5, 4)),
-    hex(at(7, 6)),
-    hex(at(8, 9)),
-    hex(at(10, 11, 12, 13, 14, 15)),
-  ]
+  return [hex(at(3, 2, 1, 0)), hex(at(5, 4)), hex(at(7, 6)), hex(at(8, 9)), hex(at(10, 11, 12, 13, 14, 15))]
     .join('-')
     .toUpperCase();
 }

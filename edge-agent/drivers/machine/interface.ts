@@ -22,6 +22,7 @@ export interface MachineRef {
 }
 
 export type { DiskRef } from '../disk';
+
 import type { DiskRef } from '../disk';
 
 export type PowerState = 'on' | 'off';

@@ -13,7 +13,6 @@ export interface SimMachineState {
   lastBootAt?: string;
 }
 
-
 /**
  * A simulated machine: keeps power, attached disk and boot count in `<stateDir>/sim-<id>.json` and
  * enforces the same preconditions a real machine driver does. `settings.failBoot === true` makes
@@ -85,12 +84,21 @@ export class SimMachineDriver implements MachineDriver {
       await this.requireDiskFile(machine, state.disk);
       if (machine.settings['failBoot'] === true) {
         // The failed machine is left off so the lifecycle can detach and roll back without a power cycle.
-        throw new BootFailedError(machine.id, describeDisk(state.disk), 'simulated boot failure (settings.failBoot is true)');
+        throw new BootFailedError(
+          machine.id,
+          describeDisk(state.disk),
+          'simulated boot failure (settings.failBoot is true)',
+        );
       }
       // A blade takes a while to boot; `settings.bootSeconds` plays that out.
       const bootSeconds = Number(machine.settings['bootSeconds'] ?? 0);
       if (bootSeconds > 0) await sleep(Math.min(bootSeconds, 3600) * 1000);
-      const booted: SimMachineState = { ...state, power: 'on', bootCount: state.bootCount + 1, lastBootAt: new Date().toISOString() };
+      const booted: SimMachineState = {
+        ...state,
+        power: 'on',
+        bootCount: state.bootCount + 1,
+        lastBootAt: new Date().toISOString(),
+      };
       await this.writeState(machine, booted);
       return { power: 'on', booted: true, bootCount: booted.bootCount };
     });

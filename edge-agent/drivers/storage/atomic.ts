@@ -30,7 +30,13 @@ export async function freeBytesOf(repoPath: string): Promise<number> {
 /** Removes `dir` and its parents up to and including `top`, stopping at the first that is not empty. */
 async function removeEmptyDirs(dir: string, top: string): Promise<void> {
   for (let d = dir; d.startsWith(top); d = path.dirname(d)) {
-    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
+    if (
+      !(await fs.rmdir(d).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
     if (d === top) return;
   }
 }
@@ -40,7 +46,12 @@ async function removeEmptyDirs(dir: string, top: string): Promise<void> {
  * failure removes the temp file and any directories made for it. Checks `neededBytes` are free first, and
  * reports running out of space, up front or midway, as DiskFullError.
  */
-export async function writeNew<T>(repoPath: string, dstAbs: string, neededBytes: number, make: (tmp: string) => Promise<T>): Promise<T> {
+export async function writeNew<T>(
+  repoPath: string,
+  dstAbs: string,
+  neededBytes: number,
+  make: (tmp: string) => Promise<T>,
+): Promise<T> {
   if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
   const free = await freeBytesOf(repoPath);
   if (free < neededBytes) throw new DiskFullError(repoPath, neededBytes, free);
@@ -58,7 +69,8 @@ export async function writeNew<T>(repoPath: string, dstAbs: string, neededBytes:
   } catch (err) {
     await fs.rm(tmp, { force: true });
     if (madeDir) await removeEmptyDirs(dir, madeDir);
-    if (isNoSpace(err)) throw new DiskFullError(repoPath, neededBytes, await freeBytesOf(repoPath).catch(() => 0), { cause: err });
+    if (isNoSpace(err))
+      throw new DiskFullError(repoPath, neededBytes, await freeBytesOf(repoPath).catch(() => 0), { cause: err });
     throw err;
   }
 }

@@ -53,7 +53,11 @@ export class ImageExistsError extends StorageError {
     readonly path: string,
     options?: { cause?: unknown },
   ) {
-    super('image_exists', `An image already exists at ${path}. Choose another name, or remove the existing image first.`, options);
+    super(
+      'image_exists',
+      `An image already exists at ${path}. Choose another name, or remove the existing image first.`,
+      options,
+    );
   }
 }
 
@@ -103,7 +107,11 @@ export class OperationAbortedError extends StorageError {
     readonly path: string,
     options?: { cause?: unknown },
   ) {
-    super('aborted', `${operation} of ${path} was aborted and its partial output removed. Start it again if still wanted.`, options);
+    super(
+      'aborted',
+      `${operation} of ${path} was aborted and its partial output removed. Start it again if still wanted.`,
+      options,
+    );
   }
 }
 
@@ -113,7 +121,11 @@ export class ToolMissingError extends StorageError {
     readonly packageHint: string,
     options?: { cause?: unknown },
   ) {
-    super('tool_missing', `The ${tool} program is not installed on this host. Install it (package ${packageHint}) and retry.`, options);
+    super(
+      'tool_missing',
+      `The ${tool} program is not installed on this host. Install it (package ${packageHint}) and retry.`,
+      options,
+    );
   }
 }
 

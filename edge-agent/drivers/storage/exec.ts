@@ -33,7 +33,8 @@ function keepTail(text: string): string {
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const what = opts.what ?? { operation: `Running ${cmd}`, path: args.at(-1) ?? '' };
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) return reject(new OperationAbortedError(what.operation, what.path, { cause: opts.signal.reason }));
+    if (opts.signal?.aborted)
+      return reject(new OperationAbortedError(what.operation, what.path, { cause: opts.signal.reason }));
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const kill = () => child.kill('SIGTERM');
@@ -52,7 +53,8 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
     });
     child.on('close', (code, signal) => {
       opts.signal?.removeEventListener('abort', kill);
-      if (opts.signal?.aborted) return reject(new OperationAbortedError(what.operation, what.path, { cause: opts.signal.reason }));
+      if (opts.signal?.aborted)
+        return reject(new OperationAbortedError(what.operation, what.path, { cause: opts.signal.reason }));
       resolve({ exitCode: code ?? (signal ? 128 : 1), output: output.trim() });
     });
   });

@@ -5,11 +5,11 @@ import { freeBytesOf, writeNew } from './atomic';
 import { ImageNotFoundError, UnsupportedMethodError } from './errors';
 import { convertToRaw, virtualSize } from './flatten';
 import { detectFormat, validateImage } from './format';
+import { hashFile } from './hash';
 import type { CloneOutcome, CopyOptions, ImageInfo, RepositoryRef, StorageDriver } from './interface';
 import { AUTO, cloneMethod, MethodDiscovery } from './methods';
 import type { CloneJob, CloneOptions } from './methods/types';
 import { realRoot, resolveInside, SIDECAR_SUFFIX, TEMP_PREFIX } from './paths';
-import { hashFile } from './hash';
 
 export type { CloneOptions } from './methods/types';
 
@@ -59,7 +59,13 @@ export class FileStorageDriver implements StorageDriver {
   }
 
   /** `method` is one of methods(repo) or `auto` (the first of them); the outcome names the one used. */
-  async clone(repo: RepositoryRef, src: string, dst: string, method: string, opts: CloneOptions = {}): Promise<CloneOutcome> {
+  async clone(
+    repo: RepositoryRef,
+    src: string,
+    dst: string,
+    method: string,
+    opts: CloneOptions = {},
+  ): Promise<CloneOutcome> {
     const supported = await this.methods(repo);
     const name = method === AUTO ? supported[0]! : method;
     const chosen = cloneMethod(name);
@@ -79,9 +85,17 @@ export class FileStorageDriver implements StorageDriver {
       supported,
       opts,
     };
-    const made = await writeNew(repo.path, dstAbs, chosen.neededBytes({ ...job, tmp: '' }), (tmp) => chosen.make({ ...job, tmp }));
+    const made = await writeNew(repo.path, dstAbs, chosen.neededBytes({ ...job, tmp: '' }), (tmp) =>
+      chosen.make({ ...job, tmp }),
+    );
     const result = await fs.stat(dstAbs);
-    const outcome: CloneOutcome = { method: name, sizeBytes: result.size, allocatedBytes: result.blocks * 512, sha256: made.sha256, format: made.format };
+    const outcome: CloneOutcome = {
+      method: name,
+      sizeBytes: result.size,
+      allocatedBytes: result.blocks * 512,
+      sha256: made.sha256,
+      format: made.format,
+    };
     if (made.backing) outcome.backing = made.backing;
     return outcome;
   }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
-import type { ImageFormat } from './interface';
 import { CorruptImageError } from './errors';
 import { run } from './exec';
+import type { ImageFormat } from './interface';
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 const SECTOR_BYTES = 512;
@@ -35,7 +35,10 @@ export async function validateImage(file: string, sizeBytes: number): Promise<Im
   if (format === 'qcow2') {
     await checkQcow2(file);
   } else if (sizeBytes % SECTOR_BYTES !== 0) {
-    throw new CorruptImageError(file, `a raw image must be a whole number of ${SECTOR_BYTES}-byte sectors, this one is ${sizeBytes} bytes`);
+    throw new CorruptImageError(
+      file,
+      `a raw image must be a whole number of ${SECTOR_BYTES}-byte sectors, this one is ${sizeBytes} bytes`,
+    );
   }
   return format;
 }

@@ -66,7 +66,8 @@ type WorkerMessage =
   | { error: { message: string; code?: string; done: number } };
 
 function failure(file: string, error: { message: string; code?: string; done: number }): Error {
-  if (error.code === 'SHRANK') return new CorruptImageError(file, `the file shrank to ${error.done} bytes while being read`);
+  if (error.code === 'SHRANK')
+    return new CorruptImageError(file, `the file shrank to ${error.done} bytes while being read`);
   return Object.assign(new Error(`Reading ${file} failed: ${error.message}`), { code: error.code });
 }
 
@@ -90,7 +91,8 @@ export function hashFile(file: string, sizeBytes: number, opts: CopyOptions = {}
       if (settled) return;
       if ('done' in m) onProgress?.(m.done, sizeBytes);
       else if ('sha256' in m) settle(() => resolve(m.sha256));
-      else if (m.error.code === 'STOPPED') settle(() => reject(new OperationAbortedError('Hashing', file, { cause: signal?.reason })));
+      else if (m.error.code === 'STOPPED')
+        settle(() => reject(new OperationAbortedError('Hashing', file, { cause: signal?.reason })));
       else settle(() => reject(failure(file, m.error)));
     });
     worker.on('error', (err) => settle(() => reject(err)));

@@ -41,7 +41,10 @@ async function realpathOfNearest(p: string): Promise<string> {
       return path.join(await fs.realpath(existing), rest);
     } catch (err) {
       if (!isMissing(err)) throw err;
-      const link = await fs.lstat(existing).then((st) => st.isSymbolicLink(), () => false);
+      const link = await fs.lstat(existing).then(
+        (st) => st.isSymbolicLink(),
+        () => false,
+      );
       if (link) {
         linksFollowed++;
         existing = path.resolve(path.dirname(existing), await fs.readlink(existing));

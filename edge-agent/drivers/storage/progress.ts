@@ -56,7 +56,10 @@ export async function runPair<A, B>(
     throw err;
   };
   try {
-    const [ra, rb] = await Promise.allSettled([a(inner.signal).catch(stopOnFailure), b(inner.signal).catch(stopOnFailure)]);
+    const [ra, rb] = await Promise.allSettled([
+      a(inner.signal).catch(stopOnFailure),
+      b(inner.signal).catch(stopOnFailure),
+    ]);
     if (signal?.aborted) throw new OperationAbortedError(what.operation, what.path, { cause: signal.reason });
     if (ra.status === 'rejected' || rb.status === 'rejected') throw firstFailure;
     return [ra.value, rb.value];

@@ -85,7 +85,9 @@ async function copyNonZero(
   const flusher = earlyFlusher(output);
   const pending: Promise<void>[] = [];
   const readChunk = (index: number, position: number) =>
-    settledLater(input.read(buffers[index % buffers.length]!, 0, Math.min(CHUNK_BYTES, sizeBytes - position), position));
+    settledLater(
+      input.read(buffers[index % buffers.length]!, 0, Math.min(CHUNK_BYTES, sizeBytes - position), position),
+    );
 
   let done = 0;
   let index = 0;
@@ -116,7 +118,12 @@ async function copyNonZero(
  * flushes it to disk; a worker thread hashes `src` meanwhile. Returns the sha256 of `src`. On failure
  * `dst` may be left behind; the caller removes it.
  */
-export async function sparseCopy(src: string, dst: string, opts: CopyOptions = {}, mode = 0o644): Promise<{ sha256: string; sizeBytes: number }> {
+export async function sparseCopy(
+  src: string,
+  dst: string,
+  opts: CopyOptions = {},
+  mode = 0o644,
+): Promise<{ sha256: string; sizeBytes: number }> {
   const input = await fs.open(src, 'r');
   try {
     const { size } = await input.stat();

@@ -63,7 +63,9 @@ function collectTasks(block: StateBlock, seen: Set<string>, tasks: Map<string, T
 function taskSpec(stateName: string, state: Record<string, unknown>): TaskSpec {
   const resource = String(state.Resource);
   if ('HeartbeatSecondsPath' in state) {
-    throw new InvalidDefinitionError(`state "${stateName}": HeartbeatSecondsPath is not supported locally; use HeartbeatSeconds`);
+    throw new InvalidDefinitionError(
+      `state "${stateName}": HeartbeatSecondsPath is not supported locally; use HeartbeatSeconds`,
+    );
   }
   return {
     stateName,

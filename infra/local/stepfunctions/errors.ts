@@ -20,52 +20,84 @@ export class StepFunctionsApiError extends StepFunctionsError {
 
 export class UnknownOperationError extends StepFunctionsApiError {
   constructor(readonly operation: string) {
-    super('UnknownOperationException', 'unknown_operation',
-      `Unknown operation "${operation}": send X-Amz-Target AWSStepFunctions.<Operation> with a supported operation.`);
+    super(
+      'UnknownOperationException',
+      'unknown_operation',
+      `Unknown operation "${operation}": send X-Amz-Target AWSStepFunctions.<Operation> with a supported operation.`,
+    );
   }
 }
 
 export class MalformedRequestError extends StepFunctionsApiError {
   constructor(reason: string, options?: { cause?: unknown }) {
-    super('SerializationException', 'malformed_request',
-      `Request body is not usable (${reason}): send a JSON object with content-type application/x-amz-json-1.0.`, options);
+    super(
+      'SerializationException',
+      'malformed_request',
+      `Request body is not usable (${reason}): send a JSON object with content-type application/x-amz-json-1.0.`,
+      options,
+    );
   }
 }
 
 export class ParameterValidationError extends StepFunctionsApiError {
-  constructor(readonly parameter: string, problem: string) {
-    super('ValidationException', 'invalid_parameter', `Parameter "${parameter}" ${problem}: fix the request and retry.`);
+  constructor(
+    readonly parameter: string,
+    problem: string,
+  ) {
+    super(
+      'ValidationException',
+      'invalid_parameter',
+      `Parameter "${parameter}" ${problem}: fix the request and retry.`,
+    );
   }
 }
 
 export class InvalidPaginationTokenError extends StepFunctionsApiError {
   constructor(readonly nextToken: string) {
-    super('InvalidToken', 'invalid_next_token', 'Invalid nextToken: pass the nextToken of the previous page unchanged.');
+    super(
+      'InvalidToken',
+      'invalid_next_token',
+      'Invalid nextToken: pass the nextToken of the previous page unchanged.',
+    );
   }
 }
 
 export class InvalidArnError extends StepFunctionsApiError {
-  constructor(readonly arn: string, expected: string) {
+  constructor(
+    readonly arn: string,
+    expected: string,
+  ) {
     super('InvalidArn', 'invalid_arn', `Invalid ARN "${arn}": expected ${expected}.`);
   }
 }
 
 export class InvalidNameError extends StepFunctionsApiError {
   constructor(readonly resourceName: string) {
-    super('InvalidName', 'invalid_name',
-      `Invalid name "${resourceName}": use 1-80 characters without whitespace, brackets, wildcards or special characters.`);
+    super(
+      'InvalidName',
+      'invalid_name',
+      `Invalid name "${resourceName}": use 1-80 characters without whitespace, brackets, wildcards or special characters.`,
+    );
   }
 }
 
 export class InvalidDefinitionError extends StepFunctionsApiError {
-  constructor(readonly reason: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
     super('InvalidDefinition', 'invalid_definition', `Invalid State Machine Definition: ${reason}`, options);
   }
 }
 
 export class InvalidExecutionInputError extends StepFunctionsApiError {
   constructor(options?: { cause?: unknown }) {
-    super('InvalidExecutionInput', 'invalid_execution_input', 'Execution input is not valid JSON: send a JSON text.', options);
+    super(
+      'InvalidExecutionInput',
+      'invalid_execution_input',
+      'Execution input is not valid JSON: send a JSON text.',
+      options,
+    );
   }
 }
 
@@ -77,35 +109,51 @@ export class InvalidOutputError extends StepFunctionsApiError {
 
 export class MissingRequiredParameterError extends StepFunctionsApiError {
   constructor(readonly parameters: string[]) {
-    super('MissingRequiredParameter', 'missing_required_parameter', `Provide at least one of: ${parameters.join(', ')}.`);
+    super(
+      'MissingRequiredParameter',
+      'missing_required_parameter',
+      `Provide at least one of: ${parameters.join(', ')}.`,
+    );
   }
 }
 
 export class StateMachineAlreadyExistsError extends StepFunctionsApiError {
   constructor(readonly arn: string) {
-    super('StateMachineAlreadyExists', 'state_machine_exists',
-      `State Machine Already Exists: '${arn}' has a different definition; use UpdateStateMachine or another name.`);
+    super(
+      'StateMachineAlreadyExists',
+      'state_machine_exists',
+      `State Machine Already Exists: '${arn}' has a different definition; use UpdateStateMachine or another name.`,
+    );
   }
 }
 
 export class StateMachineDoesNotExistError extends StepFunctionsApiError {
   constructor(readonly arn: string) {
-    super('StateMachineDoesNotExist', 'state_machine_missing',
-      `State Machine Does Not Exist: '${arn}'; create it first (the local endpoint forgets machines on restart).`);
+    super(
+      'StateMachineDoesNotExist',
+      'state_machine_missing',
+      `State Machine Does Not Exist: '${arn}'; create it first (the local endpoint forgets machines on restart).`,
+    );
   }
 }
 
 export class ExecutionAlreadyExistsError extends StepFunctionsApiError {
   constructor(readonly arn: string) {
-    super('ExecutionAlreadyExists', 'execution_exists',
-      `Execution Already Exists: '${arn}' is closed or has a different input; start it under another name.`);
+    super(
+      'ExecutionAlreadyExists',
+      'execution_exists',
+      `Execution Already Exists: '${arn}' is closed or has a different input; start it under another name.`,
+    );
   }
 }
 
 export class ExecutionDoesNotExistError extends StepFunctionsApiError {
   constructor(readonly arn: string) {
-    super('ExecutionDoesNotExist', 'execution_missing',
-      `Execution Does Not Exist: '${arn}'; executions live in memory and are forgotten when the endpoint restarts.`);
+    super(
+      'ExecutionDoesNotExist',
+      'execution_missing',
+      `Execution Does Not Exist: '${arn}'; executions live in memory and are forgotten when the endpoint restarts.`,
+    );
   }
 }
 
@@ -117,15 +165,21 @@ export class ActivityDoesNotExistError extends StepFunctionsApiError {
 
 export class TaskDoesNotExistError extends StepFunctionsApiError {
   constructor(readonly taskToken: string) {
-    super('TaskDoesNotExist', 'task_missing',
-      'Task Does Not Exist: the token was never issued by this endpoint; use a token from GetActivityTask.');
+    super(
+      'TaskDoesNotExist',
+      'task_missing',
+      'Task Does Not Exist: the token was never issued by this endpoint; use a token from GetActivityTask.',
+    );
   }
 }
 
 export class TaskTimedOutError extends StepFunctionsApiError {
   constructor(readonly taskToken: string) {
-    super('TaskTimedOut', 'task_closed',
-      'Task Timed Out: the task already finished, timed out or its execution stopped; drop the work and poll again.');
+    super(
+      'TaskTimedOut',
+      'task_closed',
+      'Task Timed Out: the task already finished, timed out or its execution stopped; drop the work and poll again.',
+    );
   }
 }
 
@@ -136,7 +190,11 @@ export class TaskTimedOutError extends StepFunctionsApiError {
  */
 export class StateTaskError extends Error {
   readonly code = 'task_failed';
-  constructor(errorName: string, stateCause: string, readonly original?: unknown) {
+  constructor(
+    errorName: string,
+    stateCause: string,
+    readonly original?: unknown,
+  ) {
     super(stateCause);
     this.name = errorName;
   }
@@ -155,7 +213,11 @@ export class ExecutionClosedError extends StateTaskError {
 }
 
 export class EndpointStartError extends StepFunctionsError {
-  constructor(readonly host: string, readonly port: number, options?: { cause?: unknown }) {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    options?: { cause?: unknown },
+  ) {
     super('listen_failed', `Cannot listen on ${host}:${port}: choose a free port, or 0 to pick one.`, options);
   }
 }

@@ -124,7 +124,11 @@ export class ExecutionStore {
       invokeFunction: this.deps.invokeFunction,
       record: (type, details) => this.recordTaskEvent(record.arn, type, details),
     });
-    record.history.add('ExecutionStarted', { input: record.input, inputDetails: { truncated: false }, roleArn: machine.roleArn });
+    record.history.add('ExecutionStarted', {
+      input: record.input,
+      inputDetails: { truncated: false },
+      roleArn: machine.roleArn,
+    });
     const run = runner.run(input as Parameters<StateMachine['run']>[0], {
       overrides: { taskResourceLocalHandlers: handlers },
       context: {
@@ -133,7 +137,10 @@ export class ExecutionStore {
       },
     });
     record.abort = run.abort;
-    const outcome = run.result.then((output): Outcome => ({ status: 'SUCCEEDED', output: jsonText(output) }), failureOutcome);
+    const outcome = run.result.then(
+      (output): Outcome => ({ status: 'SUCCEEDED', output: jsonText(output) }),
+      failureOutcome,
+    );
     const drained = (async () => {
       for await (const event of run.eventLogs) record.history.addLibraryEvent(event);
     })().catch((error) => this.deps.log(`stepfunctions: history of ${record.arn} is incomplete: ${String(error)}`));

@@ -32,18 +32,26 @@ export class ExecutionHistory {
   addLibraryEvent(event: LibraryEvent): void {
     switch (event.type) {
       case 'StateEntered':
-        this.add(`${event.state.type}StateEntered`, {
-          name: event.state.name,
-          input: JSON.stringify(event.state.input ?? null),
-          inputDetails: NOT_TRUNCATED,
-        }, 'stateEnteredEventDetails');
+        this.add(
+          `${event.state.type}StateEntered`,
+          {
+            name: event.state.name,
+            input: JSON.stringify(event.state.input ?? null),
+            inputDetails: NOT_TRUNCATED,
+          },
+          'stateEnteredEventDetails',
+        );
         return;
       case 'StateExited':
-        this.add(`${event.state.type}StateExited`, {
-          name: event.state.name,
-          output: JSON.stringify(event.state.output ?? null),
-          outputDetails: NOT_TRUNCATED,
-        }, 'stateExitedEventDetails');
+        this.add(
+          `${event.state.type}StateExited`,
+          {
+            name: event.state.name,
+            output: JSON.stringify(event.state.output ?? null),
+            outputDetails: NOT_TRUNCATED,
+          },
+          'stateExitedEventDetails',
+        );
         return;
       case 'MapIterationStarted':
       case 'MapIterationSucceeded':

@@ -69,7 +69,12 @@ export async function startEndpoint(config: EndpointConfig): Promise<RunningEndp
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, operations: Record<string, Operation>, log: (line: string) => void) {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  operations: Record<string, Operation>,
+  log: (line: string) => void,
+) {
   const disconnected = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) disconnected.abort();
@@ -107,7 +112,8 @@ async function readBody(req: IncomingMessage): Promise<RequestBody> {
   } catch (error) {
     throw new MalformedRequestError('not JSON', { cause: error });
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new MalformedRequestError('not a JSON object');
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new MalformedRequestError('not a JSON object');
   return parsed as RequestBody;
 }
 

@@ -79,7 +79,12 @@ export class ActivityTaskBroker {
   }
 
   /** Long poll: resolves with a task, or undefined after `waitMs` or when `signal` aborts (client gone). */
-  poll(activityArn: string, workerName: string | undefined, waitMs: number, signal: AbortSignal): Promise<HandedOutTask | undefined> {
+  poll(
+    activityArn: string,
+    workerName: string | undefined,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<HandedOutTask | undefined> {
     const queued = this.queues.get(activityArn)?.shift();
     if (queued) return Promise.resolve(this.handOut(queued, workerName));
     return new Promise((resolve) => {
@@ -115,7 +120,10 @@ export class ActivityTaskBroker {
   succeed(token: string, output: unknown): void {
     const task = this.openTask(token);
     this.close(task);
-    this.record(task.executionArn, 'ActivitySucceeded', { output: jsonText(output), outputDetails: { truncated: false } });
+    this.record(task.executionArn, 'ActivitySucceeded', {
+      output: jsonText(output),
+      outputDetails: { truncated: false },
+    });
     task.resolve(output);
   }
 

@@ -50,13 +50,21 @@ async function runTask(spec: TaskSpec, input: JsonValue, context: TaskRunContext
   const { FunctionName, Payload } = (input ?? {}) as { FunctionName?: unknown; Payload?: JsonValue };
   const functionName = typeof FunctionName === 'string' ? lambdaFunctionName(FunctionName) : undefined;
   if (!functionName) {
-    throw new StateTaskError('States.Runtime', `State "${spec.stateName}": lambda:invoke needs Parameters.FunctionName`);
+    throw new StateTaskError(
+      'States.Runtime',
+      `State "${spec.stateName}": lambda:invoke needs Parameters.FunctionName`,
+    );
   }
   const result = await invokeLambda(spec, functionName, Payload ?? {}, context);
   return { Payload: result, StatusCode: 200 };
 }
 
-async function invokeLambda(spec: TaskSpec, functionName: string, payload: JsonValue, context: TaskRunContext): Promise<JsonValue> {
+async function invokeLambda(
+  spec: TaskSpec,
+  functionName: string,
+  payload: JsonValue,
+  context: TaskRunContext,
+): Promise<JsonValue> {
   context.record('LambdaFunctionScheduled', {
     resource: spec.resource,
     input: jsonText(payload),
@@ -94,5 +102,8 @@ function valueAtSimplePath(path: string, input: unknown): unknown {
   return path
     .split('.')
     .slice(1)
-    .reduce<unknown>((value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined), input);
+    .reduce<unknown>(
+      (value, key) => (value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined),
+      input,
+    );
 }

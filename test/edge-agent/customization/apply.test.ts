@@ -23,7 +23,14 @@ describe('applyCustomization on an ext4 image', () => {
     expect((await clone.files(['/etc/hostname']))['/etc/hostname']?.mode).toBe(0o644);
     expect(result).toEqual({
       applied: 1,
-      changes: [{ index: 0, path: '/etc/hostname', sha256Before: sha256(SEED_FILES['/etc/hostname']!.content), sha256After: sha256('web-01\n') }],
+      changes: [
+        {
+          index: 0,
+          path: '/etc/hostname',
+          sha256Before: sha256(SEED_FILES['/etc/hostname']!.content),
+          sha256After: sha256('web-01\n'),
+        },
+      ],
     });
   });
 
@@ -34,7 +41,9 @@ describe('applyCustomization on an ext4 image', () => {
 
   it('creates a file that did not exist, with the given mode, and records that it did not exist', async () => {
     const result = await apply(0, 3);
-    expect(await clone.files(['/etc/motd'])).toEqual({ '/etc/motd': { sha256: sha256('Welcome to web-01\n'), mode: 0o600 } });
+    expect(await clone.files(['/etc/motd'])).toEqual({
+      '/etc/motd': { sha256: sha256('Welcome to web-01\n'), mode: 0o600 },
+    });
     expect(result.changes[2]).toMatchObject({ index: 2, sha256Before: null });
     expect(await clone.undo.get(2)).toMatchObject({ existed: false, mode: null, contentBase64: null });
   });
@@ -76,14 +85,22 @@ describe('applyCustomization on an ext4 image', () => {
     const items: CustomizationItem[] = [
       { type: 'file', path: '/etc/app.conf', content: 'name=${hostname}\nport=80\n' },
       { type: 'replace', path: '/etc/app.conf', pattern: 'port=\\d+', replacement: 'port=8080' },
-      { type: 'replace', path: '/etc/app.conf', pattern: '^name=(.*)$', replacement: 'name=$1 # was $&, literal $${hostname}', flags: 'm' },
+      {
+        type: 'replace',
+        path: '/etc/app.conf',
+        pattern: '^name=(.*)$',
+        replacement: 'name=$1 # was $&, literal $${hostname}',
+        flags: 'm',
+      },
     ];
     await applyCustomization({ ...clone, items, variables: VARIABLES, from: 0, to: 3 });
     expect(await clone.text('/etc/app.conf')).toBe('name=web-01 # was name=web-01, literal ${hostname}\nport=8080\n');
   });
 
   it('records a replace that matches nothing, with equal hashes before and after', async () => {
-    const items: CustomizationItem[] = [{ type: 'replace', path: '/etc/hosts', pattern: 'no such text', replacement: 'x' }];
+    const items: CustomizationItem[] = [
+      { type: 'replace', path: '/etc/hosts', pattern: 'no such text', replacement: 'x' },
+    ];
     const result = await applyCustomization({ ...clone, items, variables: {}, from: 0, to: 1 });
     expect(result.changes[0]?.sha256Before).toBe(result.changes[0]?.sha256After);
     expect(await clone.text('/etc/hosts')).toBe(SEED_FILES['/etc/hosts']!.content);
@@ -99,7 +116,9 @@ describe('applyCustomization on an ext4 image', () => {
     };
     await applyCustomization({ ...clone, items, variables: {}, from: 0, to: 1, readSource });
     expect(asked).toEqual(['bundles/tool.bin']);
-    expect(await clone.files(['/usr/local/bin/tool'])).toEqual({ '/usr/local/bin/tool': { sha256: sha256(bytes), mode: 0o755 } });
+    expect(await clone.files(['/usr/local/bin/tool'])).toEqual({
+      '/usr/local/bin/tool': { sha256: sha256(bytes), mode: 0o755 },
+    });
   });
 });
 
@@ -119,7 +138,11 @@ describe('applyCustomization refusing bad input changes nothing', () => {
 
   it('names every missing variable and the items that use it', async () => {
     const run = applyCustomization({ ...clone, items: ITEMS, variables: {}, from: 0, to: 3 });
-    await expect(run).rejects.toMatchObject({ code: 'missing_variable', names: ['domain', 'hostname'], usedBy: { hostname: [0, 1, 2], domain: [1] } });
+    await expect(run).rejects.toMatchObject({
+      code: 'missing_variable',
+      names: ['domain', 'hostname'],
+      usedBy: { hostname: [0, 1, 2], domain: [1] },
+    });
     await expect(run).rejects.toThrow(/domain \(item 1\); hostname \(item 0, 1, 2\)/);
   });
 
@@ -141,7 +164,10 @@ describe('applyCustomization refusing bad input changes nothing', () => {
       { type: 'file', path: '/etc/hostname', content: 'changed\n' },
       { type: 'replace', path: '/etc/missing.conf', pattern: 'a', replacement: 'b' },
     ];
-    await expect(applyCustomization({ ...clone, items, variables: {}, from: 0, to: 2 })).rejects.toMatchObject({ code: 'file_not_found', index: 1 });
+    await expect(applyCustomization({ ...clone, items, variables: {}, from: 0, to: 2 })).rejects.toMatchObject({
+      code: 'file_not_found',
+      index: 1,
+    });
   });
 
   it('refuses a file item whose directory is not in the image', async () => {
@@ -158,7 +184,10 @@ describe('applyCustomization refusing bad input changes nothing', () => {
 
   it('validates every item up to `to` before the first change', async () => {
     const items = [...ITEMS, { type: 'file', path: 'etc/relative', content: 'x' }] as CustomizationItem[];
-    await expect(applyCustomization({ ...clone, items, variables: VARIABLES, from: 0, to: 4 })).rejects.toMatchObject({ code: 'invalid_item', index: 3 });
+    await expect(applyCustomization({ ...clone, items, variables: VARIABLES, from: 0, to: 4 })).rejects.toMatchObject({
+      code: 'invalid_item',
+      index: 3,
+    });
   });
 
   it('reports a source that cannot be read', async () => {
@@ -169,7 +198,9 @@ describe('applyCustomization refusing bad input changes nothing', () => {
     const readSource = async () => {
       throw new Error('ENOENT: no such file');
     };
-    await expect(applyCustomization({ ...clone, items, variables: {}, from: 0, to: 2, readSource })).rejects.toMatchObject({
+    await expect(
+      applyCustomization({ ...clone, items, variables: {}, from: 0, to: 2, readSource }),
+    ).rejects.toMatchObject({
       code: 'source_unreadable',
       index: 1,
     });
@@ -177,6 +208,8 @@ describe('applyCustomization refusing bad input changes nothing', () => {
 
   it('refuses an invalid regular expression', async () => {
     const items: CustomizationItem[] = [{ type: 'replace', path: '/etc/hosts', pattern: '(unclosed', replacement: '' }];
-    await expect(applyCustomization({ ...clone, items, variables: {}, from: 0, to: 1 })).rejects.toMatchObject({ code: 'invalid_pattern' });
+    await expect(applyCustomization({ ...clone, items, variables: {}, from: 0, to: 1 })).rejects.toMatchObject({
+      code: 'invalid_pattern',
+    });
   });
 });

@@ -13,7 +13,13 @@ import { type Layout, makeExtImage, tempDir } from '../drivers/imagefs/images';
 /** Sets the hostname, names it in /etc/hosts, and creates /etc/motd (absent from the seed tree). */
 export const ITEMS: CustomizationItem[] = [
   { type: 'file', path: '/etc/hostname', content: '${hostname}\n' },
-  { type: 'replace', path: '/etc/hosts', pattern: '^127\\.0\\.1\\.1\\s.*$', replacement: '127.0.1.1\t${hostname}.${domain}', flags: 'm' },
+  {
+    type: 'replace',
+    path: '/etc/hosts',
+    pattern: '^127\\.0\\.1\\.1\\s.*$',
+    replacement: '127.0.1.1\t${hostname}.${domain}',
+    flags: 'm',
+  },
   { type: 'file', path: '/etc/motd', content: 'Welcome to ${hostname}\n', mode: 0o600 },
 ];
 export const VARIABLES = { hostname: 'web-01', domain: 'example.org' };
@@ -93,7 +99,10 @@ export async function makeClone(layout: Layout = 'bare'): Promise<Clone & { reco
       const result: Record<string, { sha256: string; mode: number } | null> = {};
       for (const path of paths) {
         const content = await recording.readFile(imagePath, volume, path);
-        result[path] = content && { sha256: sha256(content), mode: (await recording.fileMode(imagePath, volume, path))! };
+        result[path] = content && {
+          sha256: sha256(content),
+          mode: (await recording.fileMode(imagePath, volume, path))!,
+        };
       }
       return result;
     },

@@ -4,8 +4,12 @@ import { replaceInContent } from '../../../edge-agent/customization/regex';
 describe('replaceInContent', () => {
   it('replaces with JavaScript semantics: first match without g, all with g, groups in the replacement', async () => {
     const text = Buffer.from('a=1\nb=2\n');
-    expect((await replaceInContent(text, { index: 0, pattern: '(\\w)=', flags: '', replacement: '$1: ' })).toString()).toBe('a: 1\nb=2\n');
-    expect((await replaceInContent(text, { index: 0, pattern: '(\\w)=', flags: 'g', replacement: '$1: ' })).toString()).toBe('a: 1\nb: 2\n');
+    expect(
+      (await replaceInContent(text, { index: 0, pattern: '(\\w)=', flags: '', replacement: '$1: ' })).toString(),
+    ).toBe('a: 1\nb=2\n');
+    expect(
+      (await replaceInContent(text, { index: 0, pattern: '(\\w)=', flags: 'g', replacement: '$1: ' })).toString(),
+    ).toBe('a: 1\nb: 2\n');
   });
 
   it('keeps bytes that are not UTF-8 exactly as they were', async () => {
@@ -25,8 +29,17 @@ describe('replaceInContent', () => {
     const ticker = setInterval(() => ticks++, 20);
     const started = Date.now();
     try {
-      const run = replaceInContent(Buffer.from(`${'a'.repeat(40)}b`), { index: 7, pattern: '(a+)+$', flags: '', replacement: '' }, 300);
-      await expect(run).rejects.toMatchObject({ name: 'RegexTimeoutError', code: 'regex_timeout', index: 7, timeoutMs: 300 });
+      const run = replaceInContent(
+        Buffer.from(`${'a'.repeat(40)}b`),
+        { index: 7, pattern: '(a+)+$', flags: '', replacement: '' },
+        300,
+      );
+      await expect(run).rejects.toMatchObject({
+        name: 'RegexTimeoutError',
+        code: 'regex_timeout',
+        index: 7,
+        timeoutMs: 300,
+      });
     } finally {
       clearInterval(ticker);
     }

@@ -8,8 +8,10 @@ const PATHS = ['/etc/hostname', '/etc/hosts', '/etc/motd'];
 describe.each(['bare', 'gpt'] as const)('rollbackCustomization on a %s ext4 image', (layout) => {
   let clone: Clone & { recording: RecordingFilesystem };
   let seeded: Awaited<ReturnType<Clone['files']>>;
-  const apply = (from: number, to: number) => applyCustomization({ ...clone, items: ITEMS, variables: VARIABLES, from, to });
-  const rollback = (from: number, to: number, undo: UndoStore = clone.undo) => rollbackCustomization({ ...clone, undo, from, to });
+  const apply = (from: number, to: number) =>
+    applyCustomization({ ...clone, items: ITEMS, variables: VARIABLES, from, to });
+  const rollback = (from: number, to: number, undo: UndoStore = clone.undo) =>
+    rollbackCustomization({ ...clone, undo, from, to });
 
   beforeEach(async () => {
     clone = await makeClone(layout);

@@ -4,7 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileUndoStore, type UndoRecord } from '../../../edge-agent/customization/undo-store';
 import { tempDir } from '../drivers/imagefs/images';
 
-const record: UndoRecord = { index: 3, path: '/etc/hostname', existed: true, mode: 0o644, contentBase64: 'c2VlZAo=', sha256After: 'ab'.repeat(32) };
+const record: UndoRecord = {
+  index: 3,
+  path: '/etc/hostname',
+  existed: true,
+  mode: 0o644,
+  contentBase64: 'c2VlZAo=',
+  sha256After: 'ab'.repeat(32),
+};
 
 describe('FileUndoStore', () => {
   let dir: string;

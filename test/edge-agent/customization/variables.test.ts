@@ -6,7 +6,11 @@ const vars = { host: 'web-01', price: 'cost $1 & $&', dotted: 'a.b' };
 
 describe('substitute', () => {
   it('inserts values as they are in text', () => {
-    expect(substitute('${host}:${price}', vars, 'text')).toEqual({ value: 'web-01:cost $1 & $&', missing: [], malformed: false });
+    expect(substitute('${host}:${price}', vars, 'text')).toEqual({
+      value: 'web-01:cost $1 & $&',
+      missing: [],
+      malformed: false,
+    });
   });
 
   it('reads $${ as a literal ${', () => {

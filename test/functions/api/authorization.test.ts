@@ -20,13 +20,19 @@ describe('authorization matrix', () => {
   const tokens: Partial<Record<Caller, string>> = {};
   beforeAll(async () => {
     for (const role of roles) {
-      const r = await admin.post('/v1/tokens', { role, label: `matrix ${role}`, ...(role === 'agent' ? { site: 'local' } : {}) });
+      const r = await admin.post('/v1/tokens', {
+        role,
+        label: `matrix ${role}`,
+        ...(role === 'agent' ? { site: 'local' } : {}),
+      });
       expect(r.status).toBe(201);
       tokens[role] = r.body.token;
     }
   });
 
-  const cases = routes.flatMap((r) => (['none', ...roles] as Caller[]).map((caller) => [r.method.toUpperCase(), r.path, caller, r.access] as const));
+  const cases = routes.flatMap((r) =>
+    (['none', ...roles] as Caller[]).map((caller) => [r.method.toUpperCase(), r.path, caller, r.access] as const),
+  );
 
   it.each(cases)('%s %s as %s', async (method, path, caller, access) => {
     // Ids that exist nowhere, and bodies that fail validation: no call here may change anything.

@@ -70,7 +70,10 @@ describe('bad input', () => {
   it('answers 404 for an unknown machine, master or clone, naming what was missing', async () => {
     const { master } = await makeMaster(api);
     const clone = await makeClone(api, master.id);
-    const r = await api.post(`/v1/clones/${clone.id}/assign`, { machine: 'no-such-machine', customization: { variables: { hostname: 'h' } } });
+    const r = await api.post(`/v1/clones/${clone.id}/assign`, {
+      machine: 'no-such-machine',
+      customization: { variables: { hostname: 'h' } },
+    });
     expect(r.status).toBe(404);
     expect(r.body.error.message).toContain('no-such-machine');
     expect((await api.get(`/v1/clones/${clone.id}`)).body).toMatchObject({ binding: 'unassigned' });
@@ -79,22 +82,41 @@ describe('bad input', () => {
   });
 
   it('answers 400 for malformed JSON, unknown fields, bad items and unknown events; 413 for huge bodies', async () => {
-    const raw = await fetch(`${api.url}/v1/machines`, { method: 'POST', headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' }, body: '{"name":' });
+    const raw = await fetch(`${api.url}/v1/machines`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
+      body: '{"name":',
+    });
     expect(raw.status).toBe(400);
     expect((await raw.json()).error.message).toContain('not valid JSON');
     const extra = await api.post('/v1/machines', { name: unique('m'), site: 'local', kind: 'sim', colour: 'red' });
     expect(extra.status).toBe(400);
-    const badMac = await api.post('/v1/machines', { name: unique('m'), site: 'local', kind: 'sim', identity: { macs: ['zz'] } });
+    const badMac = await api.post('/v1/machines', {
+      name: unique('m'),
+      site: 'local',
+      kind: 'sim',
+      identity: { macs: ['zz'] },
+    });
     expect(badMac.status).toBe(400);
     expect(badMac.body.error.message).toContain('MAC');
-    const badItem = await api.post('/v1/masters', { name: unique('m'), repository: repo.repo.name, path: 'x.img', customization: [{ type: 'replace', path: 'etc/hosts', pattern: '(', replacement: '' }] });
+    const badItem = await api.post('/v1/masters', {
+      name: unique('m'),
+      repository: repo.repo.name,
+      path: 'x.img',
+      customization: [{ type: 'replace', path: 'etc/hosts', pattern: '(', replacement: '' }],
+    });
     expect(badItem.status).toBe(400);
     const { master } = await makeMaster(api);
     const clone = await makeClone(api, master.id);
     const unknown = await api.post(`/v1/clones/${clone.id}/explode`, {});
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.message).toContain('assign');
-    const huge = await api.post('/v1/machines', { name: 'x', site: 'local', kind: 'sim', settings: { blob: 'x'.repeat(2 * 1024 * 1024) } });
+    const huge = await api.post('/v1/machines', {
+      name: 'x',
+      site: 'local',
+      kind: 'sim',
+      settings: { blob: 'x'.repeat(2 * 1024 * 1024) },
+    });
     expect(huge.status).toBe(413);
   });
 
@@ -114,12 +136,19 @@ describe('bad input', () => {
     const clone = await makeClone(api, master.id);
     const machine = await makeMachine(api);
     const started = Date.now();
-    const op = await api.run(`/v1/clones/${clone.id}/assign`, { machine: machine.id, customization: { variables: { hostname: 'h1' } } });
+    const op = await api.run(`/v1/clones/${clone.id}/assign`, {
+      machine: machine.id,
+      customization: { variables: { hostname: 'h1' } },
+    });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(op.status).toBe('failed');
     expect(op.error.code).toBe('regex_timeout');
     const after = (await api.get(`/v1/clones/${clone.id}`)).body;
-    expect(after).toMatchObject({ binding: 'unassigned', customization: { applied: 0 }, lastError: { code: 'regex_timeout' } });
+    expect(after).toMatchObject({
+      binding: 'unassigned',
+      customization: { applied: 0 },
+      lastError: { code: 'regex_timeout' },
+    });
     expect(after.lock).toBeUndefined();
     expect((await api.get(`/v1/machines/${machine.id}`)).body.clone).toBeUndefined();
     // The item before the bad one was undone too, or never applied: the image is as cloned.
@@ -137,7 +166,12 @@ describe('bad input', () => {
     });
 
     it('fails the clone with disk_full and leaves no clone record and no temp file', async () => {
-      const { status, body: r } = await api.post('/v1/repositories', { name: unique('tiny'), site: 'local', kind: 'file', path: mnt });
+      const { status, body: r } = await api.post('/v1/repositories', {
+        name: unique('tiny'),
+        site: 'local',
+        kind: 'file',
+        path: mnt,
+      });
       expect(status).toBe(201);
       const random = randomBytes(14 * 1024 * 1024);
       const root = await mkdtemp(join(tmpdir(), 'encompass-big-'));

@@ -16,7 +16,9 @@ describe('concurrent requests', () => {
     for (let round = 0; round < 3; round++) {
       const [a, b] = await Promise.all([makeClone(api, master), makeClone(api, master)]);
       const machine = await makeMachine(api);
-      const replies = await Promise.all([a, b].map((c) => api.post(`/v1/clones/${c.id}/assign`, { machine: machine.id, ...vars })));
+      const replies = await Promise.all(
+        [a, b].map((c) => api.post(`/v1/clones/${c.id}/assign`, { machine: machine.id, ...vars })),
+      );
       const statuses = replies.map((r) => r.status).sort();
       expect(statuses, JSON.stringify(replies.map((r) => r.body))).toEqual([202, 409]);
       const loser = replies.find((r) => r.status === 409)!;
@@ -36,7 +38,9 @@ describe('concurrent requests', () => {
   it('one clone assigned to two machines at once: one wins, the other gets 409 busy', async () => {
     const clone = await makeClone(api, master);
     const [m1, m2] = await Promise.all([makeMachine(api), makeMachine(api)]);
-    const replies = await Promise.all([m1, m2].map((m) => api.post(`/v1/clones/${clone.id}/assign`, { machine: m.id, ...vars })));
+    const replies = await Promise.all(
+      [m1, m2].map((m) => api.post(`/v1/clones/${clone.id}/assign`, { machine: m.id, ...vars })),
+    );
     expect(replies.map((r) => r.status).sort()).toEqual([202, 409]);
     expect(replies.find((r) => r.status === 409)!.body.error.code).toBe('busy');
     await api.wait(replies.find((r) => r.status === 202)!.body.operation);

@@ -8,7 +8,10 @@ import { makeClone, makeMachine, makeMaster, unique } from '../../support/fixtur
 import { debugfsCat } from '../../support/images';
 
 const api = Api.admin();
-const sha = async (p: string) => createHash('sha256').update(await readFile(p)).digest('hex');
+const sha = async (p: string) =>
+  createHash('sha256')
+    .update(await readFile(p))
+    .digest('hex');
 
 describe('the clone lifecycle through the API', () => {
   let ctx: Awaited<ReturnType<typeof makeMaster>>;
@@ -27,7 +30,9 @@ describe('the clone lifecycle through the API', () => {
   });
 
   it('edits profile, requirements and items with PATCH', async () => {
-    const r = await api.patch(`/v1/masters/${ctx.master.id}`, { profile: { service: 'web', software: ['nginx 1.24'] } });
+    const r = await api.patch(`/v1/masters/${ctx.master.id}`, {
+      profile: { service: 'web', software: ['nginx 1.24'] },
+    });
     expect(r.status).toBe(200);
     expect(r.body.profile).toEqual({ service: 'web', software: ['nginx 1.24'] });
     expect(r.body.requirements.minCpus).toBe(2);
@@ -51,14 +56,20 @@ describe('the clone lifecycle through the API', () => {
     const blade = await makeMachine(api);
     const file = join(ctx.dir, clone.path);
 
-    const refused = await api.post(`/v1/clones/${clone.id}/assign`, { machine: small.id, customization: { variables: { hostname: 'x' } } });
+    const refused = await api.post(`/v1/clones/${clone.id}/assign`, {
+      machine: small.id,
+      customization: { variables: { hostname: 'x' } },
+    });
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('requirements_not_met');
     expect(refused.body.error.message).toContain('at least 2 CPUs');
 
     const assigned = await api.run(`/v1/clones/${clone.id}/assign`, {
       machine: blade.name,
-      customization: { variables: { hostname: 'web-7' }, items: [{ type: 'file', path: '/etc/motd', content: 'welcome to ${hostname}\n' }] },
+      customization: {
+        variables: { hostname: 'web-7' },
+        items: [{ type: 'file', path: '/etc/motd', content: 'welcome to ${hostname}\n' }],
+      },
     });
     expect(assigned.status, JSON.stringify(assigned)).toBe('succeeded');
     expect(await debugfsCat(file, '/etc/hostname')).toBe('web-7\n');
@@ -68,7 +79,10 @@ describe('the clone lifecycle through the API', () => {
     expect(c).toMatchObject({ binding: 'assigned', machine: blade.id, customization: { applied: 3, total: 3 } });
     expect((await api.get(`/v1/machines/${blade.id}`)).body.clone).toBe(clone.id);
 
-    for (const [event, binding] of [['attach', 'attached'], ['activate', 'active']] as const) {
+    for (const [event, binding] of [
+      ['attach', 'attached'],
+      ['activate', 'active'],
+    ] as const) {
       const op = await api.run(`/v1/clones/${clone.id}/${event}`);
       expect(op.status, JSON.stringify(op)).toBe('succeeded');
       expect((await api.get(`/v1/clones/${clone.id}`)).body.binding).toBe(binding);
@@ -113,12 +127,27 @@ describe('the clone lifecycle through the API', () => {
     expect(clone).toMatchObject({ method: 'overlay', format: 'qcow2', backing: plain.master.path });
     expect(clone.path).toMatch(/\.qcow2$/);
     const blade = await makeMachine(api);
-    for (const event of ['assign', 'attach', 'activate', 'deactivate', 'detach', 'unassign', 'reconfigure', 'capture']) {
+    for (const event of [
+      'assign',
+      'attach',
+      'activate',
+      'deactivate',
+      'detach',
+      'unassign',
+      'reconfigure',
+      'capture',
+    ]) {
       const op = await api.run(`/v1/clones/${clone.id}/${event}`, event === 'assign' ? { machine: blade.id } : {});
       expect(op.status, `${event}: ${JSON.stringify(op.error)}`).toBe('succeeded');
     }
     const v2 = (await api.get(`/v1/masters/${plain.master.name}`)).body;
-    expect(v2).toMatchObject({ version: 2, format: 'raw', sha256: plain.master.sha256, parent: plain.master.id, sourceClone: clone.id });
+    expect(v2).toMatchObject({
+      version: 2,
+      format: 'raw',
+      sha256: plain.master.sha256,
+      parent: plain.master.id,
+      sourceClone: clone.id,
+    });
     await expect(stat(join(plain.dir, clone.path))).rejects.toThrow();
   });
 
@@ -162,7 +191,10 @@ describe('the clone lifecycle through the API', () => {
   it('keeps one transition at a time per clone: a second event while one runs is 409 busy', async () => {
     const clone = await makeClone(api, ctx.master.name);
     const slow = await makeMachine(api, { settings: { bootSeconds: 2 } });
-    await api.run(`/v1/clones/${clone.id}/assign`, { machine: slow.id, customization: { variables: { hostname: 'h' } } });
+    await api.run(`/v1/clones/${clone.id}/assign`, {
+      machine: slow.id,
+      customization: { variables: { hostname: 'h' } },
+    });
     await api.run(`/v1/clones/${clone.id}/attach`);
     const first = await api.post(`/v1/clones/${clone.id}/activate`);
     expect(first.status).toBe(202);
@@ -179,7 +211,9 @@ describe('the clone lifecycle through the API', () => {
     expect(op).toMatchObject({ kind: 'clone', status: 'succeeded', progress: 1, resource: { kind: 'clone', name } });
     expect(op.steps.length).toBeGreaterThan(0);
     expect(op.steps.every((s: { status: string }) => s.status === 'succeeded')).toBe(true);
-    const audit = (await api.get('/v1/audit?limit=200')).body.items.filter((e: { operation?: string }) => e.operation === op.id);
+    const audit = (await api.get('/v1/audit?limit=200')).body.items.filter(
+      (e: { operation?: string }) => e.operation === op.id,
+    );
     expect(audit.map((e: { outcome: string }) => e.outcome).sort()).toEqual(['accepted', 'succeeded']);
     expect(audit[0].actor).toMatch(/^admin:tk-/);
   });

@@ -19,7 +19,9 @@ describe('GET /v1/openapi.json', () => {
     }
     const importBody = doc.paths['/v1/masters'].post.requestBody.content['application/json'].schema;
     expect(importBody.required).toEqual(expect.arrayContaining(['name', 'repository', 'path']));
-    expect(importBody.properties.customization.items.oneOf ?? importBody.properties.customization.items.anyOf).toHaveLength(2);
+    expect(
+      importBody.properties.customization.items.oneOf ?? importBody.properties.customization.items.anyOf,
+    ).toHaveLength(2);
   });
 
   it('answers health without a token', async () => {

@@ -18,7 +18,9 @@ const s3 = new S3Client({
 });
 
 async function sha256(path: string) {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 }
 
 /** The master's import operation, once the upload event has started it. */
@@ -43,7 +45,13 @@ describe('uploads', () => {
     await makeExt4(image, baseFiles, 110);
     const size = (await stat(image)).size;
     const name = unique('uploaded');
-    const made = await api.post('/v1/uploads', { name, repository: repo.repo.name, sizeBytes: size, sha256: await sha256(image), profile: { service: 'uploaded' } });
+    const made = await api.post('/v1/uploads', {
+      name,
+      repository: repo.repo.name,
+      sizeBytes: size,
+      sha256: await sha256(image),
+      profile: { service: 'uploaded' },
+    });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
     expect(made.body.method).toBe('multipart');
     expect(made.body.parts).toHaveLength(2);
@@ -69,7 +77,13 @@ describe('uploads', () => {
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
     expect(op.steps.map((s: { name: string }) => s.name)).toContain('pull');
     const master = (await api.get(`/v1/masters/${name}`)).body;
-    expect(master).toMatchObject({ status: 'ready', sizeBytes: size, sha256: await sha256(image), profile: { service: 'uploaded' }, filesystem: { type: 'ext4' } });
+    expect(master).toMatchObject({
+      status: 'ready',
+      sizeBytes: size,
+      sha256: await sha256(image),
+      profile: { service: 'uploaded' },
+      filesystem: { type: 'ext4' },
+    });
     expect(await sha256(join(repo.dir, master.path))).toBe(master.sha256);
 
     const left = await s3.send(new ListObjectsV2Command({ Bucket: 'encompass', Prefix: made.body.key }));
@@ -79,10 +93,19 @@ describe('uploads', () => {
     const again = await fetch(`${stack.url}/internal/events/s3`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-encompass-internal': stack.env.ENCOMPASS_INTERNAL_SECRET! },
-      body: JSON.stringify({ Records: [{ eventName: 'ObjectCreated:CompleteMultipartUpload', s3: { bucket: { name: 'encompass' }, object: { key: made.body.key, size } } }] }),
+      body: JSON.stringify({
+        Records: [
+          {
+            eventName: 'ObjectCreated:CompleteMultipartUpload',
+            s3: { bucket: { name: 'encompass' }, object: { key: made.body.key, size } },
+          },
+        ],
+      }),
     });
     expect((await again.json()).ignored).toBeDefined();
-    const ops = (await api.get('/v1/operations?limit=100')).body.items.filter((o: any) => o.kind === 'import' && o.resource.name === name);
+    const ops = (await api.get('/v1/operations?limit=100')).body.items.filter(
+      (o: any) => o.kind === 'import' && o.resource.name === name,
+    );
     expect(ops).toHaveLength(1);
   });
 
@@ -90,7 +113,12 @@ describe('uploads', () => {
     const image = join(repo.dir, '..', `${unique('up')}.img`);
     await makeExt4(image, baseFiles, 8);
     const name = unique('wrongsum');
-    const made = await api.post('/v1/uploads', { name, repository: repo.repo.name, sizeBytes: (await stat(image)).size, sha256: '0'.repeat(64) });
+    const made = await api.post('/v1/uploads', {
+      name,
+      repository: repo.repo.name,
+      sizeBytes: (await stat(image)).size,
+      sha256: '0'.repeat(64),
+    });
     expect(made.body.method).toBe('PUT');
     expect((await fetch(made.body.url, { method: 'PUT', body: await readFile(image) })).status).toBe(200);
     const op = await importOf(name);

@@ -1,27 +1,47 @@
 /** The lifecycle table, checked for every (state, event) pair against the rules of the design. */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { renderReadme } from '../../../infra/docs/readme';
-import { allStates, allowedEvents, apply, type CloneState, events, lifecycleDiagram, plan, transitions } from '../../../functions/domain/lifecycle';
+import {
+  allowedEvents,
+  allStates,
+  apply,
+  type CloneState,
+  events,
+  lifecycleDiagram,
+  plan,
+  transitions,
+} from '../../../functions/domain/lifecycle';
 import { InvalidTransitionError } from '../../../functions/errors';
+import { renderReadme } from '../../../infra/docs/readme';
 
 /** The design's rules, written out independently of the table. */
 function expected(s: CloneState, event: string): Partial<CloneState> | null {
   const { metastate: m, binding: b } = s;
   const clean = m === 'clean';
   switch (event) {
-    case 'assign': return b === 'unassigned' ? { binding: 'assigned' } : null;
-    case 'unassign': return b === 'assigned' ? { binding: 'unassigned' } : null;
-    case 'attach': return b === 'assigned' ? { binding: 'attached' } : null;
-    case 'detach': return b === 'attached' ? { binding: 'assigned' } : null;
-    case 'activate': return b === 'attached' ? { binding: 'active' } : null;
-    case 'deactivate': return b === 'active' ? { binding: 'attached' } : null;
-    case 'reconfigure': return m === 'operational' ? { metastate: 'maintenance' } : null;
-    case 'capture': return m === 'maintenance' && b === 'unassigned' ? { status: 'captured' } : null;
+    case 'assign':
+      return b === 'unassigned' ? { binding: 'assigned' } : null;
+    case 'unassign':
+      return b === 'assigned' ? { binding: 'unassigned' } : null;
+    case 'attach':
+      return b === 'assigned' ? { binding: 'attached' } : null;
+    case 'detach':
+      return b === 'attached' ? { binding: 'assigned' } : null;
+    case 'activate':
+      return b === 'attached' ? { binding: 'active' } : null;
+    case 'deactivate':
+      return b === 'active' ? { binding: 'attached' } : null;
+    case 'reconfigure':
+      return m === 'operational' ? { metastate: 'maintenance' } : null;
+    case 'capture':
+      return m === 'maintenance' && b === 'unassigned' ? { status: 'captured' } : null;
     case 'customize':
-    case 'rollback': return clean && (b === 'unassigned' || b === 'assigned') ? {} : null;
-    case 'destroy': return b === 'unassigned' ? { status: 'destroyed' } : null;
-    default: return null;
+    case 'rollback':
+      return clean && (b === 'unassigned' || b === 'assigned') ? {} : null;
+    case 'destroy':
+      return b === 'unassigned' ? { status: 'destroyed' } : null;
+    default:
+      return null;
   }
 }
 
@@ -40,7 +60,10 @@ describe('the clone lifecycle table', () => {
 
   it('refuses every event on captured and destroyed clones', () => {
     for (const status of ['captured', 'destroyed'] as const)
-      for (const e of events) expect(() => plan({ metastate: 'maintenance', binding: 'unassigned', status }, e)).toThrow(InvalidTransitionError);
+      for (const e of events)
+        expect(() => plan({ metastate: 'maintenance', binding: 'unassigned', status }, e)).toThrow(
+          InvalidTransitionError,
+        );
   });
 
   it('turns a clean clone operational on its first reported boot, and only then', () => {
@@ -59,7 +82,9 @@ describe('the clone lifecycle table', () => {
     } catch (e) {
       expect(e).toBeInstanceOf(InvalidTransitionError);
       expect((e as InvalidTransitionError).status).toBe(409);
-      expect((e as Error).message).toBe('cannot destroy a clone that is clean and active; events allowed now: deactivate');
+      expect((e as Error).message).toBe(
+        'cannot destroy a clone that is clean and active; events allowed now: deactivate',
+      );
       expect(allowedEvents(s)).toEqual(['deactivate']);
     }
   });

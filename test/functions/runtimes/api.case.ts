@@ -16,7 +16,10 @@ export function describeApiConformance(name: string, start: () => Promise<Runtim
     const call = async (method: string, path: string, body?: unknown, auth = true) => {
       const res = await rt.fetch(path, {
         method,
-        headers: { ...(auth ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...(auth ? { authorization: `Bearer ${token}` } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
         body: body ? JSON.stringify(body) : undefined,
       });
       return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
@@ -50,7 +53,13 @@ export function describeApiConformance(name: string, start: () => Promise<Runtim
 
     it('creates, reads, changes and deletes a machine, normalizing its MAC', async () => {
       const machine = `rt-${name.replace(/\W/g, '')}-${Date.now()}`;
-      const made = await call('POST', '/v1/machines', { name: machine, site: 'local', kind: 'sim', identity: { macs: ['AA-BB-CC-DD-EE-FF'] }, credentials: { password: 'secret' } });
+      const made = await call('POST', '/v1/machines', {
+        name: machine,
+        site: 'local',
+        kind: 'sim',
+        identity: { macs: ['AA-BB-CC-DD-EE-FF'] },
+        credentials: { password: 'secret' },
+      });
       expect(made.status).toBe(201);
       expect(made.body.identity.macs).toEqual(['aa:bb:cc:dd:ee:ff']);
       expect(JSON.stringify(made.body)).not.toContain('secret');
@@ -70,9 +79,18 @@ export function describeApiConformance(name: string, start: () => Promise<Runtim
     });
 
     it('starts a workflow: an import of a missing image ends as a failed operation', async () => {
-      const repo = await call('POST', '/v1/repositories', { name: `rt-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`, site: 'local', kind: 'file', path: '/nonexistent-encompass' });
+      const repo = await call('POST', '/v1/repositories', {
+        name: `rt-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`,
+        site: 'local',
+        kind: 'file',
+        path: '/nonexistent-encompass',
+      });
       expect(repo.status).toBe(201);
-      const r = await call('POST', '/v1/masters', { name: `rt-${Date.now()}`, repository: repo.body.id, path: 'none.img' });
+      const r = await call('POST', '/v1/masters', {
+        name: `rt-${Date.now()}`,
+        repository: repo.body.id,
+        path: 'none.img',
+      });
       expect(r.status).toBe(202);
       let op: any;
       for (let i = 0; i < 100; i++) {

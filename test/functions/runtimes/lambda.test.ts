@@ -17,7 +17,13 @@ async function toEvent(path: string, init: RequestInit = {}) {
       accountId: '000000000000',
       apiId: 'local',
       domainName: url.host,
-      http: { method: init.method ?? 'GET', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
+      http: {
+        method: init.method ?? 'GET',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'vitest',
+      },
       requestId: crypto.randomUUID(),
       routeKey: '$default',
       stage: '$default',
@@ -34,7 +40,12 @@ describeApiConformance('AWS Lambda (API Gateway v2 events)', async () => {
   const { handler } = await import('../../../functions/entry/lambda');
   return {
     fetch: async (path, init) => {
-      const out = (await handler(await toEvent(path, init), {})) as { statusCode: number; headers?: Record<string, string>; body?: string; isBase64Encoded?: boolean };
+      const out = (await handler(await toEvent(path, init), {})) as {
+        statusCode: number;
+        headers?: Record<string, string>;
+        body?: string;
+        isBase64Encoded?: boolean;
+      };
       const body = out.isBase64Encoded ? Buffer.from(out.body ?? '', 'base64').toString() : out.body;
       return new Response(body, { status: out.statusCode, headers: out.headers });
     },

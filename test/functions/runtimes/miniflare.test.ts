@@ -6,7 +6,8 @@ import { describeApiConformance } from './api.case';
 describeApiConformance('workerd (Miniflare)', async () => {
   const mf = workerd(await bundleFunctions(), { bindings: inject('stack').env });
   return {
-    fetch: async (path, init) => (await mf.dispatchFetch(`http://localhost${path}`, init as never)) as unknown as Response,
+    fetch: async (path, init) =>
+      (await mf.dispatchFetch(`http://localhost${path}`, init as never)) as unknown as Response,
     stop: () => mf.dispose(),
   };
 });

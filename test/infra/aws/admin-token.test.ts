@@ -5,7 +5,12 @@ import { createAdminToken } from '../../../infra/aws/admin-token';
 describe('createAdminToken', () => {
   it('makes a token the API accepts as admin', async () => {
     const stack = inject('stack');
-    const { token } = await createAdminToken({ table: stack.env.ENCOMPASS_TABLE!, region: 'us-east-1', env: stack.env, label: 'from test' });
+    const { token } = await createAdminToken({
+      table: stack.env.ENCOMPASS_TABLE!,
+      region: 'us-east-1',
+      env: stack.env,
+      label: 'from test',
+    });
     const res = await fetch(`${stack.url}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { items: { role: string; label?: string }[] };

@@ -33,7 +33,7 @@ describe('AgentRole trust', () => {
     expect(statements[0].Principal.AWS).toBeDefined();
   });
 
-  it('with a Roles Anywhere trust anchor, trusts only certificates from it issued to the site\'s agent', () => {
+  it("with a Roles Anywhere trust anchor, trusts only certificates from it issued to the site's agent", () => {
     const statements = trustOf(anchor);
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions.sort()).toEqual(['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession']);

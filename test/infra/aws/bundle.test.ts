@@ -39,6 +39,8 @@ describe('the functions bundle', () => {
   });
 
   it('fails with a typed error that names the entry when esbuild cannot build it', () => {
-    expect(() => bundleFunctions('/nonexistent/entry.ts')).toThrow(expect.objectContaining({ code: 'bundle_failed', entry: '/nonexistent/entry.ts' }));
+    expect(() => bundleFunctions('/nonexistent/entry.ts')).toThrow(
+      expect.objectContaining({ code: 'bundle_failed', entry: '/nonexistent/entry.ts' }),
+    );
   });
 });

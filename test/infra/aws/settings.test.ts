@@ -6,7 +6,12 @@ const from = (context: Record<string, unknown>) => settingsFromContext((key) => 
 
 describe('settingsFromContext', () => {
   it('defaults to the one site "main" and no optional extras', () => {
-    expect(from({})).toEqual({ sites: ['main'], operationLogDays: 400, alarmEmail: undefined, agentTrustAnchorArn: undefined });
+    expect(from({})).toEqual({
+      sites: ['main'],
+      operationLogDays: 400,
+      alarmEmail: undefined,
+      agentTrustAnchorArn: undefined,
+    });
   });
 
   it('reads sites as a comma list, a JSON list or an array', () => {
@@ -22,7 +27,9 @@ describe('settingsFromContext', () => {
     ['a site twice', 'main,main'],
     ['two sites whose output names clash', 'lab-2,lab2'],
   ])('refuses %s with a typed error', (_, sites) => {
-    expect(() => from({ sites })).toThrow(expect.objectContaining({ name: 'InvalidContextError', code: 'invalid_context', key: 'sites' }));
+    expect(() => from({ sites })).toThrow(
+      expect.objectContaining({ name: 'InvalidContextError', code: 'invalid_context', key: 'sites' }),
+    );
   });
 
   it('accepts the longest site name that still fits every state machine name', () => {
@@ -37,6 +44,8 @@ describe('settingsFromContext', () => {
   it('takes a Roles Anywhere trust anchor ARN and refuses anything else there', () => {
     const arn = 'arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/0a1b2c3d-4e5f-6789-abcd-ef0123456789';
     expect(from({ agentTrustAnchorArn: arn }).agentTrustAnchorArn).toBe(arn);
-    expect(() => from({ agentTrustAnchorArn: 'arn:aws:iam::123456789012:role/x' })).toThrow(expect.objectContaining({ key: 'agentTrustAnchorArn' }));
+    expect(() => from({ agentTrustAnchorArn: 'arn:aws:iam::123456789012:role/x' })).toThrow(
+      expect.objectContaining({ key: 'agentTrustAnchorArn' }),
+    );
   });
 });

@@ -27,7 +27,8 @@ const only = (type: string) => {
   expect(found, type).toHaveLength(1);
   return found[0]![1].Properties;
 };
-const logicalIdOf = (type: string, test: (props: any) => boolean) => ofType(type).find(([, r]) => test(r.Properties))?.[0];
+const logicalIdOf = (type: string, test: (props: any) => boolean) =>
+  ofType(type).find(([, r]) => test(r.Properties))?.[0];
 const statementsOf = (policy: any): any[] => policy.Properties.PolicyDocument.Statement;
 const policiesOfRole = (roleId: string) =>
   ofType('AWS::IAM::Policy').filter(([, p]) => asList(p.Properties.Roles).some((r: any) => r.Ref === roleId));
@@ -59,7 +60,10 @@ describe('the table', () => {
   it('has the keys and indexes of functions/store/schema.ts', () => {
     const table = only('AWS::DynamoDB::Table');
     expect(table.KeySchema.map((k: any) => k.AttributeName)).toEqual([tableSchema.partitionKey, tableSchema.sortKey]);
-    const indexes = table.GlobalSecondaryIndexes.map((i: any) => [i.IndexName, ...i.KeySchema.map((k: any) => k.AttributeName)]);
+    const indexes = table.GlobalSecondaryIndexes.map((i: any) => [
+      i.IndexName,
+      ...i.KeySchema.map((k: any) => k.AttributeName),
+    ]);
     expect(indexes).toEqual(tableSchema.indexes.map((i) => [i.name, i.partitionKey, i.sortKey]));
   });
 
@@ -73,7 +77,11 @@ describe('the buckets', () => {
     const buckets = ofType('AWS::S3::Bucket');
     expect(buckets.length).toBeGreaterThanOrEqual(2);
     for (const [id, b] of buckets) {
-      expect(b.Properties.BucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault?.SSEAlgorithm, id).toBeTruthy();
+      expect(
+        b.Properties.BucketEncryption?.ServerSideEncryptionConfiguration?.[0]?.ServerSideEncryptionByDefault
+          ?.SSEAlgorithm,
+        id,
+      ).toBeTruthy();
       expect(b.Properties.PublicAccessBlockConfiguration, id).toEqual({
         BlockPublicAcls: true,
         BlockPublicPolicy: true,
@@ -88,7 +96,10 @@ describe('the buckets', () => {
     for (const [id] of ofType('AWS::S3::Bucket')) {
       const policy = ofType('AWS::S3::BucketPolicy').find(([, p]) => p.Properties.Bucket.Ref === id);
       const denies = statementsOf(policy![1]).filter((s) => s.Effect === 'Deny');
-      expect(denies.some((s) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false'), id).toBe(true);
+      expect(
+        denies.some((s) => s.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+        id,
+      ).toBe(true);
     }
   });
 
@@ -102,7 +113,10 @@ describe('the buckets', () => {
   it('abort incomplete multipart uploads and expire old operation logs', () => {
     const data = ofType('AWS::S3::Bucket').find(([, b]) => b.Properties.VersioningConfiguration)![1].Properties;
     const rules: any[] = data.LifecycleConfiguration.Rules;
-    expect(rules.find((r) => r.AbortIncompleteMultipartUpload && !r.Prefix)?.AbortIncompleteMultipartUpload.DaysAfterInitiation).toBeGreaterThan(0);
+    expect(
+      rules.find((r) => r.AbortIncompleteMultipartUpload && !r.Prefix)?.AbortIncompleteMultipartUpload
+        .DaysAfterInitiation,
+    ).toBeGreaterThan(0);
     expect(rules.find((r) => r.Prefix === 'operations/')?.ExpirationInDays).toBeGreaterThan(0);
   });
 });
@@ -122,29 +136,47 @@ describe('uploads', () => {
 
 describe('reconcile', () => {
   it('runs on a schedule, ending operations whose workflow is gone', () => {
-    const rule = ofType('AWS::Events::Rule').map(([, r]) => r.Properties).find((r) => r.ScheduleExpression);
+    const rule = ofType('AWS::Events::Rule')
+      .map(([, r]) => r.Properties)
+      .find((r) => r.ScheduleExpression);
     expect(rule.ScheduleExpression).toBe('rate(5 minutes)');
     expect(flatten(rule.Targets[0].Arn)).toMatch(/^<Functions\w+\.Arn>$/);
   });
 });
 
 describe('the workflows', () => {
-  const activityId = (site: string) => logicalIdOf('AWS::StepFunctions::Activity', (a) => a.Name === `encompass-${site}-agent`);
+  const activityId = (site: string) =>
+    logicalIdOf('AWS::StepFunctions::Activity', (a) => a.Name === `encompass-${site}-agent`);
 
   it('give each site exactly one activity, named after the site', () => {
-    expect(ofType('AWS::StepFunctions::Activity').map(([, a]) => a.Properties.Name).sort()).toEqual(sites.map((s) => `encompass-${s}-agent`).sort());
+    expect(
+      ofType('AWS::StepFunctions::Activity')
+        .map(([, a]) => a.Properties.Name)
+        .sort(),
+    ).toEqual(sites.map((s) => `encompass-${s}-agent`).sort());
   });
 
-  it.each(sites.flatMap((site) => workflows.map((wf) => [site, wf] as const)))('%s %s: named for the functions, every placeholder filled', (site, wf) => {
-    const machine = ofType('AWS::StepFunctions::StateMachine').find(([, m]) => m.Properties.StateMachineName === `encompass-${site}-${wf}`);
-    expect(machine).toBeDefined();
-    const definition = flatten(machine![1].Properties.DefinitionString);
-    expect(definition).not.toContain('${');
-    expect(machine![1].Properties.DefinitionSubstitutions).toBeUndefined();
-    const tasks = Object.values(JSON.parse(definition).States as Record<string, any>).filter((s) => s.Type === 'Task');
-    for (const task of tasks) expect([`<${activityId(site)}>`, `arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${FUNCTION_NAME}`]).toContain(task.Resource);
-    expect(tasks.some((t) => t.Resource === `<${activityId(site)}>`)).toBe(true);
-  });
+  it.each(sites.flatMap((site) => workflows.map((wf) => [site, wf] as const)))(
+    '%s %s: named for the functions, every placeholder filled',
+    (site, wf) => {
+      const machine = ofType('AWS::StepFunctions::StateMachine').find(
+        ([, m]) => m.Properties.StateMachineName === `encompass-${site}-${wf}`,
+      );
+      expect(machine).toBeDefined();
+      const definition = flatten(machine![1].Properties.DefinitionString);
+      expect(definition).not.toContain('${');
+      expect(machine![1].Properties.DefinitionSubstitutions).toBeUndefined();
+      const tasks = Object.values(JSON.parse(definition).States as Record<string, any>).filter(
+        (s) => s.Type === 'Task',
+      );
+      for (const task of tasks)
+        expect([
+          `<${activityId(site)}>`,
+          `arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${FUNCTION_NAME}`,
+        ]).toContain(task.Resource);
+      expect(tasks.some((t) => t.Resource === `<${activityId(site)}>`)).toBe(true);
+    },
+  );
 
   it('log every event but no execution data (inputs carry machine credentials), and are traced', () => {
     for (const [id, m] of ofType('AWS::StepFunctions::StateMachine')) {
@@ -155,9 +187,15 @@ describe('the workflows', () => {
   });
 
   it('raise an alarm on failed executions of every state machine', () => {
-    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties).filter((a) => a.MetricName === 'ExecutionsFailed');
+    const alarms = ofType('AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .filter((a) => a.MetricName === 'ExecutionsFailed');
     const watched = alarms.map((a) => a.Dimensions.find((d: any) => d.Name === 'StateMachineArn').Value.Ref).sort();
-    expect(watched).toEqual(ofType('AWS::StepFunctions::StateMachine').map(([id]) => id).sort());
+    expect(watched).toEqual(
+      ofType('AWS::StepFunctions::StateMachine')
+        .map(([id]) => id)
+        .sort(),
+    );
     for (const a of alarms) expect(a.AlarmActions).toHaveLength(1);
   });
 });
@@ -169,23 +207,32 @@ describe('the function', () => {
     expect(fn.FunctionName).toBe(FUNCTION_NAME);
     expect(env.ENCOMPASS_TABLE.Ref).toBe(logicalIdOf('AWS::DynamoDB::Table', () => true));
     expect(env.ENCOMPASS_BUCKET.Ref).toMatch(/^DataBucket/);
-    expect(flatten(env.ENCOMPASS_STEPS_FUNCTION_ARN)).toBe(`arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${FUNCTION_NAME}`);
+    expect(flatten(env.ENCOMPASS_STEPS_FUNCTION_ARN)).toBe(
+      `arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${FUNCTION_NAME}`,
+    );
     expect(flatten(env.ENCOMPASS_STATEMACHINE_ROLE_ARN)).toMatch(/^<StateMachineRole\w+\.Arn>$/);
     expect(env.ENCOMPASS_ACCOUNT_ID).toEqual({ Ref: 'AWS::AccountId' });
   });
 
   it('is granted every AWS call the functions make', () => {
     const fnRole = only('AWS::Lambda::Function').Role['Fn::GetAtt'][0];
-    const granted = new Set(policiesOfRole(fnRole).flatMap(([, p]) => statementsOf(p).flatMap((s) => asList<string>(s.Action))));
+    const granted = new Set(
+      policiesOfRole(fnRole).flatMap(([, p]) => statementsOf(p).flatMap((s) => asList<string>(s.Action))),
+    );
     for (const command of sdkCommandsUsedBy(join(import.meta.dirname, '../../../functions'))) {
       const needs = actionsFor[command];
-      expect(needs, `${command} is sent by the functions: grant its IAM action in infra/aws/functions.ts, then map it here`).toBeDefined();
+      expect(
+        needs,
+        `${command} is sent by the functions: grant its IAM action in infra/aws/functions.ts, then map it here`,
+      ).toBeDefined();
       for (const action of needs!) expect(granted.has(action), `${command} needs ${action}`).toBe(true);
     }
   });
 
   it('may pass the state machine role to Step Functions only', () => {
-    const passes = ofType('AWS::IAM::Policy').flatMap(([, p]) => statementsOf(p)).filter((s) => asList(s.Action).includes('iam:PassRole'));
+    const passes = ofType('AWS::IAM::Policy')
+      .flatMap(([, p]) => statementsOf(p))
+      .filter((s) => asList(s.Action).includes('iam:PassRole'));
     expect(passes).toHaveLength(1);
     expect(flatten(passes[0].Resource)).toMatch(/^<StateMachineRole\w+\.Arn>$/);
     expect(passes[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'states.amazonaws.com' } });
@@ -201,7 +248,9 @@ describe('the agent roles', () => {
       const [trust] = role.Properties.AssumeRolePolicyDocument.Statement;
       expect(flatten(trust.Principal.AWS)).toBe('arn:<AWS::Partition>:iam::<AWS::AccountId>:root');
     }
-    const assumes = ofType('AWS::IAM::Policy').flatMap(([, p]) => statementsOf(p)).filter((s) => asList<string>(s.Action).some((a) => a.startsWith('sts:')));
+    const assumes = ofType('AWS::IAM::Policy')
+      .flatMap(([, p]) => statementsOf(p))
+      .filter((s) => asList<string>(s.Action).some((a) => a.startsWith('sts:')));
     expect(assumes).toEqual([]);
   });
 
@@ -213,9 +262,14 @@ describe('the agent roles', () => {
       if (s.Resource === '*') expect(asList(s.Action).sort()).toEqual([...TASK_TOKEN_ACTIONS].sort());
     }
     const take = statements.find((s) => s.Action === 'states:GetActivityTask');
-    expect(take.Resource.Ref).toBe(logicalIdOf('AWS::StepFunctions::Activity', (a) => a.Name === `encompass-${site}-agent`));
-    const objects = statements.filter((s) => asList<string>(s.Action).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'));
-    for (const s of objects) expect(flatten(s.Resource)).toMatch(new RegExp(`^<DataBucket\\w+\\.Arn>/sites/${site}/\\*$`));
+    expect(take.Resource.Ref).toBe(
+      logicalIdOf('AWS::StepFunctions::Activity', (a) => a.Name === `encompass-${site}-agent`),
+    );
+    const objects = statements.filter((s) =>
+      asList<string>(s.Action).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'),
+    );
+    for (const s of objects)
+      expect(flatten(s.Resource)).toMatch(new RegExp(`^<DataBucket\\w+\\.Arn>/sites/${site}/\\*$`));
     const list = statements.find((s) => s.Action === 's3:ListBucket');
     expect(list.Condition).toEqual({ StringLike: { 's3:prefix': [`sites/${site}/*`] } });
   });
@@ -224,7 +278,8 @@ describe('the agent roles', () => {
 describe('the stack', () => {
   it('has no IAM policy with a wildcard action', () => {
     for (const [id, p] of ofType('AWS::IAM::Policy'))
-      for (const s of statementsOf(p)) for (const action of asList<string>(s.Action)) expect(action, id).not.toContain('*');
+      for (const s of statementsOf(p))
+        for (const action of asList<string>(s.Action)) expect(action, id).not.toContain('*');
   });
 
   it('has no finding of cdk-nag AwsSolutions that is not acknowledged with a reason', () => {
@@ -238,7 +293,15 @@ describe('the stack', () => {
   it('outputs the API URL, the table, the bucket, and per site the activity and the agent role', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
     expect(outputs).toEqual(
-      expect.arrayContaining(['ApiUrl', 'TableName', 'BucketName', 'ActivityArnMain', 'AgentRoleArnMain', 'ActivityArnLab2', 'AgentRoleArnLab2']),
+      expect.arrayContaining([
+        'ApiUrl',
+        'TableName',
+        'BucketName',
+        'ActivityArnMain',
+        'AgentRoleArnMain',
+        'ActivityArnLab2',
+        'AgentRoleArnLab2',
+      ]),
     );
   });
 });
@@ -247,7 +310,12 @@ describe('the stack', () => {
 const actionsFor: Record<string, string[]> = {
   GetCommand: ['dynamodb:GetItem'],
   QueryCommand: ['dynamodb:Query'],
-  TransactWriteCommand: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+  TransactWriteCommand: [
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+    'dynamodb:ConditionCheckItem',
+  ],
   GetObjectCommand: ['s3:GetObject'],
   PutObjectCommand: ['s3:PutObject'],
   DeleteObjectCommand: ['s3:DeleteObject'],

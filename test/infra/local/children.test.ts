@@ -30,10 +30,22 @@ describe('spawnChild', () => {
 
   it('calls onExit when a ready child dies on its own, but not when it is stopped', async () => {
     const onExit = vi.fn();
-    await spawnChild({ name: 'short', ...node('setTimeout(() => process.exit(3), 300)'), logFile: join(home.path, 'a.log'), ready, onExit });
+    await spawnChild({
+      name: 'short',
+      ...node('setTimeout(() => process.exit(3), 300)'),
+      logFile: join(home.path, 'a.log'),
+      ready,
+      onExit,
+    });
     await vi.waitFor(() => expect(onExit).toHaveBeenCalledWith(3));
     const quiet = vi.fn();
-    const child = await spawnChild({ name: 'long', ...node('setInterval(() => {}, 1000)'), logFile: join(home.path, 'b.log'), ready, onExit: quiet });
+    const child = await spawnChild({
+      name: 'long',
+      ...node('setInterval(() => {}, 1000)'),
+      logFile: join(home.path, 'b.log'),
+      ready,
+      onExit: quiet,
+    });
     await child.stop();
     expect(quiet).not.toHaveBeenCalled();
   });
@@ -51,7 +63,13 @@ describe('spawnChild', () => {
   });
 
   it('fails when the command does not exist', async () => {
-    const start = spawnChild({ name: 'ghost', command: 'no-such-command-here', args: [], logFile: join(home.path, 'g.log'), ready });
+    const start = spawnChild({
+      name: 'ghost',
+      command: 'no-such-command-here',
+      args: [],
+      logFile: join(home.path, 'g.log'),
+      ready,
+    });
     await expect(start).rejects.toBeInstanceOf(ChildStartError);
   });
 

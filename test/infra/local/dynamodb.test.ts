@@ -75,7 +75,14 @@ describe('DynamoDB Local', () => {
   });
 
   it('lists its tables to the AWS CLI, whatever credentials it signs with', async () => {
-    const out = await aws(['dynamodb', 'list-tables', '--endpoint-url', `http://127.0.0.1:${port}`, '--region', 'us-east-1']);
+    const out = await aws([
+      'dynamodb',
+      'list-tables',
+      '--endpoint-url',
+      `http://127.0.0.1:${port}`,
+      '--region',
+      'us-east-1',
+    ]);
     expect(JSON.parse(out).TableNames).toContain('things');
   });
 

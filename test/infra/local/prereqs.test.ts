@@ -12,7 +12,10 @@ const named = (part: string) => prerequisites.find((p) => p.name.includes(part))
 describe('prerequisites of the local stack', () => {
   it('finds java 17+, debugfs and qemu-img installed on this machine', async () => {
     const missing = await missingPrerequisites();
-    expect(missing.map((p) => p.name), formatMissing(missing)).toEqual([]);
+    expect(
+      missing.map((p) => p.name),
+      formatMissing(missing),
+    ).toEqual([]);
     for (const tool of ['java', 'debugfs', 'qemu-img']) expect(await named(tool).check(), tool).toBe(true);
   });
 

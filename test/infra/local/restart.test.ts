@@ -35,7 +35,10 @@ const byId = (items: { id: string }[]) => new Map(items.map((i) => [i.id, i]));
 
 /** Assigns (and optionally attaches) a clone to a machine, both by id. */
 async function bind(api: Api, clone: string, machine: string, attach: boolean) {
-  const assigned = await api.run(`/v1/clones/${clone}/assign`, { machine, customization: { variables: { hostname: 'restart' } } });
+  const assigned = await api.run(`/v1/clones/${clone}/assign`, {
+    machine,
+    customization: { variables: { hostname: 'restart' } },
+  });
   expect(assigned.status, JSON.stringify(assigned)).toBe('succeeded');
   if (!attach) return;
   const attached = await api.run(`/v1/clones/${clone}/attach`);
@@ -90,7 +93,10 @@ describe('the local stack across restarts', () => {
     const machine = await makeMachine(firstApi);
     const clone = await makeClone(firstApi, ctx.master.name);
     await bind(firstApi, clone.id, machine.id, false);
-    kept = { clone: (await firstApi.get(`/v1/clones/${clone.id}`)).body, machine: (await firstApi.get(`/v1/machines/${machine.id}`)).body };
+    kept = {
+      clone: (await firstApi.get(`/v1/clones/${clone.id}`)).body,
+      machine: (await firstApi.get(`/v1/machines/${machine.id}`)).body,
+    };
 
     before = {
       masters: await all(firstApi, '/v1/masters'),
@@ -129,7 +135,13 @@ describe('the local stack across restarts', () => {
     const clones = byId(await all(api, '/v1/clones'));
     for (const c of before.clones) {
       const now = clones.get(c.id);
-      expect(now, `clone ${c.name}`).toMatchObject({ name: c.name, status: c.status, metastate: c.metastate, binding: c.binding, machine: c.machine });
+      expect(now, `clone ${c.name}`).toMatchObject({
+        name: c.name,
+        status: c.status,
+        metastate: c.metastate,
+        binding: c.binding,
+        machine: c.machine,
+      });
       if (c.id !== interrupted.clone) expect(now).toEqual(c);
     }
     expect(clones.get(kept.clone.id)).toMatchObject({ binding: 'assigned', machine: kept.machine.id });
@@ -151,7 +163,10 @@ describe('the local stack across restarts', () => {
     expect(op).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
     const clone = (await api.get(`/v1/clones/${interrupted.clone}`)).body;
     expect(clone.lock).toBeUndefined();
-    expect(clone).toMatchObject({ binding: 'attached', lastError: { code: 'interrupted', operation: interrupted.operation } });
+    expect(clone).toMatchObject({
+      binding: 'attached',
+      lastError: { code: 'interrupted', operation: interrupted.operation },
+    });
     const detached = await api.run(`/v1/clones/${interrupted.clone}/detach`);
     expect(detached.status, JSON.stringify(detached)).toBe('succeeded');
   });
@@ -169,7 +184,11 @@ describe('the local stack across restarts', () => {
     const op = await api.wait(operation, 70_000);
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
     // One boot, not two: the restarted agent ran the cut-short task once more under its old token.
-    expect((await api.get(`/v1/clones/${clone.id}`)).body).toMatchObject({ binding: 'active', metastate: 'operational', bootCount: 1 });
+    expect((await api.get(`/v1/clones/${clone.id}`)).body).toMatchObject({
+      binding: 'active',
+      metastate: 'operational',
+      bootCount: 1,
+    });
     expect((await api.run(`/v1/clones/${clone.id}/deactivate`)).status).toBe('succeeded');
   }, 120_000);
 
@@ -195,7 +214,11 @@ describe('the local stack across restarts', () => {
     expect(op.error.message).toContain('"local"');
     const after = (await api.get(`/v1/clones/${clone.id}`)).body;
     expect(after.lock).toBeUndefined();
-    expect(after).toMatchObject({ binding: 'attached', machine: machine.id, lastError: { code: 'agent_lost', operation } });
+    expect(after).toMatchObject({
+      binding: 'attached',
+      machine: machine.id,
+      lastError: { code: 'agent_lost', operation },
+    });
 
     const leftover = join(ctx.dir, '.encompass-tmp-leftover');
     await writeFile(leftover, 'half a copy');

@@ -51,7 +51,12 @@ describe('local S3 server', () => {
     const body = randomBytes(3 * MiB + 17);
     const chunks = [body.subarray(0, MiB), body.subarray(MiB, 2 * MiB), body.subarray(2 * MiB)];
     await client.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'streamed.bin', Body: Readable.from(chunks), ContentLength: body.length }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'streamed.bin',
+        Body: Readable.from(chunks),
+        ContentLength: body.length,
+      }),
     );
     const got = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'streamed.bin' }));
     const bytes = Buffer.from(await got.Body!.transformToByteArray());
@@ -114,14 +119,25 @@ describe('local S3 server', () => {
   }, 60_000);
 
   it('reports a server-side copy as an object created', async () => {
-    await client.send(new CopyObjectCommand({ Bucket: 'uploads', Key: 'copied.txt', CopySource: 'uploads/page/0.txt' }));
+    await client.send(
+      new CopyObjectCommand({ Bucket: 'uploads', Key: 'copied.txt', CopySource: 'uploads/page/0.txt' }),
+    );
     await vi.waitFor(() =>
       expect(events.find((e) => e.key === 'copied.txt')).toMatchObject({ eventName: 'ObjectCreated:Copy', size: 8 }),
     );
   });
 
   it('lists the objects of a bucket to the AWS CLI', async () => {
-    const out = await aws(['s3', 'ls', `s3://${BUCKET}`, '--recursive', '--endpoint-url', s3!.endpoint, '--region', 'us-east-1']);
+    const out = await aws([
+      's3',
+      'ls',
+      `s3://${BUCKET}`,
+      '--recursive',
+      '--endpoint-url',
+      s3!.endpoint,
+      '--region',
+      'us-east-1',
+    ]);
     expect(out).toContain('streamed.bin');
     expect(out).toContain('big/disk.raw');
   });

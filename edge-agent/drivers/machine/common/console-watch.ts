@@ -67,11 +67,15 @@ export async function waitForMarker(w: MarkerWait): Promise<MarkerOutcome> {
     }
     const now = Date.now();
     if (now >= deadline) {
-      return { found: false, reason: `no output matching /${w.marker.source}/ in ${w.file} within ${Math.round(w.timeoutMs / 1000)} s` };
+      return {
+        found: false,
+        reason: `no output matching /${w.marker.source}/ in ${w.file} within ${Math.round(w.timeoutMs / 1000)} s`,
+      };
     }
     if (w.stillOn && now >= nextAliveCheck) {
       nextAliveCheck = now + aliveEvery;
-      if (!(await w.stillOn())) return { found: false, reason: `it powered off before ${w.file} showed /${w.marker.source}/` };
+      if (!(await w.stillOn()))
+        return { found: false, reason: `it powered off before ${w.file} showed /${w.marker.source}/` };
     }
     await sleep(Math.min(w.pollMs ?? 250, Math.max(0, deadline - now)));
   }

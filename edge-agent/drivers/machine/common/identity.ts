@@ -26,7 +26,10 @@ export function isIdentityCapable(driver: object): driver is IdentityCapable {
  * that is not 12 hex digits is returned trimmed and lower-cased, so it never equals a real MAC.
  */
 export function normalizeMac(mac: string): string {
-  const hex = mac.trim().toLowerCase().replace(/[^0-9a-f]/g, '');
+  const hex = mac
+    .trim()
+    .toLowerCase()
+    .replace(/[^0-9a-f]/g, '');
   if (hex.length !== 12 || !/^[0-9a-f:.\-\s]+$/i.test(mac.trim())) return mac.trim().toLowerCase();
   return hex.match(/../g)!.join(':');
 }

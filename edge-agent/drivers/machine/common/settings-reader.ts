@@ -53,7 +53,8 @@ export class SettingsReader {
   /** One of `allowed`, or the fallback. */
   oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
     const v = this.string(key, fallback);
-    if (!(allowed as readonly string[]).includes(v)) throw this.fail(`settings.${key}`, `must be one of ${allowed.join(', ')}, not ${JSON.stringify(v)}`);
+    if (!(allowed as readonly string[]).includes(v))
+      throw this.fail(`settings.${key}`, `must be one of ${allowed.join(', ')}, not ${JSON.stringify(v)}`);
     return v as T;
   }
 }

@@ -12,14 +12,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk } from '../../disk';
-import { BootFailedError, NoDiskError } from '../errors';
-import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
 import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
-import { IpmiCommandError, IpmiSettingsError, PowerNotConfirmedError } from './errors';
 import { type IdentityCapable, type MachineIdentity, normalizeUuid } from '../common/identity';
-import { ipmiConnection, ipmitool, parseFruSerial, parseGuid, parsePowerStatus } from './ipmitool';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
+import { BootFailedError, NoDiskError } from '../errors';
+import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
+import { IpmiCommandError, IpmiSettingsError, PowerNotConfirmedError } from './errors';
+import { ipmiConnection, ipmitool, parseFruSerial, parseGuid, parsePowerStatus } from './ipmitool';
 
 export interface IpmiDriverOptions {
   stateDir: string;
@@ -115,7 +115,13 @@ export class IpmiMachineDriver implements MachineDriver, IdentityCapable {
   async power(machine: MachineWithCredentials): Promise<PowerState> {
     const { stdout } = await this.run(machine, ['chassis', 'power', 'status']);
     const power = parsePowerStatus(stdout);
-    if (!power) throw new IpmiCommandError(machine.id, 'chassis power status', String(machine.settings['host']), `unexpected answer "${stdout.trim()}"`);
+    if (!power)
+      throw new IpmiCommandError(
+        machine.id,
+        'chassis power status',
+        String(machine.settings['host']),
+        `unexpected answer "${stdout.trim()}"`,
+      );
     return power;
   }
 
@@ -125,7 +131,10 @@ export class IpmiMachineDriver implements MachineDriver, IdentityCapable {
 
   /** Many BMCs (and ipmi_sim) refuse a boot device override; they boot from their configured order. */
   private async setBootDisk(machine: MachineWithCredentials): Promise<void> {
-    const refused = (why: string) => this.log(`machine ${machine.id}: the BMC refused "chassis bootdev disk" (${why}); booting in its configured order`);
+    const refused = (why: string) =>
+      this.log(
+        `machine ${machine.id}: the BMC refused "chassis bootdev disk" (${why}); booting in its configured order`,
+      );
     try {
       // ipmitool exits 0 even when the BMC rejects the boot parameters; only its message says so.
       const { stderr } = await this.run(machine, ['chassis', 'bootdev', 'disk']);
@@ -142,7 +151,8 @@ export class IpmiMachineDriver implements MachineDriver, IdentityCapable {
   }
 
   private async waitForPower(machine: MachineWithCredentials, wanted: PowerState, ms: number): Promise<void> {
-    if (!(await this.reachesPower(machine, wanted, ms))) throw new PowerNotConfirmedError(machine.id, wanted, ms / 1000);
+    if (!(await this.reachesPower(machine, wanted, ms)))
+      throw new PowerNotConfirmedError(machine.id, wanted, ms / 1000);
   }
 
   private async reachesPower(machine: MachineWithCredentials, wanted: PowerState, ms: number): Promise<boolean> {

@@ -9,19 +9,29 @@ export class IpmiSettingsError extends IpmiError {
     readonly key: string,
     readonly problem: string,
   ) {
-    super('invalid_settings', `Machine ${machineId}: ${key} ${problem}. Fix the machine's IPMI settings (host, port, user, consoleLog, bootMarker, …) and try again.`);
+    super(
+      'invalid_settings',
+      `Machine ${machineId}: ${key} ${problem}. Fix the machine's IPMI settings (host, port, user, consoleLog, bootMarker, …) and try again.`,
+    );
   }
 }
 
 export class IpmiCredentialsMissingError extends IpmiError {
   constructor(readonly machineId: string) {
-    super('missing_credentials', `Machine ${machineId} has no BMC password. Set the machine's credentials.password (write-only) so the agent can sign in as settings.user.`);
+    super(
+      'missing_credentials',
+      `Machine ${machineId} has no BMC password. Set the machine's credentials.password (write-only) so the agent can sign in as settings.user.`,
+    );
   }
 }
 
 export class IpmitoolMissingError extends IpmiError {
   constructor(options?: { cause?: unknown }) {
-    super('ipmitool_missing', 'ipmitool is not installed on the agent host, so no BMC can be reached. Install it (apt-get install ipmitool) and try again.', options);
+    super(
+      'ipmitool_missing',
+      'ipmitool is not installed on the agent host, so no BMC can be reached. Install it (apt-get install ipmitool) and try again.',
+      options,
+    );
   }
 }
 
@@ -33,7 +43,11 @@ export class IpmiCommandError extends IpmiError {
     readonly stderr: string,
     options?: { cause?: unknown },
   ) {
-    super('ipmi_command_failed', `ipmitool ${command} for machine ${machineId} at ${bmc} failed: ${stderr || 'no output'}. ${hintFor(stderr)}`, options);
+    super(
+      'ipmi_command_failed',
+      `ipmitool ${command} for machine ${machineId} at ${bmc} failed: ${stderr || 'no output'}. ${hintFor(stderr)}`,
+      options,
+    );
   }
 }
 

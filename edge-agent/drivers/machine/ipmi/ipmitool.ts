@@ -3,9 +3,9 @@
  * IPMI_PASSWORD), never on its command line, so no process list and no error message shows it.
  */
 import { execFile } from 'node:child_process';
-import { IpmiCommandError, IpmiCredentialsMissingError, IpmiSettingsError, IpmitoolMissingError } from './errors';
-import type { PowerState } from '../interface';
 import { credential, type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
+import type { PowerState } from '../interface';
+import { IpmiCommandError, IpmiCredentialsMissingError, IpmiSettingsError, IpmitoolMissingError } from './errors';
 
 export interface IpmiConnection {
   host: string;
@@ -50,18 +50,33 @@ export interface IpmiOutput {
 }
 
 /** Runs `ipmitool … command`; a non-zero exit becomes IpmiCommandError. */
-export function ipmitool(binary: string, machineId: string, c: IpmiConnection, command: readonly string[]): Promise<IpmiOutput> {
+export function ipmitool(
+  binary: string,
+  machineId: string,
+  c: IpmiConnection,
+  command: readonly string[],
+): Promise<IpmiOutput> {
   const args = ipmitoolArgs(c, command);
   // Enough for ipmitool's own retries to run out, so its message (not ours) says what went wrong.
   const timeout = ((c.timeoutSeconds ?? 2) * ((c.retries ?? 4) + 1) + 30) * 1000;
   return new Promise((resolve, reject) => {
-    execFile(binary, args, { env: { ...process.env, IPMI_PASSWORD: c.password }, timeout, maxBuffer: 4 << 20 }, (err, stdout, stderr) => {
-      const out = { stdout: redact(String(stdout), c.password), stderr: redact(String(stderr), c.password).trim() };
-      if (!err) return resolve(out);
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new IpmitoolMissingError({ cause: err }));
-      const detail = out.stderr || (err.killed ? `no answer within ${timeout / 1000} s` : `exit code ${String(err.code)}`);
-      reject(new IpmiCommandError(machineId, command.join(' '), `${c.host}:${c.port}`, detail, { cause: new Error(err.message.split('\n')[0]) }));
-    });
+    execFile(
+      binary,
+      args,
+      { env: { ...process.env, IPMI_PASSWORD: c.password }, timeout, maxBuffer: 4 << 20 },
+      (err, stdout, stderr) => {
+        const out = { stdout: redact(String(stdout), c.password), stderr: redact(String(stderr), c.password).trim() };
+        if (!err) return resolve(out);
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new IpmitoolMissingError({ cause: err }));
+        const detail =
+          out.stderr || (err.killed ? `no answer within ${timeout / 1000} s` : `exit code ${String(err.code)}`);
+        reject(
+          new IpmiCommandError(machineId, command.join(' '), `${c.host}:${c.port}`, detail, {
+            cause: new Error(err.message.split('\n')[0]),
+          }),
+        );
+      },
+    );
   });
 }
 

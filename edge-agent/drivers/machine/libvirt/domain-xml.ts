@@ -2,8 +2,9 @@
  * The libvirt domain of a machine: built whole from the machine's settings and the attached disk,
  * with the disk also kept in the domain's metadata so the domain alone says what is attached.
  */
-import type { DiskRef } from '../interface';
+
 import { normalizeMac } from '../common/identity';
+import type { DiskRef } from '../interface';
 
 export const METADATA_NS = 'urn:encompass:libvirt:1';
 
@@ -31,7 +32,12 @@ export interface DomainSpec {
 }
 
 export function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }
 
 function unescapeXml(s: string): string {
@@ -61,7 +67,9 @@ export function domainXml(spec: DomainSpec, disk: DiskRef): string {
       const source = spec.network ? `<source network='${e(spec.network)}'/>` : '';
       return `<interface type='${spec.network ? 'network' : 'user'}'><mac address='${e(normalizeMac(mac))}'/>${source}<model type='virtio'/></interface>`;
     }),
-    ...(spec.consoleLog ? [`<serial type='file'><source path='${e(spec.consoleLog)}'/><target port='0'/></serial>`] : []),
+    ...(spec.consoleLog
+      ? [`<serial type='file'><source path='${e(spec.consoleLog)}'/><target port='0'/></serial>`]
+      : []),
   ];
   return `<domain type='${spec.domainType}'>
   <name>${e(spec.name)}</name>

@@ -15,11 +15,11 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk, sameDisk } from '../../disk';
-import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError } from '../errors';
-import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from '../interface';
 import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { SettingsReader } from '../common/settings-reader';
+import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError } from '../errors';
+import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from '../interface';
 import { type DomainSpec, diskFromXml, domainXml, managedMachineId } from './domain-xml';
 import { DomainConflictError, LibvirtSettingsError, PowerNotConfirmedError } from './errors';
 import { Virsh } from './virsh';
@@ -95,7 +95,13 @@ export class LibvirtMachineDriver implements MachineDriver {
         // libvirt truncated the console file at start: everything in it is this boot's.
         const since = { ...(await markConsole(opts.consoleLog)), size: 0 };
         const stillOn = async () => (await t.virsh.power(t.domain)) === 'on';
-        const outcome = await waitForMarker({ file: opts.consoleLog, since, marker: opts.bootMarker, timeoutMs: opts.bootTimeoutMs, stillOn });
+        const outcome = await waitForMarker({
+          file: opts.consoleLog,
+          since,
+          marker: opts.bootMarker,
+          timeoutMs: opts.bootTimeoutMs,
+          stillOn,
+        });
         if (!outcome.found) {
           // Left off, like any failed boot, so the lifecycle can detach and roll back.
           await this.forceOff(machine, t, opts.powerConfirmMs);
@@ -118,7 +124,9 @@ export class LibvirtMachineDriver implements MachineDriver {
       // An ACPI shutdown first (the domain keeps <acpi/>), so the guest can flush its disk.
       await t.virsh.tolerant(['shutdown', '--', t.domain]);
       if (await reaches(t, 'off', opts.shutdownGraceMs)) return { power: 'off' };
-      this.log(`machine ${machine.id}: domain ${t.domain} did not shut down within ${opts.shutdownGraceMs / 1000} s; destroying it`);
+      this.log(
+        `machine ${machine.id}: domain ${t.domain} did not shut down within ${opts.shutdownGraceMs / 1000} s; destroying it`,
+      );
       await this.forceOff(machine, t, opts.powerConfirmMs);
       return { power: 'off' };
     });
@@ -126,7 +134,11 @@ export class LibvirtMachineDriver implements MachineDriver {
 
   async status(machine: MachineRef): Promise<{ power: PowerState; disk?: DiskRef; bootCount: number }> {
     const t = this.target(machine);
-    const [power, disk, { bootCount }] = await Promise.all([t.virsh.power(t.domain), this.attachedDisk(machine, t), this.records.read(machine)]);
+    const [power, disk, { bootCount }] = await Promise.all([
+      t.virsh.power(t.domain),
+      this.attachedDisk(machine, t),
+      this.records.read(machine),
+    ]);
     return disk ? { power, disk, bootCount } : { power, bootCount };
   }
 

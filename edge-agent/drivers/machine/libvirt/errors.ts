@@ -9,13 +9,20 @@ export class LibvirtSettingsError extends LibvirtError {
     readonly key: string,
     readonly problem: string,
   ) {
-    super('invalid_settings', `Machine ${machineId}: ${key} ${problem}. Fix the machine's libvirt settings (uri, domain, memoryMiB, vcpus, kernel, consoleLog, …) and try again.`);
+    super(
+      'invalid_settings',
+      `Machine ${machineId}: ${key} ${problem}. Fix the machine's libvirt settings (uri, domain, memoryMiB, vcpus, kernel, consoleLog, …) and try again.`,
+    );
   }
 }
 
 export class VirshMissingError extends LibvirtError {
   constructor(options?: { cause?: unknown }) {
-    super('virsh_missing', 'virsh is not installed on the agent host, so no virtual machine can be managed. Install it (apt-get install libvirt-clients) and try again.', options);
+    super(
+      'virsh_missing',
+      'virsh is not installed on the agent host, so no virtual machine can be managed. Install it (apt-get install libvirt-clients) and try again.',
+      options,
+    );
   }
 }
 
@@ -27,7 +34,11 @@ export class VirshCommandError extends LibvirtError {
     readonly stderr: string,
     options?: { cause?: unknown },
   ) {
-    super('virsh_failed', `virsh ${command} on ${uri} for machine ${machineId} failed: ${stderr || 'no output'}. ${hintFor(stderr)}`, options);
+    super(
+      'virsh_failed',
+      `virsh ${command} on ${uri} for machine ${machineId} failed: ${stderr || 'no output'}. ${hintFor(stderr)}`,
+      options,
+    );
   }
 }
 

@@ -15,12 +15,21 @@ export class Virsh {
 
   run(args: readonly string[], timeoutMs = 120_000): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile(this.binary, ['-q', '-c', this.uri, ...args], { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-        if (!err) return resolve(String(stdout));
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new VirshMissingError({ cause: err }));
-        const detail = String(stderr).trim().replace(/\s*\n\s*/g, ' ') || (err.killed ? `no answer within ${timeoutMs / 1000} s` : `exit code ${String(err.code)}`);
-        reject(new VirshCommandError(this.machineId, args.join(' '), this.uri, detail, { cause: err }));
-      });
+      execFile(
+        this.binary,
+        ['-q', '-c', this.uri, ...args],
+        { timeout: timeoutMs, maxBuffer: 16 << 20 },
+        (err, stdout, stderr) => {
+          if (!err) return resolve(String(stdout));
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return reject(new VirshMissingError({ cause: err }));
+          const detail =
+            String(stderr)
+              .trim()
+              .replace(/\s*\n\s*/g, ' ') ||
+            (err.killed ? `no answer within ${timeoutMs / 1000} s` : `exit code ${String(err.code)}`);
+          reject(new VirshCommandError(this.machineId, args.join(' '), this.uri, detail, { cause: err }));
+        },
+      );
     });
   }
 
@@ -62,7 +71,8 @@ export class Virsh {
     try {
       await this.run(args);
     } catch (err) {
-      if (err instanceof VirshCommandError && /is not running|already active|domain is not running/i.test(err.stderr)) return;
+      if (err instanceof VirshCommandError && /is not running|already active|domain is not running/i.test(err.stderr))
+        return;
       throw err;
     }
   }

@@ -1,6 +1,7 @@
 /** Builds qemu's argument vector for one machine; the process is always started without a shell. */
-import { QemuConfigError } from './errors';
+
 import type { DiskRef, MachineRef } from '../interface';
+import { QemuConfigError } from './errors';
 import type { QemuSettings } from './settings';
 
 export interface QemuLaunch {
@@ -29,20 +30,32 @@ export function qemuName(machine: MachineRef): string {
 export function qemuArgs(launch: QemuLaunch): string[] {
   const { machine, settings } = launch;
   const args = [
-    '-name', qemuName(machine),
-    '-accel', 'tcg',
-    '-m', String(settings.memoryMiB),
-    '-smp', String(settings.cpus),
+    '-name',
+    qemuName(machine),
+    '-accel',
+    'tcg',
+    '-m',
+    String(settings.memoryMiB),
+    '-smp',
+    String(settings.cpus),
     // Only the devices asked for below: no default floppy, CD-ROM, VGA or NIC to probe at boot.
     '-nodefaults',
-    '-display', 'none',
+    '-display',
+    'none',
     // A guest reboot or panic (with panic=-1) ends the process, so a failed boot never loops.
     '-no-reboot',
-    '-chardev', `file,id=console,path=${optionValue(launch.consolePath)}`,
-    '-serial', 'chardev:console',
+    '-chardev',
+    `file,id=console,path=${optionValue(launch.consolePath)}`,
+    '-serial',
+    'chardev:console',
   ];
   if (launch.qmpPath) {
-    args.push('-chardev', `socket,id=qmp,path=${optionValue(launch.qmpPath)},server=on,wait=off`, '-mon', 'chardev=qmp,mode=control');
+    args.push(
+      '-chardev',
+      `socket,id=qmp,path=${optionValue(launch.qmpPath)},server=on,wait=off`,
+      '-mon',
+      'chardev=qmp,mode=control',
+    );
   }
   if (settings.kernel) {
     args.push('-kernel', settings.kernel, '-append', settings.append);
@@ -56,7 +69,8 @@ export function qemuArgs(launch: QemuLaunch): string[] {
 function driveOption({ machine, disk }: QemuLaunch): string {
   if (disk.kind === 'file') return `file=${optionValue(disk.path)},format=${disk.format},if=virtio`;
   const initiator = machine.identity.initiatorName;
-  if (!initiator) throw new QemuConfigError(machine.id, 'identity.initiatorName', 'is required to log in to an iSCSI disk');
+  if (!initiator)
+    throw new QemuConfigError(machine.id, 'identity.initiatorName', 'is required to log in to an iSCSI disk');
   return [
     'driver=iscsi',
     'transport=tcp',
@@ -73,7 +87,12 @@ function identityArgs(machine: MachineRef): string[] {
   const args: string[] = [];
   const mac = macs?.[0];
   if (mac === undefined) args.push('-nic', 'none');
-  else if (!MAC.test(mac)) throw new QemuConfigError(machine.id, 'identity.macs[0]', `is not a MAC address like 52:54:00:12:34:56 (got ${mac})`);
+  else if (!MAC.test(mac))
+    throw new QemuConfigError(
+      machine.id,
+      'identity.macs[0]',
+      `is not a MAC address like 52:54:00:12:34:56 (got ${mac})`,
+    );
   else args.push('-nic', `user,model=virtio-net-pci,mac=${mac}`);
   if (uuid !== undefined) {
     if (!UUID.test(uuid)) throw new QemuConfigError(machine.id, 'identity.uuid', `is not a UUID (got ${uuid})`);

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AlreadyAttachedError, BootFailedError, DiskNotFoundError, NoDiskError, PoweredOnError } from '../errors';
 import { describeDisk, sameDisk } from '../../disk';
+import { AlreadyAttachedError, BootFailedError, DiskNotFoundError, NoDiskError, PoweredOnError } from '../errors';
 import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from '../interface';
 import { qemuArgs, qemuName } from './command';
 import { type ConsoleCapable, ConsoleWatcher, lastLines, readConsole } from './console';
@@ -9,7 +9,7 @@ import { QemuStuckError } from './errors';
 import { isRunning, killQemu, startQemu, waitForExit } from './process';
 import { qmpExecute } from './qmp';
 import { DEFAULT_POWER_OFF_GRACE_SECONDS, type QemuSettings, qemuSettings } from './settings';
-import { type MachineFiles, type QemuMachineState, machineFiles, readMachineState, writeMachineState } from './state';
+import { type MachineFiles, machineFiles, type QemuMachineState, readMachineState, writeMachineState } from './state';
 
 /** A guest that missed the power button (still booting, say) gets it pressed again this often. */
 const PRESS_EVERY_MS = 5000;
@@ -72,19 +72,45 @@ export class QemuMachineDriver implements MachineDriver, ConsoleCapable {
       if (!state.disk) throw new NoDiskError(machine.id);
       const settings = qemuSettings(machine);
       await requireDiskFile(machine, state.disk);
-      for (const [key, file] of [['kernel', settings.kernel], ['initrd', settings.initrd]] as const) {
-        if (file && !(await fs.stat(file).then((s) => s.isFile(), () => false))) {
-          throw new BootFailedError(machine.id, describeDisk(state.disk), `settings.${key} ${file} is not a file on the agent host`);
+      for (const [key, file] of [
+        ['kernel', settings.kernel],
+        ['initrd', settings.initrd],
+      ] as const) {
+        if (
+          file &&
+          !(await fs.stat(file).then(
+            (s) => s.isFile(),
+            () => false,
+          ))
+        ) {
+          throw new BootFailedError(
+            machine.id,
+            describeDisk(state.disk),
+            `settings.${key} ${file} is not a file on the agent host`,
+          );
         }
       }
       const files = this.files(machine);
-      const args = qemuArgs({ machine, disk: state.disk, settings, consolePath: files.console, ...(files.qmp ? { qmpPath: files.qmp } : {}) });
+      const args = qemuArgs({
+        machine,
+        disk: state.disk,
+        settings,
+        consolePath: files.console,
+        ...(files.qmp ? { qmpPath: files.qmp } : {}),
+      });
       await fs.mkdir(this.stateDir, { recursive: true });
       // Each power-on starts a fresh console, so the last boot's marker is never mistaken for this one's.
       await fs.writeFile(files.console, '', { mode: 0o600 });
       if (files.qmp) await fs.rm(files.qmp, { force: true });
-      const proc = await startQemu(this.qemuBinary, args, { cwd: this.stateDir, stderrPath: files.stderr, tag: qemuName(machine) });
-      const starting: QemuMachineState = { ...state, process: { ...proc, startedAt: new Date().toISOString(), booted: false } };
+      const proc = await startQemu(this.qemuBinary, args, {
+        cwd: this.stateDir,
+        stderrPath: files.stderr,
+        tag: qemuName(machine),
+      });
+      const starting: QemuMachineState = {
+        ...state,
+        process: { ...proc, startedAt: new Date().toISOString(), booted: false },
+      };
       await writeMachineState(files.state, starting);
       return this.awaitBoot(machine, starting, settings);
     });
@@ -115,7 +141,11 @@ export class QemuMachineDriver implements MachineDriver, ConsoleCapable {
   }
 
   /** Waits for the boot marker; a guest that printed it and then powered itself off has booted too. */
-  private async awaitBoot(machine: MachineRef, state: QemuMachineState, settings: QemuSettings): Promise<PowerOnOutcome> {
+  private async awaitBoot(
+    machine: MachineRef,
+    state: QemuMachineState,
+    settings: QemuSettings,
+  ): Promise<PowerOnOutcome> {
     const proc = state.process!;
     const files = this.files(machine);
     const watcher = new ConsoleWatcher(files.console, settings.bootMarker);
@@ -125,7 +155,8 @@ export class QemuMachineDriver implements MachineDriver, ConsoleCapable {
       const alive = await isRunning(proc);
       if (await watcher.seen()) break;
       if (!alive) failure = 'qemu exited before the console showed the boot marker';
-      else if (Date.now() >= deadline) failure = `the console did not show /${settings.bootMarker.source}/ within ${settings.bootTimeoutSeconds} s`;
+      else if (Date.now() >= deadline)
+        failure = `the console did not show /${settings.bootMarker.source}/ within ${settings.bootTimeoutSeconds} s`;
       if (failure) break;
       await sleep(250);
     }
@@ -133,10 +164,19 @@ export class QemuMachineDriver implements MachineDriver, ConsoleCapable {
       // A failed machine is left off, so the lifecycle can detach and roll back at once.
       await killQemu(proc);
       await writeMachineState(files.state, withoutProcess(state));
-      throw new BootFailedError(machine.id, state.disk ? describeDisk(state.disk) : 'no disk', `${failure}${await diagnostics(files)}`);
+      throw new BootFailedError(
+        machine.id,
+        state.disk ? describeDisk(state.disk) : 'no disk',
+        `${failure}${await diagnostics(files)}`,
+      );
     }
     const power: PowerState = (await isRunning(proc)) ? 'on' : 'off';
-    const booted: QemuMachineState = { ...state, bootCount: state.bootCount + 1, lastBootAt: new Date().toISOString(), process: { ...proc, booted: true } };
+    const booted: QemuMachineState = {
+      ...state,
+      bootCount: state.bootCount + 1,
+      lastBootAt: new Date().toISOString(),
+      process: { ...proc, booted: true },
+    };
     await writeMachineState(files.state, power === 'on' ? booted : withoutProcess(booted));
     return { power, booted: true, bootCount: booted.bootCount };
   }

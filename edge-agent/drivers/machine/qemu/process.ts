@@ -14,7 +14,11 @@ export interface QemuProcess {
 }
 
 /** Starts qemu detached (its own process group, no shell) so it keeps running when the agent restarts. */
-export async function startQemu(binary: string, args: string[], opts: { cwd: string; stderrPath: string; tag: string }): Promise<QemuProcess> {
+export async function startQemu(
+  binary: string,
+  args: string[],
+  opts: { cwd: string; stderrPath: string; tag: string },
+): Promise<QemuProcess> {
   const stderr = await fs.open(opts.stderrPath, 'w', 0o600);
   try {
     const child = spawn(binary, args, { cwd: opts.cwd, detached: true, stdio: ['ignore', 'ignore', stderr.fd] });
@@ -46,7 +50,8 @@ async function procStat(pid: number): Promise<{ state: string; startTicks: strin
 /** True while the very process we started is alive (not exited, not a zombie, not a reused PID). */
 export async function isRunning(proc: QemuProcess): Promise<boolean> {
   const stat = await procStat(proc.pid);
-  if (stat === undefined || stat.startTicks !== proc.startTicks || stat.state === 'Z' || stat.state === 'X') return false;
+  if (stat === undefined || stat.startTicks !== proc.startTicks || stat.state === 'Z' || stat.state === 'X')
+    return false;
   const argv = await fs.readFile(`/proc/${proc.pid}/cmdline`, 'utf8').catch(() => '');
   return argv.split('\0').includes(proc.tag);
 }

@@ -1,6 +1,7 @@
 /** Reads a qemu machine's `settings` into checked values with defaults. */
-import { QemuConfigError } from './errors';
+
 import type { MachineRef } from '../interface';
+import { QemuConfigError } from './errors';
 
 /** Kernel command line for a kernel given in settings: serial console, root on the first virtio disk. */
 export const DEFAULT_APPEND = 'console=ttyS0 root=/dev/vda rw init=/init panic=-1';

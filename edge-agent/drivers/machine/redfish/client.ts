@@ -28,12 +28,21 @@ export function redfishConnection(machine: MachineWithCredentials): RedfishConne
   } catch {
     throw new RedfishSettingsError(machine.id, 'settings.endpoint', `is not a URL (${JSON.stringify(endpoint)})`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RedfishSettingsError(machine.id, 'settings.endpoint', 'must start with https:// or http://');
-  if (url.username || url.password) throw new RedfishSettingsError(machine.id, 'settings.endpoint', 'must not hold credentials (put them in the machine credentials)');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new RedfishSettingsError(machine.id, 'settings.endpoint', 'must start with https:// or http://');
+  if (url.username || url.password)
+    throw new RedfishSettingsError(
+      machine.id,
+      'settings.endpoint',
+      'must not hold credentials (put them in the machine credentials)',
+    );
   const username = credential(machine, 'username');
   const password = credential(machine, 'password');
   if (!username || !password) {
-    throw new RedfishCredentialsMissingError(machine.id, [!username && 'credentials.username', !password && 'credentials.password'].filter((k): k is string => !!k));
+    throw new RedfishCredentialsMissingError(
+      machine.id,
+      [!username && 'credentials.username', !password && 'credentials.password'].filter((k): k is string => !!k),
+    );
   }
   return { origin: url.origin, username, password, timeoutMs: s.seconds('requestTimeoutSeconds', 30, 600) };
 }
@@ -65,10 +74,20 @@ export class RedfishClient {
     return this.request('POST', path, body);
   }
 
-  private async request<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<RedfishResponse<T>> {
+  private async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<RedfishResponse<T>> {
     // Paths are @odata.id values: absolute paths on the BMC's own origin.
     const url = new URL(path, this.c.origin).toString();
-    const headers: Record<string, string> = { Accept: 'application/json', 'OData-Version': '4.0', Authorization: this.authorization, ...extra };
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'OData-Version': '4.0',
+      Authorization: this.authorization,
+      ...extra,
+    };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
     try {
@@ -89,7 +108,13 @@ export class RedfishClient {
     try {
       if (text.trim()) parsed = JSON.parse(text);
     } catch {
-      throw new RedfishRequestError(this.machineId, method, url, res.status, `the answer is not JSON: ${text.slice(0, 200)}`);
+      throw new RedfishRequestError(
+        this.machineId,
+        method,
+        url,
+        res.status,
+        `the answer is not JSON: ${text.slice(0, 200)}`,
+      );
     }
     return { body: parsed as T, ...(etag ? { etag } : {}) };
   }
@@ -98,7 +123,9 @@ export class RedfishClient {
 /** The message of a Redfish error body (`error.@Message.ExtendedInfo[].Message` or `error.message`). */
 function errorDetail(text: string): string {
   try {
-    const { error } = JSON.parse(text) as { error?: { message?: string; '@Message.ExtendedInfo'?: { Message?: string }[] } };
+    const { error } = JSON.parse(text) as {
+      error?: { message?: string; '@Message.ExtendedInfo'?: { Message?: string }[] };
+    };
     const extended = (error?.['@Message.ExtendedInfo'] ?? []).map((i) => i.Message).filter(Boolean);
     return (extended.length ? extended.join('; ') : (error?.message ?? text)).slice(0, 500);
   } catch {

@@ -12,12 +12,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk } from '../../disk';
-import { BootFailedError, NoDiskError } from '../errors';
-import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
 import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
 import type { IdentityCapable, MachineIdentity } from '../common/identity';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
+import { BootFailedError, NoDiskError } from '../errors';
+import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
 import { RedfishClient, redfishConnection } from './client';
 import { PowerNotConfirmedError, RedfishRequestError, RedfishSettingsError } from './errors';
 import { allowsReset, findSystemPath, powerOf, type RedfishSystem, resetTarget, systemIdentity } from './system';
@@ -48,7 +48,10 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
   }
 
   detach(machine: MachineWithCredentials): Promise<void> {
-    return this.records.detachDisk(machine, async () => (await this.power(machine.id, await this.locate(machine))) === 'on');
+    return this.records.detachDisk(
+      machine,
+      async () => (await this.power(machine.id, await this.locate(machine))) === 'on',
+    );
   }
 
   powerOn(machine: MachineWithCredentials): Promise<PowerOnOutcome> {
@@ -104,7 +107,10 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
   }
 
   async status(machine: MachineWithCredentials): Promise<{ power: PowerState; disk?: DiskRef; bootCount: number }> {
-    const [power, { disk, bootCount }] = await Promise.all([this.locate(machine).then((s) => this.power(machine.id, s)), this.records.read(machine)]);
+    const [power, { disk, bootCount }] = await Promise.all([
+      this.locate(machine).then((s) => this.power(machine.id, s)),
+      this.records.read(machine),
+    ]);
     return disk ? { power, disk, bootCount } : { power, bootCount };
   }
 
@@ -128,31 +134,55 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
   }
 
   /** Boot the attached disk once; a BMC that does not offer the target boots in its configured order. */
-  private async overrideBoot(machine: MachineWithCredentials, s: SystemLink, system: RedfishSystem, opts: Options, etag?: string): Promise<void> {
+  private async overrideBoot(
+    machine: MachineWithCredentials,
+    s: SystemLink,
+    system: RedfishSystem,
+    opts: Options,
+    etag?: string,
+  ): Promise<void> {
     const allowed = system.Boot?.['BootSourceOverrideTarget@Redfish.AllowableValues'];
     if (allowed && !allowed.includes(opts.bootTarget)) {
-      this.log(`machine ${machine.id}: the BMC offers no boot override to ${opts.bootTarget} (only ${allowed.join(', ')}); booting in its configured order`);
+      this.log(
+        `machine ${machine.id}: the BMC offers no boot override to ${opts.bootTarget} (only ${allowed.join(', ')}); booting in its configured order`,
+      );
       return;
     }
-    const boot: Record<string, string> = { BootSourceOverrideTarget: opts.bootTarget, BootSourceOverrideEnabled: 'Once' };
+    const boot: Record<string, string> = {
+      BootSourceOverrideTarget: opts.bootTarget,
+      BootSourceOverrideEnabled: 'Once',
+    };
     if (opts.bootTarget === 'UefiTarget') {
-      if (!opts.uefiTargetPath) throw new RedfishSettingsError(machine.id, 'settings.uefiTargetPath', "is needed with bootTarget 'UefiTarget'");
+      if (!opts.uefiTargetPath)
+        throw new RedfishSettingsError(machine.id, 'settings.uefiTargetPath', "is needed with bootTarget 'UefiTarget'");
       boot['UefiTargetBootSourceOverride'] = opts.uefiTargetPath;
     }
     try {
       await s.client.patch(s.path, { Boot: boot }, etag);
     } catch (err) {
       if (!(err instanceof RedfishRequestError) || ![400, 405, 501].includes(err.status)) throw err;
-      this.log(`machine ${machine.id}: the BMC refused the boot override (${err.detail}); booting in its configured order`);
+      this.log(
+        `machine ${machine.id}: the BMC refused the boot override (${err.detail}); booting in its configured order`,
+      );
     }
   }
 
-  private async forceOff(machine: MachineWithCredentials, s: SystemLink, system: RedfishSystem, confirmMs: number): Promise<void> {
+  private async forceOff(
+    machine: MachineWithCredentials,
+    s: SystemLink,
+    system: RedfishSystem,
+    confirmMs: number,
+  ): Promise<void> {
     await s.client.post(resetTarget(s.path, system), { ResetType: 'ForceOff' });
     await this.waitForPower(machine, s, 'off', confirmMs);
   }
 
-  private async waitForPower(machine: MachineWithCredentials, s: SystemLink, wanted: PowerState, ms: number): Promise<void> {
+  private async waitForPower(
+    machine: MachineWithCredentials,
+    s: SystemLink,
+    wanted: PowerState,
+    ms: number,
+  ): Promise<void> {
     if (!(await this.reachesPower(s, wanted, ms))) throw new PowerNotConfirmedError(machine.id, wanted, ms / 1000);
   }
 
@@ -166,7 +196,6 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
       await sleep(Math.min(500, Math.max(0, deadline - Date.now())));
     }
   }
-
 }
 
 function redfishOptions(machine: MachineWithCredentials) {
@@ -190,4 +219,5 @@ function powerFrom(machineId: string, s: SystemLink, system: RedfishSystem): Pow
   return power;
 }
 
-const settingsError = (machineId: string) => (key: string, problem: string) => new RedfishSettingsError(machineId, key, problem);
+const settingsError = (machineId: string) => (key: string, problem: string) =>
+  new RedfishSettingsError(machineId, key, problem);

@@ -9,7 +9,10 @@ export class RedfishSettingsError extends RedfishError {
     readonly key: string,
     readonly problem: string,
   ) {
-    super('invalid_settings', `Machine ${machineId}: ${key} ${problem}. Fix the machine's Redfish settings (endpoint, systemId, bootTarget, …) and try again.`);
+    super(
+      'invalid_settings',
+      `Machine ${machineId}: ${key} ${problem}. Fix the machine's Redfish settings (endpoint, systemId, bootTarget, …) and try again.`,
+    );
   }
 }
 
@@ -18,7 +21,10 @@ export class RedfishCredentialsMissingError extends RedfishError {
     readonly machineId: string,
     readonly missing: string[],
   ) {
-    super('missing_credentials', `Machine ${machineId} has no ${missing.join(' or ')} for its BMC. Set the machine's credentials (write-only: username, password) and try again.`);
+    super(
+      'missing_credentials',
+      `Machine ${machineId} has no ${missing.join(' or ')} for its BMC. Set the machine's credentials (write-only: username, password) and try again.`,
+    );
   }
 }
 
@@ -58,7 +64,10 @@ export class RedfishRequestError extends RedfishError {
     readonly status: number,
     readonly detail: string,
   ) {
-    super('redfish_request_failed', `${method} ${url} for machine ${machineId} failed with HTTP ${status}: ${detail || 'no detail'}. Check the BMC's log; the request may not suit this BMC's Redfish version.`);
+    super(
+      'redfish_request_failed',
+      `${method} ${url} for machine ${machineId} failed with HTTP ${status}: ${detail || 'no detail'}. Check the BMC's log; the request may not suit this BMC's Redfish version.`,
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 /** The parts of a Redfish ComputerSystem the driver reads, and finding the one a machine record means. */
-import type { MachineRef, PowerState } from '../interface';
+
 import { type MachineIdentity, normalizeMac, normalizeUuid, sharesMac } from '../common/identity';
+import type { MachineRef, PowerState } from '../interface';
 import type { RedfishClient } from './client';
 import { RedfishSystemNotFoundError } from './errors';
 
@@ -64,7 +65,12 @@ export async function systemIdentity(client: RedfishClient, system: RedfishSyste
  * The system's path: settings.systemId when given; else the only system; else the one whose UUID,
  * serial or a MAC matches the machine's identity.
  */
-export async function findSystemPath(client: RedfishClient, machine: MachineRef, origin: string, systemId?: string): Promise<string> {
+export async function findSystemPath(
+  client: RedfishClient,
+  machine: MachineRef,
+  origin: string,
+  systemId?: string,
+): Promise<string> {
   const { body: root } = await client.get<{ Systems?: { '@odata.id'?: string } }>('/redfish/v1/');
   const collection = root.Systems?.['@odata.id'] ?? '/redfish/v1/Systems';
   if (systemId) return `${collection.replace(/\/$/, '')}/${encodeURIComponent(systemId)}`;

@@ -11,7 +11,15 @@ import type { IscsiDisk } from '../../disk';
 import { UnsupportedMethodError } from '../errors';
 import { FileStorageDriver } from '../file';
 import { detectFormat } from '../format';
-import type { Access, CloneOutcome, CloneOptions, CopyOptions, ImageInfo, RepositoryRef, StorageDriver } from '../interface';
+import type {
+  Access,
+  CloneOptions,
+  CloneOutcome,
+  CopyOptions,
+  ImageInfo,
+  RepositoryRef,
+  StorageDriver,
+} from '../interface';
 import { LunNeedsRawImageError, TargetBusyError, TargetConflictError, TargetUnreachableError } from './errors';
 import { type IscsiSettings, initiatorOf, lunIdentity, parseSettings, targetName } from './settings';
 import { TgtdSupervisor } from './target';
@@ -43,7 +51,13 @@ export class IscsiStorageDriver implements StorageDriver {
     return this.files.inspect(repo, rel, opts);
   }
 
-  async clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CloneOptions): Promise<CloneOutcome> {
+  async clone(
+    repo: RepositoryRef,
+    src: string,
+    dst: string,
+    method: string,
+    opts?: CloneOptions,
+  ): Promise<CloneOutcome> {
     const offered = await this.methods(repo);
     const wanted = method === 'auto' ? SAN : method;
     if (!offered.includes(wanted)) throw new UnsupportedMethodError(method, offered);
@@ -63,7 +77,9 @@ export class IscsiStorageDriver implements StorageDriver {
       if (!tgtadm) return;
       const real = await fs.realpath(abs).catch(() => abs);
       for (const t of await tgtadm.showTargets()) {
-        const backing = await Promise.all(t.luns.map((l) => l.backingPath && fs.realpath(l.backingPath).catch(() => l.backingPath)));
+        const backing = await Promise.all(
+          t.luns.map((l) => l.backingPath && fs.realpath(l.backingPath).catch(() => l.backingPath)),
+        );
         if (!backing.includes(real) && !t.luns.some((l) => l.backingPath === abs)) continue;
         if (t.sessions.length > 0) throw busy(t);
         await tgtadm.deleteTarget(t.tid);
@@ -137,7 +153,10 @@ export class IscsiStorageDriver implements StorageDriver {
   /** One tgtadm conversation at a time per tgtd, so two exports never pick the same free tid. */
   private serialized<T>(controlPort: number, fn: () => Promise<T>): Promise<T> {
     const run = (this.queues.get(controlPort) ?? Promise.resolve()).then(fn, fn);
-    this.queues.set(controlPort, run.catch(() => undefined));
+    this.queues.set(
+      controlPort,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }

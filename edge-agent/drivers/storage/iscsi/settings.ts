@@ -29,7 +29,11 @@ export function parseSettings(repo: RepositoryRef): IscsiSettings {
   const m = typeof portal === 'string' ? PORTAL.exec(portal) : null;
   if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) throw bad(`portal ${JSON.stringify(portal)} is not IP:PORT`);
   const iqnPrefix = s['iqnPrefix'];
-  if (typeof iqnPrefix !== 'string' || !IQN_PREFIX.test(iqnPrefix) || iqnPrefix.length > MAX_ISCSI_NAME - HASH_CHARS - 2) {
+  if (
+    typeof iqnPrefix !== 'string' ||
+    !IQN_PREFIX.test(iqnPrefix) ||
+    iqnPrefix.length > MAX_ISCSI_NAME - HASH_CHARS - 2
+  ) {
     throw bad(`iqnPrefix ${JSON.stringify(iqnPrefix)} is not a lowercase iqn.YYYY-MM.domain[:name] name`);
   }
   const controlPort = s['controlPort'] ?? 0;

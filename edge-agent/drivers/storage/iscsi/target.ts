@@ -87,10 +87,15 @@ export class TgtdSupervisor {
 
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      const failure = await Promise.race([spawnError, m.exited.then(() => 'exited' as const), sleep(POLL_MS).then(() => null)]);
+      const failure = await Promise.race([
+        spawnError,
+        m.exited.then(() => 'exited' as const),
+        sleep(POLL_MS).then(() => null),
+      ]);
       if (failure instanceof Error) {
         this.managed.delete(s.controlPort);
-        if ((failure as NodeJS.ErrnoException).code === 'ENOENT') throw new ToolMissingError('tgtd', 'tgt', { cause: failure });
+        if ((failure as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new ToolMissingError('tgtd', 'tgt', { cause: failure });
         throw new TargetStartError(s.controlPort, s.portal, failure.message, { cause: failure });
       }
       if (failure === 'exited') throw new TargetStartError(s.controlPort, s.portal, lastLines(m.log));
@@ -98,7 +103,11 @@ export class TgtdSupervisor {
       if (served.includes(s.portal)) return;
       if (served.length > 0) {
         await this.stop(s.controlPort);
-        throw new TargetStartError(s.controlPort, s.portal, `it listened on ${served.join(', ')} instead; ${lastLines(m.log)}`);
+        throw new TargetStartError(
+          s.controlPort,
+          s.portal,
+          `it listened on ${served.join(', ')} instead; ${lastLines(m.log)}`,
+        );
       }
     }
     await this.stop(s.controlPort);
@@ -114,6 +123,8 @@ export async function removeControlSocket(controlPort: number): Promise<void> {
 
 /** The tgtd log lines that say what went wrong (it also prints harmless notices about RDMA and limits). */
 function lastLines(log: string): string {
-  const lines = log.split('\n').filter((l) => /unable|failed|another|error|cannot|can't/i.test(l) && !/RDMA|oom|nr_open/.test(l));
+  const lines = log
+    .split('\n')
+    .filter((l) => /unable|failed|another|error|cannot|can't/i.test(l) && !/RDMA|oom|nr_open/.test(l));
   return lines.slice(-3).join('; ').trim();
 }

@@ -67,13 +67,35 @@ export class Tgtadm {
   }
 
   newLun(tid: number, lun: number, backingPath: string): Promise<string> {
-    return this.run(['--op', 'new', '--mode', 'logicalunit', '--tid', String(tid), '--lun', String(lun), '--backing-store', backingPath]);
+    return this.run([
+      '--op',
+      'new',
+      '--mode',
+      'logicalunit',
+      '--tid',
+      String(tid),
+      '--lun',
+      String(lun),
+      '--backing-store',
+      backingPath,
+    ]);
   }
 
   /** Sets the SCSI identifiers a LUN reports (tgt derives them from the tid otherwise). */
   setLunIdentity(tid: number, lun: number, scsiId: string, scsiSn: string): Promise<string> {
     const params = `scsi_id=${scsiId},scsi_sn=${scsiSn}`;
-    return this.run(['--op', 'update', '--mode', 'logicalunit', '--tid', String(tid), '--lun', String(lun), '--params', params]);
+    return this.run([
+      '--op',
+      'update',
+      '--mode',
+      'logicalunit',
+      '--tid',
+      String(tid),
+      '--lun',
+      String(lun),
+      '--params',
+      params,
+    ]);
   }
 
   /** A name ACL. (`--initiator-address`/`-I` is an address ACL: given an IQN it matches no one.) */

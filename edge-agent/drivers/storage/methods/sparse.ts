@@ -31,7 +31,8 @@ export const sparseMethod: CloneMethod = {
       const [sha256] = await runPair(
         opts.signal,
         what,
-        (signal) => hashFile(job.src, job.sizeBytes, { signal, onProgress: (done) => progress.second(done / job.sizeBytes) }),
+        (signal) =>
+          hashFile(job.src, job.sizeBytes, { signal, onProgress: (done) => progress.second(done / job.sizeBytes) }),
         // Flushing belongs to the copying half, so it overlaps the rest of the hashing.
         async (signal) => {
           await runChecked('cp', ['--sparse=always', '--reflink=never', '--', job.src, job.tmp], { signal, what });

@@ -4,7 +4,17 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ExtImageFilesystem } from '../../../../edge-agent/drivers/imagefs/ext';
 import { describeImageFilesystemConformance, writeSeedTree } from './imagefs.case';
-import { type ExtType, fsck, type Layout, makeExtImage, PARTITION_OFFSET, run, sizeFile, type TestImage, tempDir } from './images';
+import {
+  type ExtType,
+  fsck,
+  type Layout,
+  makeExtImage,
+  PARTITION_OFFSET,
+  run,
+  sizeFile,
+  type TestImage,
+  tempDir,
+} from './images';
 
 const fs = new ExtImageFilesystem();
 const layouts: [string, Layout, ExtType][] = [
@@ -50,16 +60,28 @@ describe('ExtImageFilesystem', () => {
     expect(await fs.detect(image.imagePath)).toEqual({ type: fsType, offsetBytes: 0, label: 'rootfs', uuid });
   });
 
-  it.each(['mbr', 'gpt'] as const)('detects the first ext partition of a %s disk, past a partition without one', async (layout) => {
-    const image = await make({ layout, fsType: 'ext4', label: 'root' });
-    expect(await fs.detect(image.imagePath)).toMatchObject({ type: 'ext4', offsetBytes: PARTITION_OFFSET, partition: 2, label: 'root' });
-  });
+  it.each(['mbr', 'gpt'] as const)(
+    'detects the first ext partition of a %s disk, past a partition without one',
+    async (layout) => {
+      const image = await make({ layout, fsType: 'ext4', label: 'root' });
+      expect(await fs.detect(image.imagePath)).toMatchObject({
+        type: 'ext4',
+        offsetBytes: PARTITION_OFFSET,
+        partition: 2,
+        label: 'root',
+      });
+    },
+  );
 
   it('detects ext in a logical partition of an MBR extended partition', async () => {
     const dir = await scratchDir();
     const imagePath = join(dir, 'disk.raw');
     await sizeFile(imagePath, 40 * 1024 * 1024);
-    await run('sfdisk', ['-q', imagePath], 'label: dos\nstart=2048, size=4096, type=c\nstart=8192, type=5\nstart=10240, size=61440, type=83\n');
+    await run(
+      'sfdisk',
+      ['-q', imagePath],
+      'label: dos\nstart=2048, size=4096, type=c\nstart=8192, type=5\nstart=10240, size=61440, type=83\n',
+    );
     await run('mkfs.ext4', ['-q', '-F', '-E', `offset=${10240 * 512}`, imagePath, '30M']);
     expect(await fs.detect(imagePath)).toMatchObject({ type: 'ext4', offsetBytes: 10240 * 512, partition: 5 });
   });
@@ -87,15 +109,18 @@ describe('ExtImageFilesystem', () => {
     await expect(fs.detect('/nonexistent/encompass/image.raw')).rejects.toMatchObject({ code: 'unsupported_image' });
   });
 
-  it.each(['bare', 'mbr', 'gpt'] as const)('leaves a %s filesystem consistent for e2fsck after edits', async (layout) => {
-    const image = await make({ layout, seed: writeSeedTree });
-    const volume = (await fs.detect(image.imagePath))!;
-    await fs.writeFile(image.imagePath, volume, '/etc/hostname', Buffer.from('edited\n'));
-    await fs.writeFile(image.imagePath, volume, '/etc/large.bin', randomBytes(200 * 1024), 0o600);
-    await fs.writeFile(image.imagePath, volume, '/etc/large.bin', Buffer.from('small now'));
-    await fs.removeFile(image.imagePath, volume, '/etc/shadow');
-    await expect(fsck(image.imagePath, image.offsetBytes)).resolves.toContain('files');
-  });
+  it.each(['bare', 'mbr', 'gpt'] as const)(
+    'leaves a %s filesystem consistent for e2fsck after edits',
+    async (layout) => {
+      const image = await make({ layout, seed: writeSeedTree });
+      const volume = (await fs.detect(image.imagePath))!;
+      await fs.writeFile(image.imagePath, volume, '/etc/hostname', Buffer.from('edited\n'));
+      await fs.writeFile(image.imagePath, volume, '/etc/large.bin', randomBytes(200 * 1024), 0o600);
+      await fs.writeFile(image.imagePath, volume, '/etc/large.bin', Buffer.from('small now'));
+      await fs.removeFile(image.imagePath, volume, '/etc/shadow');
+      await expect(fsck(image.imagePath, image.offsetBytes)).resolves.toContain('files');
+    },
+  );
 
   it('changes nothing outside the partition it edits', async () => {
     const image = await make({ layout: 'mbr', seed: writeSeedTree });
@@ -122,15 +147,21 @@ describe('ExtImageFilesystem', () => {
 
   it('refuses a volume that is not ext, and an offset where no ext filesystem starts', async () => {
     const image = await make({ layout: 'bare' });
-    await expect(fs.readFile(image.imagePath, { type: 'ntfs', offsetBytes: 0 }, '/x')).rejects.toMatchObject({ code: 'unsupported_image' });
-    await expect(fs.readFile(image.imagePath, { type: 'ext4', offsetBytes: 4096 }, '/x')).rejects.toMatchObject({ code: 'unsupported_image' });
+    await expect(fs.readFile(image.imagePath, { type: 'ntfs', offsetBytes: 0 }, '/x')).rejects.toMatchObject({
+      code: 'unsupported_image',
+    });
+    await expect(fs.readFile(image.imagePath, { type: 'ext4', offsetBytes: 4096 }, '/x')).rejects.toMatchObject({
+      code: 'unsupported_image',
+    });
   });
 
   it('refuses to change a filesystem whose journal needs recovery, but still reads it', async () => {
     const image = await make({ layout: 'bare', seed: writeSeedTree });
     const volume = (await fs.detect(image.imagePath))!;
     await run('debugfs', ['-w', '-R', 'feature needs_recovery', image.imagePath]);
-    await expect(fs.writeFile(image.imagePath, volume, '/etc/hostname', Buffer.from('x'))).rejects.toMatchObject({ code: 'unsupported_image' });
+    await expect(fs.writeFile(image.imagePath, volume, '/etc/hostname', Buffer.from('x'))).rejects.toMatchObject({
+      code: 'unsupported_image',
+    });
     expect((await fs.readFile(image.imagePath, volume, '/etc/hostname'))?.toString()).toBe('seed-host\n');
   });
 

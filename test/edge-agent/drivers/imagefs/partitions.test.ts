@@ -59,7 +59,9 @@ describe('readPartitionTable', () => {
     const file = await open(disk, 'r+');
     await file.write(Buffer.alloc(512), 0, 512, 512);
     await file.close();
-    expect((await readPartitionTable(disk)).partitions).toEqual([{ number: 1, offsetBytes: MIB, sizeBytes: 2 * MIB, type: LINUX_FS_GUID }]);
+    expect((await readPartitionTable(disk)).partitions).toEqual([
+      { number: 1, offsetBytes: MIB, sizeBytes: 2 * MIB, type: LINUX_FS_GUID },
+    ]);
   });
 
   it('reports no table for a bare filesystem or a blank file', async () => {

@@ -4,14 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { DiskRef } from '../../../../edge-agent/drivers/machine/interface';
-import { IpmiMachineDriver } from '../../../../edge-agent/drivers/machine/ipmi/driver';
 import { markConsole, waitForMarker } from '../../../../edge-agent/drivers/machine/common/console-watch';
 import { isIdentityCapable, normalizeMac, normalizeUuid } from '../../../../edge-agent/drivers/machine/common/identity';
-import { ipmiConnection, ipmitoolArgs } from '../../../../edge-agent/drivers/machine/ipmi/ipmitool';
 import type { MachineWithCredentials } from '../../../../edge-agent/drivers/machine/common/settings-reader';
-import { type IpmiSimBlade, startIpmiSim } from '../../../support/machines-ipmi-sim';
+import type { DiskRef } from '../../../../edge-agent/drivers/machine/interface';
+import { IpmiMachineDriver } from '../../../../edge-agent/drivers/machine/ipmi/driver';
+import { ipmiConnection, ipmitoolArgs } from '../../../../edge-agent/drivers/machine/ipmi/ipmitool';
 import { freeUdpPort } from '../../../support/machines-host';
+import { type IpmiSimBlade, startIpmiSim } from '../../../support/machines-ipmi-sim';
 import { describeMachineConformance } from './machine.case';
 
 const run = promisify(execFile);
@@ -24,13 +24,25 @@ const sim = () => {
 };
 afterAll(async () => (await simStarting)?.stop());
 
-function bladeMachine(b: IpmiSimBlade, settings: Record<string, unknown> = {}, password = b.password): MachineWithCredentials {
+function bladeMachine(
+  b: IpmiSimBlade,
+  settings: Record<string, unknown> = {},
+  password = b.password,
+): MachineWithCredentials {
   return {
     id: 'blade-1',
     name: 'blade 1',
     kind: 'ipmi',
     identity: {},
-    settings: { host: b.host, port: b.port, user: b.user, consoleLog: b.consoleLog, shutdownGraceSeconds: 2, bootTimeoutSeconds: 10, ...settings },
+    settings: {
+      host: b.host,
+      port: b.port,
+      user: b.user,
+      consoleLog: b.consoleLog,
+      shutdownGraceSeconds: 2,
+      bootTimeoutSeconds: 10,
+      ...settings,
+    },
     credentials: { password },
   };
 }
@@ -38,9 +50,21 @@ function bladeMachine(b: IpmiSimBlade, settings: Record<string, unknown> = {}, p
 async function makeWorkspace() {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-ipmi-'));
   const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
-  const otherDisk: DiskRef = { kind: 'iscsi', portal: '127.0.0.1:3260', target: 'iqn.2026-11.test:other', lun: 1, format: 'raw' };
+  const otherDisk: DiskRef = {
+    kind: 'iscsi',
+    portal: '127.0.0.1:3260',
+    target: 'iqn.2026-11.test:other',
+    lun: 1,
+    format: 'raw',
+  };
   await fs.writeFile(disk.path, Buffer.alloc(4096));
-  return { dir, stateDir: path.join(dir, 'state'), disk, otherDisk, missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef };
+  return {
+    dir,
+    stateDir: path.join(dir, 'state'),
+    disk,
+    otherDisk,
+    missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef,
+  };
 }
 
 describeMachineConformance('ipmi (ipmi_sim over lanplus, boot marker on the console log)', async () => {
@@ -93,7 +117,22 @@ describe('ipmi machine driver', () => {
     expect(args).toContain('-E');
     expect(args).not.toContain('-P');
     expect(args.join(' ')).not.toContain(b.password);
-    expect(args).toEqual(['-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(b.port), '-U', b.user, '-E', 'chassis', 'power', 'status']);
+    expect(args).toEqual([
+      '-I',
+      'lanplus',
+      '-C',
+      '3',
+      '-H',
+      '127.0.0.1',
+      '-p',
+      String(b.port),
+      '-U',
+      b.user,
+      '-E',
+      'chassis',
+      'power',
+      'status',
+    ]);
   });
 
   it('never shows the password in the process list while ipmitool waits for a BMC', async () => {
@@ -110,7 +149,9 @@ describe('ipmi machine driver', () => {
     const seen: string[] = [];
     while (!settled) {
       const { stdout } = await run('ps', ['-eo', 'args']);
-      seen.push(...stdout.split('\n').filter((l) => l.startsWith('ipmitool ') && l.includes(String(silent.settings['port']))));
+      seen.push(
+        ...stdout.split('\n').filter((l) => l.startsWith('ipmitool ') && l.includes(String(silent.settings['port']))),
+      );
       await new Promise((r) => setTimeout(r, 50));
     }
     const err = await call;
@@ -148,7 +189,11 @@ describe('ipmi machine driver', () => {
     await fs.appendFile(b.consoleLog, 'ENCOMPASS-BOOTED (from an earlier boot)\n');
     await b.failBoots(true);
     await driver.attach(machine, ws.disk);
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'BootFailedError', code: 'boot_failed', diskPath: ws.disk.path });
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'BootFailedError',
+      code: 'boot_failed',
+      diskPath: ws.disk.path,
+    });
     expect(await driver.status(machine)).toEqual({ power: 'off', disk: ws.disk, bootCount: 0 });
   });
 
@@ -161,18 +206,28 @@ describe('ipmi machine driver', () => {
 
   it('asks for the password before calling the BMC when the credentials lack one', async () => {
     const machine = { ...bladeMachine(b), credentials: {} };
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'IpmiCredentialsMissingError', code: 'missing_credentials' });
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'IpmiCredentialsMissingError',
+      code: 'missing_credentials',
+    });
   });
 
   it('names the setting that is wrong', async () => {
-    await expect(driver.status(bladeMachine(b, { host: undefined }))).rejects.toMatchObject({ code: 'invalid_settings', key: 'settings.host' });
-    await expect(driver.powerOn(bladeMachine(b, { bootMarker: '(' }))).rejects.toMatchObject({ code: 'invalid_settings', key: 'settings.bootMarker' });
+    await expect(driver.status(bladeMachine(b, { host: undefined }))).rejects.toMatchObject({
+      code: 'invalid_settings',
+      key: 'settings.host',
+    });
+    await expect(driver.powerOn(bladeMachine(b, { bootMarker: '(' }))).rejects.toMatchObject({
+      code: 'invalid_settings',
+      key: 'settings.bootMarker',
+    });
   });
 });
 
 describe('machine identity and console helpers', () => {
   it('normalizes MAC addresses to lower case with colons, whatever the separators', () => {
-    for (const mac of ['52:54:00:AB:CD:EF', '52-54-00-ab-cd-ef', '5254.00ab.cdef', '525400ABCDEF']) expect(normalizeMac(mac)).toBe('52:54:00:ab:cd:ef');
+    for (const mac of ['52:54:00:AB:CD:EF', '52-54-00-ab-cd-ef', '5254.00ab.cdef', '525400ABCDEF'])
+      expect(normalizeMac(mac)).toBe('52:54:00:ab:cd:ef');
     expect(normalizeMac('not a mac')).toBe('not a mac');
     expect(normalizeUuid('00000000-0000-0000-0000-000000000000')).toBeUndefined();
     expect(normalizeUuid('8A3E0C4B6F1D4E2A9B7C1D2E3F405162')).toBe('8a3e0c4b-6f1d-4e2a-9b7c-1d2e3f405162');
@@ -188,7 +243,13 @@ describe('machine identity and console helpers', () => {
       await fs.rm(log);
       await fs.writeFile(log, 'new boot\nENCOMPASS-BOOTED\n');
       expect(await waiting).toEqual({ found: true });
-      const stale = await waitForMarker({ file: log, since: await markConsole(log), marker: /ENCOMPASS-BOOTED/, timeoutMs: 300, pollMs: 50 });
+      const stale = await waitForMarker({
+        file: log,
+        since: await markConsole(log),
+        marker: /ENCOMPASS-BOOTED/,
+        timeoutMs: 300,
+        pollMs: 50,
+      });
       expect(stale).toMatchObject({ found: false, reason: expect.stringMatching(/no output matching/) });
     } finally {
       await fs.rm(dir, { recursive: true, force: true });

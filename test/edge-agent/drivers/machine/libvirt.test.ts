@@ -36,7 +36,13 @@ async function makeWorkspace() {
   const otherDisk: DiskRef = { kind: 'file', path: path.join(dir, 'other.qcow2'), format: 'qcow2' };
   await fs.writeFile(disk.path, Buffer.alloc(1 << 20));
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', otherDisk.path, '16M']);
-  return { dir, stateDir: path.join(dir, 'state'), disk, otherDisk, missingDisk: { ...disk, path: path.join(dir, 'missing.raw') } as DiskRef };
+  return {
+    dir,
+    stateDir: path.join(dir, 'state'),
+    disk,
+    otherDisk,
+    missingDisk: { ...disk, path: path.join(dir, 'missing.raw') } as DiskRef,
+  };
 }
 
 /** Whatever a test left behind: the domain is destroyed and undefined, the workspace removed. */
@@ -46,21 +52,24 @@ async function removeDomain(driver: LibvirtMachineDriver, machine: MachineRef): 
   await virsh('undefine', name).catch(() => undefined);
 }
 
-describeMachineConformance('libvirt (qemu:///system, TCG domains; booted = running, as no boot marker is watched)', async () => {
-  await libvirtd();
-  const ws = await makeWorkspace();
-  const driver = new LibvirtMachineDriver({ stateDir: ws.stateDir, log: () => undefined });
-  const machine = vm();
-  return {
-    ...ws,
-    driver,
-    machine,
-    cleanup: async () => {
-      await removeDomain(driver, machine);
-      await fs.rm(ws.dir, { recursive: true, force: true });
-    },
-  };
-});
+describeMachineConformance(
+  'libvirt (qemu:///system, TCG domains; booted = running, as no boot marker is watched)',
+  async () => {
+    await libvirtd();
+    const ws = await makeWorkspace();
+    const driver = new LibvirtMachineDriver({ stateDir: ws.stateDir, log: () => undefined });
+    const machine = vm();
+    return {
+      ...ws,
+      driver,
+      machine,
+      cleanup: async () => {
+        await removeDomain(driver, machine);
+        await fs.rm(ws.dir, { recursive: true, force: true });
+      },
+    };
+  },
+);
 
 describe('libvirt machine driver', () => {
   let ws: Awaited<ReturnType<typeof makeWorkspace>>;
@@ -97,11 +106,19 @@ describe('libvirt machine driver', () => {
 
   it('defines an iSCSI disk with its portal, LUN and the machine initiator name', async () => {
     const machine = track(vm({}, { initiatorName: 'iqn.2026-11.test:blade7' }));
-    const lun: DiskRef = { kind: 'iscsi', portal: '127.0.0.1:3261', target: 'iqn.2026-11.test:vol7', lun: 1, format: 'raw' };
+    const lun: DiskRef = {
+      kind: 'iscsi',
+      portal: '127.0.0.1:3261',
+      target: 'iqn.2026-11.test:vol7',
+      lun: 1,
+      format: 'raw',
+    };
     await driver.attach(machine, lun);
     const xml = await virsh('dumpxml', driver.domainName(machine));
     expect(xml).toMatch(/<disk type='network' device='disk'>/);
-    expect(xml).toMatch(/<source protocol='iscsi' name='iqn.2026-11.test:vol7\/1'[^>]*>\s*<host name='127.0.0.1' port='3261'\/>\s*<initiator>\s*<iqn name='iqn.2026-11.test:blade7'\/>/);
+    expect(xml).toMatch(
+      /<source protocol='iscsi' name='iqn.2026-11.test:vol7\/1'[^>]*>\s*<host name='127.0.0.1' port='3261'\/>\s*<initiator>\s*<iqn name='iqn.2026-11.test:blade7'\/>/,
+    );
     expect(await driver.status(machine)).toEqual({ power: 'off', disk: lun, bootCount: 0 });
   });
 
@@ -110,7 +127,14 @@ describe('libvirt machine driver', () => {
     expect(kernel, 'a kernel under /boot is needed: apt-get install -y linux-image-amd64').toBeDefined();
     const consoleLog = path.join(ws.dir, 'console.log');
     const machine = track(
-      vm({ kernel: `/boot/${kernel}`, cmdline: 'console=ttyS0 panic=-1', memoryMiB: 256, consoleLog, bootMarker: 'Linux version', bootTimeoutSeconds: 90 }),
+      vm({
+        kernel: `/boot/${kernel}`,
+        cmdline: 'console=ttyS0 panic=-1',
+        memoryMiB: 256,
+        consoleLog,
+        bootMarker: 'Linux version',
+        bootTimeoutSeconds: 90,
+      }),
     );
     await driver.attach(machine, ws.disk);
     expect(await driver.powerOn(machine)).toEqual({ power: 'on', booted: true, bootCount: 1 });
@@ -118,9 +142,15 @@ describe('libvirt machine driver', () => {
   }, 120_000);
 
   it('fails a boot whose console never shows the marker, destroys the domain and counts no boot', async () => {
-    const machine = track(vm({ consoleLog: path.join(ws.dir, 'console.log'), bootMarker: 'NEVER-PRINTED', bootTimeoutSeconds: 2 }));
+    const machine = track(
+      vm({ consoleLog: path.join(ws.dir, 'console.log'), bootMarker: 'NEVER-PRINTED', bootTimeoutSeconds: 2 }),
+    );
     await driver.attach(machine, ws.disk);
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'BootFailedError', code: 'boot_failed', diskPath: ws.disk.path });
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'BootFailedError',
+      code: 'boot_failed',
+      diskPath: ws.disk.path,
+    });
     expect(await driver.status(machine)).toEqual({ power: 'off', disk: ws.disk, bootCount: 0 });
   });
 
@@ -135,12 +165,25 @@ describe('libvirt machine driver', () => {
   it('leaves alone a domain of the same name that it did not define', async () => {
     const machine = track(vm());
     const foreign = domainXml(
-      { name: driver.domainName(machine), machineId: 'someone-else', domainType: 'qemu', memoryMiB: 64, vcpus: 1, arch: 'x86_64', machineType: 'pc', diskBus: 'virtio', macs: [] },
+      {
+        name: driver.domainName(machine),
+        machineId: 'someone-else',
+        domainType: 'qemu',
+        memoryMiB: 64,
+        vcpus: 1,
+        arch: 'x86_64',
+        machineType: 'pc',
+        diskBus: 'virtio',
+        macs: [],
+      },
       ws.otherDisk,
     );
     await fs.writeFile(path.join(ws.dir, 'foreign.xml'), foreign);
     await virsh('define', path.join(ws.dir, 'foreign.xml'));
-    await expect(driver.attach(machine, ws.disk)).rejects.toMatchObject({ name: 'DomainConflictError', code: 'domain_not_managed' });
+    await expect(driver.attach(machine, ws.disk)).rejects.toMatchObject({
+      name: 'DomainConflictError',
+      code: 'domain_not_managed',
+    });
     await expect(driver.detach(machine)).rejects.toMatchObject({ code: 'domain_not_managed' });
     expect(await virsh('domstate', driver.domainName(machine))).toMatch(/shut off/);
   });
@@ -152,7 +195,11 @@ describe('libvirt machine driver', () => {
     await fs.writeFile(disk.path, Buffer.alloc(1 << 20));
     const machine = track(vm());
     await driver.attach(machine, disk);
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'VirshCommandError', code: 'virsh_failed', message: expect.stringMatching(/chmod o\+x/) });
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'VirshCommandError',
+      code: 'virsh_failed',
+      message: expect.stringMatching(/chmod o\+x/),
+    });
     expect((await driver.status(machine)).power).toBe('off');
   });
 });

@@ -61,7 +61,10 @@ export function describeMachineConformance(name: string, makeDriverAndMachine: (
     });
 
     it('refuses a disk that does not exist and attaches nothing', async () => {
-      await expect(driver.attach(machine, f.missingDisk)).rejects.toMatchObject({ name: 'DiskNotFoundError', code: 'disk_not_found' });
+      await expect(driver.attach(machine, f.missingDisk)).rejects.toMatchObject({
+        name: 'DiskNotFoundError',
+        code: 'disk_not_found',
+      });
       expect((await driver.status(machine)).disk).toBeUndefined();
     });
 

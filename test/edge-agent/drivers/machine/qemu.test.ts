@@ -25,7 +25,9 @@ let caseNumber = 0;
 
 beforeAll(async () => {
   await run('qemu-system-x86_64', ['--version']).catch((err) => {
-    throw new Error(`qemu-system-x86_64 is needed to boot test machines: apt-get install -y qemu-system-x86 (${err.message})`);
+    throw new Error(
+      `qemu-system-x86_64 is needed to boot test machines: apt-get install -y qemu-system-x86 (${err.message})`,
+    );
   });
   kernel = bootKernel();
   root = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-qemu-'));
@@ -37,7 +39,11 @@ afterAll(async () => {
   if (root) await fs.rm(root, { recursive: true, force: true });
 });
 
-function machineRef(id: string, settings: Record<string, unknown> = {}, identity: MachineRef['identity'] = {}): MachineRef {
+function machineRef(
+  id: string,
+  settings: Record<string, unknown> = {},
+  identity: MachineRef['identity'] = {},
+): MachineRef {
   const boot = { kernel: kernel.kernel, initrd: kernel.initrd, bootTimeoutSeconds: 200, powerOffGraceSeconds: 30 };
   return { id, name: `qemu ${id}`, kind: 'qemu', identity, settings: { ...boot, ...settings } };
 }
@@ -67,7 +73,10 @@ async function qemuLeftRunning(): Promise<number[]> {
 }
 
 async function waitUntilOff(driver: QemuMachineDriver, machine: MachineRef): Promise<void> {
-  await vi.waitFor(async () => expect((await driver.status(machine)).power).toBe('off'), { timeout: 60_000, interval: 250 });
+  await vi.waitFor(async () => expect((await driver.status(machine)).power).toBe('off'), {
+    timeout: 60_000,
+    interval: 250,
+  });
 }
 
 describeMachineConformance('qemu', async () => {
@@ -148,7 +157,11 @@ describe('qemu machine driver', () => {
     const missing = path.join(ws.dir, 'no-such-vmlinuz');
     const machine = machineRef('no-kernel', { kernel: missing });
     await driver.attach(machine, await rawClone(ws.dir, 'disk.raw'));
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'BootFailedError', code: 'boot_failed', message: expect.stringContaining(missing) });
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'BootFailedError',
+      code: 'boot_failed',
+      message: expect.stringContaining(missing),
+    });
     expect((await driver.status(machine)).power).toBe('off');
   });
 
@@ -157,14 +170,20 @@ describe('qemu machine driver', () => {
     await fs.writeFile(notAKernel, 'just text\n');
     const machine = machineRef('bad-kernel', { kernel: notAKernel, initrd: undefined });
     await driver.attach(machine, await rawClone(ws.dir, 'disk.raw'));
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'BootFailedError', message: expect.stringMatching(/qemu exited .*qemu said: .*kernel/s) });
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'BootFailedError',
+      message: expect.stringMatching(/qemu exited .*qemu said: .*kernel/s),
+    });
     expect(await driver.status(machine)).toMatchObject({ power: 'off', bootCount: 0 });
   });
 
   it('gives up on a boot that never shows the marker within bootTimeoutSeconds, and stops qemu', async () => {
     const machine = machineRef('no-marker', { bootMarker: 'NEVER-PRINTED', bootTimeoutSeconds: 3 });
     await driver.attach(machine, await rawClone(ws.dir, 'disk.raw'));
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'BootFailedError', message: expect.stringContaining('within 3 s') });
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'BootFailedError',
+      message: expect.stringContaining('within 3 s'),
+    });
     expect(await driver.status(machine)).toMatchObject({ power: 'off', bootCount: 0 });
     expect(await driver.readState(machine)).not.toHaveProperty('process');
   });
@@ -172,20 +191,55 @@ describe('qemu machine driver', () => {
   it('refuses settings qemu cannot use before starting anything', async () => {
     const machine = machineRef('bad-settings', { memoryMiB: 'lots' });
     await driver.attach(machine, await rawClone(ws.dir, 'disk.raw'));
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ name: 'QemuConfigError', code: 'invalid_qemu_config', field: 'settings.memoryMiB' });
-    expect(() => qemuSettings(machineRef('bad-marker', { bootMarker: '(' }))).toThrow(/settings.bootMarker is not a valid regular expression/);
+    await expect(driver.powerOn(machine)).rejects.toMatchObject({
+      name: 'QemuConfigError',
+      code: 'invalid_qemu_config',
+      field: 'settings.memoryMiB',
+    });
+    expect(() => qemuSettings(machineRef('bad-marker', { bootMarker: '(' }))).toThrow(
+      /settings.bootMarker is not a valid regular expression/,
+    );
   });
 
   it('passes the identity and an iSCSI disk to qemu, doubling commas in option values', () => {
-    const machine = machineRef('iscsi', {}, { macs: ['52:54:00:00:00:09'], uuid: '00000000-0000-4000-8000-000000000009', serial: 'S,1', initiatorName: 'iqn.2024-01.test:blade' });
-    const disk: DiskRef = { kind: 'iscsi', portal: '127.0.0.1:3260', target: 'iqn.2024-01.test:clone-9', lun: 1, format: 'raw' };
+    const machine = machineRef(
+      'iscsi',
+      {},
+      {
+        macs: ['52:54:00:00:00:09'],
+        uuid: '00000000-0000-4000-8000-000000000009',
+        serial: 'S,1',
+        initiatorName: 'iqn.2024-01.test:blade',
+      },
+    );
+    const disk: DiskRef = {
+      kind: 'iscsi',
+      portal: '127.0.0.1:3260',
+      target: 'iqn.2024-01.test:clone-9',
+      lun: 1,
+      format: 'raw',
+    };
     const args = qemuArgs({ machine, disk, settings: qemuSettings(machine), consolePath: '/var/lib/a,b/console.log' });
-    expect(args).toEqual(expect.arrayContaining(['-accel', 'tcg', '-no-reboot', '-uuid', machine.identity.uuid, '-smbios', 'type=1,serial=S,,1']));
+    expect(args).toEqual(
+      expect.arrayContaining([
+        '-accel',
+        'tcg',
+        '-no-reboot',
+        '-uuid',
+        machine.identity.uuid,
+        '-smbios',
+        'type=1,serial=S,,1',
+      ]),
+    );
     expect(args).toContain('user,model=virtio-net-pci,mac=52:54:00:00:00:09');
     expect(args).toContain('file,id=console,path=/var/lib/a,,b/console.log');
-    expect(args).toContain('driver=iscsi,transport=tcp,portal=127.0.0.1:3260,target=iqn.2024-01.test:clone-9,lun=1,initiator-name=iqn.2024-01.test:blade,if=virtio');
+    expect(args).toContain(
+      'driver=iscsi,transport=tcp,portal=127.0.0.1:3260,target=iqn.2024-01.test:clone-9,lun=1,initiator-name=iqn.2024-01.test:blade,if=virtio',
+    );
     const anonymous = { ...machine, identity: {} };
-    expect(() => qemuArgs({ machine: anonymous, disk, settings: qemuSettings(anonymous), consolePath: '/c' })).toThrow(/identity.initiatorName/);
+    expect(() => qemuArgs({ machine: anonymous, disk, settings: qemuSettings(anonymous), consolePath: '/c' })).toThrow(
+      /identity.initiatorName/,
+    );
   });
 
   it('leaves no qemu process behind', async () => {

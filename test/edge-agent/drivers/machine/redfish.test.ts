@@ -2,8 +2,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DiskRef } from '../../../../edge-agent/drivers/machine/interface';
 import type { MachineWithCredentials } from '../../../../edge-agent/drivers/machine/common/settings-reader';
+import type { DiskRef } from '../../../../edge-agent/drivers/machine/interface';
 import { RedfishMachineDriver } from '../../../../edge-agent/drivers/machine/redfish/driver';
 import { freeTcpPort } from '../../../support/machines-host';
 import { type RedfishSim, type SimSystemOptions, startRedfishSim } from '../../../support/machines-redfish';
@@ -16,7 +16,11 @@ const BLADE: SimSystemOptions = {
   macs: ['52:54:00:AB:CD:01', '52-54-00-AB-CD-02'],
 };
 
-function machineFor(sim: RedfishSim, settings: Record<string, unknown> = {}, identity: MachineWithCredentials['identity'] = {}): MachineWithCredentials {
+function machineFor(
+  sim: RedfishSim,
+  settings: Record<string, unknown> = {},
+  identity: MachineWithCredentials['identity'] = {},
+): MachineWithCredentials {
   return {
     id: 'rf-1',
     name: 'redfish blade',
@@ -30,9 +34,21 @@ function machineFor(sim: RedfishSim, settings: Record<string, unknown> = {}, ide
 async function makeWorkspace() {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-redfish-'));
   const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
-  const otherDisk: DiskRef = { kind: 'iscsi', portal: '127.0.0.1:3260', target: 'iqn.2026-11.test:other', lun: 1, format: 'raw' };
+  const otherDisk: DiskRef = {
+    kind: 'iscsi',
+    portal: '127.0.0.1:3260',
+    target: 'iqn.2026-11.test:other',
+    lun: 1,
+    format: 'raw',
+  };
   await fs.writeFile(disk.path, Buffer.alloc(4096));
-  return { dir, stateDir: path.join(dir, 'state'), disk, otherDisk, missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef };
+  return {
+    dir,
+    stateDir: path.join(dir, 'state'),
+    disk,
+    otherDisk,
+    missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef,
+  };
 }
 
 describeMachineConformance('redfish (a Redfish service over HTTP)', async () => {
@@ -100,7 +116,9 @@ describe('redfish machine driver', () => {
     await driver.attach(machine, ws.disk);
     await driver.powerOn(machine);
     expect(await driver.powerOff(machine)).toEqual({ power: 'off' });
-    const resets = sim.requests.filter((r) => r.method === 'POST').map((r) => (r.body as { ResetType: string }).ResetType);
+    const resets = sim.requests
+      .filter((r) => r.method === 'POST')
+      .map((r) => (r.body as { ResetType: string }).ResetType);
     expect(resets).toEqual(['On', 'GracefulShutdown', 'ForceOff']);
     expect(notes.join('\n')).toMatch(/no clean shutdown within 1 s; forcing power off/);
   });
@@ -111,7 +129,9 @@ describe('redfish machine driver', () => {
     await driver.attach(machine, ws.disk);
     await driver.powerOn(machine);
     await driver.powerOff(machine);
-    const resets = sim.requests.filter((r) => r.method === 'POST').map((r) => (r.body as { ResetType: string }).ResetType);
+    const resets = sim.requests
+      .filter((r) => r.method === 'POST')
+      .map((r) => (r.body as { ResetType: string }).ResetType);
     expect(resets).toEqual(['On', 'GracefulShutdown']);
   });
 
@@ -134,7 +154,12 @@ describe('redfish machine driver', () => {
   });
 
   it('finds its system among several by a MAC written differently, or by settings.systemId', async () => {
-    const other = { id: 'Blade0', uuid: '00000000-1111-4222-8333-444444444444', serial: 'CZ-0', macs: ['52:54:00:00:00:99'] };
+    const other = {
+      id: 'Blade0',
+      uuid: '00000000-1111-4222-8333-444444444444',
+      serial: 'CZ-0',
+      macs: ['52:54:00:00:00:99'],
+    };
     await start([other, BLADE]);
     const byMac = machineFor(sim, {}, { macs: ['52:54:00:ab:cd:02'] });
     expect((await driver.identity(byMac)).serial).toBe('CZ-2041-0007');
@@ -160,13 +185,21 @@ describe('redfish machine driver', () => {
       code: 'missing_credentials',
       missing: ['credentials.password'],
     });
-    await expect(driver.status(machineFor(sim, { endpoint: 'ftp://bmc' }))).rejects.toMatchObject({ code: 'invalid_settings', key: 'settings.endpoint' });
-    await expect(driver.status(machineFor(sim, { endpoint: 'https://root:pw@bmc' }))).rejects.toMatchObject({ code: 'invalid_settings' });
+    await expect(driver.status(machineFor(sim, { endpoint: 'ftp://bmc' }))).rejects.toMatchObject({
+      code: 'invalid_settings',
+      key: 'settings.endpoint',
+    });
+    await expect(driver.status(machineFor(sim, { endpoint: 'https://root:pw@bmc' }))).rejects.toMatchObject({
+      code: 'invalid_settings',
+    });
   });
 
   it('reports a BMC that does not answer as unreachable', async () => {
     await start();
     const machine = machineFor(sim, { endpoint: `http://127.0.0.1:${await freeTcpPort()}` });
-    await expect(driver.status(machine)).rejects.toMatchObject({ name: 'RedfishUnreachableError', code: 'redfish_unreachable' });
+    await expect(driver.status(machine)).rejects.toMatchObject({
+      name: 'RedfishUnreachableError',
+      code: 'redfish_unreachable',
+    });
   });
 });

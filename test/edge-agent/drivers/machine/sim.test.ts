@@ -64,7 +64,11 @@ describe('sim machine driver', () => {
   it('fails to boot when settings.failBoot is true, staying off without counting a boot', async () => {
     const failing = machineRef('m-fail', { failBoot: true });
     await driver.attach(failing, ws.disk);
-    await expect(driver.powerOn(failing)).rejects.toMatchObject({ name: 'BootFailedError', code: 'boot_failed', diskPath: ws.disk.path });
+    await expect(driver.powerOn(failing)).rejects.toMatchObject({
+      name: 'BootFailedError',
+      code: 'boot_failed',
+      diskPath: ws.disk.path,
+    });
     expect(await driver.status(failing)).toEqual({ power: 'off', disk: ws.disk, bootCount: 0 });
     await driver.detach(failing);
   });
@@ -92,6 +96,9 @@ describe('sim machine driver', () => {
   it('reports an unreadable state file as MachineStateError', async () => {
     await fs.mkdir(ws.stateDir, { recursive: true });
     await fs.writeFile(driver.statePath(machine), '{ not json');
-    await expect(driver.status(machine)).rejects.toMatchObject({ name: 'MachineStateError', code: 'machine_state_unreadable' });
+    await expect(driver.status(machine)).rejects.toMatchObject({
+      name: 'MachineStateError',
+      code: 'machine_state_unreadable',
+    });
   });
 });

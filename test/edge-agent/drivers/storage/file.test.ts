@@ -7,8 +7,8 @@ import { DiskFullError } from '../../../../edge-agent/drivers/storage/errors';
 import { FileStorageDriver } from '../../../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../../../edge-agent/drivers/storage/interface';
 import { exists, findTemps, MiB, makeSparseImage, requireTool } from './images';
-import { describeStorageConformance } from './storage.case';
 import { type LoopFs, mountXfsReflink, unmountLoopFs } from './loop-fs';
+import { describeStorageConformance } from './storage.case';
 
 describeStorageConformance('file', async () => {
   requireTool('qemu-img', 'qemu-utils');
@@ -58,15 +58,19 @@ describe('file storage driver', () => {
       try {
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint], { stdio: 'pipe' });
       } catch (err) {
-        throw new Error(`Mounting a 16 MiB tmpfs at ${mountPoint} failed; these tests must run as root with mount allowed`, {
-          cause: err,
-        });
+        throw new Error(
+          `Mounting a 16 MiB tmpfs at ${mountPoint} failed; these tests must run as root with mount allowed`,
+          {
+            cause: err,
+          },
+        );
       }
       repo = { id: 'small', kind: 'file', path: mountPoint };
     });
 
     afterEach(async () => {
-      for (const entry of await fs.readdir(mountPoint)) await fs.rm(path.join(mountPoint, entry), { recursive: true, force: true });
+      for (const entry of await fs.readdir(mountPoint))
+        await fs.rm(path.join(mountPoint, entry), { recursive: true, force: true });
     });
 
     afterAll(async () => {

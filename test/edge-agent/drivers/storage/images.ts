@@ -82,7 +82,13 @@ export function sameDiskContent(a: string, b: string): boolean {
 }
 
 /** Writes `length` bytes of `pattern` at `offset` into the disk seen through `file` (any format), like a guest would. */
-export function writeIntoDisk(file: string, format: 'raw' | 'qcow2', offset: number, length: number, pattern = 0x55): void {
+export function writeIntoDisk(
+  file: string,
+  format: 'raw' | 'qcow2',
+  offset: number,
+  length: number,
+  pattern = 0x55,
+): void {
   requireTool('qemu-io', 'qemu-utils');
   execFileSync('qemu-io', ['-f', format, '-c', `write -P ${pattern} ${offset} ${length}`, file], { stdio: 'pipe' });
 }

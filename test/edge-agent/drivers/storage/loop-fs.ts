@@ -13,7 +13,8 @@ export interface LoopFs {
   workDir: string;
 }
 
-const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const run = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 
 const MKFS = {
   xfs: { tool: 'mkfs.xfs', pkg: 'xfsprogs', args: ['-q', '-m', 'reflink=1'] },
@@ -43,7 +44,10 @@ export function mountLoopFs(kind: keyof typeof MKFS, size: string): LoopFs {
     return { mountPoint, device, workDir };
   } catch (err) {
     unmountLoopFs({ mountPoint, device, workDir });
-    throw new Error(`Making a ${kind} filesystem in ${workDir} failed; these tests must run as root with loop devices`, { cause: err });
+    throw new Error(
+      `Making a ${kind} filesystem in ${workDir} failed; these tests must run as root with loop devices`,
+      { cause: err },
+    );
   }
 }
 
@@ -62,7 +66,8 @@ export function unmountLoopFs(loop: LoopFs): void {
     try {
       run('umount', [loop.mountPoint]);
     } catch (err) {
-      if (attempt >= 10) throw new Error(`${loop.mountPoint} stays busy: something still has a file open in it`, { cause: err });
+      if (attempt >= 10)
+        throw new Error(`${loop.mountPoint} stays busy: something still has a file open in it`, { cause: err });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
     }
   }

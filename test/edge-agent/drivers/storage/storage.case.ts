@@ -75,7 +75,11 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
         await makeSparseImage(inRepo('sparse.img'), 64 * MiB, SPARSE_64M_REGIONS);
         const progress: Array<[number, number]> = [];
         const info = await driver.inspect(repo, 'sparse.img', { onProgress: (d, t) => progress.push([d, t]) });
-        expect(info).toMatchObject({ sizeBytes: 64 * MiB, format: 'raw', sha256: await sha256OfFile(inRepo('sparse.img')) });
+        expect(info).toMatchObject({
+          sizeBytes: 64 * MiB,
+          format: 'raw',
+          sha256: await sha256OfFile(inRepo('sparse.img')),
+        });
         expect(info.allocatedBytes).toBeGreaterThanOrEqual(8 * MiB);
         expect(info.allocatedBytes).toBeLessThan(9 * MiB);
         expect(progress.at(-1)).toEqual([64 * MiB, 64 * MiB]);
@@ -115,7 +119,12 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
           onProgress: (d, t) => progress.push([d, t]),
         });
         const masterAllocated = await allocatedBytes(inRepo('masters/m.img'));
-        expect(out).toMatchObject({ method: 'copy', format: 'raw', sizeBytes: 64 * MiB, sha256: await sha256OfFile(inRepo('masters/m.img')) });
+        expect(out).toMatchObject({
+          method: 'copy',
+          format: 'raw',
+          sizeBytes: 64 * MiB,
+          sha256: await sha256OfFile(inRepo('masters/m.img')),
+        });
         expect(await sha256OfFile(inRepo('clones/c1/disk.img'))).toBe(out.sha256);
         expect(out.allocatedBytes).toBe(await allocatedBytes(inRepo('clones/c1/disk.img')));
         expect(out.allocatedBytes).toBeLessThanOrEqual(masterAllocated * 1.05);
@@ -139,20 +148,28 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
       });
 
       it('reports a missing master as not found and creates nothing', async () => {
-        await expectCode(driver.clone(repo, 'masters/none.img', 'new/c.img', 'copy'), 'ImageNotFoundError', 'image_not_found');
+        await expectCode(
+          driver.clone(repo, 'masters/none.img', 'new/c.img', 'copy'),
+          'ImageNotFoundError',
+          'image_not_found',
+        );
         expect(await exists(inRepo('new'))).toBe(false);
       });
 
       it('refuses a clone method the repository does not offer, naming the ones it does', async () => {
         const clone = driver.clone(repo, 'masters/m.img', 'c.img', 'teleport');
-        await expect(clone).rejects.toMatchObject({ name: 'UnsupportedMethodError', code: 'unsupported_method', supported: await driver.methods(repo) });
+        await expect(clone).rejects.toMatchObject({
+          name: 'UnsupportedMethodError',
+          code: 'unsupported_method',
+          supported: await driver.methods(repo),
+        });
       });
 
       it('offers copy among its clone methods', async () => {
         expect(await driver.methods(repo)).toContain('copy');
       });
 
-      it('makes, with every method it offers, a clone whose disk shows the master\'s bytes and whose sha256 is the master\'s', async () => {
+      it("makes, with every method it offers, a clone whose disk shows the master's bytes and whose sha256 is the master's", async () => {
         const masterSha = await sha256OfFile(inRepo('masters/m.img'));
         for (const method of await driver.methods(repo)) {
           const out = await driver.clone(repo, 'masters/m.img', `by-method/${method}.img`, method);

@@ -23,24 +23,33 @@ let sfn: SFNClient;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function client(url: string): SFNClient {
-  return new SFNClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return new SFNClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 }
 
 /** A machine with one activity Task state (plus optional Catch) for the activity `name`. */
-async function activityMachine(name: string, task: Record<string, unknown>): Promise<{ machineArn: string; activityArn: string }> {
+async function activityMachine(
+  name: string,
+  task: Record<string, unknown>,
+): Promise<{ machineArn: string; activityArn: string }> {
   const { activityArn } = await sfn.send(new CreateActivityCommand({ name }));
-  const { stateMachineArn } = await sfn.send(new CreateStateMachineCommand({
-    name,
-    roleArn: 'arn:aws:iam::000000000000:role/sfn',
-    definition: JSON.stringify({
-      StartAt: 'Work',
-      States: {
-        Work: { Type: 'Task', Resource: activityArn, End: true, ...task },
-        // The Catch target, present only when the task has a Catch (unreachable states are invalid).
-        ...('Catch' in task ? { Handled: { Type: 'Pass', End: true } } : {}),
-      },
+  const { stateMachineArn } = await sfn.send(
+    new CreateStateMachineCommand({
+      name,
+      roleArn: 'arn:aws:iam::000000000000:role/sfn',
+      definition: JSON.stringify({
+        StartAt: 'Work',
+        States: {
+          Work: { Type: 'Task', Resource: activityArn, End: true, ...task },
+          // The Catch target, present only when the task has a Catch (unreachable states are invalid).
+          ...('Catch' in task ? { Handled: { Type: 'Pass', End: true } } : {}),
+        },
+      }),
     }),
-  }));
+  );
   return { machineArn: stateMachineArn!, activityArn: activityArn! };
 }
 
@@ -83,11 +92,15 @@ afterAll(async () => {
 });
 
 describe.concurrent('activity tasks on the local Step Functions endpoint', () => {
-  it('hands the task to a worker, takes heartbeats and uses SendTaskSuccess output as the result', async ({ expect }) => {
+  it('hands the task to a worker, takes heartbeats and uses SendTaskSuccess output as the result', async ({
+    expect,
+  }) => {
     const { machineArn, activityArn } = machines['customize']!;
     expect((await sfn.send(new CreateActivityCommand({ name: 'customize' }))).activityArn).toBe(activityArn);
     expect(await sfn.send(new DescribeActivityCommand({ activityArn }))).toMatchObject({ name: 'customize' });
-    expect((await sfn.send(new ListActivitiesCommand({}))).activities!.map((a) => a.activityArn)).toContain(activityArn);
+    expect((await sfn.send(new ListActivitiesCommand({}))).activities!.map((a) => a.activityArn)).toContain(
+      activityArn,
+    );
 
     const executionArn = await start(machineArn, { image: 'golden-1' });
     const task = await sfn.send(new GetActivityTaskCommand({ activityArn, workerName: 'site-local' }));
@@ -99,37 +112,58 @@ describe.concurrent('activity tasks on the local Step Functions endpoint', () =>
     expect(done).toMatchObject({ status: 'SUCCEEDED', output: '{"clone":"c-1"}' });
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
     expect(events!.map((e) => e.type)).toEqual([
-      'ExecutionStarted', 'TaskStateEntered', 'ActivityScheduled', 'ActivityStarted', 'ActivitySucceeded', 'TaskStateExited', 'ExecutionSucceeded',
+      'ExecutionStarted',
+      'TaskStateEntered',
+      'ActivityScheduled',
+      'ActivityStarted',
+      'ActivitySucceeded',
+      'TaskStateExited',
+      'ExecutionSucceeded',
     ]);
     expect(events![3]!.activityStartedEventDetails).toEqual({ workerName: 'site-local' });
 
-    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: task.taskToken }))).rejects.toMatchObject({ name: 'TaskTimedOut' });
-    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'never-issued' }))).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
+    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: task.taskToken }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
+    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'never-issued' }))).rejects.toMatchObject({
+      name: 'TaskDoesNotExist',
+    });
   });
 
   it('turns SendTaskFailure into a task error that Catch matches by name', async ({ expect }) => {
     const { machineArn, activityArn } = machines['verify']!;
     const executionArn = await start(machineArn, { image: 'golden-2' });
     const task = await sfn.send(new GetActivityTaskCommand({ activityArn }));
-    await sfn.send(new SendTaskFailureCommand({ taskToken: task.taskToken, error: 'Image.Corrupt', cause: 'bad superblock' }));
+    await sfn.send(
+      new SendTaskFailureCommand({ taskToken: task.taskToken, error: 'Image.Corrupt', cause: 'bad superblock' }),
+    );
     const done = await waitUntilClosed(executionArn);
     expect(done.status).toBe('SUCCEEDED');
-    expect(JSON.parse(done.output!)).toEqual({ image: 'golden-2', failure: { Error: 'Image.Corrupt', Cause: 'bad superblock' } });
+    expect(JSON.parse(done.output!)).toEqual({
+      image: 'golden-2',
+      failure: { Error: 'Image.Corrupt', Cause: 'bad superblock' },
+    });
   });
 
-  it('fails with States.HeartbeatTimeout when no worker picks the task up within HeartbeatSeconds', async ({ expect }) => {
+  it('fails with States.HeartbeatTimeout when no worker picks the task up within HeartbeatSeconds', async ({
+    expect,
+  }) => {
     const { machineArn } = machines['unattended']!;
     const done = await waitUntilClosed(await start(machineArn, {}));
     expect(done).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
   });
 
-  it('fails with States.HeartbeatTimeout when a worker holding the task stops sending heartbeats', async ({ expect }) => {
+  it('fails with States.HeartbeatTimeout when a worker holding the task stops sending heartbeats', async ({
+    expect,
+  }) => {
     const { machineArn, activityArn } = machines['silent']!;
     const executionArn = await start(machineArn, {});
     const task = await sfn.send(new GetActivityTaskCommand({ activityArn }));
     const done = await waitUntilClosed(executionArn);
     expect(done).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
-    await expect(sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: '{}' }))).rejects.toMatchObject({
+    await expect(
+      sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: '{}' })),
+    ).rejects.toMatchObject({
       name: 'TaskTimedOut',
     });
   });
@@ -151,7 +185,9 @@ describe.concurrent('activity tasks on the local Step Functions endpoint', () =>
     const executionArn = await start(machineArn, {});
     const task = await sfn.send(new GetActivityTaskCommand({ activityArn }));
     expect(await waitUntilClosed(executionArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
-    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: task.taskToken }))).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: task.taskToken }))).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
   });
 
   it('drops the parked task of a stopped execution and forgets pollers that disconnected', async ({ expect }) => {
@@ -166,10 +202,11 @@ describe.concurrent('activity tasks on the local Step Functions endpoint', () =>
     await expect(poll).rejects.toMatchObject({ name: 'AbortError' });
     await sleep(200); // the endpoint learns of the disconnect when the closed socket reaches it
 
-
     // Had the disconnected poll been kept, it would swallow this task and the next poll would hang.
     const executionArn = await start(machineArn, { which: 'fresh' });
-    const task = await sfn.send(new GetActivityTaskCommand({ activityArn }), { abortSignal: AbortSignal.timeout(3000) });
+    const task = await sfn.send(new GetActivityTaskCommand({ activityArn }), {
+      abortSignal: AbortSignal.timeout(3000),
+    });
     expect(JSON.parse(task.input!)).toEqual({ which: 'fresh' });
     await sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken, output: '"done"' }));
     expect((await waitUntilClosed(executionArn)).status).toBe('SUCCEEDED');
@@ -177,15 +214,22 @@ describe.concurrent('activity tasks on the local Step Functions endpoint', () =>
 
   it('answers a long poll with no task as {} once the poll time is over', async ({ expect }) => {
     const shortPoll = await startEndpoint({
-      host: '127.0.0.1', port: 0, region: 'us-east-1', accountId: '000000000000',
-      invokeFunction: async () => null, log: () => {}, longPollMs: 300,
+      host: '127.0.0.1',
+      port: 0,
+      region: 'us-east-1',
+      accountId: '000000000000',
+      invokeFunction: async () => null,
+      log: () => {},
+      longPollMs: 300,
     });
     const local = client(shortPoll.endpoint);
     try {
       const { activityArn } = await local.send(new CreateActivityCommand({ name: 'idle' }));
       const answer = await local.send(new GetActivityTaskCommand({ activityArn }));
       expect(answer.taskToken).toBeUndefined();
-      await expect(local.send(new GetActivityTaskCommand({ activityArn: `${activityArn}-missing` }))).rejects.toMatchObject({
+      await expect(
+        local.send(new GetActivityTaskCommand({ activityArn: `${activityArn}-missing` })),
+      ).rejects.toMatchObject({
         name: 'ActivityDoesNotExist',
       });
     } finally {

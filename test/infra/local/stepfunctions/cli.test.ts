@@ -20,9 +20,13 @@ const cliEnv: NodeJS.ProcessEnv = {
 
 async function stepfunctions(...args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   try {
-    const { stdout, stderr } = await run('aws', ['stepfunctions', ...args, '--endpoint-url', endpoint.endpoint, '--region', 'us-east-1', '--output', 'json'], {
-      env: cliEnv,
-    });
+    const { stdout, stderr } = await run(
+      'aws',
+      ['stepfunctions', ...args, '--endpoint-url', endpoint.endpoint, '--region', 'us-east-1', '--output', 'json'],
+      {
+        env: cliEnv,
+      },
+    );
     return { stdout, stderr, exitCode: 0 };
   } catch (error) {
     const failed = error as { code?: unknown; stdout?: string; stderr?: string };
@@ -40,8 +44,14 @@ let stateMachineArn: string;
 
 beforeAll(async () => {
   endpoint = await startStepFunctions({ port: 0, invokeFunction: async (_name, payload) => ({ echoed: payload }) });
-  sfn = new SFNClient({ endpoint: endpoint.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const created = await sfn.send(new CreateStateMachineCommand({ name: 'cli-machine', definition, roleArn: 'arn:aws:iam::000000000000:role/sfn' }));
+  sfn = new SFNClient({
+    endpoint: endpoint.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const created = await sfn.send(
+    new CreateStateMachineCommand({ name: 'cli-machine', definition, roleArn: 'arn:aws:iam::000000000000:role/sfn' }),
+  );
   stateMachineArn = created.stateMachineArn!;
 });
 
@@ -61,18 +71,32 @@ describe('the AWS CLI against the local Step Functions endpoint', { timeout: 30_
   });
 
   it('starts an execution with the CLI that runs to SUCCEEDED', async ({ expect }) => {
-    const started = await stepfunctions('start-execution', '--state-machine-arn', stateMachineArn, '--name', 'from-cli', '--input', '{"disk":"d1"}');
+    const started = await stepfunctions(
+      'start-execution',
+      '--state-machine-arn',
+      stateMachineArn,
+      '--name',
+      'from-cli',
+      '--input',
+      '{"disk":"d1"}',
+    );
     expect(started.exitCode).toBe(0);
     const { executionArn } = JSON.parse(started.stdout);
     expect(executionArn).toBe('arn:aws:states:us-east-1:000000000000:execution:cli-machine:from-cli');
-    await expect.poll(async () => sfn.send(new DescribeExecutionCommand({ executionArn }))).toMatchObject({
-      status: 'SUCCEEDED',
-      output: '{"echoed":{"disk":"d1"}}',
-    });
+    await expect
+      .poll(async () => sfn.send(new DescribeExecutionCommand({ executionArn })))
+      .toMatchObject({
+        status: 'SUCCEEDED',
+        output: '{"echoed":{"disk":"d1"}}',
+      });
   });
 
   it('reports AWS error codes to the CLI', async ({ expect }) => {
-    const missing = await stepfunctions('describe-execution', '--execution-arn', 'arn:aws:states:us-east-1:000000000000:execution:none:none');
+    const missing = await stepfunctions(
+      'describe-execution',
+      '--execution-arn',
+      'arn:aws:states:us-east-1:000000000000:execution:none:none',
+    );
     expect(missing.exitCode).not.toBe(0);
     expect(missing.stderr).toContain('ExecutionDoesNotExist');
   });

@@ -41,16 +41,24 @@ async function invokeFunction(name: string, payload: unknown): Promise<unknown> 
 }
 
 async function createMachine(name: string, definition: object): Promise<string> {
-  const created = await sfn.send(new CreateStateMachineCommand({
-    name,
-    definition: JSON.stringify(definition),
-    roleArn: 'arn:aws:iam::000000000000:role/sfn',
-  }));
+  const created = await sfn.send(
+    new CreateStateMachineCommand({
+      name,
+      definition: JSON.stringify(definition),
+      roleArn: 'arn:aws:iam::000000000000:role/sfn',
+    }),
+  );
   return created.stateMachineArn!;
 }
 
-async function runToEnd(stateMachineArn: string, input: unknown, name?: string): Promise<DescribeExecutionCommandOutput> {
-  const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+async function runToEnd(
+  stateMachineArn: string,
+  input: unknown,
+  name?: string,
+): Promise<DescribeExecutionCommandOutput> {
+  const { executionArn } = await sfn.send(
+    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+  );
   return waitUntilClosed(executionArn!);
 }
 
@@ -135,7 +143,11 @@ const machines: Record<string, string> = {};
 
 beforeAll(async () => {
   endpoint = await startStepFunctions({ port: 0, invokeFunction });
-  sfn = new SFNClient({ endpoint: endpoint.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  sfn = new SFNClient({
+    endpoint: endpoint.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   for (const [name, definition] of Object.entries(definitions)) machines[name] = await createMachine(name, definition);
 });
 
@@ -145,7 +157,9 @@ afterAll(async () => {
 });
 
 describe.concurrent('the local Step Functions endpoint runs executions', () => {
-  it('creates a Pass/Choice/Map machine idempotently and runs both Choice branches to SUCCEEDED', async ({ expect }) => {
+  it('creates a Pass/Choice/Map machine idempotently and runs both Choice branches to SUCCEEDED', async ({
+    expect,
+  }) => {
     const arn = machines['pass-choice-map']!;
     expect(arn).toBe('arn:aws:states:us-east-1:000000000000:stateMachine:pass-choice-map');
     expect(await createMachine('pass-choice-map', passChoiceMap)).toBe(arn);
@@ -155,7 +169,12 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
 
     const vm = await runToEnd(arn, { kind: 'vm', disks: [{ gib: 8 }, { gib: 20 }] });
     expect(vm.status).toBe('SUCCEEDED');
-    expect(JSON.parse(vm.output!)).toEqual({ kind: 'vm', disks: [{ gib: 8 }, { gib: 20 }], tier: 'golden', sizes: [{ gib: 8 }, { gib: 20 }] });
+    expect(JSON.parse(vm.output!)).toEqual({
+      kind: 'vm',
+      disks: [{ gib: 8 }, { gib: 20 }],
+      tier: 'golden',
+      sizes: [{ gib: 8 }, { gib: 20 }],
+    });
     expect(vm.startDate).toBeInstanceOf(Date);
     expect(vm.stopDate!.getTime()).toBeGreaterThanOrEqual(vm.startDate!.getTime());
     const physical = await runToEnd(arn, { kind: 'physical' });
@@ -178,11 +197,18 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
     const types = events!.map((e) => e.type);
     expect(types[0]).toBe('ExecutionStarted');
     expect(types.at(-1)).toBe('ExecutionSucceeded');
-    expect(types.slice(1, 5)).toEqual(['TaskStateEntered', 'LambdaFunctionScheduled', 'LambdaFunctionStarted', 'LambdaFunctionSucceeded']);
+    expect(types.slice(1, 5)).toEqual([
+      'TaskStateEntered',
+      'LambdaFunctionScheduled',
+      'LambdaFunctionStarted',
+      'LambdaFunctionSucceeded',
+    ]);
     expect(events![1]!.stateEnteredEventDetails).toMatchObject({ name: 'Direct', input: '{"value":3}' });
   });
 
-  it('retries a thrown error by its name, then catches another one by name with its message as Cause', async ({ expect }) => {
+  it('retries a thrown error by its name, then catches another one by name with its message as Cause', async ({
+    expect,
+  }) => {
     const arn = machines['retry-catch']!;
     const done = await runToEnd(arn, { id: 'retry-catch' });
     expect(done.status).toBe('SUCCEEDED');
@@ -200,14 +226,19 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
     expect(done.output).toBeUndefined();
   });
 
-  it('returns the running execution for a repeated name and input, and refuses other input or a closed one', async ({ expect }) => {
+  it('returns the running execution for a repeated name and input, and refuses other input or a closed one', async ({
+    expect,
+  }) => {
     const arn = machines['idempotent']!;
     const start = (input: string) => sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'once', input }));
     const first = await start('{"id":"once"}');
     const again = await start('{"id":"once"}');
     expect(again.executionArn).toBe(first.executionArn);
     expect(again.startDate).toEqual(first.startDate);
-    await expect(start('{"id":"other"}')).rejects.toMatchObject({ name: 'ExecutionAlreadyExists', $metadata: { httpStatusCode: 400 } });
+    await expect(start('{"id":"other"}')).rejects.toMatchObject({
+      name: 'ExecutionAlreadyExists',
+      $metadata: { httpStatusCode: 400 },
+    });
 
     await expect.poll(() => gates.has('once')).toBe(true);
     gates.get('once')!();
@@ -217,9 +248,13 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
 
   it('stops a running execution as ABORTED with the given error and cause', async ({ expect }) => {
     const arn = machines['stoppable']!;
-    const { executionArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: arn, input: '{"id":"stop-me"}' }));
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: arn, input: '{"id":"stop-me"}' }),
+    );
     await expect.poll(() => gates.has('stop-me')).toBe(true);
-    const stopped = await sfn.send(new StopExecutionCommand({ executionArn, error: 'Operator.Cancel', cause: 'clone no longer needed' }));
+    const stopped = await sfn.send(
+      new StopExecutionCommand({ executionArn, error: 'Operator.Cancel', cause: 'clone no longer needed' }),
+    );
     expect(stopped.stopDate).toBeInstanceOf(Date);
     gates.get('stop-me')!();
 
@@ -230,7 +265,10 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
     const running = await sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'RUNNING' }));
     expect(running.executions).toEqual([]);
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true }));
-    expect(events![0]).toMatchObject({ type: 'ExecutionAborted', executionAbortedEventDetails: { error: 'Operator.Cancel' } });
+    expect(events![0]).toMatchObject({
+      type: 'ExecutionAborted',
+      executionAbortedEventDetails: { error: 'Operator.Cancel' },
+    });
   });
 
   it('times out an execution that runs past its TimeoutSeconds', async ({ expect }) => {
@@ -240,28 +278,38 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
 
   it('runs new executions on an updated definition', async ({ expect }) => {
     const arn = machines['updatable']!;
-    await sfn.send(new UpdateStateMachineCommand({
-      stateMachineArn: arn,
-      definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', Result: 2, End: true } } }),
-    }));
+    await sfn.send(
+      new UpdateStateMachineCommand({
+        stateMachineArn: arn,
+        definition: JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', Result: 2, End: true } } }),
+      }),
+    );
     expect((await runToEnd(arn, {})).output).toBe('2');
   });
 
   it('forgets executions when the endpoint restarts on the same port', async ({ expect }) => {
     const first = await startStepFunctions({ port: 0, invokeFunction });
     const port = new URL(first.endpoint).port;
-    const client = new SFNClient({ endpoint: first.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+    const client = new SFNClient({
+      endpoint: first.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+    });
     let second: { endpoint: string; stop(): Promise<void> } | undefined;
     try {
-      const { stateMachineArn } = await client.send(new CreateStateMachineCommand({
-        name: 'volatile',
-        definition: JSON.stringify(definitions.updatable),
-        roleArn: 'arn:aws:iam::000000000000:role/sfn',
-      }));
+      const { stateMachineArn } = await client.send(
+        new CreateStateMachineCommand({
+          name: 'volatile',
+          definition: JSON.stringify(definitions.updatable),
+          roleArn: 'arn:aws:iam::000000000000:role/sfn',
+        }),
+      );
       const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn }));
       await first.stop();
       second = await startStepFunctions({ port: Number(port), invokeFunction });
-      await expect(client.send(new DescribeExecutionCommand({ executionArn }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
+      await expect(client.send(new DescribeExecutionCommand({ executionArn }))).rejects.toMatchObject({
+        name: 'ExecutionDoesNotExist',
+      });
     } finally {
       client.destroy();
       await (second ?? first).stop();
@@ -270,12 +318,18 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
 
   it('answers AWS-shaped errors for unknown resources, bad definitions and unknown operations', async ({ expect }) => {
     const missing = 'arn:aws:states:us-east-1:000000000000:execution:nope:nope';
-    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: missing }))).rejects.toMatchObject({ name: 'ExecutionDoesNotExist' });
-    await expect(createMachine('bad', { StartAt: 'Missing', States: {} })).rejects.toMatchObject({ name: 'InvalidDefinition' });
-    await expect(createMachine('unsupported', {
-      StartAt: 'Put',
-      States: { Put: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:putItem', End: true } },
-    })).rejects.toMatchObject({ name: 'InvalidDefinition' });
+    await expect(sfn.send(new DescribeExecutionCommand({ executionArn: missing }))).rejects.toMatchObject({
+      name: 'ExecutionDoesNotExist',
+    });
+    await expect(createMachine('bad', { StartAt: 'Missing', States: {} })).rejects.toMatchObject({
+      name: 'InvalidDefinition',
+    });
+    await expect(
+      createMachine('unsupported', {
+        StartAt: 'Put',
+        States: { Put: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:putItem', End: true } },
+      }),
+    ).rejects.toMatchObject({ name: 'InvalidDefinition' });
 
     const response = await fetch(endpoint.endpoint, {
       method: 'POST',

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IscsiDisk } from '../../../../../edge-agent/drivers/disk';
-import type { RepositoryRef } from '../../../../../edge-agent/drivers/storage/interface';
 import { FileStorageDriver } from '../../../../../edge-agent/drivers/storage/file';
+import type { RepositoryRef } from '../../../../../edge-agent/drivers/storage/interface';
 import { IscsiStorageDriver } from '../../../../../edge-agent/drivers/storage/iscsi/driver';
 import { exists, MiB, makeQcow2, makeSparseImage, requireTool, SPARSE_64M_REGIONS, sha256OfFile } from '../images';
 import { describeStorageConformance } from '../storage.case';
@@ -26,7 +26,11 @@ const iscsiRepo = (dir: string, port = PORT): RepositoryRef => ({
 describeStorageConformance('iscsi', async () => {
   requireTool('qemu-img', 'qemu-utils');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-iscsi-repo-'));
-  return { driver: new IscsiStorageDriver(), repo: iscsiRepo(dir), cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+  return {
+    driver: new IscsiStorageDriver(),
+    repo: iscsiRepo(dir),
+    cleanup: () => fs.rm(dir, { recursive: true, force: true }),
+  };
 });
 
 describe('iscsi storage driver', () => {
@@ -35,7 +39,8 @@ describe('iscsi storage driver', () => {
   let dir: string;
   let repo: RepositoryRef;
   const inRepo = (rel: string) => path.join(dir, rel);
-  const targetNames = async () => [...(await tgtd.tgtadm('--op', 'show', '--mode', 'target')).matchAll(/^Target \d+: (\S+)$/gm)].map((m) => m[1]);
+  const targetNames = async () =>
+    [...(await tgtd.tgtadm('--op', 'show', '--mode', 'target')).matchAll(/^Target \d+: (\S+)$/gm)].map((m) => m[1]);
 
   beforeAll(async () => {
     tgtd = await startTgtd(PORT);
@@ -45,11 +50,15 @@ describe('iscsi storage driver', () => {
   beforeEach(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-iscsi-'));
     repo = iscsiRepo(dir);
-    await makeSparseImage(inRepo('masters/m.img'), 16 * MiB, [{ offset: 0, length: MiB }, { offset: 9 * MiB, length: 64 * 1024 }]);
+    await makeSparseImage(inRepo('masters/m.img'), 16 * MiB, [
+      { offset: 0, length: MiB },
+      { offset: 9 * MiB, length: 64 * 1024 },
+    ]);
   });
   afterEach(async () => {
     const shown = await tgtd.tgtadm('--op', 'show', '--mode', 'target');
-    for (const m of shown.matchAll(/^Target (\d+):/gm)) await tgtd.tgtadm('--op', 'delete', '--mode', 'target', '--force', '--tid', m[1]!);
+    for (const m of shown.matchAll(/^Target (\d+):/gm))
+      await tgtd.tgtadm('--op', 'delete', '--mode', 'target', '--force', '--tid', m[1]!);
     await fs.rm(dir, { recursive: true, force: true });
   });
 
@@ -73,7 +82,13 @@ describe('iscsi storage driver', () => {
   it('exports a clone as its own target whose LUN only the bound initiator can open', async () => {
     await driver.clone(repo, 'masters/m.img', 'clones/a/disk.img', 'san');
     const disk = await driver.export(repo, 'clones/a/disk.img', { machine: 'alice', initiatorName: ALICE });
-    expect(disk).toEqual({ kind: 'iscsi', portal: `127.0.0.1:${PORT}`, target: `${PREFIX}:clones:a:disk.img`, lun: 1, format: 'raw' });
+    expect(disk).toEqual({
+      kind: 'iscsi',
+      portal: `127.0.0.1:${PORT}`,
+      target: `${PREFIX}:clones:a:disk.img`,
+      lun: 1,
+      format: 'raw',
+    });
 
     const allowed = await qemuImgInfo(disk, ALICE);
     expect(allowed.output).toContain('virtual size: 16 MiB (16777216 bytes)');
@@ -113,7 +128,9 @@ describe('iscsi storage driver', () => {
   it('refuses to export a qcow2 image as a LUN', async () => {
     await fs.mkdir(inRepo('clones'));
     makeQcow2(inRepo('clones/q.qcow2'), '16M');
-    await expect(driver.export(repo, 'clones/q.qcow2', { machine: 'alice', initiatorName: ALICE })).rejects.toMatchObject({
+    await expect(
+      driver.export(repo, 'clones/q.qcow2', { machine: 'alice', initiatorName: ALICE }),
+    ).rejects.toMatchObject({
       code: 'lun_needs_raw',
     });
   });
@@ -135,7 +152,12 @@ describe('iscsi storage driver', () => {
     const b = await driver.export(repo, 'clones/b/disk.img', { machine: 'bob', initiatorName: BOB });
     expect(a.target).not.toBe(b.target);
     const reach = async (d: IscsiDisk, who: string) => (await qemuImgInfo(d, who)).ok;
-    expect([await reach(a, ALICE), await reach(a, BOB), await reach(b, BOB), await reach(b, ALICE)]).toEqual([true, false, true, false]);
+    expect([await reach(a, ALICE), await reach(a, BOB), await reach(b, BOB), await reach(b, ALICE)]).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
   });
 
   it('serves the whole backing file: reading the LUN gives the same sha256', async () => {
@@ -151,7 +173,12 @@ describe('iscsi storage driver', () => {
     const session = await holdSession(disk, ALICE);
     try {
       const err = await driver.unexport(repo, 'clones/a/disk.img', access).catch((e) => e);
-      expect(err).toMatchObject({ name: 'TargetBusyError', code: 'target_busy', target: disk.target, initiators: [ALICE] });
+      expect(err).toMatchObject({
+        name: 'TargetBusyError',
+        code: 'target_busy',
+        target: disk.target,
+        initiators: [ALICE],
+      });
       expect(err.message).toMatch(/power off or detach/i);
       await expect(driver.remove(repo, 'clones/a/disk.img')).rejects.toMatchObject({ code: 'target_busy' });
       expect(await exists(inRepo('clones/a/disk.img'))).toBe(true);

@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { RepositoryRef } from '../../../../../edge-agent/drivers/storage/interface';
-import { initiatorOf, lunIdentity, parseSettings, targetName } from '../../../../../edge-agent/drivers/storage/iscsi/settings';
+import {
+  initiatorOf,
+  lunIdentity,
+  parseSettings,
+  targetName,
+} from '../../../../../edge-agent/drivers/storage/iscsi/settings';
 
 const PREFIX = 'iqn.2026-11.io.encompass';
-const repo = (settings: Record<string, unknown>): RepositoryRef => ({ id: 'r1', kind: 'iscsi', path: '/srv/san', settings });
+const repo = (settings: Record<string, unknown>): RepositoryRef => ({
+  id: 'r1',
+  kind: 'iscsi',
+  path: '/srv/san',
+  settings,
+});
 
 describe('iscsi repository settings', () => {
   it('reads portal and prefix, defaulting to control port 0 and an unmanaged target', () => {
@@ -41,7 +51,9 @@ describe('target names', () => {
   });
 
   it('stay apart when characters an IQN cannot hold had to be replaced', () => {
-    const names = ['clones/A/disk.img', 'clones/a/disk.img', 'clones/a_b.img', 'clones/a-b.img'].map((p) => targetName(PREFIX, '/srv/san', `/srv/san/${p}`));
+    const names = ['clones/A/disk.img', 'clones/a/disk.img', 'clones/a_b.img', 'clones/a-b.img'].map((p) =>
+      targetName(PREFIX, '/srv/san', `/srv/san/${p}`),
+    );
     expect(new Set(names).size).toBe(4);
     for (const n of names) expect(n).toMatch(/^[a-z0-9.:-]+$/);
   });
@@ -60,14 +72,23 @@ describe('target names', () => {
 
 describe('initiator names', () => {
   it('are taken from the access', () => {
-    expect(initiatorOf({ machine: 'm1', initiatorName: 'iqn.2026-11.io.example:m1' })).toBe('iqn.2026-11.io.example:m1');
+    expect(initiatorOf({ machine: 'm1', initiatorName: 'iqn.2026-11.io.example:m1' })).toBe(
+      'iqn.2026-11.io.example:m1',
+    );
   });
 
   it('must be present', () => {
-    expect(() => initiatorOf({ machine: 'm1' })).toThrow(expect.objectContaining({ code: 'initiator_name_required', machine: 'm1' }));
+    expect(() => initiatorOf({ machine: 'm1' })).toThrow(
+      expect.objectContaining({ code: 'initiator_name_required', machine: 'm1' }),
+    );
   });
 
-  it.each(['10.0.0.1', 'ALL', 'iqn.x y', `iqn.${'x'.repeat(230)}`])('refuses %j, which is no initiator name', (name) => {
-    expect(() => initiatorOf({ machine: 'm1', initiatorName: name })).toThrow(expect.objectContaining({ code: 'initiator_name_invalid' }));
-  });
+  it.each(['10.0.0.1', 'ALL', 'iqn.x y', `iqn.${'x'.repeat(230)}`])(
+    'refuses %j, which is no initiator name',
+    (name) => {
+      expect(() => initiatorOf({ machine: 'm1', initiatorName: name })).toThrow(
+        expect.objectContaining({ code: 'initiator_name_invalid' }),
+      );
+    },
+  );
 });

@@ -27,7 +27,13 @@ describe('iscsi repository whose tgtd the agent manages', () => {
     id: `san-${port}`,
     kind: 'iscsi',
     path: dir,
-    settings: { portal: `127.0.0.1:${port}`, iqnPrefix: 'iqn.2026-11.io.encompass.managed', controlPort: port, manageTarget: true, ...extra },
+    settings: {
+      portal: `127.0.0.1:${port}`,
+      iqnPrefix: 'iqn.2026-11.io.encompass.managed',
+      controlPort: port,
+      manageTarget: true,
+      ...extra,
+    },
   });
   const exportAlice = async (repo: RepositoryRef) => {
     const disk = await driver.export(repo, 'clones/c.img', alice);
@@ -62,7 +68,8 @@ describe('iscsi repository whose tgtd the agent manages', () => {
     const repo = repoOn(MANAGED);
     const before = await exportAlice(repo);
     const serial = /SCSI SN: (\w+)/g;
-    const identity = async () => [...(await tgtadm(MANAGED, '--op', 'show', '--mode', 'target')).matchAll(serial)].map((m) => m[1]);
+    const identity = async () =>
+      [...(await tgtadm(MANAGED, '--op', 'show', '--mode', 'target')).matchAll(serial)].map((m) => m[1]);
     const identityBefore = await identity();
     await driver.targets.stop(MANAGED);
     expect((await qemuImgInfo(before, ALICE)).ok).toBe(false);
@@ -86,7 +93,11 @@ describe('iscsi repository whose tgtd the agent manages', () => {
     await new Promise<void>((r) => squatter.listen(TAKEN, '127.0.0.1', r));
     try {
       const err = await driver.export(repoOn(TAKEN), 'clones/c.img', alice).catch((e) => e);
-      expect(err).toMatchObject({ name: 'TargetStartError', code: 'target_start_failed', portal: `127.0.0.1:${TAKEN}` });
+      expect(err).toMatchObject({
+        name: 'TargetStartError',
+        code: 'target_start_failed',
+        portal: `127.0.0.1:${TAKEN}`,
+      });
       expect(err.message).toMatch(/portal address is free/);
     } finally {
       squatter.close();

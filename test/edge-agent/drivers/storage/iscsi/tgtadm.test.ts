@@ -18,7 +18,13 @@ describe('tgtadm output', () => {
         sessions: [{ nexus: 1, initiator: 'iqn.2026-11.io.example:alice', addresses: ['127.0.0.1'] }],
         acl: ['ALL', 'iqn.2026-11.io.example:alice'],
       },
-      { tid: 3, name: 'iqn.2026-11.io.encompass:empty', luns: [{ lun: 0, type: 'controller', backingPath: null }], sessions: [], acl: [] },
+      {
+        tid: 3,
+        name: 'iqn.2026-11.io.encompass:empty',
+        luns: [{ lun: 0, type: 'controller', backingPath: null }],
+        sessions: [],
+        acl: [],
+      },
     ]);
   });
 
@@ -28,6 +34,7 @@ describe('tgtadm output', () => {
 
   it('tells address ACL entries from initiator names', () => {
     for (const a of ['ALL', '10.0.0.1', '192.168.0.0/24', '::1', 'fe80::1/64']) expect(isAddressEntry(a), a).toBe(true);
-    for (const n of ['iqn.2026-11.io.example:alice', 'eui.02004567A425678D', 'naa.52004567BA64678D']) expect(isAddressEntry(n), n).toBe(false);
+    for (const n of ['iqn.2026-11.io.example:alice', 'eui.02004567A425678D', 'naa.52004567BA64678D'])
+      expect(isAddressEntry(n), n).toBe(false);
   });
 });

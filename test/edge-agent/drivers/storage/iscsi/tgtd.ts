@@ -16,7 +16,9 @@ export function requireIscsiTools(): void {
   requireTool('qemu-img', 'qemu-utils');
   requireTool('qemu-io', 'qemu-utils');
   if (!/\biscsi\b/.test(execFileSync('qemu-img', ['--help']).toString())) {
-    throw new Error('These tests need qemu-img with the iscsi block driver: install qemu-block-extra (apt-get install qemu-block-extra).');
+    throw new Error(
+      'These tests need qemu-img with the iscsi block driver: install qemu-block-extra (apt-get install qemu-block-extra).',
+    );
   }
 }
 
@@ -36,8 +38,15 @@ function tgtadmOn(controlPort: number, args: string[]): Promise<string> {
 export async function startTgtd(port: number, controlPort = port): Promise<TestTgtd> {
   requireIscsiTools();
   const portal = `127.0.0.1:${port}`;
-  if (await tgtadmOn(controlPort, ['--op', 'show', '--mode', 'sys']).then(() => true, () => false)) {
-    throw new Error(`A tgtd already answers on control port ${controlPort} (left over from an earlier run?). Stop it and rerun.`);
+  if (
+    await tgtadmOn(controlPort, ['--op', 'show', '--mode', 'sys']).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    throw new Error(
+      `A tgtd already answers on control port ${controlPort} (left over from an earlier run?). Stop it and rerun.`,
+    );
   }
   const child = spawn('tgtd', ['-f', '--iscsi', `portal=${portal}`, '-C', String(controlPort)], { stdio: 'ignore' });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -57,7 +66,8 @@ async function stopTgtd(child: ChildProcess, controlPort: number, exited: Promis
   if (child.exitCode !== null || child.signalCode !== null) return;
   try {
     const shown = await tgtadmOn(controlPort, ['--op', 'show', '--mode', 'target']);
-    for (const m of shown.matchAll(/^Target (\d+):/gm)) await tgtadmOn(controlPort, ['--op', 'delete', '--mode', 'target', '--force', '--tid', m[1]!]);
+    for (const m of shown.matchAll(/^Target (\d+):/gm))
+      await tgtadmOn(controlPort, ['--op', 'delete', '--mode', 'target', '--force', '--tid', m[1]!]);
     await tgtadmOn(controlPort, ['--op', 'delete', '--mode', 'system']);
   } catch {
     // The kill below settles it.

@@ -28,20 +28,28 @@ describe('reflink clones on XFS', () => {
   });
   afterEach(async () => fs.rm(repo.path, { recursive: true, force: true }));
 
-  it('shares the master\'s extents: the filesystem barely grows while the clone shows every byte', async () => {
+  it("shares the master's extents: the filesystem barely grows while the clone shows every byte", async () => {
     const before = usedBytes(repo.path);
     const out = await driver.clone(repo, 'masters/m.img', 'clones/c.img', 'reflink');
     const grown = usedBytes(repo.path) - before;
     expect(grown).toBeLessThan(MiB);
-    expect(out).toMatchObject({ method: 'reflink', format: 'raw', sizeBytes: 64 * MiB, sha256: await sha256OfFile(inRepo('masters/m.img')) });
+    expect(out).toMatchObject({
+      method: 'reflink',
+      format: 'raw',
+      sizeBytes: 64 * MiB,
+      sha256: await sha256OfFile(inRepo('masters/m.img')),
+    });
     expect(await sha256OfFile(inRepo('clones/c.img'))).toBe(out.sha256);
     expect(await findTemps(repo.path)).toEqual([]);
   });
 
-  it('records the master\'s known sha256 instead of reading the image', async () => {
+  it("records the master's known sha256 instead of reading the image", async () => {
     const known = 'ab'.repeat(32);
     const progress: Array<[number, number]> = [];
-    const out = await driver.clone(repo, 'masters/m.img', 'c.img', 'reflink', { sourceSha256: known, onProgress: (d, t) => progress.push([d, t]) });
+    const out = await driver.clone(repo, 'masters/m.img', 'c.img', 'reflink', {
+      sourceSha256: known,
+      onProgress: (d, t) => progress.push([d, t]),
+    });
     expect(out.sha256).toBe(known);
     expect(progress.at(-1)).toEqual([64 * MiB, 64 * MiB]);
   });
@@ -74,7 +82,11 @@ describe('reflink on a filesystem without it (ext4)', () => {
 
   it('is refused with UnsupportedMethodError naming the methods that work, and creates nothing', async () => {
     const clone = driver.clone(repo, 'm.img', 'c.img', 'reflink');
-    await expect(clone).rejects.toMatchObject({ name: 'UnsupportedMethodError', code: 'unsupported_method', supported: ['overlay', 'sparse', 'copy'] });
+    await expect(clone).rejects.toMatchObject({
+      name: 'UnsupportedMethodError',
+      code: 'unsupported_method',
+      supported: ['overlay', 'sparse', 'copy'],
+    });
     await expect(clone).rejects.toThrow(/Use one of: overlay, sparse, copy/);
     expect(await exists(path.join(repo.path, 'c.img'))).toBe(false);
   });

@@ -19,7 +19,7 @@ describe('sparse clones', () => {
   });
   afterEach(async () => fs.rm(repo.path, { recursive: true, force: true }));
 
-  it('keep the master\'s holes and bytes, with rising progress up to the total, and a writable file', async () => {
+  it("keep the master's holes and bytes, with rising progress up to the total, and a writable file", async () => {
     const progress: number[] = [];
     const out = await driver.clone(repo, 'masters/m.img', 'clones/c.img', 'sparse', {
       onProgress: (done, total) => {
@@ -28,7 +28,12 @@ describe('sparse clones', () => {
       },
     });
     const masterAllocated = await allocatedBytes(inRepo('masters/m.img'));
-    expect(out).toMatchObject({ method: 'sparse', format: 'raw', sizeBytes: 64 * MiB, sha256: await sha256OfFile(inRepo('masters/m.img')) });
+    expect(out).toMatchObject({
+      method: 'sparse',
+      format: 'raw',
+      sizeBytes: 64 * MiB,
+      sha256: await sha256OfFile(inRepo('masters/m.img')),
+    });
     expect(await sha256OfFile(inRepo('clones/c.img'))).toBe(out.sha256);
     expect(Math.abs(out.allocatedBytes - masterAllocated)).toBeLessThanOrEqual(masterAllocated * 0.05);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
@@ -39,7 +44,10 @@ describe('sparse clones', () => {
 
   it('leave nothing behind when aborted as they start', async () => {
     const ctl = new AbortController();
-    const clone = driver.clone(repo, 'masters/m.img', 'aborted/c.img', 'sparse', { signal: ctl.signal, onProgress: () => ctl.abort() });
+    const clone = driver.clone(repo, 'masters/m.img', 'aborted/c.img', 'sparse', {
+      signal: ctl.signal,
+      onProgress: () => ctl.abort(),
+    });
     await expect(clone).rejects.toMatchObject({ name: 'OperationAbortedError', code: 'aborted' });
     expect(await exists(inRepo('aborted'))).toBe(false);
     expect(await findTemps(repo.path)).toEqual([]);
@@ -74,7 +82,9 @@ describe('sparse clones on a 16 MiB filesystem', () => {
         if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
       }
     };
-    const clone = driver.clone({ id: 'small', kind: 'file', path: mountPoint }, 'm.img', 'c.img', 'sparse', { onProgress: fillDisk });
+    const clone = driver.clone({ id: 'small', kind: 'file', path: mountPoint }, 'm.img', 'c.img', 'sparse', {
+      onProgress: fillDisk,
+    });
     await expect(clone).rejects.toMatchObject({ name: 'DiskFullError', code: 'disk_full', repoPath: mountPoint });
     expect(await exists(inRepo('c.img'))).toBe(false);
     expect(await findTemps(mountPoint)).toEqual([]);
