@@ -3,7 +3,7 @@
  * with the task's outcome. Tasks are idempotent by operation id (see journal.ts).
  */
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,6 +21,7 @@ import { ExportBook } from './exports';
 import { Journal, type JournalEntry } from './journal';
 import { KeyedSemaphore } from './queue';
 import { createDrivers, type Drivers } from './registry';
+import { readStateFile, writeStateFile } from './state-file';
 import type { TaskContext } from './tasks/context';
 import { tasks } from './tasks/index';
 
@@ -58,6 +59,7 @@ export class Agent {
   private readonly slots: KeyedSemaphore;
   private readonly exports: ExportBook;
   private loops: Promise<void>[] = [];
+  private remembering: Promise<unknown> = Promise.resolve();
   private aliveTimer?: NodeJS.Timeout;
   readonly activityArn: string;
 
@@ -128,13 +130,18 @@ export class Agent {
   }
 
   private async knownRepositories(): Promise<RepositoryRef[]> {
-    return JSON.parse(await readFile(this.repositoriesFile, 'utf8').catch(() => '[]')) as RepositoryRef[];
+    return (await readStateFile<RepositoryRef[]>(this.repositoriesFile).catch(() => undefined)) ?? [];
   }
 
-  private async remember(repo: RepositoryRef): Promise<void> {
-    const known = await this.knownRepositories();
-    if (known.some((r) => r.id === repo.id && r.path === repo.path)) return;
-    await writeFile(this.repositoriesFile, JSON.stringify([...known.filter((r) => r.id !== repo.id), repo], null, 2));
+  /** Serialized read-modify-write, so tasks seeing repositories at once never lose each other's. */
+  private remember(repo: RepositoryRef): Promise<void> {
+    const next = this.remembering.then(async () => {
+      const known = await this.knownRepositories();
+      if (known.some((r) => r.id === repo.id && r.path === repo.path)) return;
+      await writeStateFile(this.repositoriesFile, [...known.filter((r) => r.id !== repo.id), repo]);
+    });
+    this.remembering = next.catch(() => undefined);
+    return next;
   }
 
   private async pollLoop(workerName: string): Promise<void> {

@@ -4,32 +4,29 @@
  * Step Functions error name, and the message becomes the operation's error message.
  */
 export class AgentError extends Error {
-  override name = 'AgentError';
   constructor(
     readonly code: string,
     message: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    this.name = new.target.name;
   }
 }
 
 export class ConfigError extends AgentError {
-  override name = 'ConfigError';
   constructor(message: string) {
     super('invalid_config', message);
   }
 }
 
 export class UnknownTaskError extends AgentError {
-  override name = 'UnknownTaskError';
   constructor(task: string, known: string[]) {
     super('unknown_task', `this agent cannot run task "${task}" (it knows ${known.join(', ')}); upgrade the agent`);
   }
 }
 
 export class NoDriverError extends AgentError {
-  override name = 'NoDriverError';
   constructor(kind: string, name: string, known: string[]) {
     super(
       'no_driver',
@@ -39,7 +36,6 @@ export class NoDriverError extends AgentError {
 }
 
 export class NoFilesystemError extends AgentError {
-  override name = 'NoFilesystemError';
   constructor(path: string, format = 'raw') {
     super(
       'no_filesystem',
@@ -51,7 +47,6 @@ export class NoFilesystemError extends AgentError {
 }
 
 export class ChecksumMismatchError extends AgentError {
-  override name = 'ChecksumMismatchError';
   constructor(path: string, expected: string, actual: string) {
     super(
       'checksum_mismatch',

@@ -2,9 +2,9 @@
  * The exports this agent made (an image made reachable by a machine), kept on disk so that after a
  * restart, of the agent or of an iSCSI target that forgot its targets, they are made again.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Access, RepositoryRef } from './drivers/storage/interface';
+import { readStateFile, writeStateFile } from './state-file';
 
 export interface Export {
   repository: RepositoryRef;
@@ -23,15 +23,13 @@ export class ExportBook {
   }
 
   async list(): Promise<Export[]> {
-    return JSON.parse(await readFile(this.file, 'utf8').catch(() => '[]')) as Export[];
+    return (await readStateFile<Export[]>(this.file)) ?? [];
   }
 
   /** Serialized read-modify-write, so concurrent tasks never lose each other's entries. */
   private update(change: (all: Export[]) => Export[]): Promise<void> {
     const next = this.chain.then(async () => {
-      const all = change(await this.list());
-      await writeFile(`${this.file}.tmp`, JSON.stringify(all, null, 2));
-      await rename(`${this.file}.tmp`, this.file);
+      await writeStateFile(this.file, change(await this.list()));
     });
     this.chain = next.catch(() => undefined);
     return next;

@@ -3,8 +3,9 @@
  * or a redelivery after the agent restarted) returns the earlier result instead of doing the
  * work twice. Entries are files written atomically; old ones are pruned at start.
  */
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readStateFile, writeStateFile } from './state-file';
 
 export interface JournalEntry {
   status: 'running' | 'succeeded' | 'failed';
@@ -28,18 +29,12 @@ export class Journal {
   }
 
   async get(operation: string, task: string): Promise<JournalEntry | undefined> {
-    try {
-      return JSON.parse(await readFile(this.file(operation, task), 'utf8')) as JournalEntry;
-    } catch {
-      return undefined;
-    }
+    // An entry that cannot be read is taken as absent: the task runs again, which is idempotent.
+    return readStateFile<JournalEntry>(this.file(operation, task)).catch(() => undefined);
   }
 
-  async put(operation: string, task: string, entry: JournalEntry): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const file = this.file(operation, task);
-    await writeFile(`${file}.tmp`, JSON.stringify(entry));
-    await rename(`${file}.tmp`, file);
+  put(operation: string, task: string, entry: JournalEntry): Promise<void> {
+    return writeStateFile(this.file(operation, task), entry);
   }
 
   /** Entries not yet reported to Step Functions: tasks an earlier run had in hand. */
@@ -47,8 +42,8 @@ export class Journal {
     const out: JournalEntry[] = [];
     for (const name of await readdir(this.dir).catch(() => [] as string[])) {
       if (!name.endsWith('.json')) continue;
-      const entry = JSON.parse(await readFile(join(this.dir, name), 'utf8').catch(() => '{}')) as JournalEntry;
-      if (entry.delivery && !entry.reported) out.push(entry);
+      const entry = await readStateFile<JournalEntry>(join(this.dir, name)).catch(() => undefined);
+      if (entry?.delivery && !entry.reported) out.push(entry);
     }
     return out;
   }
@@ -57,7 +52,7 @@ export class Journal {
     let removed = 0;
     for (const name of await readdir(this.dir).catch(() => [] as string[])) {
       const path = join(this.dir, name);
-      if (now - (await stat(path)).mtimeMs > KEEP_MS || name.endsWith('.tmp')) {
+      if (now - (await stat(path)).mtimeMs > KEEP_MS || !name.endsWith('.json')) {
         await rm(path, { force: true });
         removed++;
       }

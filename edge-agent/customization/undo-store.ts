@@ -2,9 +2,9 @@
  * Undo records: what a file was before item `index` changed it. One record per applied item; it is
  * written before the change and deleted only after the change has been undone.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeStateFile } from '../state-file';
 import { InvalidRangeError, UndoRecordCorruptError } from './errors';
 
 export interface UndoRecord {
@@ -26,7 +26,7 @@ export interface UndoStore {
   delete(index: number): Promise<void>;
 }
 
-/** One JSON file per item in `dir`, replaced atomically (written to a temp name, flushed, renamed). */
+/** One JSON file per item in `dir`, replaced atomically by the agent's state writer. */
 export class FileUndoStore implements UndoStore {
   constructor(readonly dir: string) {}
 
@@ -51,17 +51,7 @@ export class FileUndoStore implements UndoStore {
   }
 
   async put(record: UndoRecord): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const file = this.file(record.index);
-    const temp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
-    const handle = await open(temp, 'w', 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(record));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
+    await writeStateFile(this.file(record.index), record);
   }
 
   async delete(index: number): Promise<void> {

@@ -43,7 +43,7 @@ describe('the agent journal', () => {
     };
     await journal.put('op-1', 'powerOn', failed);
     expect(await journal.get('op-1', 'powerOn')).toEqual(failed);
-    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect((await readdir(dir)).filter((n) => n.includes('.tmp'))).toEqual([]);
   });
 
   it('keeps operation ids with path characters inside its directory', async () => {

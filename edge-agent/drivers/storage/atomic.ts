@@ -2,9 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { syncDirectory } from '../../state-file';
 import { DiskFullError, ImageExistsError, ToolFailedError } from './errors';
 import { realRoot, TEMP_PREFIX } from './paths';
-import { syncDirectory } from './sparse-copy';
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;

@@ -162,16 +162,3 @@ export async function syncFile(file: string): Promise<void> {
     await fh.close();
   }
 }
-
-/** Makes a rename inside `dir` durable; some filesystems cannot fsync a directory, which is harmless. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const fh = await fs.open(dir, 'r');
-  try {
-    await fh.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'ENOTSUP') throw err;
-  } finally {
-    await fh.close();
-  }
-}

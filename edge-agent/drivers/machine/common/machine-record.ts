@@ -5,9 +5,9 @@
  * one machine queued so their read-modify-write never interleaves. The Redfish and libvirt drivers
  * share it.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { writeStateFile } from '../../../state-file';
 import { describeDisk, sameDisk } from '../../disk';
 import { AlreadyAttachedError, DiskNotFoundError, MachineStateError, PoweredOnError } from '../errors';
 import type { DiskRef, MachineRef } from '../interface';
@@ -60,7 +60,7 @@ export class MachineRecordStore<R extends { bootCount: number; disk?: DiskRef } 
   }
 
   write(machine: MachineRef, record: R): Promise<void> {
-    return writeJsonAtomically(this.pathOf(machine), record);
+    return writeStateFile(this.pathOf(machine), record);
   }
 
   /**
@@ -113,24 +113,4 @@ export async function requireDiskFile(machineId: string, disk: DiskRef): Promise
     throw new DiskNotFoundError(machineId, disk.path, { cause: err });
   });
   if (!st.isFile()) throw new DiskNotFoundError(machineId, disk.path);
-}
-
-/** Replaces a JSON state file atomically: a temp file in the same directory, fsync, rename. */
-export async function writeJsonAtomically(file: string, value: unknown): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.encompass-tmp-${randomBytes(6).toString('hex')}-${path.basename(file)}`);
-  try {
-    const fh = await fs.open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(`${JSON.stringify(value, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
 }

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomically } from '../common/machine-record';
+import { writeStateFile } from '../../../state-file';
 import { MachineStateError } from '../errors';
 import type { DiskRef, MachineRef } from '../interface';
 import type { QemuProcess } from './process';
@@ -63,5 +63,5 @@ export async function readMachineState(machine: MachineRef, file: string): Promi
 
 /** Replaces the state file atomically (write a temporary file, fsync, rename). */
 export function writeMachineState(file: string, state: QemuMachineState): Promise<void> {
-  return writeJsonAtomically(file, state);
+  return writeStateFile(file, state);
 }
