@@ -13,41 +13,23 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
+import { activityArn } from '../statemachines/names';
+import { checkEnvelope } from '../statemachines/tasks';
 import type { AgentConfig } from './config';
 import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
-import { failureOf, UnknownTaskError } from './errors';
+import { failureOf, MalformedTaskError } from './errors';
 import { ExportBook } from './exports';
-import { Journal, type JournalEntry } from './journal';
+import { type Delivery, Journal, type JournalEntry } from './journal';
 import { KeyedSemaphore } from './queue';
 import { createDrivers, type Drivers } from './registry';
 import { readStateFile, writeStateFile } from './state-file';
 import type { TaskContext } from './tasks/context';
-import { tasks } from './tasks/index';
+import { type Prepared, prepare } from './tasks/prepare';
 
 export const AGENT_VERSION = '0.1.0';
 /** Long polls kept open at once; tasks themselves run concurrently, bounded per repository. */
 const POLLERS = 2;
-/** Tasks that read or write whole images, and so share their repository's slots. */
-const STORAGE_TASKS = new Set(['import', 'clone', 'capture', 'customize', 'rollback', 'destroy']);
-
-/** The repository a storage task works in, or undefined for machine tasks. */
-function storageKey(d: { task: string; input: Record<string, unknown> }): string | undefined {
-  if (!STORAGE_TASKS.has(d.task)) return undefined;
-  const i = d.input as {
-    repository?: { id?: string };
-    image?: { repository?: { id?: string } };
-    target?: { repository?: { id?: string } };
-  };
-  return i.repository?.id ?? i.image?.repository?.id ?? i.target?.repository?.id;
-}
-
-interface Delivered {
-  taskToken: string;
-  task: string;
-  operation: string;
-  input: Record<string, unknown>;
-}
 
 export class Agent {
   private readonly sfn: SFNClient;
@@ -74,7 +56,7 @@ export class Agent {
       // GetActivityTask holds the request for up to 60 s.
       requestHandler: { requestTimeout: 70_000 },
     });
-    this.activityArn = `arn:aws:states:${config.region}:${config.accountId}:activity:encompass-${config.site}-agent`;
+    this.activityArn = activityArn(config, config.site);
     this.journal = new Journal(join(config.stateDir, 'journal'));
     this.drivers = createDrivers({ stateDir: config.stateDir, ...config.drivers });
     this.plane = new ControlPlane(config, log);
@@ -153,18 +135,13 @@ export class Agent {
         });
         backoff = 1000;
         if (!out.taskToken) continue;
-        const parsed = JSON.parse(out.input ?? '{}') as {
-          task?: string;
-          operation?: string;
-          input?: Record<string, unknown>;
-        };
-        const delivered: Delivered = {
-          taskToken: out.taskToken,
-          task: parsed.task ?? '',
-          operation: parsed.operation ?? '',
-          input: parsed.input ?? {},
-        };
-        this.track(this.handle(delivered));
+        const envelope = checkEnvelope(out.input);
+        if (!envelope.ok) {
+          const { field, problem } = envelope.violation;
+          await this.refuse(out.taskToken, new MalformedTaskError('(unreadable)', field, problem));
+          continue;
+        }
+        this.track(this.handle({ taskToken: out.taskToken, ...envelope.value }));
         // Hold at most maxTasks; tasks past the per-repository limit wait inside the agent, heartbeating.
         while (this.running.size >= this.config.maxTasks && !this.stopping.signal.aborted)
           await Promise.race(this.running);
@@ -182,7 +159,7 @@ export class Agent {
     void run.finally(() => this.running.delete(run));
   }
 
-  private async handle(d: Delivered): Promise<void> {
+  private async handle(d: Delivery): Promise<void> {
     const abort = new AbortController();
     const heartbeat = setInterval(() => {
       this.sfn.send(new SendTaskHeartbeatCommand({ taskToken: d.taskToken })).catch((e: Error) => {
@@ -190,7 +167,8 @@ export class Agent {
         if (e.name === 'TaskTimedOut' || e.name === 'TaskDoesNotExist') abort.abort(e);
       });
     }, this.config.heartbeatSeconds * 1000);
-    const key = storageKey(d);
+    const task = prepare(d.task, d.input);
+    const key = task.slot;
     let release: (() => void) | undefined;
     try {
       if (key) {
@@ -198,7 +176,7 @@ export class Agent {
           this.plane.progress(d.operation, 0, 'queued', `waiting for a free slot on repository ${key}`);
         release = await this.slots.acquire(key);
       }
-      const entry = await this.execute(d, abort.signal);
+      const entry = await this.execute(d, task, abort.signal);
       await this.report(d, entry);
     } finally {
       release?.();
@@ -207,8 +185,14 @@ export class Agent {
     }
   }
 
+  /** Fails a task that cannot even be journaled (no operation to file it under). */
+  private async refuse(taskToken: string, e: Error): Promise<void> {
+    this.log(`refused a task: ${e.message}`);
+    await this.sfn.send(new SendTaskFailureCommand({ taskToken, ...failureOf(e) })).catch(() => undefined);
+  }
+
   /** Sends a journaled outcome to Step Functions and notes that it arrived. */
-  private async report(d: Delivered, entry: JournalEntry): Promise<void> {
+  private async report(d: Delivery, entry: JournalEntry): Promise<void> {
     try {
       if (entry.status === 'succeeded')
         await this.sfn.send(
@@ -223,7 +207,7 @@ export class Agent {
   }
 
   /** Runs a task once per operation: a redelivered task gets the journaled result. */
-  private async execute(d: Delivered, signal: AbortSignal): Promise<JournalEntry> {
+  private async execute(d: Delivery, task: Prepared, signal: AbortSignal): Promise<JournalEntry> {
     const done = await this.journal.get(d.operation, d.task);
     if (done?.status === 'succeeded') {
       this.log(`${d.task} ${d.operation}: already done, returning the journaled result`);
@@ -241,15 +225,8 @@ export class Agent {
     };
     let entry: JournalEntry;
     try {
-      const task = tasks[d.task];
-      if (!task) throw new UnknownTaskError(d.task, Object.keys(tasks));
-      entry = {
-        status: 'succeeded',
-        startedAt,
-        endedAt: new Date().toISOString(),
-        delivery: d,
-        result: await task(d.input, ctx),
-      };
+      const result = await task.run(ctx);
+      entry = { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), delivery: d, result };
     } catch (e) {
       this.log(`${d.task} ${d.operation}: ${(e as Error).message}`);
       entry = { status: 'failed', startedAt, endedAt: new Date().toISOString(), delivery: d, error: failureOf(e) };

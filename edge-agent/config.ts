@@ -1,5 +1,6 @@
 /** The agent's configuration: a JSON file (`--config`), with environment overrides. */
 import { readFileSync } from 'node:fs';
+import { HEARTBEAT_INTERVAL_SECONDS, HEARTBEAT_SECONDS } from '../statemachines/constants';
 import { ConfigError } from './errors';
 
 export interface AgentConfig {
@@ -21,7 +22,7 @@ export interface AgentConfig {
   maxTasks: number;
   /** Driver kinds to enable (default: all) and their settings. */
   drivers?: { storage?: string[]; machines?: string[]; qemuBinary?: string };
-  /** Seconds between heartbeats of a running task (well under the workflows' HeartbeatSeconds). */
+  /** Seconds between heartbeats of a running task (under the workflows' HEARTBEAT_SECONDS). */
   heartbeatSeconds: number;
 }
 
@@ -41,7 +42,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     accountId: '000000000000',
     concurrency: 4,
     maxTasks: 64,
-    heartbeatSeconds: 5,
+    heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
     ...fromFile,
     ...(env.ENCOMPASS_SITE ? { site: env.ENCOMPASS_SITE } : {}),
     ...(env.ENCOMPASS_API ? { api: env.ENCOMPASS_API } : {}),
@@ -52,5 +53,10 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const missing = (['site', 'api', 'token', 'stateDir'] as const).filter((k) => !c[k]);
   if (missing.length)
     throw new ConfigError(`agent config lacks ${missing.join(', ')}; set them in the config file or the environment`);
+  const beat = c.heartbeatSeconds!;
+  if (!(beat > 0 && beat < HEARTBEAT_SECONDS))
+    throw new ConfigError(
+      `heartbeatSeconds is ${beat}; it must be more than 0 and less than the workflows' ${HEARTBEAT_SECONDS} s heartbeat timeout (default ${HEARTBEAT_INTERVAL_SECONDS})`,
+    );
   return c as AgentConfig;
 }

@@ -26,6 +26,16 @@ export class UnknownTaskError extends AgentError {
   }
 }
 
+/** A task whose input does not fit its contract (statemachines/tasks.ts): nothing was done. */
+export class MalformedTaskError extends AgentError {
+  constructor(task: string, field: string, problem: string) {
+    super(
+      'malformed_task',
+      `task "${task}" arrived with ${field} that does not fit its contract: ${problem}; the functions and this agent are of different versions: upgrade the agent`,
+    );
+  }
+}
+
 export class NoDriverError extends AgentError {
   constructor(kind: string, name: string, known: string[]) {
     super(

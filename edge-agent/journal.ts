@@ -7,10 +7,19 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readStateFile, writeStateFile } from './state-file';
 
+/** A task as an activity handed it out. */
+export interface Delivery {
+  taskToken: string;
+  task: string;
+  operation: string;
+  /** As delivered: checked against the task's contract before it runs. */
+  input: unknown;
+}
+
 export interface JournalEntry {
   status: 'running' | 'succeeded' | 'failed';
   /** What was delivered, kept so a restarted agent can pick up a task it had in hand. */
-  delivery?: { taskToken: string; task: string; operation: string; input: Record<string, unknown> };
+  delivery?: Delivery;
   /** The outcome reached Step Functions. */
   reported?: boolean;
   startedAt: string;

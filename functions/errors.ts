@@ -158,3 +158,16 @@ export class UnavailableError extends ApiError {
   override readonly status = 503;
   override readonly code = 'unavailable';
 }
+
+/** An agent's outcome that does not fit its task's contract: the operation fails instead of committing it. */
+export class MalformedOutcomeError extends ApiError {
+  override name = 'MalformedOutcomeError';
+  override readonly status = 502;
+  override readonly code = 'malformed_outcome';
+  constructor(task: string, field: string, problem: string) {
+    super(
+      `the edge agent's outcome of task "${task}" does not fit its contract: ${field}: ${problem}; the agent and the functions are of different versions or the agent is faulty: upgrade the agent to this version and retry`,
+      { task, field },
+    );
+  }
+}

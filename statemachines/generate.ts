@@ -5,8 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { transitions } from '../functions/domain/lifecycle';
 import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS } from './constants';
+import { transitions } from './lifecycle';
 
 const stepsRetry = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 }];
 

@@ -1,4 +1,5 @@
-/** What every agent task gets: its input, the drivers, and a way to report progress. */
+/** What every agent task gets: its input (checked against its contract), the drivers, and a way to report progress. */
+import type { ImageRef, TaskInput, TaskName, TaskOutcome } from '../../statemachines/tasks';
 import type { RepositoryRef } from '../drivers/storage/interface';
 import type { ExportBook } from '../exports';
 import type { Drivers } from '../registry';
@@ -16,10 +17,7 @@ export interface TaskContext {
 }
 
 /** An image as the control plane names it: a repository and a path inside it. */
-export interface ImageInput {
-  repository: RepositoryRef;
-  path: string;
-  format?: 'raw' | 'qcow2';
-}
+export type ImageInput = ImageRef;
 
-export type Task = (input: Record<string, unknown>, ctx: TaskContext) => Promise<Record<string, unknown>>;
+/** An agent task: its input and outcome are those of its contract in statemachines/tasks.ts. */
+export type Task<T extends TaskName> = (input: TaskInput<T>, ctx: TaskContext) => Promise<TaskOutcome<T>>;

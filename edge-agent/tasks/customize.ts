@@ -1,11 +1,10 @@
 /** Offline customization of a clone's filesystem: staged apply and rollback, with undo records. */
 import { readFile } from 'node:fs/promises';
 import { applyCustomization, rollbackCustomization } from '../customization/apply';
-import type { CustomizationItem } from '../customization/items';
 import { FileUndoStore } from '../customization/undo-store';
 import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
 import { NoFilesystemError } from '../errors';
-import type { ImageInput, TaskContext } from './context';
+import type { ImageInput, Task, TaskContext } from './context';
 
 /** Undo records live beside the image, in its sidecar directory, and travel with it. */
 const undoDir = (imagePath: string) => `${imagePath}.encompass/undo`;
@@ -23,14 +22,8 @@ async function open(
   throw new NoFilesystemError(img.path, img.format);
 }
 
-export async function customize(input: Record<string, unknown>, ctx: TaskContext) {
-  const { image, items, variables, from, to } = input as {
-    image: ImageInput;
-    items: CustomizationItem[];
-    variables: Record<string, string>;
-    from: number;
-    to: number;
-  };
+export const customize: Task<'customize'> = async (input, ctx) => {
+  const { image, items, variables, from, to } = input;
   if (from === to) return { applied: from, changes: [] };
   const { path, fs, volume } = await open(image, ctx);
   const storage = ctx.drivers.storage(image.repository.kind);
@@ -46,11 +39,11 @@ export async function customize(input: Record<string, unknown>, ctx: TaskContext
     readSource: async (source) => readFile(await storage.resolve(image.repository, source, true)),
     onProgress: (done, total) => ctx.report(total ? done / total : 1, 'customize'),
   });
-}
+};
 
-export async function rollback(input: Record<string, unknown>, ctx: TaskContext) {
-  const { image, from, to } = input as { image: ImageInput; from: number; to: number };
+export const rollback: Task<'rollback'> = async (input, ctx) => {
+  const { image, from, to } = input;
   if (from === to) return { applied: from };
   const { path, fs, volume } = await open(image, ctx);
   return rollbackCustomization({ imagePath: path, fs, volume, from, to, undo: new FileUndoStore(undoDir(path)) });
-}
+};

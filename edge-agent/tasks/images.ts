@@ -5,7 +5,7 @@ import type { CopyOptions, RepositoryRef } from '../drivers/storage/interface';
 import { AgentError, ChecksumMismatchError } from '../errors';
 import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
-import { type PullInput, pullInto } from './pull';
+import { pullInto } from './pull';
 
 async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, step: string) {
   const storage = drivers.storage(img.repository.kind);
@@ -23,8 +23,8 @@ async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, ste
   return { ...info, filesystem, path: img.path };
 }
 
-export const importImage: Task = async (input, ctx) => {
-  const { pull, ...img } = input as unknown as ImageInput & { pull?: PullInput };
+export const importImage: Task<'import'> = async (input, ctx) => {
+  const { pull, ...img } = input;
   ctx.seen(img.repository);
   if (pull) {
     const dest = await ctx.drivers.storage(img.repository.kind).resolve(img.repository, img.path);
@@ -41,13 +41,8 @@ export const importImage: Task = async (input, ctx) => {
   return describe(ctx.drivers, img, ctx, 'inspect');
 };
 
-export const cloneImage: Task = async (input, ctx) => {
-  const { source, target, method, sha256 } = input as {
-    source: ImageInput;
-    target: ImageInput;
-    method: string;
-    sha256?: string;
-  };
+export const cloneImage: Task<'clone'> = async (input, ctx) => {
+  const { source, target, method, sha256 } = input;
   ctx.seen(target.repository);
   const storage = ctx.drivers.storage(target.repository.kind);
   // A master in another repository of this host: its own driver resolves and checks the path.
@@ -98,8 +93,8 @@ const canFlatten = (d: object): d is Flattening => typeof (d as Partial<Flatteni
  * The clone becomes the master: a full image is moved to the master's path; a linked clone (qcow2
  * overlay) is flattened into a standalone raw image first, so the new master needs no parent file.
  */
-export const captureImage: Task = async (input, ctx) => {
-  const { image, target } = input as { image: ImageInput; target: string };
+export const captureImage: Task<'capture'> = async (input, ctx) => {
+  const { image, target } = input;
   const storage = ctx.drivers.storage(image.repository.kind);
   const to = await storage.resolve(image.repository, target);
   const from = await storage.resolve(image.repository, image.path);
@@ -125,8 +120,8 @@ export const captureImage: Task = async (input, ctx) => {
   return describe(ctx.drivers, { repository: image.repository, path: target }, ctx, 'inspect');
 };
 
-export const destroyImage: Task = async (input, ctx) => {
-  const { image } = input as { image: ImageInput };
+export const destroyImage: Task<'destroy'> = async (input, ctx) => {
+  const { image } = input;
   await ctx.drivers.storage(image.repository.kind).remove(image.repository, image.path);
   return { removed: image.path };
 };

@@ -1,10 +1,14 @@
-/** Agent tasks by the name the state machines use (the lifecycle table's `task` column). */
+/**
+ * Agent tasks by the name the state machines use (the lifecycle table's `task` column), one for
+ * every contract in statemachines/tasks.ts: a task without an implementation does not compile.
+ */
+import type { TaskName } from '../../statemachines/tasks';
 import type { Task } from './context';
 import { customize, rollback } from './customize';
 import { captureImage, cloneImage, destroyImage, importImage } from './images';
 import { attach, detach, powerOff, powerOn } from './machines';
 
-export const tasks: Record<string, Task> = {
+export const tasks: { [T in TaskName]: Task<T> } = {
   import: importImage,
   clone: cloneImage,
   customize,

@@ -1,17 +1,12 @@
 /** attach, detach, power on, power off: the machine side of a clone's life. */
-import type { MachineRef } from '../drivers/machine/interface';
-import type { ImageInput, Task } from './context';
-
-interface MachineInput {
-  image: ImageInput;
-  machine: MachineRef;
-}
+import type { MachineRef } from '../../statemachines/tasks';
+import type { Task } from './context';
 
 const accessOf = (m: MachineRef) => ({ machine: m.id, initiatorName: m.identity.initiatorName });
 
 /** Storage first lets the machine in (an initiator ACL on a LUN), then the machine gets the disk. */
-export const attach: Task = async (input, ctx) => {
-  const { image, machine } = input as unknown as MachineInput;
+export const attach: Task<'attach'> = async (input, ctx) => {
+  const { image, machine } = input;
   const access = accessOf(machine);
   const disk = await ctx.drivers.storage(image.repository.kind).export(image.repository, image.path, access);
   await ctx.exports.add({ repository: image.repository, path: image.path, access });
@@ -20,8 +15,8 @@ export const attach: Task = async (input, ctx) => {
 };
 
 /** The reverse order: the machine lets go of the disk, then storage shuts the machine out. */
-export const detach: Task = async (input, ctx) => {
-  const { image, machine } = input as unknown as MachineInput;
+export const detach: Task<'detach'> = async (input, ctx) => {
+  const { image, machine } = input;
   await ctx.drivers.machine(machine.kind).detach(machine);
   const access = accessOf(machine);
   await ctx.drivers.storage(image.repository.kind).unexport(image.repository, image.path, access);
@@ -29,14 +24,14 @@ export const detach: Task = async (input, ctx) => {
   return { detached: machine.id };
 };
 
-export const powerOn: Task = async (input, ctx) => {
-  const { machine } = input as unknown as MachineInput;
+export const powerOn: Task<'power_on'> = async (input, ctx) => {
+  const { machine } = input;
   ctx.report(0.1, 'power_on');
   const out = await ctx.drivers.machine(machine.kind).powerOn(machine);
   return { ...out };
 };
 
-export const powerOff: Task = async (input, ctx) => {
-  const { machine } = input as unknown as MachineInput;
+export const powerOff: Task<'power_off'> = async (input, ctx) => {
+  const { machine } = input;
   return { ...(await ctx.drivers.machine(machine.kind).powerOff(machine)) };
 };

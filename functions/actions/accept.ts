@@ -4,14 +4,16 @@
  * workflow starts. If the workflow cannot start, the failure step undoes the reservations, so a
  * request either runs or changes nothing.
  */
+
+import type { PlannedTransition } from '../../statemachines/lifecycle';
+import { executionArn, type Workflow } from '../../statemachines/names';
 import type { Principal } from '../auth/principal';
 import { actorOf } from '../auth/principal';
 import type { Deps } from '../deps';
 import { UnavailableError } from '../errors';
+import { recordFailure } from '../operations/end';
 import type { Write } from '../store/db';
 import type { Operation } from '../store/records';
-import { executionArn, type Workflow } from '../workflows/names';
-import { recordFailure } from './steps';
 
 export interface Accepted {
   operation: string;
@@ -25,6 +27,8 @@ export interface AcceptSpec {
   resource: Operation['resource'];
   site: string;
   request: Record<string, unknown>;
+  /** A lifecycle event's transition, as planned now: the commit applies exactly this. */
+  transition?: PlannedTransition;
   firstStep: string;
   /** Input of the workflow besides the operation id: `{event?, input}`. */
   input: Record<string, unknown>;
@@ -41,7 +45,14 @@ export async function accept(
   const now = deps.now();
   const actor = actorOf(principal);
   const op = deps.operations.create(
-    { kind: spec.kind, resource: spec.resource, site: spec.site, actor, request: spec.request },
+    {
+      kind: spec.kind,
+      resource: spec.resource,
+      site: spec.site,
+      actor,
+      request: spec.request,
+      ...(spec.transition ? { transition: spec.transition } : {}),
+    },
     now,
     spec.firstStep,
     (id) => executionArn(deps.config, spec.site, spec.workflow, id),

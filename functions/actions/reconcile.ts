@@ -3,7 +3,7 @@
  * ended as failed, releasing what they held. Nothing is left "running" forever.
  */
 import type { Deps } from '../deps';
-import { recordFailure } from './steps';
+import { recordFailure } from '../operations/end';
 
 const START_GRACE_MS = 15_000;
 

@@ -1,103 +1,11 @@
-/**
- * The bookkeeping steps the state machines call: `commit` records a successful outcome, `fail`
- * records a failure and undoes the request's reservations. Both are idempotent: a retried step
- * finds the operation already ended and does nothing.
- */
+/** The bookkeeping step the state machines call (the Lambda directly in AWS, an internal route locally). */
+import { stepInput } from '../../statemachines/steps';
 import type { Deps } from '../deps';
-import { TransactionConflict, type Write } from '../store/db';
-import type { Operation } from '../store/records';
-import { commitWrites, failureWrites } from './commits';
-import { type StepError, userError } from './outcomes';
+import { parseWith } from '../http/validate';
+import { commit, recordFailure } from '../operations/end';
 
-export interface StepInput {
-  step: 'commit' | 'fail';
-  operation: string;
-  outcome?: Record<string, unknown>;
-  error?: StepError;
-}
-
-export async function runStep(deps: Deps, input: StepInput): Promise<{ operation: string; status: string }> {
+export async function runStep(deps: Deps, raw: unknown): Promise<{ operation: string; status: string }> {
+  const input = parseWith(stepInput, raw, 'step');
   if (input.step === 'commit') return commit(deps, input.operation, input.outcome ?? {});
   return recordFailure(deps, input.operation, input.error);
-}
-
-async function load(deps: Deps, id: string): Promise<Operation | undefined> {
-  const op = await deps.operations.get(id);
-  if (!op) throw new Error(`operation ${id} does not exist`);
-  return op.status === 'running' ? op : undefined;
-}
-
-async function finish(
-  deps: Deps,
-  op: Operation,
-  status: 'succeeded' | 'failed',
-  patch: Pick<Operation, 'result'> | Pick<Operation, 'error'>,
-  writes: Write[],
-) {
-  const now = deps.now();
-  const message = 'error' in patch ? patch.error?.message : undefined;
-  const done: Operation = {
-    ...op,
-    ...patch,
-    status,
-    progress: status === 'succeeded' ? 1 : op.progress,
-    steps: op.steps.map((s) =>
-      s.status === 'running' ? { ...s, status, endedAt: now, ...(message ? { message } : {}) } : s,
-    ),
-    updatedAt: now,
-    rev: op.rev + 1,
-  };
-  const audit = deps.audit.entry({
-    at: now,
-    actor: op.actor,
-    action: op.kind,
-    resource: op.resource,
-    outcome: status,
-    operation: op.id,
-    detail: message,
-  });
-  await deps.db.transact([...writes, deps.operations.saveWrite(done), audit]);
-  await deps.catalog.putOperationLog(done);
-  return { operation: op.id, status };
-}
-
-/**
- * Progress reports bump the operation's revision; a step that loses that race reads the
- * operation again and retries, instead of failing back to the workflow.
- */
-async function retryOnRace<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!(e instanceof TransactionConflict) || i >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 20 * i));
-    }
-  }
-}
-
-export function commit(deps: Deps, id: string, outcome: Record<string, unknown>) {
-  return retryOnRace(() => commitOnce(deps, id, outcome));
-}
-
-export function recordFailure(deps: Deps, id: string, error: StepError | undefined) {
-  return retryOnRace(() => recordFailureOnce(deps, id, error));
-}
-
-async function commitOnce(deps: Deps, id: string, outcome: Record<string, unknown>) {
-  const op = await load(deps, id);
-  if (!op) return { operation: id, status: 'already-ended' };
-  const { writes, result, after } = await commitWrites(deps, op, outcome);
-  const out = await finish(deps, op, 'succeeded', { result }, writes);
-  // Clean-up after the record is safe (e.g. the uploaded object); a failure here loses nothing.
-  await after?.().catch((e: Error) => console.error(`operation ${id}: clean-up after commit failed: ${e.message}`));
-  return out;
-}
-
-async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined) {
-  const op = await load(deps, id);
-  if (!op) return { operation: id, status: 'already-ended' };
-  const e = userError(error, op.site);
-  const writes = await failureWrites(deps, op, e);
-  return finish(deps, op, 'failed', { error: e }, writes);
 }

@@ -1,10 +1,11 @@
 /** What the API shows of stored records: never credentials, never internal keys. */
+
+import { allowedEvents } from '../../statemachines/lifecycle';
 import type { Deps } from '../deps';
 import { clonesOf, versionsOf } from '../deps';
 import { effectiveItems } from '../domain/customization';
-import { allowedEvents } from '../domain/lifecycle';
+import { cloneState } from '../events/plan';
 import type { Clone, Machine, Master, Repository } from '../store/records';
-import { cloneState } from './commits';
 
 export function machineView(m: Machine) {
   const { credentials, ...rest } = m;

@@ -1,6 +1,6 @@
 /** Request bodies of the API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
-import { customizationItem, variablesSchema } from './customization';
+import { customizationItem } from '../../statemachines/customization';
 import { NAME_PATTERN, NAME_RULE } from './paths';
 
 export const name = z.string().regex(NAME_PATTERN, NAME_RULE);
@@ -129,23 +129,6 @@ export const createToken = z
   })
   .strict()
   .refine((t) => (t.role === 'agent') === (t.site !== undefined), 'agent tokens need a "site"; other roles take none');
-
-/** Bodies of `POST /v1/clones/{id}/{event}`, per event. */
-export const eventBodies = {
-  assign: z
-    .object({
-      machine: ref,
-      customization: z.object({ items: items.optional(), variables: variablesSchema.optional() }).strict().optional(),
-    })
-    .strict(),
-  customize: z
-    .object({ items: items.optional(), variables: variablesSchema.optional(), to: z.number().int().min(0).optional() })
-    .strict(),
-  rollback: z.object({ to: z.number().int().min(0) }).strict(),
-  capture: z.object({ name: name.optional() }).strict(),
-} as const;
-
-export const emptyBody = z.object({}).strict();
 
 export const page = z.object({
   limit: z.coerce.number().int().min(1).max(500).optional(),

@@ -5,7 +5,7 @@
  */
 import { handle } from 'hono/aws-lambda';
 import { reconcile } from '../actions/reconcile';
-import { runStep, type StepInput } from '../actions/steps';
+import { runStep } from '../actions/steps';
 import { objectCreated, objectCreatedOf } from '../actions/uploads';
 import { createApp } from '../app';
 import { depsFor } from '../deps';
@@ -13,7 +13,7 @@ import { depsFor } from '../deps';
 const http = handle(createApp(() => process.env));
 
 export const handler = async (event: unknown, context: unknown) => {
-  if (event && typeof event === 'object' && 'step' in event) return runStep(depsFor(process.env), event as StepInput);
+  if (event && typeof event === 'object' && 'step' in event) return runStep(depsFor(process.env), event);
   const e = event as { source?: string; 'detail-type'?: string };
   if (e?.source === 'aws.events' && e['detail-type'] === 'Scheduled Event') return reconcile(depsFor(process.env));
   const created = objectCreatedOf(event);

@@ -1,15 +1,12 @@
-/** Routes for masters and clones. */
-import type { z } from 'zod';
+import { events, isEvent } from '../../statemachines/lifecycle';
 import { createCloneAction } from '../actions/clones';
-import { cloneEvent } from '../actions/events';
 import { deleteMaster, getMaster, importMasterAction, patchMasterAction } from '../actions/masters';
 import { createUploadAction } from '../actions/uploads';
 import { cloneView } from '../actions/views';
-import { events, isEvent } from '../domain/lifecycle';
 import * as s from '../domain/schemas';
 import { InvalidInputError } from '../errors';
+import { cloneEvent } from '../events/request';
 import { type RouteSpec, route } from '../http/route';
-import { parseWith } from '../http/validate';
 
 const list = <T>(items: T[], cursor?: string) => ({ items, ...(cursor ? { cursor } : {}) });
 
@@ -122,9 +119,7 @@ export const imageRoutes: RouteSpec[] = [
     handler: (c) => {
       const event = c.params.event!;
       if (!isEvent(event)) throw new InvalidInputError(`unknown event "${event}"; events are: ${events.join(', ')}`);
-      const schema: z.ZodType<Record<string, unknown>> =
-        s.eventBodies[event as keyof typeof s.eventBodies] ?? s.emptyBody;
-      return cloneEvent(c.deps, c.principal, c.params.id!, event, parseWith(schema, c.body ?? {}, 'body'));
+      return cloneEvent(c.deps, c.principal, c.params.id!, event, c.body);
     },
   }),
 ];

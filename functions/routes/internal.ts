@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { reconcile } from '../actions/reconcile';
-import { runStep, type StepInput } from '../actions/steps';
+import { runStep } from '../actions/steps';
 import { objectCreated, objectCreatedOf } from '../actions/uploads';
 import type { Env } from '../config';
 import { depsFor } from '../deps';
@@ -18,7 +18,7 @@ export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
     if (!secret || c.req.header('x-encompass-internal') !== secret) throw new NotFoundError('route', c.req.path);
     await next();
   });
-  routes.post('/steps', async (c) => c.json(await runStep(depsFor(envOf(c.env)), (await c.req.json()) as StepInput)));
+  routes.post('/steps', async (c) => c.json(await runStep(depsFor(envOf(c.env)), await c.req.json())));
   routes.post('/reconcile', async (c) =>
     c.json(await reconcile(depsFor(envOf(c.env)), c.req.query('afterRestart') === '1')),
   );

@@ -1,7 +1,8 @@
 /** The shapes of the records the functions keep in DynamoDB. */
 
-import type { CustomizationItem } from '../domain/customization';
-import type { Binding, Metastate } from '../domain/lifecycle';
+import type { CustomizationItem } from '../../statemachines/customization';
+import type { Binding, Metastate, PlannedTransition } from '../../statemachines/lifecycle';
+import type { AppliedChange, Filesystem, ImageFacts } from '../../statemachines/tasks';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
 
@@ -60,19 +61,12 @@ export interface Profile {
   description?: string;
 }
 
-export interface ImageFacts {
-  sizeBytes: number;
-  allocatedBytes: number;
-  sha256: string;
-  format: 'raw' | 'qcow2';
-}
-
 export interface Master extends Base, Partial<ImageFacts> {
   status: 'importing' | 'ready';
   repository: string;
   path: string;
   version: number;
-  filesystem?: { type: string; offsetBytes: number; partition?: number; label?: string; uuid?: string } | null;
+  filesystem?: Filesystem;
   parent?: string;
   sourceClone?: string;
   profile: Profile;
@@ -82,13 +76,6 @@ export interface Master extends Base, Partial<ImageFacts> {
 }
 
 export type CustomizationItemList = CustomizationItem[];
-
-export interface AppliedChange {
-  index: number;
-  path: string;
-  sha256Before: string | null;
-  sha256After: string;
-}
 
 export interface CloneCustomization {
   /** Items added for this clone, after the master's template items. */
@@ -140,6 +127,8 @@ export interface Operation {
   steps: OperationStep[];
   /** What was asked, as validated when the operation was accepted; the commit step applies it. */
   request: Record<string, unknown>;
+  /** A lifecycle event's transition as planned at accept; its commit applies exactly this. */
+  transition?: PlannedTransition;
   result?: Record<string, unknown>;
   error?: { code: string; message: string };
   executionArn: string;

@@ -14,8 +14,6 @@ import {
 } from '@aws-sdk/client-sfn';
 import cloneAsl from '../../statemachines/clone.asl.json';
 import importAsl from '../../statemachines/import.asl.json';
-import transitionAsl from '../../statemachines/transition.asl.json';
-import type { Config } from '../config';
 import {
   activityArn,
   activityName,
@@ -24,7 +22,9 @@ import {
   substitute,
   type Workflow,
   workflows,
-} from './names';
+} from '../../statemachines/names';
+import transitionAsl from '../../statemachines/transition.asl.json';
+import type { Config } from '../config';
 
 const definitions: Record<Workflow, unknown> = { import: importAsl, clone: cloneAsl, transition: transitionAsl };
 

@@ -11,7 +11,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { activityName } from '../../functions/workflows/names';
+import { activityName } from '../../statemachines/names';
 
 export interface AgentRoleProps {
   site: string;

@@ -8,7 +8,7 @@
  *   trusts certificates from it whose CN is `encompass-<site>-agent` instead of the account.
  */
 import { NAME_PATTERN, NAME_RULE } from '../../functions/domain/paths';
-import { stateMachineName, workflows } from '../../functions/workflows/names';
+import { stateMachineName, workflows } from '../../statemachines/names';
 import { InvalidContextError } from './errors';
 
 export interface Settings {

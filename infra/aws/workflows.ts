@@ -12,7 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
-import { activityName, stateMachineName, substitute, type Workflow, workflows } from '../../functions/workflows/names';
+import { activityName, stateMachineName, substitute, type Workflow, workflows } from '../../statemachines/names';
 
 export const definitionFile = (wf: Workflow) => new URL(`../../statemachines/${wf}.asl.json`, import.meta.url);
 

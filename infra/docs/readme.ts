@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { lifecycleDiagram, type Transition, transitions } from '../../functions/domain/lifecycle';
+import { lifecycleDiagram, type Transition, transitions } from '../../statemachines/lifecycle';
 
 export function lifecycleTable(): string {
   const rows = (transitions as readonly Transition[]).map((t) => {

@@ -3,6 +3,7 @@
  * the functions in Miniflare and the edge agent of site `local`, all on 127.0.0.1 with free
  * internal ports and their data under one home directory. `npm start` and the tests use this.
  */
+
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
@@ -10,6 +11,7 @@ import { configFromEnv } from '../../functions/config';
 import { buildDeps, type Deps } from '../../functions/deps';
 import { randomString } from '../../functions/store/ids';
 import { createTableInput } from '../../functions/store/schema';
+import { HEARTBEAT_INTERVAL_SECONDS } from '../../statemachines/constants';
 import { startAgent } from './agent';
 import type { Child } from './children';
 import { dynamoDBClientConfig, startDynamoDB } from './dynamodb';
@@ -161,7 +163,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       stateDir: join(home, 'agent/state'),
       concurrency: 4,
       maxTasks: 64,
-      heartbeatSeconds: 5,
+      heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
     };
     const launchAgent = () =>
       startAgent({

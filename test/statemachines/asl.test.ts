@@ -2,8 +2,8 @@
 import { readFile } from 'node:fs/promises';
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { transitions } from '../../functions/domain/lifecycle';
 import { machines } from '../../statemachines/generate';
+import { transitions } from '../../statemachines/lifecycle';
 
 const names = Object.keys(machines) as (keyof typeof machines)[];
 const load = async (name: string) =>

@@ -1,6 +1,9 @@
 /** The lifecycle table, checked for every (state, event) pair against the rules of the design. */
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import { InvalidTransitionError } from '../../../functions/errors';
+import { plan } from '../../../functions/events/plan';
+import { renderReadme } from '../../../infra/docs/readme';
 import {
   allowedEvents,
   allStates,
@@ -8,11 +11,8 @@ import {
   type CloneState,
   events,
   lifecycleDiagram,
-  plan,
   transitions,
-} from '../../../functions/domain/lifecycle';
-import { InvalidTransitionError } from '../../../functions/errors';
-import { renderReadme } from '../../../infra/docs/readme';
+} from '../../../statemachines/lifecycle';
 
 /** The design's rules, written out independently of the table. */
 function expected(s: CloneState, event: string): Partial<CloneState> | null {

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableSchema } from '../../../functions/store/schema';
-import { workflows } from '../../../functions/workflows/names';
 import { TASK_TOKEN_ACTIONS } from '../../../infra/aws/agent-role';
 import { buildApp } from '../../../infra/aws/build';
 import { FUNCTION_NAME } from '../../../infra/aws/functions';
+import { workflows } from '../../../statemachines/names';
 import { asList, flatten, standInBundle, tempDir } from './helpers';
 
 const sites = ['main', 'lab-2'];

@@ -1,8 +1,10 @@
 /**
  * The clone lifecycle: one declarative table that the API, the state machines, the tests and the
  * README diagram all read. A clone has a `metastate` and a `binding`, or a terminal `status`.
+ * Pure data and pure functions: what an event does at accept, at commit and on failure is in
+ * functions/events/, one entry per event; which agent task it runs is its `task` here.
  */
-import { InvalidTransitionError } from '../errors';
+import type { TaskName } from './tasks';
 
 /** Metastates: what has happened to the clone's contents. */
 export const metastates = {
@@ -35,23 +37,13 @@ export interface CloneState {
   status: 'ready' | Terminal;
 }
 
-/** The agent task each event runs (null: metadata only). */
-export type AgentTask =
-  | 'customize'
-  | 'attach'
-  | 'detach'
-  | 'power_on'
-  | 'power_off'
-  | 'capture'
-  | 'rollback'
-  | 'destroy';
-
 export interface Transition {
   readonly event: string;
   readonly doc: string;
   readonly from: { readonly metastate?: readonly Metastate[]; readonly binding: readonly Binding[] };
   readonly to: { readonly binding?: Binding; readonly metastate?: Metastate; readonly status?: Terminal };
-  readonly task: AgentTask | null;
+  /** The agent task the event runs (its contract is in tasks.ts); null: metadata only. */
+  readonly task: TaskName | null;
   /** A boot reported by the agent turns a clean clone operational. */
   readonly firstBoot?: boolean;
 }
@@ -153,7 +145,7 @@ export function isEvent(name: string): name is LifecycleEvent {
   return (events as string[]).includes(name);
 }
 
-function describeState(s: CloneState): string {
+export function describeState(s: CloneState): string {
   return s.status === 'ready' ? `${s.metastate} and ${s.binding}` : s.status;
 }
 
@@ -168,15 +160,17 @@ export function allowedEvents(s: CloneState): LifecycleEvent[] {
   return transitions.filter((t) => allows(t, s)).map((t) => t.event);
 }
 
-/** The transition for `event` in state `s`; InvalidTransitionError (409) when the table has none. */
-export function plan(s: CloneState, event: string): Transition {
+/** The row for `event` when the table allows it in state `s`; undefined when it does not. */
+export function transitionFor(s: CloneState, event: string): Transition | undefined {
   const t = transitions.find((x) => x.event === event);
-  if (!t || !allows(t, s)) throw new InvalidTransitionError(event, describeState(s), allowedEvents(s));
-  return t;
+  return t && allows(t, s) ? t : undefined;
 }
 
+/** What an operation keeps of its planned transition, so its commit applies exactly that. */
+export type PlannedTransition = { event: LifecycleEvent } & Pick<Transition, 'to' | 'task' | 'firstBoot'>;
+
 /** The state after `t` succeeds; `booted` is the agent's report for transitions with firstBoot. */
-export function apply(s: CloneState, t: Transition, booted = false): CloneState {
+export function apply(s: CloneState, t: Pick<Transition, 'to' | 'firstBoot'>, booted = false): CloneState {
   const next: CloneState = { ...s };
   if (t.to.binding) next.binding = t.to.binding;
   if (t.to.metastate) next.metastate = t.to.metastate;

@@ -1,13 +1,6 @@
-/**
- * What the workflows hand to the bookkeeping steps: the agent's outcome on success, the
- * Step Functions error on failure, and how the latter becomes a user-facing error.
- */
+/** How the Step Functions error that stopped a workflow becomes the operation's user-facing error. */
 import { HEARTBEAT_SECONDS } from '../../statemachines/constants';
-
-export interface StepError {
-  Error?: string;
-  Cause?: string;
-}
+import type { StepError } from '../../statemachines/steps';
 
 export interface UserError {
   code: string;

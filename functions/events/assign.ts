@@ -1,0 +1,59 @@
+/** assign binds a clone to a free machine that meets its master's requirements, customizing it; unassign frees it. */
+import { z } from 'zod';
+import { variablesSchema } from '../../statemachines/customization';
+import { unmetRequirements } from '../domain/requirements';
+import { items, ref } from '../domain/schemas';
+import { InvalidInputError, MachineTakenError, RequirementsNotMetError } from '../errors';
+import type { Write } from '../store/db';
+import type { Machine } from '../store/records';
+import { revise } from '../store/resources';
+import { type CustomizationPlan, customizationAfter, planCustomization } from './customization';
+import type { Ending, EventEntry } from './entry';
+import { noBody } from './entry';
+
+type AssignPlan = CustomizationPlan & { machine: string };
+
+/** Lets go of the machine, if it is still bound to this clone. */
+async function releaseMachine(e: Ending<unknown>, id: string | undefined): Promise<Write[]> {
+  const m = id ? await e.deps.machines.get(id) : undefined;
+  return m?.clone === e.clone.id ? [e.deps.machines.saveWrite(revise<Machine>(m, { clone: undefined }, e.now))] : [];
+}
+
+const assignBody = z
+  .object({
+    machine: ref,
+    customization: z.object({ items: items.optional(), variables: variablesSchema.optional() }).strict().optional(),
+  })
+  .strict();
+
+export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>> = {
+  body: assignBody,
+  async accept({ deps, clone, repo, image }, body) {
+    const machine = await deps.machines.require(body.machine);
+    if (machine.site !== repo.site)
+      throw new InvalidInputError(
+        `machine ${machine.name} is on site ${machine.site}, the clone on site ${repo.site}; pick a machine of the clone's site`,
+      );
+    if (machine.clone) throw new MachineTakenError(machine.name, machine.clone);
+    const master = await deps.masters.require(clone.master);
+    const unmet = unmetRequirements(master.requirements, machine);
+    if (unmet.length) throw new RequirementsNotMetError(machine.name, unmet);
+    const { request, input } = planCustomization(
+      clone,
+      image,
+      body.customization?.items,
+      body.customization?.variables,
+    );
+    return { request: { ...request, machine: machine.id }, input, reserve: machine };
+  },
+  commit: ({ clone, request }, outcome) => ({
+    changes: { machine: request.machine, customization: customizationAfter(clone, request, outcome) },
+  }),
+  undo: (e) => releaseMachine(e, e.request.machine),
+};
+
+export const unassign: EventEntry<'unassign'> = {
+  body: noBody,
+  accept: () => ({ request: {}, input: {} }),
+  commit: async (e) => ({ changes: { machine: undefined }, writes: await releaseMachine(e, e.clone.machine) }),
+};

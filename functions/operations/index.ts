@@ -1,0 +1,15 @@
+/** Every kind of operation by the name it is recorded under: import, clone, and each lifecycle event. */
+import { isEvent } from '../../statemachines/lifecycle';
+import type { Operation } from '../store/records';
+import { cloneKind } from './clone';
+import { eventKind } from './event';
+import { importKind } from './import';
+import type { OperationKind } from './kind';
+
+const kinds: Record<string, OperationKind> = { import: importKind, clone: cloneKind };
+
+export function kindOf(op: Operation): OperationKind {
+  const kind = isEvent(op.kind) ? eventKind : kinds[op.kind];
+  if (!kind) throw new Error(`operation ${op.id} has unknown kind ${op.kind}`);
+  return kind;
+}

@@ -1,0 +1,16 @@
+/**
+ * The bookkeeping steps every workflow ends with: `commit` hands the functions the agent's outcome,
+ * `fail` the Step Functions error (`{Error, Cause}`) that stopped the workflow. generate.ts writes
+ * the states that send these; the functions check them against this schema.
+ */
+import { z } from 'zod';
+
+export const stepError = z.object({ Error: z.string().optional(), Cause: z.string().optional() });
+
+export const stepInput = z.discriminatedUnion('step', [
+  z.object({ step: z.literal('commit'), operation: z.string().min(1), outcome: z.unknown().optional() }),
+  z.object({ step: z.literal('fail'), operation: z.string().min(1), error: stepError.optional() }),
+]);
+
+export type StepInput = z.infer<typeof stepInput>;
+export type StepError = z.infer<typeof stepError>;

@@ -1,0 +1,221 @@
+/**
+ * The contract between the workflows and the edge agent: for every agent task, one schema for the
+ * input the functions put in the workflow and one for the outcome the agent sends back. The agent
+ * checks the input when a task arrives; the functions check the outcome before they commit it. A
+ * malformed one fails with the field at fault, never reaches a cast.
+ *
+ * Glossary
+ * - task: what an activity hands the agent: `{task, operation, input}`.
+ * - slot: a storage task reads or writes whole images, so it waits for one of its repository's
+ *   slots on the agent (`slot(input)` names the repository); machine tasks take none.
+ */
+import { z } from 'zod';
+import { customizationItem, variablesSchema } from './customization';
+
+const id = z.string().min(1);
+const count = z.number().int().nonnegative();
+
+/** A repository as the agent needs it: where its root is on the agent's host and how to reach it. */
+export const repositoryRef = z.object({
+  id,
+  kind: id,
+  path: id,
+  settings: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** An image: a repository and a path inside it. */
+export const imageRef = z.object({
+  repository: repositoryRef,
+  path: id,
+  format: z.enum(['raw', 'qcow2']).optional(),
+});
+
+/** A machine as its driver needs it. */
+export const machineRef = z.object({
+  id,
+  name: id,
+  kind: id,
+  identity: z.object({
+    macs: z.array(z.string()).optional(),
+    serial: z.string().optional(),
+    uuid: z.string().optional(),
+    initiatorName: z.string().optional(),
+  }),
+  settings: z.record(z.string(), z.unknown()),
+  credentials: z.record(z.string(), z.string()).optional(),
+});
+
+/** How a machine reaches an image: a file on the agent's host, or an iSCSI LUN. */
+export const diskRef = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('file'), path: id, format: z.enum(['raw', 'qcow2']) }),
+  z.object({ kind: z.literal('iscsi'), portal: id, target: id, lun: count, format: z.literal('raw') }),
+]);
+
+export const imageFacts = z.object({
+  sizeBytes: count,
+  allocatedBytes: count,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in lowercase hex'),
+  format: z.enum(['raw', 'qcow2']),
+});
+
+/** The ext filesystem found in an image (null: none, so it cannot be customized offline). */
+export const filesystem = z
+  .object({
+    type: id,
+    offsetBytes: count,
+    partition: count.optional(),
+    label: z.string().optional(),
+    uuid: z.string().optional(),
+  })
+  .nullable();
+
+/** An image the agent looked at: its facts, its filesystem and where it is. */
+const described = z.looseObject({ ...imageFacts.shape, filesystem, path: id });
+
+export const appliedChange = z.object({
+  index: count,
+  path: id,
+  sha256Before: z.string().nullable(),
+  sha256After: z.string(),
+});
+
+const range = { from: count, to: count };
+const onMachine = z.object({ image: imageRef, machine: machineRef });
+
+interface Contract<I extends z.ZodType, O extends z.ZodType> {
+  doc: string;
+  input: I;
+  outcome: O;
+  /** The repository whose slot a storage task takes. */
+  slot?: (input: z.infer<I>) => string;
+}
+
+const contract = <I extends z.ZodType, O extends z.ZodType>(c: Contract<I, O>) => c;
+
+export const taskContracts = {
+  import: contract({
+    doc: 'inspect an image in a repository (pulling an upload into it first)',
+    input: z.object({
+      repository: repositoryRef,
+      path: id,
+      pull: z
+        .object({ upload: id, key: id, url: z.string().url(), sizeBytes: count, sha256: z.string().optional() })
+        .optional(),
+    }),
+    outcome: described,
+    slot: (i) => i.repository.id,
+  }),
+  clone: contract({
+    doc: 'make a clone image of a master',
+    input: z.object({ source: imageRef, target: imageRef, method: id, sha256: z.string().optional() }),
+    outcome: z.looseObject({ ...imageFacts.shape, method: id, path: id, backing: z.string().optional() }),
+    slot: (i) => i.target.repository.id,
+  }),
+  customize: contract({
+    doc: 'apply customization items [from, to) to a clean clone offline',
+    input: z.object({ image: imageRef, items: z.array(customizationItem), variables: variablesSchema, ...range }),
+    outcome: z.looseObject({ applied: count, changes: z.array(appliedChange) }),
+    slot: (i) => i.image.repository.id,
+  }),
+  rollback: contract({
+    doc: 'undo applied customization items back to `to`',
+    input: z.object({ image: imageRef, ...range }),
+    outcome: z.looseObject({ applied: count }),
+    slot: (i) => i.image.repository.id,
+  }),
+  attach: contract({
+    doc: 'export the image to the machine and give the machine the disk',
+    input: onMachine,
+    outcome: z.looseObject({ attached: id, disk: diskRef }),
+  }),
+  detach: contract({
+    doc: 'take the disk from the machine and withdraw the export',
+    input: onMachine,
+    outcome: z.looseObject({ detached: id }),
+  }),
+  power_on: contract({
+    doc: 'power the machine on and wait for its boot',
+    input: onMachine,
+    outcome: z.looseObject({ power: z.enum(['on', 'off']), booted: z.boolean(), bootCount: count }),
+  }),
+  power_off: contract({
+    doc: 'power the machine off',
+    input: onMachine,
+    outcome: z.looseObject({ power: z.enum(['on', 'off']) }),
+  }),
+  capture: contract({
+    doc: "turn the clone's image into a master image at `target` (a linked clone is flattened)",
+    input: z.object({ image: imageRef, target: id }),
+    outcome: described,
+    slot: (i) => i.image.repository.id,
+  }),
+  destroy: contract({
+    doc: "remove the clone's image",
+    input: z.object({ image: imageRef }),
+    outcome: z.looseObject({ removed: id }),
+    slot: (i) => i.image.repository.id,
+  }),
+};
+
+export type TaskName = keyof typeof taskContracts;
+export type TaskInput<T extends TaskName> = z.infer<(typeof taskContracts)[T]['input']>;
+export type TaskOutcome<T extends TaskName> = z.infer<(typeof taskContracts)[T]['outcome']>;
+export type RepositoryRef = z.infer<typeof repositoryRef>;
+export type ImageRef = z.infer<typeof imageRef>;
+export type MachineRef = z.infer<typeof machineRef>;
+export type ImageFacts = z.infer<typeof imageFacts>;
+export type AppliedChange = z.infer<typeof appliedChange>;
+export type Filesystem = z.infer<typeof filesystem>;
+
+export const taskNames = Object.keys(taskContracts) as TaskName[];
+
+export function isTask(name: string): name is TaskName {
+  return Object.hasOwn(taskContracts, name);
+}
+
+/** A value that does not fit its contract: the first field at fault and what is wrong with it. */
+export interface Violation {
+  field: string;
+  problem: string;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; violation: Violation };
+
+function check(schema: z.ZodType, value: unknown, root: string): Checked<unknown> {
+  const r = schema.safeParse(value);
+  if (r.success) return { ok: true, value: r.data };
+  const issue = r.error.issues[0]!;
+  return { ok: false, violation: { field: [root, ...issue.path.map(String)].join('.'), problem: issue.message } };
+}
+
+/** What an activity hands the agent (generate.ts writes these Parameters): the input is checked per task. */
+export const taskEnvelope = z.object({ task: id, operation: id, input: z.unknown() });
+export type TaskEnvelope = z.infer<typeof taskEnvelope>;
+
+/** The activity's input text as an envelope, or what is wrong with it. */
+export function checkEnvelope(text: string | undefined): Checked<TaskEnvelope> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text ?? '');
+  } catch (e) {
+    return { ok: false, violation: { field: 'task', problem: `not JSON (${(e as Error).message})` } };
+  }
+  return check(taskEnvelope, value, 'task') as Checked<TaskEnvelope>;
+}
+
+/** The task's input as the agent may use it, or what is wrong with it. */
+export function checkInput<T extends TaskName>(task: T, input: unknown): Checked<TaskInput<T>> {
+  // The schema is this task's by construction; TypeScript cannot follow `T` through the record.
+  return check(taskContracts[task].input, input, 'input') as Checked<TaskInput<T>>;
+}
+
+/** The agent's outcome as the functions may commit it, or what is wrong with it. */
+export function checkOutcome<T extends TaskName>(task: T, outcome: unknown): Checked<TaskOutcome<T>> {
+  return check(taskContracts[task].outcome, outcome, 'outcome') as Checked<TaskOutcome<T>>;
+}
+
+/** The repository a storage task waits for a slot of; undefined for machine tasks. */
+export function slotOf<T extends TaskName>(task: T, input: TaskInput<T>): string | undefined {
+  const slot = taskContracts[task].slot as ((i: TaskInput<T>) => string) | undefined;
+  return slot?.(input);
+}

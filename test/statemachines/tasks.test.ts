@@ -1,0 +1,78 @@
+/** The task contracts: every task the workflows run has one, and each names the field at fault. */
+import { describe, expect, it } from 'vitest';
+import { transitions } from '../../statemachines/lifecycle';
+import { checkEnvelope, checkInput, checkOutcome, slotOf, taskContracts, taskNames } from '../../statemachines/tasks';
+
+const repository = { id: 'rp-1', kind: 'file', path: '/srv/images' };
+const image = { repository, path: 'clones/web-1.img' };
+const machine = { id: 'mc-1', name: 'blade-1', kind: 'ipmi', identity: {}, settings: {} };
+
+describe('task contracts', () => {
+  it('cover every agent task of the lifecycle table, import and clone', () => {
+    const used = new Set([...transitions.flatMap((t) => (t.task ? [t.task] : [])), 'import', 'clone']);
+    expect([...used].sort()).toEqual([...taskNames].sort());
+  });
+
+  it('give storage tasks their repository as slot, and machine tasks none', () => {
+    const inputs = {
+      import: { repository, path: 'masters/a.img' },
+      clone: { source: image, target: { ...image, repository: { ...repository, id: 'rp-2' } }, method: 'auto' },
+      customize: { image, items: [], variables: {}, from: 0, to: 0 },
+      rollback: { image, from: 1, to: 0 },
+      capture: { image, target: 'masters/a-v2.img' },
+      destroy: { image },
+      attach: { image, machine },
+      detach: { image, machine },
+      power_on: { image, machine },
+      power_off: { image, machine },
+    } as const;
+    const slots = Object.fromEntries(
+      taskNames.map((t) => {
+        const checked = checkInput(t, inputs[t]);
+        if (!checked.ok) throw new Error(`${t}: ${JSON.stringify(checked.violation)}`);
+        return [t, slotOf(t, checked.value) ?? null];
+      }),
+    );
+    expect(slots).toEqual({
+      import: 'rp-1',
+      clone: 'rp-2',
+      customize: 'rp-1',
+      rollback: 'rp-1',
+      capture: 'rp-1',
+      destroy: 'rp-1',
+      attach: null,
+      detach: null,
+      power_on: null,
+      power_off: null,
+    });
+  });
+
+  it('name the first field at fault in an input, an outcome and an envelope', () => {
+    expect(checkInput('attach', { image, machine: { ...machine, settings: 'fast' } })).toMatchObject({
+      ok: false,
+      violation: { field: 'input.machine.settings' },
+    });
+    expect(checkOutcome('power_on', { power: 'on', booted: 'yes', bootCount: 1 })).toMatchObject({
+      ok: false,
+      violation: { field: 'outcome.booted' },
+    });
+    expect(checkEnvelope('{"task":"clone","input":{}}')).toMatchObject({
+      ok: false,
+      violation: { field: 'task.operation' },
+    });
+    expect(checkEnvelope('not json')).toMatchObject({ ok: false, violation: { field: 'task' } });
+  });
+
+  it('keep what an outcome says beyond its contract', () => {
+    const out = checkOutcome('attach', {
+      attached: 'mc-1',
+      disk: { kind: 'file', path: '/a', format: 'raw' },
+      note: 1,
+    });
+    expect(out).toMatchObject({ ok: true, value: { note: 1 } });
+  });
+
+  it('document every task', () => {
+    for (const t of taskNames) expect(taskContracts[t].doc.length).toBeGreaterThan(10);
+  });
+});
