@@ -1,29 +1,42 @@
 /**
- * Every error a caller of the HTTP API can see. Each class carries its HTTP status and a stable
- * `code`; `app.ts` turns them into `{"error": {"code", "message", ...details}}` in one place.
+ * Every error a caller of the HTTP API can see, and the one base that every `errors.ts` of functions/ and
+ * infra/ builds on. Each class carries its HTTP status and a stable `code`; `app.ts` turns an `ApiError`
+ * into `{"error": {"code", "message", ...details}}` in one place.
+ *
+ * A subclass gives its code and status as fields on the class (`override readonly code = 'busy'`), never as
+ * constructor arguments; its constructor builds the message and the `details`. This file is web-standard
+ * (no `node:` imports) so that infra/ may import the base and the functions still run in workerd.
  */
 
-export class ApiError extends Error {
-  override name = 'ApiError';
+/**
+ * The base of every coded error. `name` is the class's name, set here once; `cause` is chained through
+ * `options`, as `Error` does.
+ */
+export class CodedError extends Error {
+  /** The HTTP status of a response that reports this error. */
   readonly status: number = 500;
+  /** A stable snake_case identifier that callers match on; the message may be reworded, the code may not. */
   readonly code: string = 'internal';
   constructor(
     message: string,
+    /** The data a caller needs to act on the error (for the HTTP API, merged into the error body). */
     readonly details: Record<string, unknown> = {},
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(message, options);
+    this.name = new.target.name;
   }
 }
 
+/** An error meant for the HTTP caller: `app.ts` answers it with its status, code, message and details. */
+export class ApiError extends CodedError {}
+
 export class InvalidInputError extends ApiError {
-  override name = 'InvalidInputError';
   override readonly status = 400;
   override readonly code: string = 'invalid_input';
 }
 
 export class InvalidPathError extends InvalidInputError {
-  override name = 'InvalidPathError';
   override readonly code = 'invalid_path';
   constructor(path: string, why: string) {
     super(`path "${path}" ${why}; give a path relative to the repository root, without "..", that stays inside it`, {
@@ -33,7 +46,6 @@ export class InvalidPathError extends InvalidInputError {
 }
 
 export class UnauthorizedError extends ApiError {
-  override name = 'UnauthorizedError';
   override readonly status = 401;
   override readonly code = 'unauthorized';
   constructor(message = 'missing or unknown bearer token; send "Authorization: Bearer <token>"') {
@@ -42,7 +54,6 @@ export class UnauthorizedError extends ApiError {
 }
 
 export class ForbiddenError extends ApiError {
-  override name = 'ForbiddenError';
   override readonly status = 403;
   override readonly code = 'forbidden';
   constructor(role: string, needed: string) {
@@ -54,7 +65,6 @@ export class ForbiddenError extends ApiError {
 }
 
 export class NotFoundError extends ApiError {
-  override name = 'NotFoundError';
   override readonly status = 404;
   override readonly code = 'not_found';
   constructor(kind: string, ref: string) {
@@ -69,13 +79,11 @@ export class NotFoundError extends ApiError {
 }
 
 export class ConflictError extends ApiError {
-  override name = 'ConflictError';
   override readonly status = 409;
   override readonly code: string = 'conflict';
 }
 
 export class NameTakenError extends ConflictError {
-  override name = 'NameTakenError';
   override readonly code = 'name_taken';
   constructor(kind: string, name: string) {
     super(`a ${kind} named "${name}" already exists; pick another name or delete that ${kind} first`, { kind, name });
@@ -83,7 +91,6 @@ export class NameTakenError extends ConflictError {
 }
 
 export class InvalidTransitionError extends ConflictError {
-  override name = 'InvalidTransitionError';
   override readonly code = 'invalid_transition';
   constructor(event: string, state: string, allowed: readonly string[]) {
     super(
@@ -94,7 +101,6 @@ export class InvalidTransitionError extends ConflictError {
 }
 
 export class BusyError extends ConflictError {
-  override name = 'BusyError';
   override readonly code = 'busy';
   constructor(kind: string, id: string, operation?: string) {
     super(
@@ -105,7 +111,6 @@ export class BusyError extends ConflictError {
 }
 
 export class MachineTakenError extends ConflictError {
-  override name = 'MachineTakenError';
   override readonly code = 'machine_taken';
   constructor(machine: string, clone: string) {
     super(`machine ${machine} already carries clone ${clone}; unassign that clone first or pick another machine`, {
@@ -116,7 +121,6 @@ export class MachineTakenError extends ConflictError {
 }
 
 export class RequirementsNotMetError extends ConflictError {
-  override name = 'RequirementsNotMetError';
   override readonly code = 'requirements_not_met';
   constructor(machine: string, unmet: string[]) {
     super(`machine ${machine} does not meet the master's requirements: ${unmet.join('; ')}; pick a machine that does`, {
@@ -127,12 +131,10 @@ export class RequirementsNotMetError extends ConflictError {
 }
 
 export class InUseError extends ConflictError {
-  override name = 'InUseError';
   override readonly code = 'in_use';
 }
 
 export class StaleRecordError extends ConflictError {
-  override name = 'StaleRecordError';
   override readonly code = 'stale';
   constructor(kind: string, id: string) {
     super(`${kind} ${id} changed while this request ran; read it again and retry`, { kind, id });
@@ -140,7 +142,6 @@ export class StaleRecordError extends ConflictError {
 }
 
 export class PayloadTooLargeError extends ApiError {
-  override name = 'PayloadTooLargeError';
   override readonly status = 413;
   override readonly code = 'too_large';
   constructor(limit: number) {
@@ -154,7 +155,6 @@ export class PayloadTooLargeError extends ApiError {
 }
 
 export class UnavailableError extends ApiError {
-  override name = 'UnavailableError';
   override readonly status = 503;
   override readonly code = 'unavailable';
 }

@@ -11,7 +11,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
-import { StaleRecordError } from '../errors';
+import { CodedError, StaleRecordError } from '../errors';
 
 export type Key = { pk: string; sk: string };
 export type Item = Record<string, unknown>;
@@ -22,14 +22,17 @@ export type Write = NonNullable<TransactWriteCommandInput['TransactItems']>[numb
 export const recordKey = (kind: string, id: string): Key => ({ pk: `${kind}#${id}`, sk: 'record' });
 export const nameKey = (kind: string, name: string): Key => ({ pk: `name#${kind}#${name}`, sk: 'name' });
 
-/** A transaction was cancelled; `failed` holds the positions whose condition did not hold. */
-export class TransactionConflict extends Error {
-  override name = 'TransactionConflict';
+/**
+ * A transaction was cancelled; `failed` holds the positions whose condition did not hold. A signal for the
+ * store's callers, who turn it into an `ApiError` (or retry); one that escapes is an internal error.
+ */
+export class TransactionConflict extends CodedError {
+  override readonly code = 'transaction_conflict';
   constructor(
     readonly failed: number[],
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super(`transaction cancelled by conditions at ${failed.join(', ')}`, options);
+    super(`transaction cancelled by conditions at ${failed.join(', ')}`, { failed }, options);
   }
 }
 

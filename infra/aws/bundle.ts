@@ -26,6 +26,10 @@ export function bundleFunctions(entry = LAMBDA_ENTRY): string {
       target: 'node20',
       format: 'esm',
       minify: true,
+      // Errors name themselves after their class (`new.target.name`) and callers see those names: as the Lambda
+      // error type that a Catch records (an operation's error code falls back to it) and in the 500 body.
+      // Minifying would rename the classes to two letters.
+      keepNames: true,
       sourcemap: true,
       // The AWS SDK is bundled too, so the function runs the versions the tests ran.
       mainFields: ['module', 'main'],

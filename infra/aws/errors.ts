@@ -1,36 +1,32 @@
-/** Typed failures of the CDK app. Each carries a snake_case `code` and the data a caller needs. */
+/** Typed failures of the CDK app. Each carries a snake_case `code` and, in `details`, the data a caller needs. */
+import { CodedError } from '../../functions/errors';
 
-export class AwsInfraError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+/** Marks a failure of the CDK app; code, status, details and `cause` come from `CodedError`. */
+export class AwsInfraError extends CodedError {}
 
 /** A CDK context value (`-c key=value` or cdk.json) that the app cannot use. */
 export class InvalidContextError extends AwsInfraError {
+  override readonly code = 'invalid_context';
   constructor(
     readonly key: string,
     readonly value: unknown,
     why: string,
   ) {
-    super('invalid_context', `context "${key}" = ${JSON.stringify(value)} ${why}`);
+    super(`context "${key}" = ${JSON.stringify(value)} ${why}`, { key, value });
   }
 }
 
 /** esbuild could not bundle the functions for Lambda. */
 export class BundleError extends AwsInfraError {
+  override readonly code = 'bundle_failed';
   constructor(
     readonly entry: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(
-      'bundle_failed',
       `esbuild could not bundle ${entry} for Lambda: ${(options?.cause as Error | undefined)?.message ?? 'unknown error'}; ` +
         'fix the build error above (run `npx tsc --noEmit`) and synthesize again',
+      { entry },
       options,
     );
   }
@@ -38,7 +34,5 @@ export class BundleError extends AwsInfraError {
 
 /** A command of infra/aws was called without what it needs. */
 export class UsageError extends AwsInfraError {
-  constructor(message: string) {
-    super('usage', message);
-  }
+  override readonly code = 'usage';
 }

@@ -1,28 +1,23 @@
-/** Typed failures of the local stack. Each carries a snake_case `code` and the data a caller needs. */
+/** Typed failures of the local stack. Each carries a snake_case `code` and, in `details`, the data a caller needs. */
+import { CodedError } from '../../functions/errors';
 
-export class LocalStackError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+/** Marks a failure of the local stack; code, status, details and `cause` come from `CodedError`. */
+export class LocalStackError extends CodedError {}
 
 /** The child exited (or could not be spawned) before its readiness probe succeeded. */
 export class ChildStartError extends LocalStackError {
+  override readonly code = 'child_start_failed';
   constructor(
     readonly child: string,
     readonly exitCode: number | null,
     readonly logFile: string,
     readonly logTail: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(
-      'child_start_failed',
       `${child} stopped before it was ready (exit code ${exitCode ?? 'none, killed by a signal'}). ` +
         `Read ${logFile} for the reason; its last lines:\n${logTail}`,
+      { child, exitCode, logFile, logTail },
       options,
     );
   }
@@ -30,18 +25,19 @@ export class ChildStartError extends LocalStackError {
 
 /** The child kept running but its readiness probe never succeeded in time; it has been stopped. */
 export class ChildReadyTimeoutError extends LocalStackError {
+  override readonly code = 'child_ready_timeout';
   constructor(
     readonly child: string,
     readonly timeoutMs: number,
     readonly logFile: string,
     readonly logTail: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(
-      'child_ready_timeout',
       `${child} was not ready after ${timeoutMs} ms and has been stopped. ` +
         `Read ${logFile} for the reason (a busy port or a slow host; raise readyTimeoutMs for the latter); ` +
         `its last lines:\n${logTail}`,
+      { child, timeoutMs, logFile, logTail },
       options,
     );
   }
@@ -49,14 +45,15 @@ export class ChildReadyTimeoutError extends LocalStackError {
 
 /** An npm package the local stack runs from is not installed or lacks the expected file. */
 export class PackageFileMissingError extends LocalStackError {
+  override readonly code = 'package_file_missing';
   constructor(
     readonly packageName: string,
     readonly file: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(
-      'package_file_missing',
       `Cannot find ${file} of npm package ${packageName}. Run \`npm ci\` in the repository root to install it.`,
+      { packageName, file },
       options,
     );
   }
@@ -64,13 +61,14 @@ export class PackageFileMissingError extends LocalStackError {
 
 /** The operating system handed out no free port. */
 export class NoFreePortError extends LocalStackError {
+  override readonly code = 'no_free_port';
   constructor(
     readonly host: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(
-      'no_free_port',
       `Could not get a free TCP port on ${host}. Check that ${host} is a local address of this host.`,
+      { host },
       options,
     );
   }
@@ -78,10 +76,11 @@ export class NoFreePortError extends LocalStackError {
 
 /** Host tools the local stack needs are not installed. */
 export class PrerequisitesMissingError extends LocalStackError {
+  override readonly code = 'prerequisites_missing';
   constructor(
     readonly missing: string[],
     message: string,
   ) {
-    super('prerequisites_missing', message);
+    super(message, { missing });
   }
 }

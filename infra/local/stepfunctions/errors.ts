@@ -1,195 +1,200 @@
-/** Base of every error raised by the local Step Functions endpoint. */
-export class StepFunctionsError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+/**
+ * Typed failures of the local Step Functions endpoint. Each carries a snake_case `code` and, in `details`,
+ * the data a caller needs; an API error also carries the AWS error type that SDK clients match on.
+ */
+import { CodedError } from '../../../functions/errors';
+
+/** Marks a failure of the local Step Functions endpoint; code, status, details and `cause` come from `CodedError`. */
+export class StepFunctionsError extends CodedError {}
 
 /** An error answered to API callers as HTTP 400 with `{"__type": awsType, "message": ...}`, as AWS does. */
-export class StepFunctionsApiError extends StepFunctionsError {
+export abstract class StepFunctionsApiError extends StepFunctionsError {
+  override readonly status = 400;
   /** The AWS error code clients match on (e.g. `ExecutionDoesNotExist`). */
-  readonly awsType: string;
-  constructor(awsType: string, code: string, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
-    this.awsType = awsType;
-  }
+  abstract readonly awsType: string;
 }
 
 export class UnknownOperationError extends StepFunctionsApiError {
+  readonly awsType = 'UnknownOperationException';
+  override readonly code = 'unknown_operation';
   constructor(readonly operation: string) {
     super(
-      'UnknownOperationException',
-      'unknown_operation',
       `Unknown operation "${operation}": send X-Amz-Target AWSStepFunctions.<Operation> with a supported operation.`,
+      { operation },
     );
   }
 }
 
 export class MalformedRequestError extends StepFunctionsApiError {
-  constructor(reason: string, options?: { cause?: unknown }) {
+  readonly awsType = 'SerializationException';
+  override readonly code = 'malformed_request';
+  constructor(reason: string, options?: ErrorOptions) {
     super(
-      'SerializationException',
-      'malformed_request',
       `Request body is not usable (${reason}): send a JSON object with content-type application/x-amz-json-1.0.`,
+      { reason },
       options,
     );
   }
 }
 
 export class ParameterValidationError extends StepFunctionsApiError {
+  readonly awsType = 'ValidationException';
+  override readonly code = 'invalid_parameter';
   constructor(
     readonly parameter: string,
     problem: string,
   ) {
-    super(
-      'ValidationException',
-      'invalid_parameter',
-      `Parameter "${parameter}" ${problem}: fix the request and retry.`,
-    );
+    super(`Parameter "${parameter}" ${problem}: fix the request and retry.`, { parameter, problem });
   }
 }
 
 export class InvalidPaginationTokenError extends StepFunctionsApiError {
+  readonly awsType = 'InvalidToken';
+  override readonly code = 'invalid_next_token';
   constructor(readonly nextToken: string) {
-    super(
-      'InvalidToken',
-      'invalid_next_token',
-      'Invalid nextToken: pass the nextToken of the previous page unchanged.',
-    );
+    super('Invalid nextToken: pass the nextToken of the previous page unchanged.', { nextToken });
   }
 }
 
 export class InvalidArnError extends StepFunctionsApiError {
+  readonly awsType = 'InvalidArn';
+  override readonly code = 'invalid_arn';
   constructor(
     readonly arn: string,
     expected: string,
   ) {
-    super('InvalidArn', 'invalid_arn', `Invalid ARN "${arn}": expected ${expected}.`);
+    super(`Invalid ARN "${arn}": expected ${expected}.`, { arn, expected });
   }
 }
 
 export class InvalidNameError extends StepFunctionsApiError {
+  readonly awsType = 'InvalidName';
+  override readonly code = 'invalid_name';
   constructor(readonly resourceName: string) {
     super(
-      'InvalidName',
-      'invalid_name',
       `Invalid name "${resourceName}": use 1-80 characters without whitespace, brackets, wildcards or special characters.`,
+      { resourceName },
     );
   }
 }
 
 export class InvalidDefinitionError extends StepFunctionsApiError {
+  readonly awsType = 'InvalidDefinition';
+  override readonly code = 'invalid_definition';
   constructor(
     readonly reason: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super('InvalidDefinition', 'invalid_definition', `Invalid State Machine Definition: ${reason}`, options);
+    super(`Invalid State Machine Definition: ${reason}`, { reason }, options);
   }
 }
 
 export class InvalidExecutionInputError extends StepFunctionsApiError {
-  constructor(options?: { cause?: unknown }) {
-    super(
-      'InvalidExecutionInput',
-      'invalid_execution_input',
-      'Execution input is not valid JSON: send a JSON text.',
-      options,
-    );
+  readonly awsType = 'InvalidExecutionInput';
+  override readonly code = 'invalid_execution_input';
+  constructor(options?: ErrorOptions) {
+    super('Execution input is not valid JSON: send a JSON text.', {}, options);
   }
 }
 
 export class InvalidOutputError extends StepFunctionsApiError {
-  constructor(options?: { cause?: unknown }) {
-    super('InvalidOutput', 'invalid_output', 'Task output is not valid JSON: send a JSON text as output.', options);
+  readonly awsType = 'InvalidOutput';
+  override readonly code = 'invalid_output';
+  constructor(options?: ErrorOptions) {
+    super('Task output is not valid JSON: send a JSON text as output.', {}, options);
   }
 }
 
 export class MissingRequiredParameterError extends StepFunctionsApiError {
+  readonly awsType = 'MissingRequiredParameter';
+  override readonly code = 'missing_required_parameter';
   constructor(readonly parameters: string[]) {
-    super(
-      'MissingRequiredParameter',
-      'missing_required_parameter',
-      `Provide at least one of: ${parameters.join(', ')}.`,
-    );
+    super(`Provide at least one of: ${parameters.join(', ')}.`, { parameters });
   }
 }
 
 export class StateMachineAlreadyExistsError extends StepFunctionsApiError {
+  readonly awsType = 'StateMachineAlreadyExists';
+  override readonly code = 'state_machine_exists';
   constructor(readonly arn: string) {
     super(
-      'StateMachineAlreadyExists',
-      'state_machine_exists',
       `State Machine Already Exists: '${arn}' has a different definition; use UpdateStateMachine or another name.`,
+      { arn },
     );
   }
 }
 
 export class StateMachineDoesNotExistError extends StepFunctionsApiError {
+  readonly awsType = 'StateMachineDoesNotExist';
+  override readonly code = 'state_machine_missing';
   constructor(readonly arn: string) {
-    super(
-      'StateMachineDoesNotExist',
-      'state_machine_missing',
-      `State Machine Does Not Exist: '${arn}'; create it first (the local endpoint forgets machines on restart).`,
-    );
+    super(`State Machine Does Not Exist: '${arn}'; create it first (the local endpoint forgets machines on restart).`, {
+      arn,
+    });
   }
 }
 
 export class ExecutionAlreadyExistsError extends StepFunctionsApiError {
+  readonly awsType = 'ExecutionAlreadyExists';
+  override readonly code = 'execution_exists';
   constructor(readonly arn: string) {
-    super(
-      'ExecutionAlreadyExists',
-      'execution_exists',
-      `Execution Already Exists: '${arn}' is closed or has a different input; start it under another name.`,
-    );
+    super(`Execution Already Exists: '${arn}' is closed or has a different input; start it under another name.`, {
+      arn,
+    });
   }
 }
 
 export class ExecutionDoesNotExistError extends StepFunctionsApiError {
+  readonly awsType = 'ExecutionDoesNotExist';
+  override readonly code = 'execution_missing';
   constructor(readonly arn: string) {
     super(
-      'ExecutionDoesNotExist',
-      'execution_missing',
       `Execution Does Not Exist: '${arn}'; executions live in memory and are forgotten when the endpoint restarts.`,
+      { arn },
     );
   }
 }
 
 export class ActivityDoesNotExistError extends StepFunctionsApiError {
+  readonly awsType = 'ActivityDoesNotExist';
+  override readonly code = 'activity_missing';
   constructor(readonly arn: string) {
-    super('ActivityDoesNotExist', 'activity_missing', `Activity Does Not Exist: '${arn}'; call CreateActivity first.`);
+    super(`Activity Does Not Exist: '${arn}'; call CreateActivity first.`, { arn });
   }
 }
 
 export class TaskDoesNotExistError extends StepFunctionsApiError {
+  readonly awsType = 'TaskDoesNotExist';
+  override readonly code = 'task_missing';
   constructor(readonly taskToken: string) {
-    super(
-      'TaskDoesNotExist',
-      'task_missing',
-      'Task Does Not Exist: the token was never issued by this endpoint; use a token from GetActivityTask.',
-    );
+    super('Task Does Not Exist: the token was never issued by this endpoint; use a token from GetActivityTask.', {
+      taskToken,
+    });
   }
 }
 
 export class TaskTimedOutError extends StepFunctionsApiError {
+  readonly awsType = 'TaskTimedOut';
+  override readonly code = 'task_closed';
   constructor(readonly taskToken: string) {
     super(
-      'TaskTimedOut',
-      'task_closed',
       'Task Timed Out: the task already finished, timed out or its execution stopped; drop the work and poll again.',
+      { taskToken },
     );
   }
 }
 
 /**
- * A task failure handed to the state machine runner. `name` is the States error name that Retry/Catch match
- * and `message` is the Cause, verbatim. The runner reports an Error's `cause` property as the States Cause,
- * so the thrown value behind the failure is kept in `original` instead of being chained.
+ * A task failure handed to the state machine runner, which reads it by the States protocol rather than as a
+ * coded error:
+ * - `name` is the States error name that Retry/Catch match (e.g. `Image.Corrupt`, `States.Runtime`), so it
+ *   replaces the class name that the base sets;
+ * - `message` is the States Cause, verbatim;
+ * - the runner reports an Error's `cause` property as the States Cause, so nothing is chained: the thrown
+ *   value behind the failure is kept in `original` instead.
  */
-export class StateTaskError extends Error {
-  readonly code = 'task_failed';
+export class StateTaskError extends StepFunctionsError {
+  override readonly code = 'task_failed';
   constructor(
     errorName: string,
     stateCause: string,
@@ -213,11 +218,12 @@ export class ExecutionClosedError extends StateTaskError {
 }
 
 export class EndpointStartError extends StepFunctionsError {
+  override readonly code = 'listen_failed';
   constructor(
     readonly host: string,
     readonly port: number,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
-    super('listen_failed', `Cannot listen on ${host}:${port}: choose a free port, or 0 to pick one.`, options);
+    super(`Cannot listen on ${host}:${port}: choose a free port, or 0 to pick one.`, { host, port }, options);
   }
 }

@@ -88,7 +88,7 @@ async function handle(
     send(res, 200, (await operation(body, disconnected.signal)) ?? {});
   } catch (error) {
     if (error instanceof StepFunctionsApiError) {
-      send(res, 400, { __type: error.awsType, message: error.message }, error.awsType);
+      send(res, error.status, { __type: error.awsType, message: error.message }, error.awsType);
       return;
     }
     log(`stepfunctions: internal error: ${error instanceof Error ? error.stack : String(error)}`);

@@ -1,7 +1,8 @@
 /** The Lambda bundle that synth builds with esbuild: it loads in Node and serves the HTTP API. */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleFunctions, LAMBDA_HANDLER } from '../../../infra/aws/bundle';
 
@@ -36,6 +37,24 @@ describe('the functions bundle', () => {
     const res = await mod[exported](httpEvent('/v1/openapi.json'), {});
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body).openapi).toMatch(/^3\.1/);
+  });
+
+  it('keeps the class names that errors give themselves, though it is minified', async () => {
+    const source = (file: string) =>
+      JSON.stringify(fileURLToPath(new URL(`../../../functions/${file}`, import.meta.url)));
+    const entryDir = mkdtempSync(join(tmpdir(), 'encompass-bundle-test-'));
+    dirs.push(entryDir);
+    const entry = join(entryDir, 'entry.ts');
+    writeFileSync(
+      entry,
+      `import { StaleRecordError } from ${source('errors.ts')};\n` +
+        `import { TransactionConflict } from ${source('store/db.ts')};\n` +
+        "export const handler = async () => [new StaleRecordError('clone', 'c1').name, new TransactionConflict([0]).name];\n",
+    );
+    const dir = bundleFunctions(entry);
+    dirs.push(dir);
+    const mod = await import(pathToFileURL(join(dir, 'index.mjs')).href);
+    expect(await mod.handler()).toEqual(['StaleRecordError', 'TransactionConflict']);
   });
 
   it('fails with a typed error that names the entry when esbuild cannot build it', () => {
