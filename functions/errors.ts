@@ -161,7 +161,6 @@ export class UnavailableError extends ApiError {
 
 /** An agent's outcome that does not fit its task's contract: the operation fails instead of committing it. */
 export class MalformedOutcomeError extends ApiError {
-  override name = 'MalformedOutcomeError';
   override readonly status = 502;
   override readonly code = 'malformed_outcome';
   constructor(task: string, field: string, problem: string) {
