@@ -21,6 +21,20 @@ export async function createSiteAction(deps: Deps, body: z.infer<typeof createSi
   return deps.sites.create(site);
 }
 
+/** Deletes a site that holds no repository and no machine, with its activity and state machines. */
+export async function deleteSiteAction(deps: Deps, ref: string) {
+  const site = await deps.sites.require(ref);
+  const [repositories, machines] = await Promise.all([deps.repositories.listAll(), deps.machines.listAll()]);
+  const users = [...repositories, ...machines].filter((x) => x.site === site.name);
+  if (users.length)
+    throw new InUseError(`site ${site.name} still has ${users.length} repositories or machines; delete them first`, {
+      resources: users.map((u) => u.id),
+    });
+  await deps.db.transact(deps.sites.deleteWrites(site));
+  await deps.workflows.removeSite(site.name);
+  return { deleted: site.id };
+}
+
 export async function createRepositoryAction(deps: Deps, body: z.infer<typeof createRepository>) {
   const site = await deps.sites.require(body.site);
   const repo: Repository = { ...base('repository', body.name, deps.now()), ...body, site: site.name };

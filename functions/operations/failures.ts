@@ -21,8 +21,10 @@ export function userError(e: StepError | undefined, site: string): UserError {
       message: 'the task took longer than its time limit; retry, or check the agent and storage',
     };
   try {
-    const parsed = JSON.parse(e?.Cause ?? '') as Partial<UserError>;
+    // The agent's causes are `{code, message}`; a failed Lambda step's are `{errorType, errorMessage}`.
+    const parsed = JSON.parse(e?.Cause ?? '') as Partial<UserError> & { errorMessage?: string };
     if (parsed.message) return { code: parsed.code ?? name, message: parsed.message };
+    if (parsed.errorMessage) return { code: name.replace(/^States\./, '').toLowerCase(), message: parsed.errorMessage };
   } catch {
     // A plain-text cause.
   }

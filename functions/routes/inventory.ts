@@ -8,6 +8,7 @@ import {
   createTokenAction,
   deleteMachine,
   deleteRepository,
+  deleteSiteAction,
   revokeToken,
   updateMachineAction,
 } from '../actions/admin';
@@ -74,6 +75,14 @@ export const inventoryRoutes: RouteSpec[] = [
     summary: 'Read a site',
     access: 'viewer',
     handler: (c) => c.deps.sites.require(c.params.id!),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/sites/{id}',
+    tag: 'sites',
+    summary: 'Delete a site that has no repositories or machines, with its workflows',
+    access: 'admin',
+    handler: (c) => deleteSiteAction(c.deps, c.params.id!),
   }),
   route({
     method: 'put',

@@ -6,6 +6,8 @@
 import {
   CreateActivityCommand,
   CreateStateMachineCommand,
+  DeleteActivityCommand,
+  DeleteStateMachineCommand,
   DescribeExecutionCommand,
   ListStateMachinesCommand,
   SFNClient,
@@ -61,6 +63,13 @@ export class Workflows {
         );
       }
     }
+  }
+
+  /** Deletes the site's state machines and activity; missing ones are not an error. */
+  async removeSite(site: string): Promise<void> {
+    for (const wf of workflows)
+      await this.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: stateMachineArn(this.config, site, wf) }));
+    await this.sfn.send(new DeleteActivityCommand({ activityArn: activityArn(this.config, site) }));
   }
 
   async start(site: string, wf: Workflow, operation: string, input: Record<string, unknown>): Promise<string> {

@@ -1,30 +1,46 @@
 /**
  * The task contract holds at both ends: the agent refuses a task whose input breaks it, naming the
  * field, before doing anything; the functions refuse an outcome that breaks it, naming the field,
- * and the operation fails with its reservations undone instead of committing it.
+ * and the operation fails with its reservations undone instead of committing it. The suite runs
+ * its own stack: to hand the functions a malformed outcome, the test stops the agent and plays it.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
   GetActivityTaskCommand,
+  ListActivitiesCommand,
+  ListStateMachinesCommand,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from '../../../infra/local/stack';
 import { activityArn } from '../../../statemachines/names';
 import { Api } from '../../support/api';
 import { unique } from '../../support/fixtures';
 
-const stack = inject('stack');
-const api = Api.admin();
 const account = { region: 'us-east-1', accountId: '000000000000' };
-const sfn = new SFNClient({
-  ...account,
-  endpoint: stack.endpoints.stepfunctions,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+let stack: Stack;
+let api: Api;
+let sfn: SFNClient;
+
+beforeAll(async () => {
+  stack = await startStack({ home: await mkdtemp(join(tmpdir(), 'encompass-contract-')), port: 0 });
+  api = new Api(stack.url, stack.adminToken);
+  sfn = new SFNClient({
+    ...account,
+    endpoint: stack.endpoints.stepfunctions,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  if (stack) await rm(stack.home, { recursive: true, force: true });
 });
 
 /** Hands the site's agent one task with these Parameters and returns how its execution ended. */
@@ -81,19 +97,19 @@ describe('the agent checks every task against its contract', () => {
 });
 
 describe('the functions check every outcome against its contract', () => {
-  /** A site with no agent: the test takes its tasks itself, acting as an agent. */
-  async function siteWithoutAgent() {
-    const site = unique('contract').replace(/-/g, '');
-    expect((await api.post('/v1/sites', { name: site })).status).toBe(201);
+  let repo: string;
+  beforeAll(async () => {
+    // From here on the test is the site's agent.
+    await stack.stopAgent();
     await mkdir(join(stack.home, 'repos'), { recursive: true });
     const dir = await mkdtemp(join(stack.home, 'repos', 'contract-'));
-    const repo = await api.post('/v1/repositories', { name: unique('repo'), site, kind: 'file', path: dir });
-    expect(repo.status).toBe(201);
-    return { site, repo: repo.body };
-  }
+    const r = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
+    expect(r.status).toBe(201);
+    repo = r.body.name;
+  });
 
-  async function answerImport(site: string, outcome: Record<string, unknown>) {
-    const task = await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(account, site) }));
+  async function answerImport(outcome: Record<string, unknown>) {
+    const task = await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(account, 'local') }));
     expect(JSON.parse(task.input!)).toMatchObject({ task: 'import', input: { path: 'masters/base.img' } });
     await sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken!, output: JSON.stringify(outcome) }));
   }
@@ -101,12 +117,11 @@ describe('the functions check every outcome against its contract', () => {
   const facts = { sizeBytes: 1024, allocatedBytes: 1024, sha256: 'a'.repeat(64), format: 'raw' };
 
   it('fails an import whose outcome lacks a field, naming it, and keeps no master', async () => {
-    const { site, repo } = await siteWithoutAgent();
     const name = unique('master');
-    const r = await api.post('/v1/masters', { name, repository: repo.name, path: 'masters/base.img' });
+    const r = await api.post('/v1/masters', { name, repository: repo, path: 'masters/base.img' });
     expect(r.status).toBe(202);
     const { sha256: _left, ...partial } = facts;
-    await answerImport(site, { ...partial, filesystem: null, path: 'masters/base.img' });
+    await answerImport({ ...partial, filesystem: null, path: 'masters/base.img' });
     const op = await api.wait(r.body.operation);
     expect(op).toMatchObject({ status: 'failed', error: { code: 'malformed_outcome' } });
     expect(op.error.message).toContain('outcome.sha256');
@@ -114,11 +129,30 @@ describe('the functions check every outcome against its contract', () => {
   });
 
   it('commits an import whose outcome fits', async () => {
-    const { site, repo } = await siteWithoutAgent();
     const name = unique('master');
-    const r = await api.post('/v1/masters', { name, repository: repo.name, path: 'masters/base.img' });
-    await answerImport(site, { ...facts, filesystem: null, path: 'masters/base.img' });
+    const r = await api.post('/v1/masters', { name, repository: repo, path: 'masters/base.img' });
+    await answerImport({ ...facts, filesystem: null, path: 'masters/base.img' });
     expect(await api.wait(r.body.operation)).toMatchObject({ status: 'succeeded' });
     expect((await api.get(`/v1/masters/${name}`)).body).toMatchObject({ status: 'ready', ...facts });
+  });
+});
+
+describe('sites', () => {
+  it('deletes a site once it holds no repository, with its workflows', async () => {
+    const site = unique('gone').replace(/-/g, '');
+    expect((await api.post('/v1/sites', { name: site })).status).toBe(201);
+    const r = await api.post('/v1/repositories', { name: unique('repo'), site, kind: 'file', path: stack.home });
+    const refused = await api.del(`/v1/sites/${site}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('delete them first');
+    expect((await api.del(`/v1/repositories/${r.body.name}`)).status).toBe(200);
+    expect((await api.del(`/v1/sites/${site}`)).status).toBe(200);
+    expect((await api.get(`/v1/sites/${site}`)).status).toBe(404);
+    expect(Object.keys((await api.get('/v1/health')).body.components.agents)).not.toContain(site);
+    const left = await sfn.send(new ListStateMachinesCommand({}));
+    expect(left.stateMachines!.map((m) => m.name)).toContain('encompass-local-clone');
+    expect(left.stateMachines!.filter((m) => m.name!.startsWith(`encompass-${site}-`))).toEqual([]);
+    const activities = await sfn.send(new ListActivitiesCommand({}));
+    expect(activities.activities!.map((a) => a.name)).not.toContain(`encompass-${site}-agent`);
   });
 });
