@@ -113,11 +113,19 @@ export class Functions extends Construct {
     const states = (resource: string, resourceName: string) =>
       stack.formatArn({ service: 'states', resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['states:CreateActivity'], resources: [states('activity', 'encompass-*')] }),
+      new iam.PolicyStatement({
+        actions: ['states:CreateActivity', 'states:DeleteActivity'],
+        resources: [states('activity', 'encompass-*')],
+      }),
     );
     role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['states:CreateStateMachine', 'states:UpdateStateMachine', 'states:StartExecution'],
+        actions: [
+          'states:CreateStateMachine',
+          'states:UpdateStateMachine',
+          'states:DeleteStateMachine',
+          'states:StartExecution',
+        ],
         resources: [states('stateMachine', 'encompass-*')],
       }),
     );

@@ -324,6 +324,8 @@ const actionsFor: Record<string, string[]> = {
   CompleteMultipartUploadCommand: ['s3:PutObject'],
   AbortMultipartUploadCommand: ['s3:AbortMultipartUpload'],
   CreateActivityCommand: ['states:CreateActivity'],
+  DeleteActivityCommand: ['states:DeleteActivity'],
+  DeleteStateMachineCommand: ['states:DeleteStateMachine'],
   CreateStateMachineCommand: ['states:CreateStateMachine', 'iam:PassRole'],
   UpdateStateMachineCommand: ['states:UpdateStateMachine'],
   StartExecutionCommand: ['states:StartExecution'],
