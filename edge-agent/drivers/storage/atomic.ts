@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { syncDirectory } from '../../state-file';
-import { DiskFullError, ImageExistsError, ToolFailedError } from './errors';
+import { ToolFailedError } from '../errors';
+import { DiskFullError, ImageExistsError } from './errors';
 import { realRoot, TEMP_PREFIX } from './paths';
 
 function errno(err: unknown): string | undefined {

@@ -1,6 +1,6 @@
 /** A typed wrapper over `tgtadm`, the control client of a userspace tgt iSCSI target (tgtd). */
 import { execFile } from 'node:child_process';
-import { ToolMissingError } from '../errors';
+import { ToolMissingError } from '../../errors';
 import { TargetUnreachableError, TgtadmError } from './errors';
 
 /** tgtadm's exit code when no tgtd listens on the control socket (ENOTCONN). */
