@@ -1,5 +1,6 @@
 /** Offline customization of a clone's filesystem: staged apply and rollback, with undo records. */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { applyCustomization, rollbackCustomization } from '../customization/apply';
 import type { CustomizationItem } from '../customization/items';
 import { FileUndoStore } from '../customization/undo-store';
@@ -7,18 +8,17 @@ import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
 import { NoFilesystemError } from '../errors';
 import type { ImageInput, TaskContext } from './context';
 
-/** Undo records live beside the image, in its sidecar directory, and travel with it. */
-const undoDir = (imagePath: string) => `${imagePath}.encompass/undo`;
-
+/** The image's path, its filesystem, and its undo records, which live in its sidecar and travel with it. */
 async function open(
   img: ImageInput,
   ctx: TaskContext,
-): Promise<{ path: string; fs: ImageFilesystem; volume: VolumeInfo }> {
+): Promise<{ path: string; fs: ImageFilesystem; volume: VolumeInfo; undo: FileUndoStore }> {
   const storage = ctx.drivers.storage(img.repository.kind);
   const path = await storage.resolve(img.repository, img.path, true);
+  const undo = new FileUndoStore(join(await storage.sidecar(img.repository, img.path), 'undo'));
   for (const fs of ctx.drivers.imagefs) {
     const volume = await fs.detect(path);
-    if (volume) return { path, fs, volume };
+    if (volume) return { path, fs, volume, undo };
   }
   throw new NoFilesystemError(img.path, img.format);
 }
@@ -32,7 +32,7 @@ export async function customize(input: Record<string, unknown>, ctx: TaskContext
     to: number;
   };
   if (from === to) return { applied: from, changes: [] };
-  const { path, fs, volume } = await open(image, ctx);
+  const { path, fs, volume, undo } = await open(image, ctx);
   const storage = ctx.drivers.storage(image.repository.kind);
   return applyCustomization({
     imagePath: path,
@@ -42,7 +42,7 @@ export async function customize(input: Record<string, unknown>, ctx: TaskContext
     variables,
     from,
     to,
-    undo: new FileUndoStore(undoDir(path)),
+    undo,
     readSource: async (source) => readFile(await storage.resolve(image.repository, source, true)),
     onProgress: (done, total) => ctx.report(total ? done / total : 1, 'customize'),
   });
@@ -51,6 +51,6 @@ export async function customize(input: Record<string, unknown>, ctx: TaskContext
 export async function rollback(input: Record<string, unknown>, ctx: TaskContext) {
   const { image, from, to } = input as { image: ImageInput; from: number; to: number };
   if (from === to) return { applied: from };
-  const { path, fs, volume } = await open(image, ctx);
-  return rollbackCustomization({ imagePath: path, fs, volume, from, to, undo: new FileUndoStore(undoDir(path)) });
+  const { path, fs, volume, undo } = await open(image, ctx);
+  return rollbackCustomization({ imagePath: path, fs, volume, from, to, undo });
 }

@@ -1,12 +1,11 @@
 /**
- * Pulling an uploaded image into a repository through a presigned GET URL: streamed, hashed as it
- * arrives, resumed with a Range request after a dropped connection (or an agent restart), and
- * renamed into place only when its size and sha256 are right.
+ * Pulling an uploaded image through a presigned GET URL into the partial file storage gives it:
+ * streamed, hashed as it arrives, resumed with a Range request after a dropped connection (or an
+ * agent restart), and done only when its size and sha256 are right (storage then renames it into place).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, rm, stat } from 'node:fs/promises';
 import { AgentError, ChecksumMismatchError } from '../errors';
 
 export interface PullInput {
@@ -23,15 +22,17 @@ async function hashOf(path: string, upTo: number) {
   return hash;
 }
 
-/** Retries a dropped transfer from where it stopped; a wrong size or checksum is final. */
+/**
+ * Fills `partial` with the upload, continuing what it holds; `dest` names the image in messages. Retries a
+ * dropped transfer from where it stopped; a wrong size or checksum is final (and starts the next try afresh).
+ */
 export async function pullInto(
+  partial: string,
   dest: string,
   pull: PullInput,
   report: (p: number) => void,
   signal: AbortSignal,
 ): Promise<{ sha256: string }> {
-  // Not a `.encompass-tmp-` name: those are removed at agent start, and a partial pull is worth keeping.
-  const partial = join(dirname(dest), `.encompass-partial-${basename(dest)}`);
   for (let attempt = 1; ; attempt++) {
     try {
       return await pullOnce(dest, partial, pull, report, signal);
@@ -91,7 +92,6 @@ async function pullOnce(
       );
     throw new ChecksumMismatchError(dest, pull.sha256!, sha256);
   }
-  await rename(partial, dest);
   return { sha256 };
 }
 

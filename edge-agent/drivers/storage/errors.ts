@@ -79,6 +79,13 @@ export class UnsupportedMethodError extends AgentError {
   }
 }
 
+/** A linked clone cannot become a master on storage that cannot flatten it. */
+export class UnsupportedCaptureError extends AgentError {
+  constructor(readonly kind: string) {
+    super('unsupported_capture', `${kind} storage cannot flatten a linked clone`);
+  }
+}
+
 export class DiskFullError extends AgentError {
   constructor(
     readonly repoPath: string,

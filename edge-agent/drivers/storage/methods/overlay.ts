@@ -15,6 +15,7 @@ import { type CloneMethod, METADATA_BYTES } from './types';
  */
 export const overlayMethod: CloneMethod = {
   name: 'overlay',
+  linked: true,
   neededBytes: () => METADATA_BYTES,
   async make(job) {
     const { opts } = job;

@@ -19,6 +19,7 @@ export function isReflinkRefusal(err: unknown): boolean {
  */
 export const reflinkMethod: CloneMethod = {
   name: 'reflink',
+  linked: false,
   neededBytes: () => METADATA_BYTES,
   async make(job) {
     const { opts } = job;

@@ -8,16 +8,20 @@ import { FileStorageDriver } from '../../../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../../../edge-agent/drivers/storage/interface';
 import { exists, findTemps, MiB, makeSparseImage, requireTool } from './images';
 import { type LoopFs, mountXfsReflink, unmountLoopFs } from './loop-fs';
-import { describeStorageConformance } from './storage.case';
+import { describeStorageConformance, type StorageFixture } from './storage.case';
+
+/** A file repository in `dir`. */
+function fileRepo(id: string, dir: string): StorageFixture {
+  return {
+    driver: new FileStorageDriver(),
+    repo: { id, kind: 'file', path: dir },
+    cleanup: () => fs.rm(dir, { recursive: true, force: true }),
+  };
+}
 
 describeStorageConformance('file', async () => {
   requireTool('qemu-img', 'qemu-utils');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-file-repo-'));
-  return {
-    driver: new FileStorageDriver(),
-    repo: { id: 'repo-test', kind: 'file', path: dir },
-    cleanup: () => fs.rm(dir, { recursive: true, force: true }),
-  };
+  return fileRepo('repo-test', await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-file-repo-')));
 });
 
 describe('on an XFS filesystem with reflink', () => {
@@ -29,14 +33,9 @@ describe('on an XFS filesystem with reflink', () => {
     if (xfs) unmountLoopFs(xfs);
   });
 
-  describeStorageConformance('file', async () => {
-    const dir = await fs.mkdtemp(path.join(xfs!.mountPoint, 'repo-'));
-    return {
-      driver: new FileStorageDriver(),
-      repo: { id: 'repo-xfs', kind: 'file', path: dir },
-      cleanup: () => fs.rm(dir, { recursive: true, force: true }),
-    };
-  });
+  describeStorageConformance('file', async () =>
+    fileRepo('repo-xfs', await fs.mkdtemp(path.join(xfs!.mountPoint, 'repo-'))),
+  );
 });
 
 describe('file storage driver', () => {
