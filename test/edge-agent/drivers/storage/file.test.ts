@@ -6,15 +6,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DiskFullError } from '../../../../edge-agent/drivers/storage/errors';
 import { FileStorageDriver } from '../../../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../../../edge-agent/drivers/storage/interface';
-import { exists, findTemps, MiB, makeSparseImage, requireTool } from './images';
+import { exists, findTemps, MiB, makeSparseImage, requireTool, sha256OfFile } from './images';
 import { type LoopFs, mountXfsReflink, unmountLoopFs } from './loop-fs';
 import { describeStorageConformance, type StorageFixture } from './storage.case';
 
-/** A file repository in `dir`. */
+/** A file repository in `dir`: its disks are the image files, read by path by anyone on the host. */
 function fileRepo(id: string, dir: string): StorageFixture {
   return {
     driver: new FileStorageDriver(),
     repo: { id, kind: 'file', path: dir },
+    guarded: false,
+    diskKind: 'file',
+    readDisk: async (disk) => (disk.kind === 'file' ? sha256OfFile(disk.path) : null),
+    grants: async () => [],
     cleanup: () => fs.rm(dir, { recursive: true, force: true }),
   };
 }

@@ -1,12 +1,14 @@
 /**
  * Behaviour every StorageDriver shares, run against real images in a real repository directory: this
- * file (naming, reading and cloning images) and storage-place.case.ts (receiving, capturing, removing).
+ * file (naming, reading and cloning images), storage-place.case.ts (receiving, capturing, removing) and
+ * storage-export.case.ts (letting machines reach images).
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RepositoryRef, StorageDriver } from '../../../../edge-agent/drivers/storage/interface';
+import type { DiskRef } from '../../../../edge-agent/drivers/disk';
+import type { Access, RepositoryRef, StorageDriver } from '../../../../edge-agent/drivers/storage/interface';
 import {
   allocatedBytes,
   exists,
@@ -18,11 +20,23 @@ import {
   sameDiskContent,
   sha256OfFile,
 } from './images';
+import { describeExports } from './storage-export.case';
 import { describePlacing } from './storage-place.case';
 
 export interface StorageFixture {
   driver: StorageDriver;
   repo: RepositoryRef;
+  /**
+   * Whether the backend lets in only the machines an image is exported to, by initiator name (an iSCSI
+   * ACL). A file repository is not guarded: its images are reached by path, by anyone on the host.
+   */
+  guarded: boolean;
+  /** The kind of disk `export` gives. */
+  diskKind: DiskRef['kind'];
+  /** sha256 of the whole disk as machine `who` reads it through `disk`, or null when `who` is refused. */
+  readDisk(disk: DiskRef, who: Access): Promise<string | null>;
+  /** What the backend grants right now (iSCSI: its targets), for checking that nothing is left granted. */
+  grants(): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
@@ -267,5 +281,6 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
     });
 
     describePlacing(suite);
+    describeExports(suite);
   });
 }
