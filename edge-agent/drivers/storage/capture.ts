@@ -6,9 +6,9 @@ import { detectFormat } from './format';
 import { type CopyOptions, canFlatten, type RepositoryRef, type StorageDriver } from './interface';
 
 /**
- * StorageDriver.capture over `driver`'s own methods: a standalone image is renamed to the master's name, a
- * linked clone is flattened there; then the clone and its sidecar go. Which of the two is read from the
- * file itself, never taken from a record.
+ * StorageDriver.capture over `driver`'s own methods: a raw image is renamed to the master's name, a qcow2
+ * one is flattened there; then the clone and its sidecar go. The format is read from the file itself,
+ * never taken from a record.
  */
 export async function captureImage(
   driver: StorageDriver,

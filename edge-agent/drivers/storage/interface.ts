@@ -122,10 +122,11 @@ export interface StorageDriver {
    */
   receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>): Promise<T>;
   /**
-   * Makes the clone `rel` the master `dstRel` (which must not be in use): a standalone image is moved
-   * there, a linked clone is flattened into a standalone raw image (UnsupportedCaptureError without
-   * Flattening); then `rel` and its sidecar are removed. Resumable: when `dstRel` exists already (an
-   * earlier call got past the move), only the removal is finished. ImageNotFoundError when neither exists.
+   * Makes the clone `rel` the master `dstRel`. Precondition: no machine uses the clone. A raw image is
+   * moved there; a qcow2 one (a linked clone) is flattened into a standalone raw image, which takes
+   * Flattening (else UnsupportedCaptureError). Then `rel` and its sidecar are removed. Resumable: when
+   * `dstRel` exists already (an earlier call got past the move), only the removal is finished.
+   * ImageNotFoundError when neither exists.
    */
   capture(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<void>;
   /** Remove an image and its sidecar directory; removing a missing image is not an error. */
