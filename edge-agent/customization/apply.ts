@@ -10,9 +10,10 @@
  * from the content saved in the record.
  */
 
+import { MissingDirectoryError } from '../drivers/imagefs/errors';
 import { splitFsPath } from '../drivers/imagefs/fs-path';
 import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
-import { FileNotFoundError, MissingDirectoryError, SourceReadError, UndoConflictError } from './errors';
+import { FileNotFoundError, SourceReadError, UndoConflictError } from './errors';
 import { type CustomizationItem, type ResolvedItem, resolveItems } from './items';
 import { DEFAULT_REGEX_TIMEOUT_MS, replaceInContent } from './regex';
 import type { UndoRecord, UndoStore } from './undo-store';
@@ -104,7 +105,7 @@ async function plan(items: ResolvedItem[], files: VolumeFiles, a: ApplyArgs): Pr
     }
     if (before.content === null && item.type === 'file') {
       const { parent } = splitFsPath(item.path);
-      if (!(await files.exists(parent))) throw new MissingDirectoryError(item.index, item.path, parent);
+      if (!(await files.exists(parent))) throw new MissingDirectoryError(item.path, parent, { index: item.index });
     }
     const after = await compute(item, before, a);
     const record: UndoRecord = {

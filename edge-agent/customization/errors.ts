@@ -1,19 +1,12 @@
-/** Errors of offline customization. Each names the item at fault and says what to change. */
-
-export class CustomizationError extends Error {
-  override readonly name: string = 'CustomizationError';
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+/**
+ * Errors of offline customization: AgentErrors with a `code`, each naming the item at fault and saying
+ * what to change. A file item whose directory is not in the image fails with the image filesystem's
+ * MissingDirectoryError, which then names the item.
+ */
+import { AgentError } from '../errors';
 
 /** An item that cannot be applied as written (shape, type, path, mode, source). */
-export class InvalidItemError extends CustomizationError {
-  override readonly name = 'InvalidItemError';
-
+export class InvalidItemError extends AgentError {
   constructor(
     readonly index: number,
     readonly problem: string,
@@ -24,9 +17,7 @@ export class InvalidItemError extends CustomizationError {
 }
 
 /** `${name}` references without a value in the assignment's variables. */
-export class MissingVariableError extends CustomizationError {
-  override readonly name = 'MissingVariableError';
-
+export class MissingVariableError extends AgentError {
   constructor(
     readonly names: string[],
     /** For each missing name, the indexes of the items that use it. */
@@ -41,18 +32,14 @@ export class MissingVariableError extends CustomizationError {
 }
 
 /** A variable whose value is not a string. */
-export class InvalidVariableError extends CustomizationError {
-  override readonly name = 'InvalidVariableError';
-
+export class InvalidVariableError extends AgentError {
   constructor(readonly variable: string) {
     super('invalid_variable', `Variable ${JSON.stringify(variable)} must have a string value. Quote it, e.g. "8080".`);
   }
 }
 
 /** A replace item whose pattern or flags do not form a valid regular expression. */
-export class InvalidPatternError extends CustomizationError {
-  override readonly name = 'InvalidPatternError';
-
+export class InvalidPatternError extends AgentError {
   constructor(
     readonly index: number,
     readonly pattern: string,
@@ -69,9 +56,7 @@ export class InvalidPatternError extends CustomizationError {
 }
 
 /** A replace item aimed at a file that is not in the image. */
-export class FileNotFoundError extends CustomizationError {
-  override readonly name = 'FileNotFoundError';
-
+export class FileNotFoundError extends AgentError {
   constructor(
     readonly index: number,
     readonly path: string,
@@ -83,26 +68,8 @@ export class FileNotFoundError extends CustomizationError {
   }
 }
 
-/** A file item whose file would be created in a directory that is not in the image. */
-export class MissingDirectoryError extends CustomizationError {
-  override readonly name = 'MissingDirectoryError';
-
-  constructor(
-    readonly index: number,
-    readonly path: string,
-    readonly directory: string,
-  ) {
-    super(
-      'missing_directory',
-      `Customization item ${index}: cannot create ${path} because directory ${directory} is not in the image (items write files, never directories). Fix the path, or use an image that has the directory.`,
-    );
-  }
-}
-
 /** A regular expression that ran past its time limit (catastrophic backtracking, usually). */
-export class RegexTimeoutError extends CustomizationError {
-  override readonly name = 'RegexTimeoutError';
-
+export class RegexTimeoutError extends AgentError {
   constructor(
     readonly index: number,
     readonly pattern: string,
@@ -116,9 +83,7 @@ export class RegexTimeoutError extends CustomizationError {
 }
 
 /** The regular expression failed while running (other than by taking too long). */
-export class RegexFailedError extends CustomizationError {
-  override readonly name = 'RegexFailedError';
-
+export class RegexFailedError extends AgentError {
   constructor(
     readonly index: number,
     readonly pattern: string,
@@ -134,18 +99,14 @@ export class RegexFailedError extends CustomizationError {
 }
 
 /** `from`/`to` outside the list of items or in the wrong order. */
-export class InvalidRangeError extends CustomizationError {
-  override readonly name = 'InvalidRangeError';
-
+export class InvalidRangeError extends AgentError {
   constructor(detail: string) {
     super('invalid_range', `Invalid customization range: ${detail}.`);
   }
 }
 
 /** An undo record that belongs to a different change than the item now at its index. */
-export class UndoConflictError extends CustomizationError {
-  override readonly name = 'UndoConflictError';
-
+export class UndoConflictError extends AgentError {
   constructor(
     readonly index: number,
     readonly recordedPath: string,
@@ -159,9 +120,7 @@ export class UndoConflictError extends CustomizationError {
 }
 
 /** An undo record that cannot be read back. */
-export class UndoRecordCorruptError extends CustomizationError {
-  override readonly name = 'UndoRecordCorruptError';
-
+export class UndoRecordCorruptError extends AgentError {
   constructor(
     readonly file: string,
     reason: string,
@@ -176,9 +135,7 @@ export class UndoRecordCorruptError extends CustomizationError {
 }
 
 /** A file that did not read back as written. */
-export class VerificationError extends CustomizationError {
-  override readonly name = 'VerificationError';
-
+export class VerificationError extends AgentError {
   constructor(
     readonly index: number,
     readonly path: string,
@@ -194,9 +151,7 @@ export class VerificationError extends CustomizationError {
 }
 
 /** The caller's readSource could not provide a file item's source. */
-export class SourceReadError extends CustomizationError {
-  override readonly name = 'SourceReadError';
-
+export class SourceReadError extends AgentError {
   constructor(
     readonly index: number,
     readonly source: string,

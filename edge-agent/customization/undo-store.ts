@@ -2,9 +2,9 @@
  * Undo records: what a file was before item `index` changed it. One record per applied item; it is
  * written before the change and deleted only after the change has been undone.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeStateFile } from '../state-file';
+import { readStateFile, writeStateFile } from '../state-file';
 import { InvalidRangeError, UndoRecordCorruptError } from './errors';
 
 export interface UndoRecord {
@@ -26,25 +26,21 @@ export interface UndoStore {
   delete(index: number): Promise<void>;
 }
 
-/** One JSON file per item in `dir`, replaced atomically by the agent's state writer. */
+/** One JSON file per item in `dir`, written and read by the agent's state writer (replaced atomically). */
 export class FileUndoStore implements UndoStore {
   constructor(readonly dir: string) {}
 
   async get(index: number): Promise<UndoRecord | null> {
     const file = this.file(index);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
     let record: unknown;
     try {
-      record = JSON.parse(text);
+      record = await readStateFile<unknown>(file);
     } catch (error) {
-      throw new UndoRecordCorruptError(file, 'it is not valid JSON', { cause: error });
+      if (error instanceof SyntaxError)
+        throw new UndoRecordCorruptError(file, 'it is not valid JSON', { cause: error });
+      throw error;
     }
+    if (record === undefined) return null;
     if (!isUndoRecord(record) || record.index !== index)
       throw new UndoRecordCorruptError(file, 'it does not have the fields of an undo record');
     return record;

@@ -1,23 +1,23 @@
 /** Offline customization of a clone's filesystem: staged apply and rollback, with undo records. */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { applyCustomization, rollbackCustomization } from '../customization/apply';
 import { FileUndoStore } from '../customization/undo-store';
 import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
 import { NoFilesystemError } from '../errors';
 import type { ImageInput, Task, TaskContext } from './context';
 
-/** Undo records live beside the image, in its sidecar directory, and travel with it. */
-const undoDir = (imagePath: string) => `${imagePath}.encompass/undo`;
-
+/** The image's path, its filesystem, and its undo records, which live in its sidecar and travel with it. */
 async function open(
   img: ImageInput,
   ctx: TaskContext,
-): Promise<{ path: string; fs: ImageFilesystem; volume: VolumeInfo }> {
+): Promise<{ path: string; fs: ImageFilesystem; volume: VolumeInfo; undo: FileUndoStore }> {
   const storage = ctx.drivers.storage(img.repository.kind);
   const path = await storage.resolve(img.repository, img.path, true);
+  const undo = new FileUndoStore(join(await storage.sidecar(img.repository, img.path), 'undo'));
   for (const fs of ctx.drivers.imagefs) {
     const volume = await fs.detect(path);
-    if (volume) return { path, fs, volume };
+    if (volume) return { path, fs, volume, undo };
   }
   throw new NoFilesystemError(img.path, img.format);
 }
@@ -25,7 +25,7 @@ async function open(
 export const customize: Task<'customize'> = async (input, ctx) => {
   const { image, items, variables, from, to } = input;
   if (from === to) return { applied: from, changes: [] };
-  const { path, fs, volume } = await open(image, ctx);
+  const { path, fs, volume, undo } = await open(image, ctx);
   const storage = ctx.drivers.storage(image.repository.kind);
   return applyCustomization({
     imagePath: path,
@@ -35,7 +35,7 @@ export const customize: Task<'customize'> = async (input, ctx) => {
     variables,
     from,
     to,
-    undo: new FileUndoStore(undoDir(path)),
+    undo,
     readSource: async (source) => readFile(await storage.resolve(image.repository, source, true)),
     onProgress: (done, total) => ctx.report(total ? done / total : 1, 'customize'),
   });
@@ -44,6 +44,6 @@ export const customize: Task<'customize'> = async (input, ctx) => {
 export const rollback: Task<'rollback'> = async (input, ctx) => {
   const { image, from, to } = input;
   if (from === to) return { applied: from };
-  const { path, fs, volume } = await open(image, ctx);
-  return rollbackCustomization({ imagePath: path, fs, volume, from, to, undo: new FileUndoStore(undoDir(path)) });
+  const { path, fs, volume, undo } = await open(image, ctx);
+  return rollbackCustomization({ imagePath: path, fs, volume, from, to, undo });
 };

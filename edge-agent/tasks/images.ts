@@ -1,8 +1,5 @@
 /** Import, clone, capture and destroy: the storage side of a clone's life. */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type { CopyOptions, RepositoryRef } from '../drivers/storage/interface';
-import { AgentError, ChecksumMismatchError } from '../errors';
+import { ChecksumMismatchError } from '../errors';
 import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
 import { pullInto } from './pull';
@@ -26,18 +23,12 @@ async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, ste
 export const importImage: Task<'import'> = async (input, ctx) => {
   const { pull, ...img } = input;
   ctx.seen(img.repository);
-  if (pull) {
-    const dest = await ctx.drivers.storage(img.repository.kind).resolve(img.repository, img.path);
-    const done = await stat(dest).then(
-      () => true,
-      () => false,
+  const storage = ctx.drivers.storage(img.repository.kind);
+  // A retry after the pull finished finds the image in place.
+  if (pull && !(await storage.exists(img.repository, img.path)))
+    await storage.receive(img.repository, img.path, (partial, dest) =>
+      pullInto(partial, dest, pull, (p) => ctx.report(p * 0.5, 'pull'), ctx.signal),
     );
-    // A retry after the pull finished finds the image in place.
-    if (!done) {
-      await mkdir(dirname(dest), { recursive: true });
-      await pullInto(dest, pull, (p) => ctx.report(p * 0.5, 'pull'), ctx.signal);
-    }
-  }
   return describe(ctx.drivers, img, ctx, 'inspect');
 };
 
@@ -50,21 +41,11 @@ export const cloneImage: Task<'clone'> = async (input, ctx) => {
     source.repository.id === target.repository.id
       ? undefined
       : await ctx.drivers.storage(source.repository.kind).resolve(source.repository, source.path, true);
-  // `auto` takes the fastest method that makes a standalone raw image: only those can be customized
-  // offline and exported as a LUN. A linked clone (overlay) is made when asked for by name.
-  const chosen = method === 'auto' ? (await storage.methods(target.repository)).find((m) => m !== 'overlay') : method;
-  if (!chosen)
-    throw new AgentError('unsupported_method', `repository ${target.repository.path} supports no clone method`);
-  const path = `${target.path}${chosen === 'overlay' ? '.qcow2' : '.img'}`;
+  const chosen = await storage.chooseMethod(target.repository, method);
+  const path = storage.cloneName(target.path, chosen);
   // A clone redone after the agent died between making it and reporting it finds it complete
   // (it was renamed into place only when whole): describe it instead of failing on the name.
-  const dst = await storage.resolve(target.repository, path);
-  if (
-    await stat(dst).then(
-      () => true,
-      () => false,
-    )
-  ) {
+  if (await storage.exists(target.repository, path)) {
     const info = await storage.inspect(target.repository, path, { signal: ctx.signal });
     if (info.format === 'qcow2') return { ...info, method: chosen, path, backing: source.path };
     if (!sha256 || info.sha256 === sha256) return { ...info, method: chosen, path };
@@ -83,40 +64,13 @@ export const cloneImage: Task<'clone'> = async (input, ctx) => {
   return { ...out, path };
 };
 
-/** Storage that can turn a linked clone into a standalone raw image. */
-interface Flattening {
-  flatten(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<unknown>;
-}
-const canFlatten = (d: object): d is Flattening => typeof (d as Partial<Flattening>).flatten === 'function';
-
-/**
- * The clone becomes the master: a full image is moved to the master's path; a linked clone (qcow2
- * overlay) is flattened into a standalone raw image first, so the new master needs no parent file.
- */
+/** The clone becomes the master (a linked clone flattened on the way); a retry only finishes the cleanup. */
 export const captureImage: Task<'capture'> = async (input, ctx) => {
   const { image, target } = input;
-  const storage = ctx.drivers.storage(image.repository.kind);
-  const to = await storage.resolve(image.repository, target);
-  const from = await storage.resolve(image.repository, image.path);
-  const exists = (p: string) =>
-    stat(p).then(
-      () => true,
-      () => false,
-    );
-  // A retry finds the master already made, and only finishes removing the clone's file.
-  if (!(await exists(to))) {
-    await mkdir(dirname(to), { recursive: true });
-    if (image.format === 'qcow2') {
-      if (!canFlatten(storage))
-        throw new AgentError('unsupported_capture', `${image.repository.kind} storage cannot flatten a linked clone`);
-      await storage.flatten(image.repository, image.path, target, {
-        onProgress: (d, t) => ctx.report(t ? (d / t) * 0.5 : 0, 'flatten'),
-        signal: ctx.signal,
-      });
-    } else await rename(from, to);
-  }
-  if (await exists(from)) await storage.remove(image.repository, image.path);
-  await rm(`${from}.encompass`, { recursive: true, force: true });
+  await ctx.drivers.storage(image.repository.kind).capture(image.repository, image.path, target, {
+    onProgress: (d, t) => ctx.report(t ? (d / t) * 0.5 : 0, 'flatten'),
+    signal: ctx.signal,
+  });
   return describe(ctx.drivers, { repository: image.repository, path: target }, ctx, 'inspect');
 };
 

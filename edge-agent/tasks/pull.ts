@@ -1,12 +1,11 @@
 /**
- * Pulling an uploaded image into a repository through a presigned GET URL: streamed, hashed as it
- * arrives, resumed with a Range request after a dropped connection (or an agent restart), and
- * renamed into place only when its size and sha256 are right.
+ * Pulling an uploaded image through a presigned GET URL into the partial file storage gives it:
+ * streamed, hashed as it arrives, resumed with a Range request after a dropped connection (or an
+ * agent restart), and done only when its size and sha256 are right (storage then renames it into place).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, rm, stat } from 'node:fs/promises';
 import { AgentError, ChecksumMismatchError } from '../errors';
 
 export interface PullInput {
@@ -23,18 +22,30 @@ async function hashOf(path: string, upTo: number) {
   return hash;
 }
 
-/** Retries a dropped transfer from where it stopped; a wrong size or checksum is final. */
+/** One upload being pulled into `partial`; `dest` names the image in messages. */
+interface Transfer {
+  partial: string;
+  dest: string;
+  pull: PullInput;
+  report: (p: number) => void;
+  signal: AbortSignal;
+}
+
+/**
+ * Fills `partial` with the upload, continuing what it holds. Retries a dropped transfer from where it
+ * stopped; a wrong size or checksum is final (and the next try starts afresh).
+ */
 export async function pullInto(
+  partial: string,
   dest: string,
   pull: PullInput,
   report: (p: number) => void,
   signal: AbortSignal,
 ): Promise<{ sha256: string }> {
-  // Not a `.encompass-tmp-` name: those are removed at agent start, and a partial pull is worth keeping.
-  const partial = join(dirname(dest), `.encompass-partial-${basename(dest)}`);
+  const t: Transfer = { partial, dest, pull, report, signal };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await pullOnce(dest, partial, pull, report, signal);
+      return await pullOnce(t);
     } catch (e) {
       const final = e instanceof AgentError && (e.code === 'size_mismatch' || e.code === 'checksum_mismatch');
       if (final || signal.aborted || attempt >= ATTEMPTS) throw e;
@@ -43,13 +54,8 @@ export async function pullInto(
   }
 }
 
-async function pullOnce(
-  dest: string,
-  partial: string,
-  pull: PullInput,
-  report: (p: number) => void,
-  signal: AbortSignal,
-): Promise<{ sha256: string }> {
+async function pullOnce(t: Transfer): Promise<{ sha256: string }> {
+  const { partial, pull } = t;
   let have = await stat(partial).then(
     (s) => s.size,
     () => 0,
@@ -60,13 +66,14 @@ async function pullOnce(
   }
   const hash = await hashOf(partial, have);
   if (have < pull.sizeBytes) {
-    const res = await fetch(pull.url, { headers: have ? { range: `bytes=${have}-` } : {}, signal });
+    const res = await fetch(pull.url, { headers: have ? { range: `bytes=${have}-` } : {}, signal: t.signal });
     if (!res.ok || !res.body)
       throw new AgentError('pull_failed', `GET of the uploaded object answered HTTP ${res.status}`);
     // A server that ignores Range sends everything again: start over.
     if (have && res.status === 200) {
       await res.body.cancel();
-      return pullFresh(dest, partial, pull, report, signal);
+      await rm(partial, { force: true });
+      return pullOnce(t);
     }
     const file = await open(partial, have ? 'a' : 'w');
     try {
@@ -74,7 +81,7 @@ async function pullOnce(
         await file.write(chunk);
         hash.update(chunk);
         have += chunk.length;
-        report(pull.sizeBytes ? have / pull.sizeBytes : 1);
+        t.report(pull.sizeBytes ? have / pull.sizeBytes : 1);
       }
       await file.sync();
     } finally {
@@ -89,19 +96,7 @@ async function pullOnce(
         'size_mismatch',
         `the upload has ${have} bytes, ${pull.sizeBytes} were announced; upload it again`,
       );
-    throw new ChecksumMismatchError(dest, pull.sha256!, sha256);
+    throw new ChecksumMismatchError(t.dest, pull.sha256!, sha256);
   }
-  await rename(partial, dest);
   return { sha256 };
-}
-
-async function pullFresh(
-  dest: string,
-  partial: string,
-  pull: PullInput,
-  report: (p: number) => void,
-  signal: AbortSignal,
-): Promise<{ sha256: string }> {
-  await rm(partial, { force: true });
-  return pullOnce(dest, partial, pull, report, signal);
 }

@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ToolFailedError, ToolMissingError, UnsupportedImageError } from './errors';
+import { ToolFailedError, ToolMissingError } from '../errors';
+import { UnsupportedImageError } from './errors';
 
 const execFileAsync = promisify(execFile);
 const TIMEOUT_MS = 10 * 60 * 1000;
@@ -70,7 +71,7 @@ export async function runDebugfs(
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new ToolMissingError('debugfs', 'e2fsprogs', { cause: error });
     const output = (error as { stderr?: string }).stderr ?? String(error);
-    throw new ToolFailedError('debugfs', a.imagePath, output, { cause: error });
+    throw new ToolFailedError('debugfs', output, { imagePath: a.imagePath }, { cause: error });
   }
   const errors = stderr.split('\n').filter((line) => line.trim() !== '' && !/^debugfs \d+\.\d+/.test(line));
   if (errors.some((line) => /while trying to open|Filesystem not open/.test(line))) {

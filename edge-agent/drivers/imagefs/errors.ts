@@ -1,19 +1,11 @@
-/** Errors of the image filesystem drivers. Each says what went wrong and what to do about it. */
-
-export class ImageFsError extends Error {
-  override readonly name: string = 'ImageFsError';
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-}
+/**
+ * Errors of the image filesystem drivers: AgentErrors with a `code`, each saying what went wrong and
+ * what to do about it. The programs they run fail with ToolMissingError and ToolFailedError (../errors).
+ */
+import { AgentError } from '../../errors';
 
 /** The image holds no volume this driver can edit, or the volume cannot be opened. */
-export class UnsupportedImageError extends ImageFsError {
-  override readonly name = 'UnsupportedImageError';
-
+export class UnsupportedImageError extends AgentError {
   constructor(
     readonly imagePath: string,
     readonly reason: string,
@@ -28,9 +20,7 @@ export class UnsupportedImageError extends ImageFsError {
 }
 
 /** A path inside the volume that cannot be used as given. */
-export class InvalidFsPathError extends ImageFsError {
-  override readonly name = 'InvalidFsPathError';
-
+export class InvalidFsPathError extends AgentError {
   constructor(
     readonly fsPath: string,
     readonly reason: string,
@@ -42,26 +32,34 @@ export class InvalidFsPathError extends ImageFsError {
   }
 }
 
-/** The parent directory of a file to write does not exist (drivers never create directories). */
-export class MissingDirectoryError extends ImageFsError {
-  override readonly name = 'MissingDirectoryError';
+/**
+ * The directory a file is to be written in is not in the image (nothing here creates directories).
+ * Customization finds it before changing anything and names its item (`index`); a driver finds it
+ * when asked to write.
+ */
+export class MissingDirectoryError extends AgentError {
+  readonly reason: string;
+  readonly index: number | undefined;
 
   constructor(
     readonly fsPath: string,
     readonly directory: string,
-    readonly reason = 'does not exist',
+    found: { reason?: string; index?: number } = {},
   ) {
+    const reason = found.reason ?? 'does not exist';
     super(
       'missing_directory',
-      `Cannot write ${fsPath}: directory ${directory} ${reason} in the image. Write to an existing directory, or fix the path.`,
+      found.index === undefined
+        ? `Cannot write ${fsPath}: directory ${directory} ${reason} in the image. Write to an existing directory, or fix the path.`
+        : `Customization item ${found.index}: cannot create ${fsPath} because directory ${directory} is not in the image (items write files, never directories). Fix the path, or use an image that has the directory.`,
     );
+    this.reason = reason;
+    this.index = found.index;
   }
 }
 
 /** The path names something other than a regular file (directory, symbolic link, device, …). */
-export class NotRegularFileError extends ImageFsError {
-  override readonly name = 'NotRegularFileError';
-
+export class NotRegularFileError extends AgentError {
   constructor(
     readonly fsPath: string,
     readonly fileType: string,
@@ -73,41 +71,8 @@ export class NotRegularFileError extends ImageFsError {
   }
 }
 
-/** The filesystem tool failed or reported an error. */
-export class ToolFailedError extends ImageFsError {
-  override readonly name = 'ToolFailedError';
-
-  constructor(
-    readonly tool: string,
-    readonly imagePath: string,
-    readonly output: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      'tool_failed',
-      `${tool} failed on ${imagePath}: ${output.trim() || 'no output'}. Check that the image is not in use and that its filesystem is sound (e2fsck -fn).`,
-      options,
-    );
-  }
-}
-
-/** A required program is not installed on the agent's host. */
-export class ToolMissingError extends ImageFsError {
-  override readonly name = 'ToolMissingError';
-
-  constructor(
-    readonly tool: string,
-    readonly packageName: string,
-    options?: { cause?: unknown },
-  ) {
-    super('tool_missing', `${tool} is not installed. Install it: apt-get install ${packageName}.`, options);
-  }
-}
-
 /** A written file did not read back as written: the image must not be trusted as is. */
-export class WriteVerificationError extends ImageFsError {
-  override readonly name = 'WriteVerificationError';
-
+export class WriteVerificationError extends AgentError {
   constructor(
     readonly imagePath: string,
     readonly fsPath: string,
@@ -121,9 +86,7 @@ export class WriteVerificationError extends ImageFsError {
 }
 
 /** A file mode outside the permission bits (0 … 0o7777). */
-export class InvalidModeError extends ImageFsError {
-  override readonly name = 'InvalidModeError';
-
+export class InvalidModeError extends AgentError {
   constructor(readonly mode: unknown) {
     super(
       'invalid_mode',

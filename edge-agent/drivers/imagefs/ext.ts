@@ -4,12 +4,12 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { ToolFailedError } from '../errors';
 import { quoteArg as q, runDebugfs, withWorkDir } from './debugfs';
 import {
   InvalidModeError,
   MissingDirectoryError,
   NotRegularFileError,
-  ToolFailedError,
   UnsupportedImageError,
   WriteVerificationError,
 } from './errors';
@@ -75,7 +75,7 @@ export class ExtImageFilesystem implements ImageFilesystem {
       const [directory, existing] = await inspect(target, dir, [parent, fsPath]);
       if (!directory) throw new MissingDirectoryError(fsPath, parent);
       if (directory.type !== 'directory')
-        throw new MissingDirectoryError(fsPath, parent, `is a ${directory.type}, not a directory,`);
+        throw new MissingDirectoryError(fsPath, parent, { reason: `is a ${directory.type}, not a directory,` });
       if (existing && existing.type !== 'regular') throw new NotRegularFileError(fsPath, existing.type);
       const wantMode = mode ?? existing?.mode ?? DEFAULT_MODE;
       const source = join(dir, 'content');
@@ -200,7 +200,7 @@ async function readRegular(
 /** Runs changing commands; debugfs reports failures only as text, so any error line is a failure. */
 async function change(target: Target, workDir: string, commands: string[]): Promise<void> {
   const { errors } = await runDebugfs({ ...target, workDir, writable: true }, commands);
-  if (errors.length > 0) throw new ToolFailedError('debugfs', target.imagePath, errors.join('\n'));
+  if (errors.length > 0) throw new ToolFailedError('debugfs', errors.join('\n'), { imagePath: target.imagePath });
 }
 
 /** Tolerates exactly the "not found" lines expected for missing paths; anything else is a failure. */
@@ -208,7 +208,7 @@ function failOnUnexpected(target: Target, errors: string[], expectedNotFound: nu
   const unexpected = errors.filter((line) => !NOT_FOUND.test(line));
   const notFound = errors.length - unexpected.length;
   if (unexpected.length > 0 || notFound > expectedNotFound) {
-    throw new ToolFailedError('debugfs', target.imagePath, errors.join('\n'));
+    throw new ToolFailedError('debugfs', errors.join('\n'), { imagePath: target.imagePath });
   }
 }
 

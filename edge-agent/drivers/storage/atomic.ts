@@ -1,10 +1,13 @@
-/** Creating a new image under its final name only once it is complete and on disk. */
+/** Creating a new image under its final name only once it is complete and on disk, never replacing one. */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { syncDirectory } from '../../state-file';
-import { DiskFullError, ImageExistsError, ToolFailedError } from './errors';
-import { realRoot, TEMP_PREFIX } from './paths';
+import { ToolFailedError } from '../errors';
+import { DiskFullError, ImageExistsError } from './errors';
+import type { ReceiveFn } from './interface';
+import { PARTIAL_PREFIX, realRoot, TEMP_PREFIX } from './paths';
+import { syncFile } from './sparse-copy';
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -61,10 +64,8 @@ export async function writeNew<T>(
   const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(dstAbs)}`);
   try {
     const result = await make(tmp);
-    // A concurrent writer may have taken the name meanwhile; never replace someone's image.
-    if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
-    await fs.rename(tmp, dstAbs);
-    await syncDirectory(dir);
+    // A concurrent writer may have taken the name meanwhile; placeNew never replaces someone's image.
+    await placeNew(tmp, dstAbs);
     return result;
   } catch (err) {
     await fs.rm(tmp, { force: true });
@@ -73,4 +74,29 @@ export async function writeNew<T>(
       throw new DiskFullError(repoPath, neededBytes, await freeBytesOf(repoPath).catch(() => 0), { cause: err });
     throw err;
   }
+}
+
+/** Renames the complete file `from` to the new name `dstAbs` (ImageExistsError when taken) and flushes both directories. */
+export async function placeNew(from: string, dstAbs: string): Promise<void> {
+  const dir = path.dirname(dstAbs);
+  await fs.mkdir(dir, { recursive: true });
+  if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
+  await fs.rename(from, dstAbs);
+  await syncDirectory(dir);
+  if (path.dirname(from) !== dir) await syncDirectory(path.dirname(from));
+}
+
+/**
+ * Has `write` fill the partial file beside `dstAbs` (which must not exist), then flushes it and renames
+ * it into place. A failed `write` leaves the partial for the next attempt to resume.
+ */
+export async function receiveNew<T>(dstAbs: string, write: ReceiveFn<T>): Promise<T> {
+  if (await lstatOrNull(dstAbs)) throw new ImageExistsError(dstAbs);
+  const dir = path.dirname(dstAbs);
+  await fs.mkdir(dir, { recursive: true });
+  const partial = path.join(dir, `${PARTIAL_PREFIX}${path.basename(dstAbs)}`);
+  const result = await write(partial, dstAbs);
+  await syncFile(partial);
+  await placeNew(partial, dstAbs);
+  return result;
 }

@@ -1,16 +1,10 @@
-/** Typed failures of storage drivers. Each carries a snake_case `code` and the data a caller needs. */
+/**
+ * Typed failures of storage drivers. Each is an AgentError with a snake_case `code` and the data a
+ * caller needs. The programs they run fail with ToolMissingError and ToolFailedError (../errors).
+ */
+import { AgentError } from '../../errors';
 
-export class StorageError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-
-export class PathEscapeError extends StorageError {
+export class PathEscapeError extends AgentError {
   constructor(
     readonly repoPath: string,
     readonly rel: string,
@@ -26,7 +20,7 @@ export class PathEscapeError extends StorageError {
   }
 }
 
-export class RepositoryUnavailableError extends StorageError {
+export class RepositoryUnavailableError extends AgentError {
   constructor(
     readonly repoPath: string,
     options?: { cause?: unknown },
@@ -39,7 +33,7 @@ export class RepositoryUnavailableError extends StorageError {
   }
 }
 
-export class ImageNotFoundError extends StorageError {
+export class ImageNotFoundError extends AgentError {
   constructor(
     readonly path: string,
     options?: { cause?: unknown },
@@ -48,7 +42,7 @@ export class ImageNotFoundError extends StorageError {
   }
 }
 
-export class ImageExistsError extends StorageError {
+export class ImageExistsError extends AgentError {
   constructor(
     readonly path: string,
     options?: { cause?: unknown },
@@ -61,7 +55,7 @@ export class ImageExistsError extends StorageError {
   }
 }
 
-export class CorruptImageError extends StorageError {
+export class CorruptImageError extends AgentError {
   constructor(
     readonly path: string,
     readonly reason: string,
@@ -71,7 +65,7 @@ export class CorruptImageError extends StorageError {
   }
 }
 
-export class UnsupportedMethodError extends StorageError {
+export class UnsupportedMethodError extends AgentError {
   constructor(
     readonly method: string,
     readonly supported: string[],
@@ -85,7 +79,14 @@ export class UnsupportedMethodError extends StorageError {
   }
 }
 
-export class DiskFullError extends StorageError {
+/** A linked clone cannot become a master on storage that cannot flatten it. */
+export class UnsupportedCaptureError extends AgentError {
+  constructor(readonly kind: string) {
+    super('unsupported_capture', `${kind} storage cannot flatten a linked clone`);
+  }
+}
+
+export class DiskFullError extends AgentError {
   constructor(
     readonly repoPath: string,
     readonly neededBytes: number,
@@ -101,7 +102,7 @@ export class DiskFullError extends StorageError {
   }
 }
 
-export class OperationAbortedError extends StorageError {
+export class OperationAbortedError extends AgentError {
   constructor(
     readonly operation: string,
     readonly path: string,
@@ -112,42 +113,5 @@ export class OperationAbortedError extends StorageError {
       `${operation} of ${path} was aborted and its partial output removed. Start it again if still wanted.`,
       options,
     );
-  }
-}
-
-export class ToolMissingError extends StorageError {
-  constructor(
-    readonly tool: string,
-    readonly packageHint: string,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      'tool_missing',
-      `The ${tool} program is not installed on this host. Install it (package ${packageHint}) and retry.`,
-      options,
-    );
-  }
-}
-
-export class ToolFailedError extends StorageError {
-  constructor(
-    readonly tool: string,
-    readonly args: string[],
-    readonly exitCode: number,
-    readonly output: string,
-    options?: { cause?: unknown },
-  ) {
-    const lastLine = output.trim().split('\n').at(-1) ?? '';
-    super(
-      'tool_failed',
-      `${tool} ${args.join(' ')} failed with exit code ${exitCode}${lastLine ? `: ${lastLine}` : ''}. ` +
-        'Check the repository filesystem and the image named in the message, then retry.',
-      options,
-    );
-  }
-
-  /** The tool ran out of space on the target filesystem. */
-  get noSpace(): boolean {
-    return /No space left on device|Disk quota exceeded/i.test(this.output);
   }
 }

@@ -1,6 +1,7 @@
 /** Runs the storage tools (cp, qemu-img) as child processes that an AbortSignal can stop. */
 import { spawn } from 'node:child_process';
-import { OperationAbortedError, ToolFailedError, ToolMissingError } from './errors';
+import { ToolFailedError, ToolMissingError } from '../errors';
+import { OperationAbortedError } from './errors';
 
 /** Debian package that ships each tool, for the ToolMissingError hint. */
 const PACKAGE_OF: Record<string, string> = { cp: 'coreutils', 'qemu-img': 'qemu-utils' };
@@ -63,6 +64,6 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
 /** Like `run`, but a non-zero exit is a ToolFailedError. */
 export async function runChecked(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const result = await run(cmd, args, opts);
-  if (result.exitCode !== 0) throw new ToolFailedError(cmd, args, result.exitCode, result.output);
+  if (result.exitCode !== 0) throw new ToolFailedError(cmd, result.output, { args, exitCode: result.exitCode });
   return result;
 }

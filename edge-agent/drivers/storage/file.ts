@@ -1,13 +1,22 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DiskRef } from '../disk';
-import { freeBytesOf, writeNew } from './atomic';
+import { freeBytesOf, receiveNew, writeNew } from './atomic';
+import { captureImage } from './capture';
 import { ImageNotFoundError, UnsupportedMethodError } from './errors';
 import { convertToRaw, virtualSize } from './flatten';
 import { detectFormat, validateImage } from './format';
 import { hashFile } from './hash';
-import type { CloneOutcome, CopyOptions, ImageInfo, RepositoryRef, StorageDriver } from './interface';
-import { AUTO, cloneMethod, MethodDiscovery } from './methods';
+import type {
+  CloneOutcome,
+  CopyOptions,
+  Flattening,
+  ImageInfo,
+  ReceiveFn,
+  RepositoryRef,
+  StorageDriver,
+} from './interface';
+import { AUTO, autoMethod, cloneMethod, cloneNameOf, MethodDiscovery } from './methods';
 import type { CloneJob, CloneOptions } from './methods/types';
 import { realRoot, resolveInside, SIDECAR_SUFFIX, TEMP_PREFIX } from './paths';
 
@@ -25,14 +34,23 @@ function errno(err: unknown): string | undefined {
 /**
  * A repository is a directory (local disk or NAS export). Clone methods, fastest first, as far as the
  * repository's filesystem and host allow: `reflink` (FICLONE), `overlay` (qcow2 reading through to the
- * master), `sparse` (cp over the hole map) and `copy` (streamed through the agent); `auto` is the first.
+ * master), `sparse` (cp over the hole map) and `copy` (streamed through the agent); `auto` is the first
+ * of them that is not `overlay`.
  */
-export class FileStorageDriver implements StorageDriver {
+export class FileStorageDriver implements StorageDriver, Flattening {
   readonly kind = 'file';
   private readonly discovery = new MethodDiscovery();
 
   async methods(repo: RepositoryRef): Promise<string[]> {
     return this.discovery.supported(await realRoot(repo.path));
+  }
+
+  async chooseMethod(repo: RepositoryRef, method: string): Promise<string> {
+    return method === AUTO ? autoMethod(await this.methods(repo)) : method;
+  }
+
+  cloneName(base: string, method: string): string {
+    return cloneNameOf(base, method);
   }
 
   async resolve(repo: RepositoryRef, rel: string, mustExist = false): Promise<string> {
@@ -44,6 +62,20 @@ export class FileStorageDriver implements StorageDriver {
       if (!st.isFile()) throw new ImageNotFoundError(abs);
     }
     return abs;
+  }
+
+  async exists(repo: RepositoryRef, rel: string): Promise<boolean> {
+    return this.resolve(repo, rel, true).then(
+      () => true,
+      (err) => {
+        if (err instanceof ImageNotFoundError) return false;
+        throw err;
+      },
+    );
+  }
+
+  async sidecar(repo: RepositoryRef, rel: string): Promise<string> {
+    return `${await this.resolve(repo, rel)}${SIDECAR_SUFFIX}`;
   }
 
   /**
@@ -58,7 +90,7 @@ export class FileStorageDriver implements StorageDriver {
     return { sizeBytes: st.size, allocatedBytes: st.blocks * 512, sha256, format };
   }
 
-  /** `method` is one of methods(repo) or `auto` (the first of them); the outcome names the one used. */
+  /** `method` is one of methods(repo) or `auto`; the outcome names the one used. */
   async clone(
     repo: RepositoryRef,
     src: string,
@@ -67,7 +99,7 @@ export class FileStorageDriver implements StorageDriver {
     opts: CloneOptions = {},
   ): Promise<CloneOutcome> {
     const supported = await this.methods(repo);
-    const name = method === AUTO ? supported[0]! : method;
+    const name = method === AUTO ? autoMethod(supported) : method;
     const chosen = cloneMethod(name);
     if (!chosen || !supported.includes(name)) throw new UnsupportedMethodError(method, supported);
     const srcAbs = opts.sourcePath ?? (await this.resolve(repo, src, true));
@@ -100,11 +132,17 @@ export class FileStorageDriver implements StorageDriver {
     return outcome;
   }
 
+  async receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>): Promise<T> {
+    return receiveNew(await this.resolve(repo, rel), write);
+  }
+
+  capture(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<void> {
+    return captureImage(this, repo, rel, dstRel, opts);
+  }
+
   /**
-   * Writes `dstRel` as a standalone sparse raw image with the disk content of `rel` (for an overlay: its
-   * writes over its master's bytes), so a captured overlay clone needs no master. Not part of
-   * StorageDriver. Space is not checked up front (the raw size depends on the content); running out midway
-   * is a DiskFullError. Progress covers converting then hashing: total is twice the virtual size.
+   * So a captured overlay clone needs no master. Space is not checked up front (the raw size depends on the
+   * content), so running out is found midway.
    */
   async flatten(repo: RepositoryRef, rel: string, dstRel: string, opts: CopyOptions = {}): Promise<ImageInfo> {
     const srcAbs = await this.resolve(repo, rel, true);

@@ -7,13 +7,26 @@
  * - image: one disk image inside a repository, named by a path relative to the repository root.
  * - master: an imported image; never written to after import.
  * - clone: an image made from a master by a clone method; it belongs to one clone record.
- * - capability: an optional thing a repository can do (e.g. reflink); discovered, not assumed.
+ * - method: how a clone is made (`copy`, `sparse`, `reflink`, `overlay`, `san`); `auto` stands for
+ *   the fastest that gives a standalone image.
+ * - linked clone: a clone that reads through to its master (`overlay`, a qcow2 file); the others are
+ *   standalone raw images, which can be customized offline and served as LUNs.
+ * - sidecar: the directory `<image>.encompass` beside an image, holding state that belongs to it
+ *   (customization undo records); it goes wherever the image goes and is removed with it.
+ * - partial: an image still being received from outside the repository (an upload), kept under a
+ *   name of its own until complete.
+ * - export: letting one machine reach an image (a file path, or an iSCSI LUN with a name ACL).
+ * - capability: an optional interface a driver may implement (below); discovered, never assumed.
  *
  * Rules every driver keeps
  * - Relative paths never leave the repository: `..`, absolute paths and symlinks pointing outside
  *   are refused with `PathEscapeError`.
  * - Writes go to a temp name (`.encompass-tmp-*` in the same directory) and are renamed into place
- *   only when complete and flushed, so a crash never leaves a half-written image under a real name.
+ *   only when complete and flushed, so a crash never leaves a half-written image under a real name;
+ *   `cleanupTemp` removes what a crash left. A partial (`.encompass-partial-*`) is not a temp file:
+ *   it is kept so the transfer can resume.
+ * - Making an image never replaces one: an existing name is `ImageExistsError`. A caller that retries
+ *   after a crash asks `exists` first and describes what it finds.
  * - Drivers return outcomes; they never write metadata.
  */
 import type { DiskRef } from '../disk';
@@ -30,6 +43,7 @@ export interface RepositoryRef {
 /** Who is to reach an exported image. */
 export interface Access {
   machine: string;
+  /** Required by storage that lets machines in by iSCSI name (InitiatorNameRequiredError). */
   initiatorName?: string;
 }
 
@@ -73,30 +87,75 @@ export interface CloneOutcome extends ImageInfo {
   backing?: string;
 }
 
+/** Fills `partial` (absolute; it may hold what an earlier attempt wrote) with the image named `target`. */
+export type ReceiveFn<T> = (partial: string, target: string) => Promise<T>;
+
 export interface StorageDriver {
   readonly kind: string;
   /** Clone methods this repository supports, fastest first. */
   methods(repo: RepositoryRef): Promise<string[]>;
+  /**
+   * The method a clone asked for with `method` is made by: `auto` becomes the fastest of methods(repo) that
+   * makes a standalone image (UnsupportedMethodError when there is none); a named method is returned as it is.
+   */
+  chooseMethod(repo: RepositoryRef, method: string): Promise<string>;
+  /** The image name for a clone called `base` made by `method`: `<base>.qcow2` for a linked clone, else `<base>.img`. */
+  cloneName(base: string, method: string): string;
   /** Absolute path of `rel` inside `repo`. Throws PathEscapeError / ImageNotFoundError (when mustExist). */
   resolve(repo: RepositoryRef, rel: string, mustExist?: boolean): Promise<string>;
+  /** Whether an image file is at `rel`. Throws PathEscapeError. */
+  exists(repo: RepositoryRef, rel: string): Promise<boolean>;
+  /** Absolute path of the image's sidecar directory, which need not exist yet. Throws PathEscapeError. */
+  sidecar(repo: RepositoryRef, rel: string): Promise<string>;
   /** Size, allocation, sha256 and format of an existing image. Throws ImageNotFoundError, CorruptImageError. */
   inspect(repo: RepositoryRef, rel: string, opts?: CopyOptions): Promise<ImageInfo>;
   /**
-   * Make `dst` from `src` with `method` (`copy` here). Precondition: `dst` does not exist
-   * (ImageExistsError). On any failure nothing is left under `dst` or a temp name.
+   * Make `dst` from `src` with `method` (one of methods(repo), or `auto` as chooseMethod reads it). Precondition:
+   * `dst` does not exist (ImageExistsError). UnsupportedMethodError names the methods offered; DiskFullError
+   * when the repository lacks room. On any failure nothing is left under `dst` or a temp name.
    */
   clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CloneOptions): Promise<CloneOutcome>;
+  /**
+   * Makes the image `rel` from bytes that arrive from outside: `write` fills the partial (its directory
+   * exists), which is then flushed and renamed to `rel`. Precondition: `rel` does not exist
+   * (ImageExistsError). When `write` fails the partial stays, so calling again resumes the transfer.
+   */
+  receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>): Promise<T>;
+  /**
+   * Makes the clone `rel` the master `dstRel`. Precondition: no machine uses the clone. A raw image is
+   * moved there; a qcow2 one (a linked clone) is flattened into a standalone raw image, which takes
+   * Flattening (else UnsupportedCaptureError). Then `rel` and its sidecar are removed. Resumable: when
+   * `dstRel` exists already (an earlier call got past the move), only the removal is finished.
+   * ImageNotFoundError when neither exists.
+   */
+  capture(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<void>;
   /** Remove an image and its sidecar directory; removing a missing image is not an error. */
   remove(repo: RepositoryRef, rel: string): Promise<void>;
-  /** Delete temp files left behind by an interrupted write; returns what was removed. */
+  /** Delete temp files left behind by an interrupted write; returns what was removed. Partials stay. */
   cleanupTemp(repo: RepositoryRef): Promise<string[]>;
   /**
    * Makes the image reachable by one machine and says how (a file path, or an iSCSI LUN that lets in
-   * only `access.initiatorName`). Idempotent for the same access.
+   * only `access.initiatorName`). Idempotent for the same access. Throws ImageNotFoundError.
    */
   export(repo: RepositoryRef, rel: string, access: Access): Promise<DiskRef>;
-  /** Withdraws what `export` allowed. Idempotent. */
+  /** Withdraws what `export` allowed `access`; other machines' exports stay. Idempotent. */
   unexport(repo: RepositoryRef, rel: string, access: Access): Promise<void>;
   /** Free bytes in the repository's filesystem. */
   freeBytes(repo: RepositoryRef): Promise<number>;
+}
+
+// Capabilities: optional interfaces a driver may implement. Callers check with the guard beside each.
+
+/** Storage that can write out the disk a linked clone shows as a standalone raw image. */
+export interface Flattening {
+  /**
+   * Writes `dstRel` as a sparse raw image with the disk content of `rel` (an overlay: its writes over its
+   * master's bytes). Precondition: `dstRel` does not exist (ImageExistsError); running out of space is
+   * DiskFullError. Progress covers converting, then hashing: the total is twice the virtual size.
+   */
+  flatten(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<ImageInfo>;
+}
+
+export function canFlatten(driver: StorageDriver): driver is StorageDriver & Flattening {
+  return typeof (driver as Partial<Flattening>).flatten === 'function';
 }

@@ -5,6 +5,12 @@ import { PathEscapeError, RepositoryUnavailableError } from './errors';
 /** Prefix of files being written; anything carrying it is incomplete and safe to delete after a crash. */
 export const TEMP_PREFIX = '.encompass-tmp-';
 
+/**
+ * Prefix of an image being received from outside (an upload). Unlike a temp file it survives restarts and
+ * cleanupTemp, so an interrupted transfer resumes where it stopped.
+ */
+export const PARTIAL_PREFIX = '.encompass-partial-';
+
 /** Suffix of the directory next to an image holding its customization undo records. */
 export const SIDECAR_SUFFIX = '.encompass';
 

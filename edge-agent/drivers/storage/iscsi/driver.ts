@@ -8,6 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import type { IscsiDisk } from '../../disk';
+import { captureImage } from '../capture';
 import { UnsupportedMethodError } from '../errors';
 import { FileStorageDriver } from '../file';
 import { detectFormat } from '../format';
@@ -17,9 +18,11 @@ import type {
   CloneOutcome,
   CopyOptions,
   ImageInfo,
+  ReceiveFn,
   RepositoryRef,
   StorageDriver,
 } from '../interface';
+import { AUTO, autoMethod, isLinked } from '../methods';
 import { LunNeedsRawImageError, TargetBusyError, TargetConflictError, TargetUnreachableError } from './errors';
 import { type IscsiSettings, initiatorOf, lunIdentity, parseSettings, targetName } from './settings';
 import { TgtdSupervisor } from './target';
@@ -28,8 +31,6 @@ import { isAddressEntry, type Tgtadm, type TgtTarget } from './tgtadm';
 const LUN = 1;
 /** Storage-side volume copy; `auto` means this. */
 const SAN = 'san';
-/** File-driver methods whose result reads through another image: a LUN must be a self-contained volume. */
-const LINKED_METHODS = new Set(['overlay']);
 
 export class IscsiStorageDriver implements StorageDriver {
   readonly kind = 'iscsi';
@@ -38,13 +39,30 @@ export class IscsiStorageDriver implements StorageDriver {
 
   constructor(private readonly files = new FileStorageDriver()) {}
 
+  /** `san` first, then the file methods whose clone is a self-contained volume (a LUN cannot read through). */
   async methods(repo: RepositoryRef): Promise<string[]> {
-    const fileMethods = (await this.files.methods(repo)).filter((m) => !LINKED_METHODS.has(m));
+    const fileMethods = (await this.files.methods(repo)).filter((m) => !isLinked(m));
     return [SAN, ...fileMethods.filter((m) => m !== SAN)];
+  }
+
+  async chooseMethod(repo: RepositoryRef, method: string): Promise<string> {
+    return method === AUTO ? autoMethod(await this.methods(repo)) : method;
+  }
+
+  cloneName(base: string, method: string): string {
+    return this.files.cloneName(base, method);
   }
 
   resolve(repo: RepositoryRef, rel: string, mustExist?: boolean): Promise<string> {
     return this.files.resolve(repo, rel, mustExist);
+  }
+
+  exists(repo: RepositoryRef, rel: string): Promise<boolean> {
+    return this.files.exists(repo, rel);
+  }
+
+  sidecar(repo: RepositoryRef, rel: string): Promise<string> {
+    return this.files.sidecar(repo, rel);
   }
 
   inspect(repo: RepositoryRef, rel: string, opts?: CopyOptions): Promise<ImageInfo> {
@@ -59,13 +77,22 @@ export class IscsiStorageDriver implements StorageDriver {
     opts?: CloneOptions,
   ): Promise<CloneOutcome> {
     const offered = await this.methods(repo);
-    const wanted = method === 'auto' ? SAN : method;
+    const wanted = method === AUTO ? autoMethod(offered) : method;
     if (!offered.includes(wanted)) throw new UnsupportedMethodError(method, offered);
     if (wanted !== SAN) return this.files.clone(repo, src, dst, wanted, opts);
     // The file driver lists its methods fastest first: the first full copy is reflink where the filesystem can.
     const copy = offered.find((m) => m !== SAN);
     if (!copy) throw new UnsupportedMethodError(method, offered);
     return { ...(await this.files.clone(repo, src, dst, copy, opts)), method: SAN };
+  }
+
+  receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>): Promise<T> {
+    return this.files.receive(repo, rel, write);
+  }
+
+  /** This driver does not flatten: a qcow2 image cannot be captured here (UnsupportedCaptureError). */
+  capture(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<void> {
+    return captureImage(this, repo, rel, dstRel, opts);
   }
 
   /** Deletes the targets serving the image first; refuses (TargetBusyError) while a machine is logged in to one. */

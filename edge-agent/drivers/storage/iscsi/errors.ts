@@ -1,9 +1,7 @@
-/** Typed failures of the iscsi storage driver; all are StorageErrors, so callers of any driver catch them alike. */
-import { StorageError } from '../errors';
+/** Typed failures of the iscsi storage driver: AgentErrors with a `code`, like those of every driver. */
+import { AgentError } from '../../../errors';
 
-export class IscsiError extends StorageError {}
-
-export class IscsiSettingsError extends IscsiError {
+export class IscsiSettingsError extends AgentError {
   constructor(
     readonly repoId: string,
     readonly problem: string,
@@ -18,7 +16,7 @@ export class IscsiSettingsError extends IscsiError {
   }
 }
 
-export class InitiatorNameRequiredError extends IscsiError {
+export class InitiatorNameRequiredError extends AgentError {
   constructor(
     readonly machine: string,
     options?: { cause?: unknown },
@@ -32,7 +30,7 @@ export class InitiatorNameRequiredError extends IscsiError {
   }
 }
 
-export class InitiatorNameInvalidError extends IscsiError {
+export class InitiatorNameInvalidError extends AgentError {
   constructor(
     readonly machine: string,
     readonly initiatorName: string,
@@ -48,7 +46,7 @@ export class InitiatorNameInvalidError extends IscsiError {
   }
 }
 
-export class LunNeedsRawImageError extends IscsiError {
+export class LunNeedsRawImageError extends AgentError {
   constructor(
     readonly path: string,
     readonly format: string,
@@ -63,7 +61,7 @@ export class LunNeedsRawImageError extends IscsiError {
   }
 }
 
-export class TargetConflictError extends IscsiError {
+export class TargetConflictError extends AgentError {
   constructor(
     readonly target: string,
     readonly expectedBacking: string,
@@ -79,7 +77,7 @@ export class TargetConflictError extends IscsiError {
   }
 }
 
-export class TargetBusyError extends IscsiError {
+export class TargetBusyError extends AgentError {
   constructor(
     readonly target: string,
     readonly initiators: string[],
@@ -94,7 +92,7 @@ export class TargetBusyError extends IscsiError {
   }
 }
 
-export class TargetUnreachableError extends IscsiError {
+export class TargetUnreachableError extends AgentError {
   constructor(
     readonly controlPort: number,
     options?: { cause?: unknown },
@@ -108,7 +106,7 @@ export class TargetUnreachableError extends IscsiError {
   }
 }
 
-export class PortalNotServedError extends IscsiError {
+export class PortalNotServedError extends AgentError {
   constructor(
     readonly controlPort: number,
     readonly portal: string,
@@ -124,7 +122,7 @@ export class PortalNotServedError extends IscsiError {
   }
 }
 
-export class TargetStartError extends IscsiError {
+export class TargetStartError extends AgentError {
   constructor(
     readonly controlPort: number,
     readonly portal: string,
@@ -140,7 +138,7 @@ export class TargetStartError extends IscsiError {
   }
 }
 
-export class TgtadmError extends IscsiError {
+export class TgtadmError extends AgentError {
   constructor(
     readonly args: string[],
     readonly exitCode: number,

@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import type { Socket } from 'node:net';
-import { ToolMissingError } from '../errors';
+import { ToolMissingError } from '../../errors';
 import { PortalNotServedError, TargetStartError, TargetUnreachableError } from './errors';
 import type { IscsiSettings } from './settings';
 import { Tgtadm } from './tgtadm';

@@ -1,6 +1,6 @@
 /** A typed wrapper over `tgtadm`, the control client of a userspace tgt iSCSI target (tgtd). */
 import { execFile } from 'node:child_process';
-import { ToolMissingError } from '../errors';
+import { ToolMissingError } from '../../errors';
 import { TargetUnreachableError, TgtadmError } from './errors';
 
 /** tgtadm's exit code when no tgtd listens on the control socket (ENOTCONN). */
@@ -67,35 +67,12 @@ export class Tgtadm {
   }
 
   newLun(tid: number, lun: number, backingPath: string): Promise<string> {
-    return this.run([
-      '--op',
-      'new',
-      '--mode',
-      'logicalunit',
-      '--tid',
-      String(tid),
-      '--lun',
-      String(lun),
-      '--backing-store',
-      backingPath,
-    ]);
+    return this.run([...lunOp('new', tid, lun), '--backing-store', backingPath]);
   }
 
   /** Sets the SCSI identifiers a LUN reports (tgt derives them from the tid otherwise). */
   setLunIdentity(tid: number, lun: number, scsiId: string, scsiSn: string): Promise<string> {
-    const params = `scsi_id=${scsiId},scsi_sn=${scsiSn}`;
-    return this.run([
-      '--op',
-      'update',
-      '--mode',
-      'logicalunit',
-      '--tid',
-      String(tid),
-      '--lun',
-      String(lun),
-      '--params',
-      params,
-    ]);
+    return this.run([...lunOp('update', tid, lun), '--params', `scsi_id=${scsiId},scsi_sn=${scsiSn}`]);
   }
 
   /** A name ACL. (`--initiator-address`/`-I` is an address ACL: given an IQN it matches no one.) */
@@ -115,6 +92,10 @@ export class Tgtadm {
   deleteSystem(): Promise<string> {
     return this.run(['--op', 'delete', '--mode', 'system']);
   }
+}
+
+function lunOp(op: string, tid: number, lun: number): string[] {
+  return ['--op', op, '--mode', 'logicalunit', '--tid', String(tid), '--lun', String(lun)];
 }
 
 /** Address ACL entries: `ALL`, IPv4 or IPv6, optionally with a prefix length. Everything else is a name. */

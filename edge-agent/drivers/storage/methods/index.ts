@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { UnsupportedMethodError } from '../errors';
 import { run } from '../exec';
 import { TEMP_PREFIX } from '../paths';
 import { copyMethod } from './copy';
@@ -17,6 +18,26 @@ export const AUTO = 'auto';
 
 export function cloneMethod(name: string): CloneMethod | undefined {
   return CLONE_METHODS.find((m) => m.name === name);
+}
+
+/** Whether `name` makes a linked clone; methods of other drivers (`san`) make standalone images. */
+export function isLinked(name: string): boolean {
+  return cloneMethod(name)?.linked ?? false;
+}
+
+/**
+ * What `auto` stands for among `offered` (fastest first): the first method that makes a standalone image,
+ * since only those can be customized offline and exported as a LUN. A linked clone is made when named.
+ */
+export function autoMethod(offered: string[]): string {
+  const method = offered.find((name) => !isLinked(name));
+  if (!method) throw new UnsupportedMethodError(AUTO, offered);
+  return method;
+}
+
+/** `<base>.qcow2` for a linked clone, `<base>.img` for a standalone one. */
+export function cloneNameOf(base: string, method: string): string {
+  return `${base}${isLinked(method) ? '.qcow2' : '.img'}`;
 }
 
 /**

@@ -1,8 +1,6 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { runChecked } from '../exec';
-import { hashFile } from '../hash';
-import { syncFile } from '../sparse-copy';
+import { metadataClone } from './metadata-clone';
 import { type CloneMethod, METADATA_BYTES } from './types';
 
 /**
@@ -15,16 +13,14 @@ import { type CloneMethod, METADATA_BYTES } from './types';
  */
 export const overlayMethod: CloneMethod = {
   name: 'overlay',
+  linked: true,
   neededBytes: () => METADATA_BYTES,
   async make(job) {
-    const { opts } = job;
-    opts.onProgress?.(0, job.sizeBytes);
     const args = ['create', '-q', '-f', 'qcow2', '-b', job.src, '-F', job.format, job.tmp];
-    await runChecked('qemu-img', args, { signal: opts.signal, what: { operation: 'Cloning', path: job.src } });
-    await fs.chmod(job.tmp, job.mode);
-    await syncFile(job.tmp);
-    const sha256 = opts.sourceSha256 ?? (await hashFile(job.src, job.sizeBytes, opts));
-    opts.onProgress?.(job.sizeBytes, job.sizeBytes);
+    const what = { operation: 'Cloning', path: job.src };
+    const sha256 = await metadataClone(job, job.src, async () => {
+      await runChecked('qemu-img', args, { signal: job.opts.signal, what });
+    });
     return { sha256, format: 'qcow2', backing: path.posix.normalize(job.srcRel) };
   },
 };

@@ -1,7 +1,6 @@
 import { constants, promises as fs } from 'node:fs';
 import { UnsupportedMethodError } from '../errors';
-import { hashFile } from '../hash';
-import { syncFile } from '../sparse-copy';
+import { metadataClone } from './metadata-clone';
 import { type CloneMethod, METADATA_BYTES } from './types';
 
 const CLONE_FLAGS = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE;
@@ -19,19 +18,16 @@ export function isReflinkRefusal(err: unknown): boolean {
  */
 export const reflinkMethod: CloneMethod = {
   name: 'reflink',
+  linked: false,
   neededBytes: () => METADATA_BYTES,
   async make(job) {
-    const { opts } = job;
-    opts.onProgress?.(0, job.sizeBytes);
-    await fs.copyFile(job.src, job.tmp, CLONE_FLAGS).catch((err) => {
-      if (!isReflinkRefusal(err)) throw err;
-      const others = job.supported.filter((m) => m !== 'reflink');
-      throw new UnsupportedMethodError('reflink', others, { cause: err });
-    });
-    await fs.chmod(job.tmp, job.mode);
-    await syncFile(job.tmp);
-    const sha256 = opts.sourceSha256 ?? (await hashFile(job.tmp, job.sizeBytes, opts));
-    opts.onProgress?.(job.sizeBytes, job.sizeBytes);
+    const sha256 = await metadataClone(job, job.tmp, () =>
+      fs.copyFile(job.src, job.tmp, CLONE_FLAGS).catch((err) => {
+        if (!isReflinkRefusal(err)) throw err;
+        const others = job.supported.filter((m) => m !== 'reflink');
+        throw new UnsupportedMethodError('reflink', others, { cause: err });
+      }),
+    );
     return { sha256, format: job.format };
   },
 };

@@ -16,6 +16,7 @@ const POLL_MS = 200;
  */
 export const sparseMethod: CloneMethod = {
   name: 'sparse',
+  linked: false,
   neededBytes: (job) => job.allocatedBytes,
   async make(job) {
     const { opts } = job;

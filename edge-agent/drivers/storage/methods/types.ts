@@ -29,6 +29,8 @@ export interface MadeClone {
 
 export interface CloneMethod {
   readonly name: string;
+  /** The clone reads through to its master (a qcow2 overlay) instead of being a standalone image. */
+  readonly linked: boolean;
   /** Bytes that must be free in the repository before starting. */
   neededBytes(job: CloneJob): number;
   /** Creates `job.tmp` as a complete clone, flushed to disk, with mode `job.mode`. */

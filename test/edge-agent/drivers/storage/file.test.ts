@@ -6,18 +6,26 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DiskFullError } from '../../../../edge-agent/drivers/storage/errors';
 import { FileStorageDriver } from '../../../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../../../edge-agent/drivers/storage/interface';
-import { exists, findTemps, MiB, makeSparseImage, requireTool } from './images';
+import { exists, findTemps, MiB, makeSparseImage, requireTool, sha256OfFile } from './images';
 import { type LoopFs, mountXfsReflink, unmountLoopFs } from './loop-fs';
-import { describeStorageConformance } from './storage.case';
+import { describeStorageConformance, type StorageFixture } from './storage.case';
+
+/** A file repository in `dir`: its disks are the image files, read by path by anyone on the host. */
+function fileRepo(id: string, dir: string): StorageFixture {
+  return {
+    driver: new FileStorageDriver(),
+    repo: { id, kind: 'file', path: dir },
+    guarded: false,
+    diskKind: 'file',
+    readDisk: async (disk) => (disk.kind === 'file' ? sha256OfFile(disk.path) : null),
+    grants: async () => [],
+    cleanup: () => fs.rm(dir, { recursive: true, force: true }),
+  };
+}
 
 describeStorageConformance('file', async () => {
   requireTool('qemu-img', 'qemu-utils');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-file-repo-'));
-  return {
-    driver: new FileStorageDriver(),
-    repo: { id: 'repo-test', kind: 'file', path: dir },
-    cleanup: () => fs.rm(dir, { recursive: true, force: true }),
-  };
+  return fileRepo('repo-test', await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-file-repo-')));
 });
 
 describe('on an XFS filesystem with reflink', () => {
@@ -29,14 +37,9 @@ describe('on an XFS filesystem with reflink', () => {
     if (xfs) unmountLoopFs(xfs);
   });
 
-  describeStorageConformance('file', async () => {
-    const dir = await fs.mkdtemp(path.join(xfs!.mountPoint, 'repo-'));
-    return {
-      driver: new FileStorageDriver(),
-      repo: { id: 'repo-xfs', kind: 'file', path: dir },
-      cleanup: () => fs.rm(dir, { recursive: true, force: true }),
-    };
-  });
+  describeStorageConformance('file', async () =>
+    fileRepo('repo-xfs', await fs.mkdtemp(path.join(xfs!.mountPoint, 'repo-'))),
+  );
 });
 
 describe('file storage driver', () => {

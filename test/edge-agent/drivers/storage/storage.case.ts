@@ -1,9 +1,14 @@
-/** Behaviour every StorageDriver shares, run against real images in a real repository directory. */
+/**
+ * Behaviour every StorageDriver shares, run against real images in a real repository directory: this
+ * file (naming, reading and cloning images), storage-place.case.ts (receiving, capturing, removing) and
+ * storage-export.case.ts (letting machines reach images).
+ */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RepositoryRef, StorageDriver } from '../../../../edge-agent/drivers/storage/interface';
+import type { DiskRef } from '../../../../edge-agent/drivers/disk';
+import type { Access, RepositoryRef, StorageDriver } from '../../../../edge-agent/drivers/storage/interface';
 import {
   allocatedBytes,
   exists,
@@ -15,14 +20,33 @@ import {
   sameDiskContent,
   sha256OfFile,
 } from './images';
+import { describeExports } from './storage-export.case';
+import { describePlacing } from './storage-place.case';
 
 export interface StorageFixture {
   driver: StorageDriver;
   repo: RepositoryRef;
+  /**
+   * Whether the backend lets in only the machines an image is exported to, by initiator name (an iSCSI
+   * ACL). A file repository is not guarded: its images are reached by path, by anyone on the host.
+   */
+  guarded: boolean;
+  /** The kind of disk `export` gives. */
+  diskKind: DiskRef['kind'];
+  /** sha256 of the whole disk as machine `who` reads it through `disk`, or null when `who` is refused. */
+  readDisk(disk: DiskRef, who: Access): Promise<string | null>;
+  /** What the backend grants right now (iSCSI: its targets), for checking that nothing is left granted. */
+  grants(): Promise<string[]>;
   cleanup(): Promise<void>;
 }
 
-async function expectCode(promise: Promise<unknown>, name: string, code: string): Promise<void> {
+/** The fixture of the running test, and a path inside its repository. */
+export interface Suite {
+  readonly fixture: StorageFixture;
+  inRepo(rel: string): string;
+}
+
+export async function expectCode(promise: Promise<unknown>, name: string, code: string): Promise<void> {
   await expect(promise).rejects.toMatchObject({ name, code });
 }
 
@@ -32,6 +56,12 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
     let repo: RepositoryRef;
     let fixture: StorageFixture;
     const inRepo = (rel: string) => path.join(repo.path, rel);
+    const suite: Suite = {
+      get fixture() {
+        return fixture;
+      },
+      inRepo,
+    };
 
     beforeEach(async () => {
       fixture = await makeRepo();
@@ -67,6 +97,29 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
         await fs.mkdir(inRepo('dir.img'));
         await expectCode(driver.resolve(repo, 'missing.img', true), 'ImageNotFoundError', 'image_not_found');
         await expectCode(driver.resolve(repo, 'dir.img', true), 'ImageNotFoundError', 'image_not_found');
+      });
+    });
+
+    describe('exists', () => {
+      it('says whether an image file is at a name: not for a missing one or a directory', async () => {
+        await makeSparseImage(inRepo('a/b.img'), MiB, []);
+        await fs.mkdir(inRepo('dir.img'));
+        expect(await driver.exists(repo, 'a/b.img')).toBe(true);
+        expect(await driver.exists(repo, 'a/missing.img')).toBe(false);
+        expect(await driver.exists(repo, 'nowhere/missing.img')).toBe(false);
+        expect(await driver.exists(repo, 'dir.img')).toBe(false);
+      });
+
+      it('refuses a name outside the repository as a path escape', async () => {
+        await expectCode(driver.exists(repo, '../x.img'), 'PathEscapeError', 'path_escape');
+      });
+    });
+
+    describe('sidecar', () => {
+      it('names the <image>.encompass directory beside the image, without making it', async () => {
+        expect(await driver.sidecar(repo, 'clones/c.img')).toBe(inRepo('clones/c.img.encompass'));
+        expect(await exists(inRepo('clones'))).toBe(false);
+        await expectCode(driver.sidecar(repo, '../c.img'), 'PathEscapeError', 'path_escape');
       });
     });
 
@@ -179,11 +232,40 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
         expect(await findTemps(repo.path)).toEqual([]);
       });
 
-      it('clones with the first method it offers when asked for auto, and says which', async () => {
-        const [fastest] = await driver.methods(repo);
+      it('reads auto as the fastest method it offers that makes a standalone raw image', async () => {
+        const offered = await driver.methods(repo);
+        const auto = await driver.chooseMethod(repo, 'auto');
+        expect(offered).toContain(auto);
+        for (const method of offered.slice(0, offered.indexOf(auto))) {
+          const faster = await driver.clone(repo, 'masters/m.img', `faster/${method}`, method);
+          expect(
+            faster.backing,
+            `${method} is faster than auto's ${auto}, so it must make a linked clone`,
+          ).toBeDefined();
+        }
+        const out = await driver.clone(repo, 'masters/m.img', 'auto/c.img', auto);
+        expect(out).toMatchObject({ method: auto, format: 'raw' });
+        expect(out.backing).toBeUndefined();
+      });
+
+      it('gives a named method back as it is', async () => {
+        for (const method of await driver.methods(repo)) expect(await driver.chooseMethod(repo, method)).toBe(method);
+      });
+
+      it('clones with the method chooseMethod reads auto as, and says which', async () => {
+        const chosen = await driver.chooseMethod(repo, 'auto');
         const out = await driver.clone(repo, 'masters/m.img', 'auto/c.img', 'auto');
-        expect(out.method).toBe(fastest);
+        expect(out.method).toBe(chosen);
         expect(sameDiskContent(inRepo('auto/c.img'), inRepo('masters/m.img'))).toBe(true);
+      });
+
+      it('names a clone .qcow2 when its method makes a linked clone and .img otherwise', async () => {
+        for (const method of await driver.methods(repo)) {
+          const name = driver.cloneName(`named/${method}`, method);
+          const out = await driver.clone(repo, 'masters/m.img', name, method);
+          expect(name).toBe(`named/${method}${out.backing ? '.qcow2' : '.img'}`);
+          expect(out.format).toBe(out.backing ? 'qcow2' : 'raw');
+        }
       });
 
       it('leaves nothing behind when aborted midway', async () => {
@@ -198,36 +280,7 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
       });
     });
 
-    describe('remove', () => {
-      it('removes an image and its sidecar directory', async () => {
-        await makeSparseImage(inRepo('c.img'), MiB, []);
-        await fs.mkdir(inRepo('c.img.encompass/undo'), { recursive: true });
-        await fs.writeFile(inRepo('c.img.encompass/undo/1.json'), '{}');
-        await driver.remove(repo, 'c.img');
-        expect(await exists(inRepo('c.img'))).toBe(false);
-        expect(await exists(inRepo('c.img.encompass'))).toBe(false);
-      });
-
-      it('treats removing a missing image as done', async () => {
-        await expect(driver.remove(repo, 'never.img')).resolves.toBeUndefined();
-      });
-    });
-
-    describe('cleanupTemp', () => {
-      it('removes planted temp files, at any usual depth, and nothing else', async () => {
-        await makeSparseImage(inRepo('keep.img'), MiB, []);
-        await fs.writeFile(inRepo('.encompass-tmp-x'), 'partial');
-        await fs.mkdir(inRepo('a/b'), { recursive: true });
-        await fs.writeFile(inRepo('a/b/.encompass-tmp-abc-disk.img'), 'partial');
-        const removed = await driver.cleanupTemp(repo);
-        expect(removed.sort()).toEqual([inRepo('.encompass-tmp-x'), inRepo('a/b/.encompass-tmp-abc-disk.img')].sort());
-        expect(await findTemps(repo.path)).toEqual([]);
-        expect(await exists(inRepo('keep.img'))).toBe(true);
-      });
-    });
-
-    it('reports the free bytes of the repository filesystem', async () => {
-      expect(await driver.freeBytes(repo)).toBeGreaterThan(0);
-    });
+    describePlacing(suite);
+    describeExports(suite);
   });
 }
