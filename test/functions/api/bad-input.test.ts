@@ -1,7 +1,7 @@
 /** Bad input gets a clear error and leaves nothing behind: no partial clone, no half-written record. */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,15 @@ import { makeClone, makeMachine, makeMaster, makeRepository, unique } from '../.
 import { debugfsCat, makeExt4 } from '../../support/images';
 
 const api = Api.admin();
+
+/** Temp dirs of this suite, removed when it ends (a mount point after it is unmounted). */
+const temps: string[] = [];
+async function tempDir(prefix: string) {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
 
 async function importFails(repo: string, path: string, code: string) {
   const name = unique('bad');
@@ -44,7 +53,7 @@ describe('bad input', () => {
   });
 
   it('refuses a symlink that escapes the repository, as a failed import with no master record', async () => {
-    const outside = await mkdtemp(join(tmpdir(), 'encompass-outside-'));
+    const outside = await tempDir('encompass-outside-');
     await makeExt4(join(outside, 'secret.img'), { 'etc/hostname': 'x\n' }, 8);
     await symlink(join(outside, 'secret.img'), join(repo.dir, 'link.img'));
     await importFails(repo.repo.name, 'link.img', 'path_escape');
@@ -158,7 +167,7 @@ describe('bad input', () => {
   describe('a full disk', () => {
     let mnt: string;
     beforeAll(async () => {
-      mnt = await mkdtemp(join(tmpdir(), 'encompass-full-'));
+      mnt = await tempDir('encompass-full-');
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt]);
     });
     afterAll(() => {
@@ -174,7 +183,7 @@ describe('bad input', () => {
       });
       expect(status).toBe(201);
       const random = randomBytes(14 * 1024 * 1024);
-      const root = await mkdtemp(join(tmpdir(), 'encompass-big-'));
+      const root = await tempDir('encompass-big-');
       await writeFile(join(root, 'blob'), random);
       execFileSync('mkfs.ext4', ['-q', '-F', '-d', root, join(mnt, 'big.img'), '20M']);
       const imported = await api.run('/v1/masters', { name: unique('big'), repository: r.name, path: 'big.img' });
