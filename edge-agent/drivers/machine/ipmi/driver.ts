@@ -16,9 +16,9 @@ import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/conso
 import { type IdentityCapable, type MachineIdentity, normalizeUuid } from '../common/identity';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
-import { BootFailedError, NoDiskError } from '../errors';
+import { BootFailedError, NoDiskError, PowerNotConfirmedError } from '../errors';
 import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
-import { IpmiCommandError, IpmiSettingsError, PowerNotConfirmedError } from './errors';
+import { IPMI_POWER_HINT, IPMI_SETTINGS, IpmiCommandError } from './errors';
 import { ipmiConnection, ipmitool, parseFruSerial, parseGuid, parsePowerStatus } from './ipmitool';
 
 export interface IpmiDriverOptions {
@@ -152,7 +152,7 @@ export class IpmiMachineDriver implements MachineDriver, IdentityCapable {
 
   private async waitForPower(machine: MachineWithCredentials, wanted: PowerState, ms: number): Promise<void> {
     if (!(await this.reachesPower(machine, wanted, ms)))
-      throw new PowerNotConfirmedError(machine.id, wanted, ms / 1000);
+      throw new PowerNotConfirmedError(machine.id, wanted, ms / 1000, IPMI_POWER_HINT);
   }
 
   private async reachesPower(machine: MachineWithCredentials, wanted: PowerState, ms: number): Promise<boolean> {
@@ -166,7 +166,7 @@ export class IpmiMachineDriver implements MachineDriver, IdentityCapable {
 }
 
 function ipmiOptions(machine: MachineWithCredentials) {
-  const s = new SettingsReader(machine, (key, problem) => new IpmiSettingsError(machine.id, key, problem));
+  const s = new SettingsReader(machine, IPMI_SETTINGS);
   return {
     bootDevice: s.oneOf('bootDevice', ['disk', 'none'] as const, 'disk'),
     consoleLog: s.optionalString('consoleLog'),

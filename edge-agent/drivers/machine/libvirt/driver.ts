@@ -18,10 +18,10 @@ import { describeDisk, sameDisk } from '../../disk';
 import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { SettingsReader } from '../common/settings-reader';
-import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError } from '../errors';
+import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError, PowerNotConfirmedError } from '../errors';
 import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from '../interface';
 import { type DomainSpec, diskFromXml, domainXml, managedMachineId } from './domain-xml';
-import { DomainConflictError, LibvirtSettingsError, PowerNotConfirmedError } from './errors';
+import { DomainConflictError, LIBVIRT_POWER_HINT, LIBVIRT_SETTINGS } from './errors';
 import { Virsh } from './virsh';
 
 export interface LibvirtDriverOptions {
@@ -108,7 +108,7 @@ export class LibvirtMachineDriver implements MachineDriver {
           throw new BootFailedError(machine.id, describeDisk(disk), outcome.reason);
         }
       } else if (!(await reaches(t, 'on', opts.powerConfirmMs))) {
-        throw new PowerNotConfirmedError(machine.id, 'on', opts.powerConfirmMs / 1000);
+        throw new PowerNotConfirmedError(machine.id, 'on', opts.powerConfirmMs / 1000, LIBVIRT_POWER_HINT);
       }
       const bootCount = record.bootCount + 1;
       await this.records.write(machine, { ...record, bootCount, lastBootAt: new Date().toISOString() });
@@ -157,7 +157,8 @@ export class LibvirtMachineDriver implements MachineDriver {
 
   private async forceOff(machine: MachineRef, t: Target, confirmMs: number): Promise<void> {
     await t.virsh.tolerant(['destroy', '--', t.domain]);
-    if (!(await reaches(t, 'off', confirmMs))) throw new PowerNotConfirmedError(machine.id, 'off', confirmMs / 1000);
+    if (!(await reaches(t, 'off', confirmMs)))
+      throw new PowerNotConfirmedError(machine.id, 'off', confirmMs / 1000, LIBVIRT_POWER_HINT);
   }
 }
 
@@ -171,7 +172,7 @@ async function reaches(t: Target, wanted: PowerState, ms: number): Promise<boole
 }
 
 function reader(machine: MachineRef): SettingsReader {
-  return new SettingsReader(machine, (key, problem) => new LibvirtSettingsError(machine.id, key, problem));
+  return new SettingsReader(machine, LIBVIRT_SETTINGS);
 }
 
 function powerOptions(machine: MachineRef) {

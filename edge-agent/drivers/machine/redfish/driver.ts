@@ -16,10 +16,10 @@ import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/conso
 import type { IdentityCapable, MachineIdentity } from '../common/identity';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
-import { BootFailedError, NoDiskError } from '../errors';
+import { BootFailedError, NoDiskError, PowerNotConfirmedError } from '../errors';
 import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
 import { RedfishClient, redfishConnection } from './client';
-import { PowerNotConfirmedError, RedfishRequestError, RedfishSettingsError } from './errors';
+import { REDFISH_POWER_HINT, REDFISH_SETTINGS, RedfishRequestError } from './errors';
 import { allowsReset, findSystemPath, powerOf, type RedfishSystem, resetTarget, systemIdentity } from './system';
 
 export interface RedfishDriverOptions {
@@ -124,7 +124,7 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
   private async locate(machine: MachineWithCredentials): Promise<SystemLink> {
     const c = redfishConnection(machine);
     const client = new RedfishClient(machine.id, c);
-    const systemId = new SettingsReader(machine, settingsError(machine.id)).optionalString('systemId');
+    const systemId = new SettingsReader(machine, REDFISH_SETTINGS).optionalString('systemId');
     return { client, path: await findSystemPath(client, machine, c.origin, systemId) };
   }
 
@@ -154,7 +154,10 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
     };
     if (opts.bootTarget === 'UefiTarget') {
       if (!opts.uefiTargetPath)
-        throw new RedfishSettingsError(machine.id, 'settings.uefiTargetPath', "is needed with bootTarget 'UefiTarget'");
+        throw new SettingsReader(machine, REDFISH_SETTINGS).fail(
+          'settings.uefiTargetPath',
+          "is needed with bootTarget 'UefiTarget'",
+        );
       boot['UefiTargetBootSourceOverride'] = opts.uefiTargetPath;
     }
     try {
@@ -183,7 +186,8 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
     wanted: PowerState,
     ms: number,
   ): Promise<void> {
-    if (!(await this.reachesPower(s, wanted, ms))) throw new PowerNotConfirmedError(machine.id, wanted, ms / 1000);
+    if (!(await this.reachesPower(s, wanted, ms)))
+      throw new PowerNotConfirmedError(machine.id, wanted, ms / 1000, REDFISH_POWER_HINT);
   }
 
   private async reachesPower(s: SystemLink, wanted: PowerState, ms: number): Promise<boolean> {
@@ -199,7 +203,7 @@ export class RedfishMachineDriver implements MachineDriver, IdentityCapable {
 }
 
 function redfishOptions(machine: MachineWithCredentials) {
-  const s = new SettingsReader(machine, settingsError(machine.id));
+  const s = new SettingsReader(machine, REDFISH_SETTINGS);
   return {
     bootTarget: s.string('bootTarget', 'Hdd'),
     uefiTargetPath: s.optionalString('uefiTargetPath'),
@@ -218,6 +222,3 @@ function powerFrom(machineId: string, s: SystemLink, system: RedfishSystem): Pow
   if (!power) throw new RedfishRequestError(machineId, 'GET', s.path, 200, 'the system reports no PowerState');
   return power;
 }
-
-const settingsError = (machineId: string) => (key: string, problem: string) =>
-  new RedfishSettingsError(machineId, key, problem);
