@@ -13,11 +13,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk } from '../../disk';
 import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
-import { type IdentityCapable, type MachineIdentity, normalizeUuid } from '../common/identity';
+import { normalizeUuid } from '../common/identity';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
 import { BootFailedError, NoDiskError, PowerNotConfirmedError } from '../errors';
-import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
+import type {
+  DiskRef,
+  IdentityCapable,
+  MachineDriver,
+  MachineIdentity,
+  PowerOnOutcome,
+  PowerState,
+} from '../interface';
 import { IPMI_POWER_HINT, IPMI_SETTINGS, IpmiCommandError } from './errors';
 import { ipmiConnection, ipmitool, parseFruSerial, parseGuid, parsePowerStatus } from './ipmitool';
 

@@ -1,12 +1,5 @@
 /** The machine's serial console, as qemu writes it to a log file. */
 import { promises as fs } from 'node:fs';
-import type { MachineRef } from '../interface';
-
-/** A machine driver that can show what a machine printed on its console. */
-export interface ConsoleCapable {
-  /** The serial console text of the current or last power-on ('' when the machine never started). */
-  console(machine: MachineRef): Promise<string>;
-}
 
 export async function readConsole(file: string): Promise<string> {
   try {

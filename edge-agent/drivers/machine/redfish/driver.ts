@@ -13,11 +13,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk } from '../../disk';
 import { DEFAULT_BOOT_MARKER, markConsole, waitForMarker } from '../common/console-watch';
-import type { IdentityCapable, MachineIdentity } from '../common/identity';
 import { MachineRecordStore, requireDiskFile } from '../common/machine-record';
 import { type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
 import { BootFailedError, NoDiskError, PowerNotConfirmedError } from '../errors';
-import type { DiskRef, MachineDriver, PowerOnOutcome, PowerState } from '../interface';
+import type {
+  DiskRef,
+  IdentityCapable,
+  MachineDriver,
+  MachineIdentity,
+  PowerOnOutcome,
+  PowerState,
+} from '../interface';
 import { RedfishClient, redfishConnection } from './client';
 import { REDFISH_POWER_HINT, REDFISH_SETTINGS, RedfishRequestError } from './errors';
 import { allowsReset, findSystemPath, powerOf, type RedfishSystem, resetTarget, systemIdentity } from './system';

@@ -1,7 +1,7 @@
 /** The parts of a Redfish ComputerSystem the driver reads, and finding the one a machine record means. */
 
-import { type MachineIdentity, normalizeMac, normalizeUuid, sharesMac } from '../common/identity';
-import type { MachineRef, PowerState } from '../interface';
+import { normalizeMac, normalizeUuid, sharesMac } from '../common/identity';
+import type { MachineIdentity, MachineRef, PowerState } from '../interface';
 import type { RedfishClient } from './client';
 import { RedfishSystemNotFoundError } from './errors';
 
