@@ -54,7 +54,7 @@ describe('sim machine driver', () => {
     for (let boot = 1; boot <= 3; boot++) {
       const startedAt = Date.now();
       expect((await driver.powerOn(machine)).bootCount).toBe(boot);
-      const { lastBootAt } = await driver.readState(machine);
+      const { lastBootAt } = await driver.records.read(machine);
       expect(Date.parse(lastBootAt ?? '')).toBeGreaterThanOrEqual(startedAt - 1000);
       await driver.powerOff(machine);
     }
@@ -89,13 +89,13 @@ describe('sim machine driver', () => {
   it('keeps a machine id with slashes inside the state directory', async () => {
     const odd = machineRef('../../escape/m');
     await driver.attach(odd, ws.disk);
-    expect(path.dirname(driver.statePath(odd))).toBe(ws.stateDir);
-    expect(await fs.readdir(ws.stateDir)).toEqual([path.basename(driver.statePath(odd))]);
+    expect(path.dirname(driver.records.pathOf(odd))).toBe(ws.stateDir);
+    expect(await fs.readdir(ws.stateDir)).toEqual([path.basename(driver.records.pathOf(odd))]);
   });
 
   it('reports an unreadable state file as MachineStateError', async () => {
     await fs.mkdir(ws.stateDir, { recursive: true });
-    await fs.writeFile(driver.statePath(machine), '{ not json');
+    await fs.writeFile(driver.records.pathOf(machine), '{ not json');
     await expect(driver.status(machine)).rejects.toMatchObject({
       name: 'MachineStateError',
       code: 'machine_state_unreadable',
