@@ -85,14 +85,9 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
       if (!(await call.isOn())) return { power: 'off' };
       const until = Date.now() + s.shutdownGraceMs;
       const refused = await call.step((c, r) => this.protocol.softOff(c, r, until));
-      const seconds = s.shutdownGraceMs / 1000;
       if (refused) this.log(`machine ${machine.id}: ${refused}; forcing power off`);
       else if (await call.reaches('off', until)) return { power: 'off' };
-      else
-        this.log(
-          this.protocol.shutdownNote?.(machine, await call.connection(), seconds) ??
-            `machine ${machine.id}: no clean shutdown within ${seconds} s; forcing power off`,
-        );
+      else this.log(await this.shutdownNote(call, s.shutdownGraceMs / 1000));
       await this.forceOff(call, s);
       return { power: 'off' };
     });
@@ -138,6 +133,11 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
     const bootCount = call.record.bootCount + 1;
     await call.save({ ...call.record, bootCount, lastBootAt: new Date().toISOString() });
     return { power, booted: true, bootCount };
+  }
+
+  private async shutdownNote(call: MachineCall<C, R>, seconds: number): Promise<string> {
+    const note = this.protocol.shutdownNote?.(call.machine, await call.connection(), seconds);
+    return note ?? `machine ${call.machine.id}: no clean shutdown within ${seconds} s; forcing power off`;
   }
 
   private async forceOff(call: MachineCall<C, R>, s: PowerSettings): Promise<void> {

@@ -81,7 +81,7 @@ export class QemuProtocol implements MachineProtocol<QemuCall, QemuMachineState>
       disk,
       settings,
       consolePath: files.console,
-      ...(files.qmp && { qmpPath: files.qmp }),
+      ...(files.qmp ? { qmpPath: files.qmp } : {}),
     });
     await fs.mkdir(this.stateDir, { recursive: true });
     await fs.writeFile(files.console, '', { mode: 0o600 });
