@@ -79,6 +79,7 @@ describeMachineConformance('ipmi (ipmi_sim over lanplus, boot marker on the cons
     ...ws,
     driver,
     machine,
+    offers: { console: false, identity: true },
     cleanup: async () => {
       await driver.powerOff(machine);
       await fs.rm(ws.dir, { recursive: true, force: true });

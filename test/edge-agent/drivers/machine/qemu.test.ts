@@ -88,6 +88,7 @@ describeMachineConformance('qemu', async () => {
   return {
     driver,
     machine,
+    offers: { console: true, identity: false },
     disk: await rawClone(dir, 'disk.raw'),
     otherDisk,
     missingDisk: { kind: 'file', path: path.join(dir, 'missing.raw'), format: 'raw' },
