@@ -116,7 +116,6 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
     since: ConsoleMark,
     startedAt: number,
   ): Promise<PowerOnOutcome> {
-    let power: PowerState = 'on';
     if (s.console) {
       const { file, marker, timeoutMs, reasons } = s.console;
       const stillOn = () => call.isOn();
@@ -127,11 +126,11 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
         const detail = (await this.protocol.diagnose?.(await call.connection(), call.record)) ?? '';
         throw new BootFailedError(call.machine.id, disk ? describeDisk(disk) : 'no disk', `${outcome.reason}${detail}`);
       }
-      // A guest that printed the marker and then powered itself off has booted too.
-      if (!(await call.isOn())) power = 'off';
     }
     const bootCount = call.record.bootCount + 1;
     await call.save({ ...call.record, bootCount, lastBootAt: new Date().toISOString() });
+    // A guest that printed the marker and then powered itself off has booted too.
+    const power: PowerState = s.console && !(await call.isOn()) ? 'off' : 'on';
     return { power, booted: true, bootCount };
   }
 
