@@ -1,16 +1,11 @@
-/** Typed failures of machine drivers. Each carries a snake_case `code` and the data a caller needs. */
+/**
+ * Typed failures every machine driver shares. Each is an AgentError: a snake_case `code` (the Step
+ * Functions error name), a message that says what to do, and the data a caller needs. A driver's own
+ * failures sit in its folder's errors.ts, on the same base.
+ */
+import { AgentError } from '../../errors';
 
-export class MachineError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
-
-export class DiskNotFoundError extends MachineError {
+export class DiskNotFoundError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly diskPath: string,
@@ -24,7 +19,7 @@ export class DiskNotFoundError extends MachineError {
   }
 }
 
-export class AlreadyAttachedError extends MachineError {
+export class AlreadyAttachedError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly attachedPath: string,
@@ -37,7 +32,7 @@ export class AlreadyAttachedError extends MachineError {
   }
 }
 
-export class PoweredOnError extends MachineError {
+export class PoweredOnError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly operation: string,
@@ -46,13 +41,13 @@ export class PoweredOnError extends MachineError {
   }
 }
 
-export class NoDiskError extends MachineError {
+export class NoDiskError extends AgentError {
   constructor(readonly machineId: string) {
     super('no_disk', `Machine ${machineId} has no disk attached, so it cannot boot. Attach a clone first.`);
   }
 }
 
-export class BootFailedError extends MachineError {
+export class BootFailedError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly diskPath: string,
@@ -67,7 +62,7 @@ export class BootFailedError extends MachineError {
   }
 }
 
-export class MachineStateError extends MachineError {
+export class MachineStateError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly statePath: string,
@@ -78,5 +73,42 @@ export class MachineStateError extends MachineError {
       `The saved state of machine ${machineId} at ${statePath} cannot be read. Check the file, or delete it to reset the machine to off with no disk.`,
       options,
     );
+  }
+}
+
+/** How a driver words a power state it waited for in vain: who should have reported it, and what to check. */
+export interface PowerHint {
+  /** Put before the machine id; `The BMC of machine` unless given. */
+  who?: string;
+  /** `report` (a controller that is asked, the default) or `reach` (a machine that is watched). */
+  verb?: 'report' | 'reach';
+  /** What the operator should look at, as a sentence. */
+  check: string;
+}
+
+export class PowerNotConfirmedError extends AgentError {
+  constructor(
+    readonly machineId: string,
+    readonly wanted: 'on' | 'off',
+    readonly waitedSeconds: number,
+    hint: PowerHint,
+  ) {
+    super(
+      'power_not_confirmed',
+      `${hint.who ?? 'The BMC of machine'} ${machineId} did not ${hint.verb ?? 'report'} power ${wanted} within ${waitedSeconds} s. ${hint.check}`,
+    );
+  }
+}
+
+/** A machine setting the driver cannot use. `fix` names the driver's settings, e.g. `the machine's IPMI settings (host, …)`. */
+export class MachineSettingsError extends AgentError {
+  constructor(
+    readonly machineId: string,
+    /** Where the bad value is, e.g. `settings.host`. */
+    readonly key: string,
+    readonly problem: string,
+    fix: string,
+  ) {
+    super('invalid_settings', `Machine ${machineId}: ${key} ${problem}. Fix ${fix} and try again.`);
   }
 }

@@ -9,6 +9,10 @@
  *
  * Drivers return outcomes; they never write metadata. The lifecycle guarantees the preconditions
  * below (a disk is attached before power on, a machine is off before detach).
+ *
+ * Optional capabilities are small interfaces of their own (ConsoleCapable, IdentityCapable): a
+ * caller discovers them with `hasConsole` / `hasIdentity` instead of assuming them.
+ * `common/harness.ts` turns a machine protocol (power and boot on one wire) into a MachineDriver.
  */
 
 export interface MachineRef {
@@ -45,4 +49,34 @@ export interface MachineDriver {
   /** Power off. Idempotent when off. */
   powerOff(machine: MachineRef): Promise<{ power: PowerState }>;
   status(machine: MachineRef): Promise<{ power: PowerState; disk?: DiskRef; bootCount: number }>;
+}
+
+/** A machine driver that can show what a machine printed on its serial console. */
+export interface ConsoleCapable {
+  /** The serial console text of the current or last power-on ('' when the machine never started). */
+  console(machine: MachineRef): Promise<string>;
+}
+
+/** The identity a machine's management controller reports, for discovery and for checking a record. */
+export interface MachineIdentity {
+  /** System UUID/GUID, lower case with dashes. */
+  uuid?: string;
+  /** Board or system serial number. */
+  serial?: string;
+  /** MAC addresses, normalized (see common/identity normalizeMac). */
+  macs?: string[];
+}
+
+/** A machine driver that can ask the machine who it is. */
+export interface IdentityCapable {
+  /** What the machine's controller reports now; fields it does not know are left out. */
+  identity(machine: MachineRef): Promise<MachineIdentity>;
+}
+
+export function hasConsole<D extends object>(driver: D): driver is D & ConsoleCapable {
+  return typeof (driver as Partial<ConsoleCapable>).console === 'function';
+}
+
+export function hasIdentity<D extends object>(driver: D): driver is D & IdentityCapable {
+  return typeof (driver as Partial<IdentityCapable>).identity === 'function';
 }

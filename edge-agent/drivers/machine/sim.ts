@@ -1,119 +1,52 @@
+/**
+ * A simulated machine: a fake, not a no-op. Its power lives in its record (`<stateDir>/sim-<id>.json`,
+ * beside the disk and boot count), and the harness holds it to the same preconditions as a real
+ * machine. `settings.failBoot === true` makes every power-on fail, to exercise failed activations;
+ * `settings.bootSeconds` makes a boot take that long, like a real blade.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeDisk, sameDisk } from '../disk';
-import { MachineRecordStore, requireDiskFile } from './common/machine-record';
-import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError } from './errors';
-import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from './interface';
+import { describeDisk } from '../disk';
+import { MachineHarness } from './common/harness';
+import type { MachineRecord } from './common/machine-record';
+import type { MachineProtocol } from './common/protocol';
+import { BootFailedError } from './errors';
+import type { MachineRef, PowerState } from './interface';
 
 /** What the simulated machine remembers between agent restarts. */
-export interface SimMachineState {
+export interface SimMachineState extends MachineRecord {
   power: PowerState;
-  disk?: DiskRef;
-  bootCount: number;
-  /** ISO time of the last successful boot. */
-  lastBootAt?: string;
 }
 
-/**
- * A simulated machine: keeps power, attached disk and boot count in `<stateDir>/sim-<id>.json` and
- * enforces the same preconditions a real machine driver does. `settings.failBoot === true` makes
- * every power-on fail, to exercise failed activations; `settings.bootSeconds` makes a boot take that
- * long, like a real blade.
- */
-export class SimMachineDriver implements MachineDriver {
-  readonly kind = 'sim';
-  /** One state file per machine; calls for one machine are queued so read-modify-writes never interleave. */
-  private readonly store: MachineRecordStore<SimMachineState>;
+const simulation: MachineProtocol<MachineRef, SimMachineState> = {
+  kind: 'sim',
+  powerHint: { who: 'The simulation of machine', check: 'Delete its state file to reset it to off.' },
+  record: {
+    fresh: () => ({ power: 'off', bootCount: 0 }),
+    valid: (s) => (s.power === 'on' || s.power === 'off') && typeof s.bootCount === 'number',
+  },
+  open: async (machine) => machine,
+  // Power changes at once: nothing to confirm, no operating system to wait for.
+  settings: () => ({ confirmOffMs: 0, shutdownGraceMs: 0 }),
+  power: async (_machine, state) => state.power,
 
+  async powerOn(machine, disk, state) {
+    if (machine.settings['failBoot'] === true)
+      throw new BootFailedError(machine.id, describeDisk(disk), 'simulated boot failure (settings.failBoot is true)');
+    const bootSeconds = Number(machine.settings['bootSeconds'] ?? 0);
+    if (bootSeconds > 0) await sleep(Math.min(bootSeconds, 3600) * 1000);
+    state.power = 'on';
+  },
+  async softOff(_machine, state) {
+    state.power = 'off';
+    return undefined;
+  },
+  async forceOff(_machine, state) {
+    state.power = 'off';
+  },
+};
+
+export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState> {
   constructor(opts: { stateDir: string }) {
-    this.store = new MachineRecordStore<SimMachineState>(opts.stateDir, 'sim', {
-      fresh: () => ({ power: 'off', bootCount: 0 }),
-      valid: (s) => (s.power === 'on' || s.power === 'off') && typeof s.bootCount === 'number',
-    });
-  }
-
-  statePath(machine: MachineRef): string {
-    return this.store.pathOf(machine);
-  }
-
-  /** The full saved state, including what `status` does not report (lastBootAt). */
-  readState(machine: MachineRef): Promise<SimMachineState> {
-    return this.store.read(machine);
-  }
-
-  private writeState(machine: MachineRef, state: SimMachineState): Promise<void> {
-    return this.store.write(machine, state);
-  }
-
-  private exclusive<T>(machine: MachineRef, work: () => Promise<T>): Promise<T> {
-    return this.store.exclusive(machine, work);
-  }
-
-  /** A file disk must exist; a LUN is taken on trust (the simulation has no initiator). */
-  private requireDiskFile(machine: MachineRef, disk: DiskRef): Promise<void> {
-    return requireDiskFile(machine.id, disk);
-  }
-
-  attach(machine: MachineRef, disk: DiskRef): Promise<void> {
-    return this.exclusive(machine, async () => {
-      const state = await this.readState(machine);
-      if (state.disk) {
-        if (sameDisk(state.disk, disk)) return;
-        throw new AlreadyAttachedError(machine.id, describeDisk(state.disk), describeDisk(disk));
-      }
-      await this.requireDiskFile(machine, disk);
-      await this.writeState(machine, { ...state, disk });
-    });
-  }
-
-  detach(machine: MachineRef): Promise<void> {
-    return this.exclusive(machine, async () => {
-      const state = await this.readState(machine);
-      if (state.power === 'on') throw new PoweredOnError(machine.id, 'detached');
-      if (!state.disk) return;
-      const { disk: _detached, ...rest } = state;
-      await this.writeState(machine, rest);
-    });
-  }
-
-  powerOn(machine: MachineRef): Promise<PowerOnOutcome> {
-    return this.exclusive(machine, async () => {
-      const state = await this.readState(machine);
-      if (state.power === 'on') return { power: 'on', booted: true, bootCount: state.bootCount };
-      if (!state.disk) throw new NoDiskError(machine.id);
-      // A real machine finds out only at boot that its disk vanished; so does the simulation.
-      await this.requireDiskFile(machine, state.disk);
-      if (machine.settings['failBoot'] === true) {
-        // The failed machine is left off so the lifecycle can detach and roll back without a power cycle.
-        throw new BootFailedError(
-          machine.id,
-          describeDisk(state.disk),
-          'simulated boot failure (settings.failBoot is true)',
-        );
-      }
-      // A blade takes a while to boot; `settings.bootSeconds` plays that out.
-      const bootSeconds = Number(machine.settings['bootSeconds'] ?? 0);
-      if (bootSeconds > 0) await sleep(Math.min(bootSeconds, 3600) * 1000);
-      const booted: SimMachineState = {
-        ...state,
-        power: 'on',
-        bootCount: state.bootCount + 1,
-        lastBootAt: new Date().toISOString(),
-      };
-      await this.writeState(machine, booted);
-      return { power: 'on', booted: true, bootCount: booted.bootCount };
-    });
-  }
-
-  powerOff(machine: MachineRef): Promise<{ power: PowerState }> {
-    return this.exclusive(machine, async () => {
-      const state = await this.readState(machine);
-      if (state.power === 'on') await this.writeState(machine, { ...state, power: 'off' });
-      return { power: 'off' };
-    });
-  }
-
-  async status(machine: MachineRef): Promise<{ power: PowerState; disk?: DiskRef; bootCount: number }> {
-    const { power, disk, bootCount } = await this.readState(machine);
-    return disk ? { power, disk, bootCount } : { power, bootCount };
+    super(simulation, opts);
   }
 }

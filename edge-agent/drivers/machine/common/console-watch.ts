@@ -26,10 +26,14 @@ export interface MarkerWait {
   since: ConsoleMark;
   marker: RegExp;
   timeoutMs: number;
+  /** When the boot began (ms since the epoch; now by default): a resumed wait keeps its first deadline. */
+  startedAt?: number;
   /** Asked every `aliveEveryMs`: a machine that went off will never print the marker. */
   stillOn?: () => Promise<boolean>;
   aliveEveryMs?: number;
   pollMs?: number;
+  /** Why the wait failed, in the machine's own words, instead of the general ones. */
+  reasons?: { stopped: string; silent: string };
 }
 
 export type MarkerOutcome = { found: true } | { found: false; reason: string };
@@ -40,44 +44,67 @@ const CARRY = 4096;
 const READ_MAX = 1 << 20;
 
 export async function waitForMarker(w: MarkerWait): Promise<MarkerOutcome> {
-  const deadline = Date.now() + w.timeoutMs;
+  const deadline = (w.startedAt ?? Date.now()) + w.timeoutMs;
   const aliveEvery = w.aliveEveryMs ?? 2000;
   let nextAliveCheck = Date.now() + aliveEvery;
-  let { ino, size: offset } = w.since;
-  let decoder = new StringDecoder('utf8');
-  let carry = '';
+  const log = new LogReader(w.file, w.since);
   for (;;) {
-    const st = await fs.stat(w.file).catch(() => undefined);
-    if (st) {
-      if (st.ino !== ino || st.size < offset) {
-        // Replaced or truncated since the mark: all of it is new output.
-        ino = st.ino;
-        offset = 0;
-        decoder = new StringDecoder('utf8');
-        carry = '';
-      }
-      if (st.size > offset) {
-        const chunk = await readRange(w.file, offset, Math.min(st.size, offset + READ_MAX));
-        offset += chunk.length;
-        const text = carry + decoder.write(chunk);
-        if (w.marker.test(text)) return { found: true };
-        carry = text.slice(-CARRY);
-        if (chunk.length > 0 && offset < st.size) continue;
-      }
-    }
     const now = Date.now();
-    if (now >= deadline) {
-      return {
-        found: false,
-        reason: `no output matching /${w.marker.source}/ in ${w.file} within ${Math.round(w.timeoutMs / 1000)} s`,
-      };
-    }
+    // Asked before the log is read, so a machine that printed the marker and then went off has booted.
+    let stopped = false;
     if (w.stillOn && now >= nextAliveCheck) {
       nextAliveCheck = now + aliveEvery;
-      if (!(await w.stillOn()))
-        return { found: false, reason: `it powered off before ${w.file} showed /${w.marker.source}/` };
+      stopped = !(await w.stillOn());
+    }
+    if (await log.shows(w.marker)) return { found: true };
+    if (stopped)
+      return {
+        found: false,
+        reason: w.reasons?.stopped ?? `it powered off before ${w.file} showed /${w.marker.source}/`,
+      };
+    if (now >= deadline) {
+      const silent = `no output matching /${w.marker.source}/ in ${w.file} within ${Math.round(w.timeoutMs / 1000)} s`;
+      return { found: false, reason: w.reasons?.silent ?? silent };
     }
     await sleep(Math.min(w.pollMs ?? 250, Math.max(0, deadline - now)));
+  }
+}
+
+/** Reads what was added to a log since the mark, a slice at a time, keeping the tail of the last slice. */
+class LogReader {
+  private ino: number;
+  private offset: number;
+  private decoder = new StringDecoder('utf8');
+  private carry = '';
+
+  constructor(
+    private readonly file: string,
+    since: ConsoleMark,
+  ) {
+    this.ino = since.ino;
+    this.offset = since.size;
+  }
+
+  /** True when the output added since the last call (or the kept tail before it) matches `marker`. */
+  async shows(marker: RegExp): Promise<boolean> {
+    const st = await fs.stat(this.file).catch(() => undefined);
+    if (!st) return false;
+    if (st.ino !== this.ino || st.size < this.offset) {
+      // Replaced or truncated since the mark: all of it is new output.
+      this.ino = st.ino;
+      this.offset = 0;
+      this.decoder = new StringDecoder('utf8');
+      this.carry = '';
+    }
+    while (st.size > this.offset) {
+      const chunk = await readRange(this.file, this.offset, Math.min(st.size, this.offset + READ_MAX));
+      if (chunk.length === 0) return false;
+      this.offset += chunk.length;
+      const text = this.carry + this.decoder.write(chunk);
+      if (marker.test(text)) return true;
+      this.carry = text.slice(-CARRY);
+    }
+    return false;
   }
 }
 

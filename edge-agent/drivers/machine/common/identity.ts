@@ -1,25 +1,4 @@
-/**
- * Identity a machine's management controller reports, for discovery and for checking that a
- * machine record points at the hardware it names. Optional for drivers: test with `isIdentityCapable`.
- */
-import type { MachineRef } from '../interface';
-
-export interface MachineIdentity {
-  /** System UUID/GUID, lower case with dashes. */
-  uuid?: string;
-  /** Board or system serial number. */
-  serial?: string;
-  /** MAC addresses, normalized (see normalizeMac). */
-  macs?: string[];
-}
-
-export interface IdentityCapable {
-  identity(machine: MachineRef): Promise<MachineIdentity>;
-}
-
-export function isIdentityCapable(driver: object): driver is IdentityCapable {
-  return typeof (driver as Partial<IdentityCapable>).identity === 'function';
-}
+/** Normalizing the identity fields machines report (MACs, UUIDs), so two ways of writing one compare equal. */
 
 /**
  * `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff` and `AABBCCDDEEFF` all become `aa:bb:cc:dd:ee:ff`; anything

@@ -1,16 +1,21 @@
 /**
- * Typed reads of a machine's free-form `settings`, failing with the driver's own settings error so
- * the message names the key and what is wrong with it.
+ * Typed reads of a machine's free-form `settings`, failing with MachineSettingsError so the message
+ * names the key, what is wrong with it, and the driver's settings to fix.
  */
+import { MachineSettingsError } from '../errors';
 import type { MachineRef } from '../interface';
 
-export type SettingsErrorFactory = (key: string, problem: string) => Error;
-
 export class SettingsReader {
+  /** `fix` names the driver's settings, e.g. `the machine's IPMI settings (host, port, …)`. */
   constructor(
     private readonly machine: MachineRef,
-    private readonly fail: SettingsErrorFactory,
+    private readonly fix: string,
   ) {}
+
+  /** The error for a setting that cannot be used, for checks beyond the typed reads. */
+  fail(key: string, problem: string): MachineSettingsError {
+    return new MachineSettingsError(this.machine.id, key, problem, this.fix);
+  }
 
   optionalString(key: string): string | undefined {
     const v = this.machine.settings[key];

@@ -1,22 +1,16 @@
 /** Typed failures of the IPMI machine driver; the shared ones (NoDiskError, …) come from ../errors. */
-import { MachineError } from '../errors';
+import { AgentError } from '../../../errors';
+import type { PowerHint } from '../errors';
 
-export class IpmiError extends MachineError {}
+/** What a bad IPMI setting's message tells the operator to fix. */
+export const IPMI_SETTINGS = "the machine's IPMI settings (host, port, user, consoleLog, bootMarker, …)";
 
-export class IpmiSettingsError extends IpmiError {
-  constructor(
-    readonly machineId: string,
-    readonly key: string,
-    readonly problem: string,
-  ) {
-    super(
-      'invalid_settings',
-      `Machine ${machineId}: ${key} ${problem}. Fix the machine's IPMI settings (host, port, user, consoleLog, bootMarker, …) and try again.`,
-    );
-  }
-}
+/** What to check when the BMC does not confirm a power state. */
+export const IPMI_POWER_HINT: PowerHint = {
+  check: "Check the BMC's event log (ipmitool sel list) and the chassis, then try again.",
+};
 
-export class IpmiCredentialsMissingError extends IpmiError {
+export class IpmiCredentialsMissingError extends AgentError {
   constructor(readonly machineId: string) {
     super(
       'missing_credentials',
@@ -25,7 +19,7 @@ export class IpmiCredentialsMissingError extends IpmiError {
   }
 }
 
-export class IpmitoolMissingError extends IpmiError {
+export class IpmitoolMissingError extends AgentError {
   constructor(options?: { cause?: unknown }) {
     super(
       'ipmitool_missing',
@@ -35,7 +29,7 @@ export class IpmitoolMissingError extends IpmiError {
   }
 }
 
-export class IpmiCommandError extends IpmiError {
+export class IpmiCommandError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly command: string,
@@ -47,19 +41,6 @@ export class IpmiCommandError extends IpmiError {
       'ipmi_command_failed',
       `ipmitool ${command} for machine ${machineId} at ${bmc} failed: ${stderr || 'no output'}. ${hintFor(stderr)}`,
       options,
-    );
-  }
-}
-
-export class PowerNotConfirmedError extends IpmiError {
-  constructor(
-    readonly machineId: string,
-    readonly wanted: 'on' | 'off',
-    readonly waitedSeconds: number,
-  ) {
-    super(
-      'power_not_confirmed',
-      `The BMC of machine ${machineId} did not report power ${wanted} within ${waitedSeconds} s. Check the BMC's event log (ipmitool sel list) and the chassis, then try again.`,
     );
   }
 }

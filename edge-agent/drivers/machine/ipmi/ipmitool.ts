@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { credential, type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
 import type { PowerState } from '../interface';
-import { IpmiCommandError, IpmiCredentialsMissingError, IpmiSettingsError, IpmitoolMissingError } from './errors';
+import { IPMI_SETTINGS, IpmiCommandError, IpmiCredentialsMissingError, IpmitoolMissingError } from './errors';
 
 export interface IpmiConnection {
   host: string;
@@ -20,7 +20,7 @@ export interface IpmiConnection {
 }
 
 export function ipmiConnection(machine: MachineWithCredentials): IpmiConnection {
-  const s = new SettingsReader(machine, (key, problem) => new IpmiSettingsError(machine.id, key, problem));
+  const s = new SettingsReader(machine, IPMI_SETTINGS);
   const password = credential(machine, 'password');
   if (!password) throw new IpmiCredentialsMissingError(machine.id);
   const timeout = s.number('timeoutSeconds', 0, 0, 300);

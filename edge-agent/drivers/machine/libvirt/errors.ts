@@ -1,22 +1,18 @@
 /** Typed failures of the libvirt machine driver; the shared ones (NoDiskError, …) come from ../errors. */
-import { MachineError } from '../errors';
+import { AgentError } from '../../../errors';
+import type { PowerHint } from '../errors';
 
-export class LibvirtError extends MachineError {}
+/** What a bad libvirt setting's message tells the operator to fix. */
+export const LIBVIRT_SETTINGS = "the machine's libvirt settings (uri, domain, memoryMiB, vcpus, kernel, consoleLog, …)";
 
-export class LibvirtSettingsError extends LibvirtError {
-  constructor(
-    readonly machineId: string,
-    readonly key: string,
-    readonly problem: string,
-  ) {
-    super(
-      'invalid_settings',
-      `Machine ${machineId}: ${key} ${problem}. Fix the machine's libvirt settings (uri, domain, memoryMiB, vcpus, kernel, consoleLog, …) and try again.`,
-    );
-  }
-}
+/** The domain is watched, not asked: it did not reach the power state. */
+export const LIBVIRT_POWER_HINT: PowerHint = {
+  who: 'Domain of machine',
+  verb: 'reach',
+  check: "Check /var/log/libvirt/qemu/ for the domain's log, then try again.",
+};
 
-export class VirshMissingError extends LibvirtError {
+export class VirshMissingError extends AgentError {
   constructor(options?: { cause?: unknown }) {
     super(
       'virsh_missing',
@@ -26,7 +22,7 @@ export class VirshMissingError extends LibvirtError {
   }
 }
 
-export class VirshCommandError extends LibvirtError {
+export class VirshCommandError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly command: string,
@@ -42,7 +38,7 @@ export class VirshCommandError extends LibvirtError {
   }
 }
 
-export class DomainConflictError extends LibvirtError {
+export class DomainConflictError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly domain: string,
@@ -51,19 +47,6 @@ export class DomainConflictError extends LibvirtError {
     super(
       'domain_not_managed',
       `Domain ${domain} on ${uri} exists but was not defined for machine ${machineId}, so it is left alone. Set settings.domain to another name, or undefine that domain if it is unused.`,
-    );
-  }
-}
-
-export class PowerNotConfirmedError extends LibvirtError {
-  constructor(
-    readonly machineId: string,
-    readonly wanted: 'on' | 'off',
-    readonly waitedSeconds: number,
-  ) {
-    super(
-      'power_not_confirmed',
-      `Domain of machine ${machineId} did not reach power ${wanted} within ${waitedSeconds} s. Check /var/log/libvirt/qemu/ for the domain's log, then try again.`,
     );
   }
 }

@@ -1,10 +1,8 @@
 /** Typed failures of the qemu machine driver; the shared ones (NoDiskError, BootFailedError, …) come from ../errors. */
-import { MachineError } from '../errors';
-
-export class QemuError extends MachineError {}
+import { AgentError } from '../../../errors';
 
 /** A machine setting or identity field qemu cannot use. */
-export class QemuConfigError extends QemuError {
+export class QemuConfigError extends AgentError {
   constructor(
     readonly machineId: string,
     /** Where the bad value is, e.g. `settings.memoryMiB` or `identity.macs[0]`. */
@@ -18,7 +16,7 @@ export class QemuConfigError extends QemuError {
   }
 }
 
-export class QemuMissingError extends QemuError {
+export class QemuMissingError extends AgentError {
   constructor(
     readonly binary: string,
     options?: { cause?: unknown },
@@ -32,7 +30,7 @@ export class QemuMissingError extends QemuError {
 }
 
 /** qemu survived SIGKILL, which happens only when the host is stuck (uninterruptible I/O). */
-export class QemuStuckError extends QemuError {
+export class QemuStuckError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly pid: number,

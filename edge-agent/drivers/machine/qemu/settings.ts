@@ -1,11 +1,11 @@
 /** Reads a qemu machine's `settings` into checked values with defaults. */
 
+import { DEFAULT_BOOT_MARKER } from '../common/console-watch';
 import type { MachineRef } from '../interface';
 import { QemuConfigError } from './errors';
 
 /** Kernel command line for a kernel given in settings: serial console, root on the first virtio disk. */
 export const DEFAULT_APPEND = 'console=ttyS0 root=/dev/vda rw init=/init panic=-1';
-export const DEFAULT_BOOT_MARKER = 'ENCOMPASS-BOOTED|login:';
 export const DEFAULT_POWER_OFF_GRACE_SECONDS = 60;
 
 export interface QemuSettings {

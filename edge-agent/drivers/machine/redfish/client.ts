@@ -4,9 +4,9 @@
  */
 import { credential, type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
 import {
+  REDFISH_SETTINGS,
   RedfishCredentialsMissingError,
   RedfishRequestError,
-  RedfishSettingsError,
   RedfishUnauthorizedError,
   RedfishUnreachableError,
 } from './errors';
@@ -20,22 +20,18 @@ export interface RedfishConnection {
 }
 
 export function redfishConnection(machine: MachineWithCredentials): RedfishConnection {
-  const s = new SettingsReader(machine, (key, problem) => new RedfishSettingsError(machine.id, key, problem));
+  const s = new SettingsReader(machine, REDFISH_SETTINGS);
   const endpoint = s.string('endpoint');
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
-    throw new RedfishSettingsError(machine.id, 'settings.endpoint', `is not a URL (${JSON.stringify(endpoint)})`);
+    throw s.fail('settings.endpoint', `is not a URL (${JSON.stringify(endpoint)})`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new RedfishSettingsError(machine.id, 'settings.endpoint', 'must start with https:// or http://');
+    throw s.fail('settings.endpoint', 'must start with https:// or http://');
   if (url.username || url.password)
-    throw new RedfishSettingsError(
-      machine.id,
-      'settings.endpoint',
-      'must not hold credentials (put them in the machine credentials)',
-    );
+    throw s.fail('settings.endpoint', 'must not hold credentials (put them in the machine credentials)');
   const username = credential(machine, 'username');
   const password = credential(machine, 'password');
   if (!username || !password) {

@@ -1,22 +1,16 @@
 /** Typed failures of the Redfish machine driver; the shared ones (NoDiskError, …) come from ../errors. */
-import { MachineError } from '../errors';
+import { AgentError } from '../../../errors';
+import type { PowerHint } from '../errors';
 
-export class RedfishError extends MachineError {}
+/** What a bad Redfish setting's message tells the operator to fix. */
+export const REDFISH_SETTINGS = "the machine's Redfish settings (endpoint, systemId, bootTarget, …)";
 
-export class RedfishSettingsError extends RedfishError {
-  constructor(
-    readonly machineId: string,
-    readonly key: string,
-    readonly problem: string,
-  ) {
-    super(
-      'invalid_settings',
-      `Machine ${machineId}: ${key} ${problem}. Fix the machine's Redfish settings (endpoint, systemId, bootTarget, …) and try again.`,
-    );
-  }
-}
+/** What to check when the BMC does not confirm a power state. */
+export const REDFISH_POWER_HINT: PowerHint = {
+  check: "Check the system's log in the BMC and the chassis, then try again.",
+};
 
-export class RedfishCredentialsMissingError extends RedfishError {
+export class RedfishCredentialsMissingError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly missing: string[],
@@ -28,7 +22,7 @@ export class RedfishCredentialsMissingError extends RedfishError {
   }
 }
 
-export class RedfishUnreachableError extends RedfishError {
+export class RedfishUnreachableError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly url: string,
@@ -43,7 +37,7 @@ export class RedfishUnreachableError extends RedfishError {
   }
 }
 
-export class RedfishUnauthorizedError extends RedfishError {
+export class RedfishUnauthorizedError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly url: string,
@@ -56,7 +50,7 @@ export class RedfishUnauthorizedError extends RedfishError {
   }
 }
 
-export class RedfishRequestError extends RedfishError {
+export class RedfishRequestError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly method: string,
@@ -71,7 +65,7 @@ export class RedfishRequestError extends RedfishError {
   }
 }
 
-export class RedfishSystemNotFoundError extends RedfishError {
+export class RedfishSystemNotFoundError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly endpoint: string,
@@ -80,19 +74,6 @@ export class RedfishSystemNotFoundError extends RedfishError {
     super(
       'redfish_system_not_found',
       `No system at ${endpoint} matches machine ${machineId} (its systems: ${candidates.join(', ') || 'none'}). Set settings.systemId, or the machine's identity (uuid, serial or macs) to one of them.`,
-    );
-  }
-}
-
-export class PowerNotConfirmedError extends RedfishError {
-  constructor(
-    readonly machineId: string,
-    readonly wanted: 'on' | 'off',
-    readonly waitedSeconds: number,
-  ) {
-    super(
-      'power_not_confirmed',
-      `The BMC of machine ${machineId} did not report power ${wanted} within ${waitedSeconds} s. Check the system's log in the BMC and the chassis, then try again.`,
     );
   }
 }

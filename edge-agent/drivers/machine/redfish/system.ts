@@ -1,7 +1,8 @@
 /** The parts of a Redfish ComputerSystem the driver reads, and finding the one a machine record means. */
 
-import { type MachineIdentity, normalizeMac, normalizeUuid, sharesMac } from '../common/identity';
-import type { MachineRef, PowerState } from '../interface';
+import { normalizeMac, normalizeUuid, sharesMac } from '../common/identity';
+import type { PowerReading } from '../common/protocol';
+import type { MachineIdentity, MachineRef } from '../interface';
 import type { RedfishClient } from './client';
 import { RedfishSystemNotFoundError } from './errors';
 
@@ -24,11 +25,11 @@ interface Collection {
   Members?: { '@odata.id': string }[];
 }
 
-/** PoweringOn, PoweringOff and Paused still hold the disk, so they count as on. */
-export function powerOf(system: RedfishSystem): PowerState | undefined {
+/** PoweringOn, PoweringOff and Paused are between states: they still hold the disk, and end no wait. */
+export function readingOf(system: RedfishSystem): PowerReading | undefined {
   const state = system.PowerState;
   if (!state) return undefined;
-  return state === 'Off' ? 'off' : 'on';
+  return state === 'On' ? 'on' : state === 'Off' ? 'off' : 'changing';
 }
 
 export function resetTarget(systemPath: string, system: RedfishSystem): string {

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { markConsole, waitForMarker } from '../../../../edge-agent/drivers/machine/common/console-watch';
-import { isIdentityCapable, normalizeMac, normalizeUuid } from '../../../../edge-agent/drivers/machine/common/identity';
+import { normalizeMac, normalizeUuid } from '../../../../edge-agent/drivers/machine/common/identity';
 import type { MachineWithCredentials } from '../../../../edge-agent/drivers/machine/common/settings-reader';
-import type { DiskRef } from '../../../../edge-agent/drivers/machine/interface';
+import { type DiskRef, hasIdentity } from '../../../../edge-agent/drivers/machine/interface';
 import { IpmiMachineDriver } from '../../../../edge-agent/drivers/machine/ipmi/driver';
 import { ipmiConnection, ipmitoolArgs } from '../../../../edge-agent/drivers/machine/ipmi/ipmitool';
 import { freeUdpPort } from '../../../support/machines-host';
@@ -79,6 +79,7 @@ describeMachineConformance('ipmi (ipmi_sim over lanplus, boot marker on the cons
     ...ws,
     driver,
     machine,
+    offers: { console: false, identity: true },
     cleanup: async () => {
       await driver.powerOff(machine);
       await fs.rm(ws.dir, { recursive: true, force: true });
@@ -108,7 +109,7 @@ describe('ipmi machine driver', () => {
   });
 
   it('reports the GUID and the FRU board serial the BMC holds as the identity', async () => {
-    expect(isIdentityCapable(driver)).toBe(true);
+    expect(hasIdentity(driver)).toBe(true);
     expect(await driver.identity(bladeMachine(b))).toEqual({ uuid: b.uuid, serial: 'SN-ENC-0042' });
   });
 

@@ -1,12 +1,24 @@
-/** Behaviour every MachineDriver shares: the attach / power on / power off / detach cycle and its preconditions. */
+/**
+ * Behaviour every MachineDriver shares: the attach / power on / power off / detach cycle, its
+ * preconditions, one call at a time per machine, and the optional capabilities a driver declares.
+ */
+import { promises as fs } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DiskRef, MachineDriver, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
+import {
+  type DiskRef,
+  hasConsole,
+  hasIdentity,
+  type MachineDriver,
+  type MachineRef,
+} from '../../../../edge-agent/drivers/machine/interface';
 
 export interface MachineFixture {
   driver: MachineDriver;
   /** A machine that is off with no disk attached. */
   machine: MachineRef;
-  /** Two distinct existing disk images the machine can reach. */
+  /** The optional capabilities the driver offers. */
+  offers: { console: boolean; identity: boolean };
+  /** Two distinct existing disk images the machine can reach; `disk` is a file. */
   disk: DiskRef;
   otherDisk: DiskRef;
   /** A disk path where no image exists. */
@@ -90,6 +102,35 @@ export function describeMachineConformance(name: string, makeDriverAndMachine: (
       expect(await driver.powerOff(machine)).toEqual({ power: 'off' });
       await driver.detach(machine);
       expect((await driver.status(machine)).power).toBe('off');
+    });
+
+    it('refuses to power on when the attached disk has since disappeared, and stays off', async () => {
+      await driver.attach(machine, f.disk);
+      if (f.disk.kind !== 'file') throw new Error('the fixture disk must be a file');
+      await fs.rm(f.disk.path);
+      await expect(driver.powerOn(machine)).rejects.toMatchObject({
+        name: 'DiskNotFoundError',
+        code: 'disk_not_found',
+      });
+      expect((await driver.status(machine)).power).toBe('off');
+    });
+
+    it('boots once when asked to power on twice at the same time', async () => {
+      const { bootCount: before } = await driver.status(machine);
+      await driver.attach(machine, f.disk);
+      const outcomes = await Promise.all([driver.powerOn(machine), driver.powerOn(machine)]);
+      expect(outcomes.map((o) => o.bootCount)).toEqual([before + 1, before + 1]);
+      expect((await driver.status(machine)).bootCount).toBe(before + 1);
+    });
+
+    it('offers the optional capabilities it declares, and each of them answers', async () => {
+      expect({ console: hasConsole(driver), identity: hasIdentity(driver) }).toEqual(f.offers);
+      if (hasConsole(driver)) expect(await driver.console(machine)).toBe('');
+      if (hasIdentity(driver)) {
+        const { uuid, macs = [] } = await driver.identity(machine);
+        if (uuid !== undefined) expect(uuid).toMatch(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/);
+        for (const mac of macs) expect(mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+      }
     });
 
     it('accepts another disk once the first is detached', async () => {

@@ -88,6 +88,7 @@ describeMachineConformance('qemu', async () => {
   return {
     driver,
     machine,
+    offers: { console: true, identity: false },
     disk: await rawClone(dir, 'disk.raw'),
     otherDisk,
     missingDisk: { kind: 'file', path: path.join(dir, 'missing.raw'), format: 'raw' },
@@ -140,7 +141,7 @@ describe('qemu machine driver', () => {
     const startedAt = Date.now();
     expect(await driver.powerOn(machine)).toEqual({ power: 'on', booted: true, bootCount: 1 });
     console.info(`qemu boot of a qcow2 overlay took ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
-    const proc = (await driver.readState(machine)).process!;
+    const proc = (await driver.records.read(machine)).process!;
 
     const restarted = new QemuMachineDriver({ stateDir: ws.stateDir });
     expect(await restarted.status(machine)).toEqual({ power: 'on', disk, bootCount: 1 });
@@ -185,7 +186,7 @@ describe('qemu machine driver', () => {
       message: expect.stringContaining('within 3 s'),
     });
     expect(await driver.status(machine)).toMatchObject({ power: 'off', bootCount: 0 });
-    expect(await driver.readState(machine)).not.toHaveProperty('process');
+    expect(await driver.records.read(machine)).not.toHaveProperty('process');
   });
 
   it('refuses settings qemu cannot use before starting anything', async () => {

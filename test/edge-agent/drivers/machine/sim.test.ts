@@ -26,6 +26,7 @@ describeMachineConformance('sim', async () => {
     ...ws,
     driver: new SimMachineDriver({ stateDir: ws.stateDir }),
     machine: machineRef('m-conformance'),
+    offers: { console: false, identity: false },
     missingDisk: { kind: 'file', path: path.join(ws.dir, 'missing.img'), format: 'raw' },
   };
 });
@@ -54,7 +55,7 @@ describe('sim machine driver', () => {
     for (let boot = 1; boot <= 3; boot++) {
       const startedAt = Date.now();
       expect((await driver.powerOn(machine)).bootCount).toBe(boot);
-      const { lastBootAt } = await driver.readState(machine);
+      const { lastBootAt } = await driver.records.read(machine);
       expect(Date.parse(lastBootAt ?? '')).toBeGreaterThanOrEqual(startedAt - 1000);
       await driver.powerOff(machine);
     }
@@ -73,29 +74,16 @@ describe('sim machine driver', () => {
     await driver.detach(failing);
   });
 
-  it('refuses to power on when the attached disk has since disappeared', async () => {
-    await driver.attach(machine, ws.disk);
-    await fs.rm(ws.disk.path);
-    await expect(driver.powerOn(machine)).rejects.toMatchObject({ code: 'disk_not_found' });
-    expect((await driver.status(machine)).power).toBe('off');
-  });
-
-  it('boots once when asked to power on twice at the same time', async () => {
-    await driver.attach(machine, ws.disk);
-    const outcomes = await Promise.all([driver.powerOn(machine), driver.powerOn(machine)]);
-    expect(outcomes.map((o) => o.bootCount)).toEqual([1, 1]);
-  });
-
   it('keeps a machine id with slashes inside the state directory', async () => {
     const odd = machineRef('../../escape/m');
     await driver.attach(odd, ws.disk);
-    expect(path.dirname(driver.statePath(odd))).toBe(ws.stateDir);
-    expect(await fs.readdir(ws.stateDir)).toEqual([path.basename(driver.statePath(odd))]);
+    expect(path.dirname(driver.records.pathOf(odd))).toBe(ws.stateDir);
+    expect(await fs.readdir(ws.stateDir)).toEqual([path.basename(driver.records.pathOf(odd))]);
   });
 
   it('reports an unreadable state file as MachineStateError', async () => {
     await fs.mkdir(ws.stateDir, { recursive: true });
-    await fs.writeFile(driver.statePath(machine), '{ not json');
+    await fs.writeFile(driver.records.pathOf(machine), '{ not json');
     await expect(driver.status(machine)).rejects.toMatchObject({
       name: 'MachineStateError',
       code: 'machine_state_unreadable',
