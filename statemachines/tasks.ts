@@ -51,6 +51,7 @@ export const diskRef = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('iscsi'), portal: id, target: id, lun: count, format: z.literal('raw') }),
 ]);
 
+/** An image's size (of the file: for qcow2 the container), allocation (holes excluded), sha256 and format. */
 export const imageFacts = z.object({
   sizeBytes: count,
   allocatedBytes: count,
@@ -166,6 +167,7 @@ export type MachineRef = z.infer<typeof machineRef>;
 export type ImageFacts = z.infer<typeof imageFacts>;
 export type AppliedChange = z.infer<typeof appliedChange>;
 export type Filesystem = z.infer<typeof filesystem>;
+export type DiskRef = z.infer<typeof diskRef>;
 
 export const taskNames = Object.keys(taskContracts) as TaskName[];
 

@@ -2,24 +2,14 @@
  * How a machine reaches a clone's image: a file on storage the machine's host can read (NAS, local
  * disk), or an iSCSI LUN whose target lets in only the machine's initiator name.
  */
-export interface FileDisk {
-  kind: 'file';
-  /** Absolute path on the agent's host. */
-  path: string;
-  format: 'raw' | 'qcow2';
-}
+import type { DiskRef } from '../../statemachines/tasks';
 
-export interface IscsiDisk {
-  kind: 'iscsi';
-  /** host:port of the target portal. */
-  portal: string;
-  /** The target's IQN. */
-  target: string;
-  lun: number;
-  format: 'raw';
-}
-
-export type DiskRef = FileDisk | IscsiDisk;
+/** The shapes are the task contract's (statemachines/tasks.ts): an attach outcome carries the disk. */
+export type { DiskRef } from '../../statemachines/tasks';
+/** `path`: absolute, on the agent's host. */
+export type FileDisk = Extract<DiskRef, { kind: 'file' }>;
+/** `portal`: host:port of the target portal; `target`: its IQN. */
+export type IscsiDisk = Extract<DiskRef, { kind: 'iscsi' }>;
 
 export function sameDisk(a: DiskRef, b: DiskRef): boolean {
   return JSON.stringify(a, Object.keys(a).sort()) === JSON.stringify(b, Object.keys(b).sort());

@@ -15,15 +15,14 @@
  * `common/harness.ts` turns a machine protocol (power and boot on one wire) into a MachineDriver.
  */
 
-export interface MachineRef {
-  id: string;
-  name: string;
-  kind: string;
-  identity: { macs?: string[]; serial?: string; uuid?: string; initiatorName?: string };
-  settings: Record<string, unknown>;
-  /** Write-only secrets from the machine record (BMC password…): never logged, never on a command line. */
-  credentials?: Record<string, string>;
-}
+/**
+ * A machine as the control plane hands it over in a task: its shape is the task contract's
+ * (statemachines/tasks.ts). `credentials` are write-only secrets (BMC password…): never logged,
+ * never on a command line.
+ */
+export type { MachineRef } from '../../../statemachines/tasks';
+
+import type { MachineRef } from '../../../statemachines/tasks';
 
 export type { DiskRef } from '../disk';
 

@@ -31,14 +31,14 @@
  */
 import type { DiskRef } from '../disk';
 
-export interface RepositoryRef {
-  id: string;
-  kind: string;
-  /** Absolute path of the repository root on the agent's host (for `iscsi`: where LUN backing files live). */
-  path: string;
-  /** Kind-specific settings, e.g. the iSCSI portal and IQN prefix. */
-  settings?: Record<string, unknown>;
-}
+/**
+ * A repository as a task names it (the task contract's shape, statemachines/tasks.ts): `path` is
+ * its root on the agent's host (for `iscsi`: where LUN backing files live), `settings` its
+ * kind-specific settings, e.g. the iSCSI portal and IQN prefix.
+ */
+export type { RepositoryRef } from '../../../statemachines/tasks';
+
+import type { ImageFacts, RepositoryRef } from '../../../statemachines/tasks';
 
 /** Who is to reach an exported image. */
 export interface Access {
@@ -49,14 +49,12 @@ export interface Access {
 
 export type ImageFormat = 'raw' | 'qcow2';
 
-export interface ImageInfo {
-  /** Length of the image file (for qcow2 the container file, not the virtual disk size). */
-  sizeBytes: number;
-  /** Bytes actually allocated on disk (holes excluded). */
-  allocatedBytes: number;
-  sha256: string;
-  format: ImageFormat;
-}
+/**
+ * What a driver reports of an image (the task contract's image facts): `sizeBytes` is the file's
+ * length (for qcow2 the container file, not the virtual disk size), `allocatedBytes` what it takes
+ * on disk (holes excluded).
+ */
+export type ImageInfo = ImageFacts;
 
 /** Called with bytes processed so far and the total; may be called often, cheap to ignore. */
 export type ProgressFn = (done: number, total: number) => void;

@@ -65,9 +65,8 @@ export class SettingsReader {
 }
 
 /** The write-only credentials the control plane hands the agent beside the machine record. */
-export type MachineWithCredentials = MachineRef & { credentials?: Record<string, string> };
 
-export function credential(machine: MachineWithCredentials, key: string): string | undefined {
+export function credential(machine: MachineRef, key: string): string | undefined {
   const v = machine.credentials?.[key];
   return typeof v === 'string' && v !== '' ? v : undefined;
 }

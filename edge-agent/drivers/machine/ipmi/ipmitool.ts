@@ -3,8 +3,8 @@
  * IPMI_PASSWORD), never on its command line, so no process list and no error message shows it.
  */
 import { execFile } from 'node:child_process';
-import { credential, type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
-import type { PowerState } from '../interface';
+import { credential, SettingsReader } from '../common/settings-reader';
+import type { MachineRef, PowerState } from '../interface';
 import { IPMI_SETTINGS, IpmiCommandError, IpmiCredentialsMissingError, IpmitoolMissingError } from './errors';
 
 export interface IpmiConnection {
@@ -19,7 +19,7 @@ export interface IpmiConnection {
   retries?: number;
 }
 
-export function ipmiConnection(machine: MachineWithCredentials): IpmiConnection {
+export function ipmiConnection(machine: MachineRef): IpmiConnection {
   const s = new SettingsReader(machine, IPMI_SETTINGS);
   const password = credential(machine, 'password');
   if (!password) throw new IpmiCredentialsMissingError(machine.id);

@@ -2,7 +2,8 @@
  * A minimal Redfish client over fetch. Credentials go in an HTTP Basic Authorization header only,
  * never in a URL or a message.
  */
-import { credential, type MachineWithCredentials, SettingsReader } from '../common/settings-reader';
+import { credential, SettingsReader } from '../common/settings-reader';
+import type { MachineRef } from '../interface';
 import {
   REDFISH_SETTINGS,
   RedfishCredentialsMissingError,
@@ -19,7 +20,7 @@ export interface RedfishConnection {
   timeoutMs: number;
 }
 
-export function redfishConnection(machine: MachineWithCredentials): RedfishConnection {
+export function redfishConnection(machine: MachineRef): RedfishConnection {
   const s = new SettingsReader(machine, REDFISH_SETTINGS);
   const endpoint = s.string('endpoint');
   let url: URL;

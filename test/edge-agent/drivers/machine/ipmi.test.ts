@@ -6,8 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { markConsole, waitForMarker } from '../../../../edge-agent/drivers/machine/common/console-watch';
 import { normalizeMac, normalizeUuid } from '../../../../edge-agent/drivers/machine/common/identity';
-import type { MachineWithCredentials } from '../../../../edge-agent/drivers/machine/common/settings-reader';
-import { type DiskRef, hasIdentity } from '../../../../edge-agent/drivers/machine/interface';
+import { type DiskRef, hasIdentity, type MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { IpmiMachineDriver } from '../../../../edge-agent/drivers/machine/ipmi/driver';
 import { ipmiConnection, ipmitoolArgs } from '../../../../edge-agent/drivers/machine/ipmi/ipmitool';
 import { freeUdpPort } from '../../../support/machines-host';
@@ -24,11 +23,7 @@ const sim = () => {
 };
 afterAll(async () => (await simStarting)?.stop());
 
-function bladeMachine(
-  b: IpmiSimBlade,
-  settings: Record<string, unknown> = {},
-  password = b.password,
-): MachineWithCredentials {
+function bladeMachine(b: IpmiSimBlade, settings: Record<string, unknown> = {}, password = b.password): MachineRef {
   return {
     id: 'blade-1',
     name: 'blade 1',

@@ -2,8 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MachineWithCredentials } from '../../../../edge-agent/drivers/machine/common/settings-reader';
-import type { DiskRef } from '../../../../edge-agent/drivers/machine/interface';
+import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { RedfishMachineDriver } from '../../../../edge-agent/drivers/machine/redfish/driver';
 import { freeTcpPort } from '../../../support/machines-host';
 import { type RedfishSim, type SimSystemOptions, startRedfishSim } from '../../../support/machines-redfish';
@@ -19,8 +18,8 @@ const BLADE: SimSystemOptions = {
 function machineFor(
   sim: RedfishSim,
   settings: Record<string, unknown> = {},
-  identity: MachineWithCredentials['identity'] = {},
-): MachineWithCredentials {
+  identity: MachineRef['identity'] = {},
+): MachineRef {
   return {
     id: 'rf-1',
     name: 'redfish blade',
