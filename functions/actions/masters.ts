@@ -62,7 +62,14 @@ export async function importMasterAction(
       site: repo.site,
       request: { repository: repo.id, path, ...(pull ? { upload: pull.pull.upload, key: pull.pull.key } : {}) },
       firstStep: pull ? 'pull' : 'inspect',
-      input: { input: { repository: repoRef(repo), path, ...(pull ? { pull: pull.pull } : {}) } },
+      input: {
+        input: {
+          repository: repoRef(repo),
+          path,
+          ...(body.format ? { format: body.format } : {}),
+          ...(pull ? { pull: pull.pull } : {}),
+        },
+      },
     },
     (op) => [...deps.masters.createWrites({ ...master, operation: op.id }), ...(pull?.writes ?? [])],
     (writes) => deps.masters.transactNamed(writes, master.name, 1),

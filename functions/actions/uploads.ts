@@ -112,6 +112,7 @@ export async function objectCreated(deps: Deps, o: ObjectCreated) {
         name: r.name,
         repository: r.repository,
         path: `masters/${r.name}-v1.img`,
+        format: r.format,
         profile: r.profile,
         requirements: r.requirements,
         customization: r.customization,

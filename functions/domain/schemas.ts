@@ -78,11 +78,15 @@ export const createMachine = z
 
 export const updateMachine = createMachine.omit({ name: true, site: true, kind: true }).partial().strict();
 
+/** An image with neither a filesystem nor a partition table is imported only when the request says it is raw. */
+const rawFormat = z.literal('raw').optional();
+
 export const importMaster = z
   .object({
     name,
     repository: ref,
     path: z.string().min(1).max(4096),
+    format: rawFormat,
     profile: profile.optional(),
     requirements: requirements.optional(),
     customization: items.optional(),
@@ -102,6 +106,7 @@ export const createUpload = z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256')
       .optional(),
+    format: rawFormat,
     profile: profile.optional(),
     requirements: requirements.optional(),
     customization: items.optional(),
