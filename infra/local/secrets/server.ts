@@ -43,13 +43,14 @@ const CHANGES = new Set(['CreateSecret', 'PutSecretValue', 'DeleteSecret', 'Rest
 /** Serves the Secrets Manager JSON 1.1 protocol over the encrypted store in `config.dir`. */
 export async function startEndpoint(config: EndpointConfig): Promise<RunningEndpoint> {
   const vault = await openVault(config.dir);
-  let operations: Record<string, Operation>;
+  let store: SecretStore;
   try {
-    operations = buildOperations(await SecretStore.open(vault, config));
+    store = await SecretStore.open(vault, config);
   } catch (error) {
     await vault.close();
     throw error;
   }
+  const operations = buildOperations(store);
   const server = createServer((req, res) => void handle(req, res, operations, config));
   try {
     await new Promise<void>((resolve, reject) => {
@@ -71,6 +72,8 @@ export async function startEndpoint(config: EndpointConfig): Promise<RunningEndp
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
       await closed;
+      // A client that hung up mid-request leaves its change running: seal it before giving the directory up.
+      await store.settled();
       await vault.close();
       config.log(`secrets: stopped ${endpoint}`);
     },

@@ -102,6 +102,11 @@ export class SecretStore {
     return run;
   }
 
+  /** Resolves once every change asked for so far is sealed (or has failed). */
+  async settled(): Promise<void> {
+    await this.queue;
+  }
+
   private live(secrets: Secret[]): Secret[] {
     const now = this.now();
     return secrets.filter((s) => !s.deleted || s.deleted.purgeAt > now);
