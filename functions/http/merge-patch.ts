@@ -6,6 +6,7 @@
  * naming the field. Both `application/merge-patch+json` and `application/json` are accepted.
  */
 import { z } from 'zod';
+import { fieldPath } from '../domain/field-path';
 import { InvalidInputError, StaleRecordError } from '../errors';
 import { parseWith } from './validate';
 
@@ -70,7 +71,7 @@ export function applyMergePatch<D>(
     if (key === 'rev') {
       if (value !== record.rev) throw new StaleRecordError(p.kind, record.id);
     } else if (Object.hasOwn(fixed, key)) {
-      if (!deepEqual(value, record[key])) problems.push(`body.${key}: ${fixed[key]}; leave it out`);
+      if (!deepEqual(value, record[key])) problems.push(`${fieldPath('body', [key])}: ${fixed[key]}; leave it out`);
     } else Object.defineProperty(changes, key, { value, enumerable: true });
   }
   if (problems.length) throw new InvalidInputError(`invalid body: ${problems.join('; ')}`, { problems });

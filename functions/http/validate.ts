@@ -1,5 +1,6 @@
 /** Turns request input into typed values, or an InvalidInputError that lists every problem. */
 import { z } from 'zod';
+import { fieldPath } from '../domain/field-path';
 import { InvalidInputError, PayloadTooLargeError } from '../errors';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -8,15 +9,15 @@ export const MAX_JSON_DEPTH = 64;
 /** Path parameters are ids, names (`name@N` for a master version) or an event. */
 export const MAX_PARAM_LENGTH = 200;
 
-/** Each problem starts with the dotted path of the field it is about: `body.identity.macs.0: …`. */
+/** Each problem starts with the path of the field it is about (see fieldPath): `body.identity.macs.0: …`. */
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const out = schema.safeParse(value);
   if (out.success) return out.data;
   const problems = out.error.issues.flatMap((i) => {
-    const at = [where, ...i.path].join('.');
     // One problem per unknown field, at that field, instead of one for the object that has them.
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at}.${k}: is not a field here; leave it out`);
-    return [`${at}: ${i.message}`];
+    if (i.code === 'unrecognized_keys')
+      return i.keys.map((k) => `${fieldPath(where, [...i.path, k])}: is not a field here; leave it out`);
+    return [`${fieldPath(where, i.path)}: ${i.message}`];
   });
   throw new InvalidInputError(`invalid ${where}: ${problems.join('; ')}`, { problems });
 }

@@ -11,6 +11,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
+import { fieldPath } from '../domain/field-path';
 import {
   CodedError,
   ConcurrentWriteError,
@@ -74,7 +75,8 @@ function startKey(cursor: string, index: keyof typeof indexKeys, partition: stri
 function checkItem(item: Item): void {
   const kind = String(item.pk ?? 'item').split('#')[0]!;
   const bad = unstorable(item, MAX_ITEM_LEVELS);
-  if (bad) throw new UnstorableValueError(kind, bad.path.join('.') || 'the record', bad.problem);
+  if (bad)
+    throw new UnstorableValueError(kind, bad.path.length ? fieldPath('record', bad.path) : 'the record', bad.problem);
   const { bytes, largest } = itemSize(item);
   if (bytes > MAX_ITEM_BYTES) throw new RecordTooLargeError(kind, bytes, MAX_ITEM_BYTES, largest);
 }

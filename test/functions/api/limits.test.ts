@@ -36,7 +36,8 @@ describe('limits of the input', () => {
       [{ settings: { list: [1, 2 ** 60] } }, /^body\.settings\.list\.1: /],
       [{ settings: { tiny: 1e-200 } }, /^body\.settings\.tiny: .*closer to 0/],
       [{ settings: { blob: 'x'.repeat(100_000) } }, /^body\.settings: takes more than 64 KiB/],
-      [{ credentials: { '': 'x' } }, /^body\.credentials\.: /],
+      [{ credentials: { '': 'x' } }, /^body\.credentials\[""\]: /],
+      [{ settings: { 'a.b': { '': 1 } } }, /^body\.settings\["a\.b"\]: has a member with an empty name/],
     ];
     for (const [extra, problem] of cases) {
       const r = await api.post('/v1/machines', { ...base, ...extra });
