@@ -142,11 +142,12 @@ export const createUpload = z
   .object({
     name,
     repository: ref,
+    // S3's largest object.
     sizeBytes: z
       .number()
       .int()
       .positive()
-      .max(16 * 1024 ** 4),
+      .max(5 * 1024 ** 4, 'at most 5 TiB, the largest object S3 keeps'),
     sha256: z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256')

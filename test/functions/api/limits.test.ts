@@ -102,6 +102,23 @@ describe('limits of the input', () => {
     expect(next.body.items[0].id).not.toBe(first.body.items[0].id);
   });
 
+  it('hands out at most 1024 parts of at most 5 GiB for an upload of up to 5 TiB, and refuses more', async () => {
+    const { repo } = await makeRepository(api);
+    const started = Date.now();
+    const r = await api.post('/v1/uploads', { name: unique('huge'), repository: repo.name, sizeBytes: 5 * 1024 ** 4 });
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(201);
+    expect(r.body.parts).toHaveLength(1024);
+    expect(r.body.partBytes).toBe(5 * 1024 ** 3);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const more = await api.post('/v1/uploads', {
+      name: unique('huge'),
+      repository: repo.name,
+      sizeBytes: 16 * 1024 ** 4,
+    });
+    expect(more.status).toBe(400);
+    expect(more.body.error.problems[0]).toMatch(/^body\.sizeBytes: at most 5 TiB/);
+  });
+
   it('refuses a record over 400 KiB with 413 before anything is written or started', async () => {
     const { repo } = await makeRepository(api);
     const big = (n: number) => ({ type: 'file', path: `/etc/big${n}`, content: 'x'.repeat(250 * 1024) });
