@@ -28,6 +28,8 @@ export class CodedError extends Error {
   }
 }
 
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
+
 /** An error meant for the HTTP caller: `app.ts` answers it with its status, code, message and details. */
 export class ApiError extends CodedError {}
 
@@ -67,7 +69,11 @@ export class ForbiddenError extends ApiError {
   override readonly status = 403;
   override readonly code = 'forbidden';
   constructor(role: string, needed: string) {
-    super(`a ${role} token cannot do this; it needs the ${needed} role: ask an admin for such a token`, {
+    const fix =
+      needed === 'agent'
+        ? 'only an edge agent calls this route, with the agent token of its site'
+        : 'ask an admin for such a token';
+    super(`${article(role)} ${role} token cannot do this; it needs the ${needed} role: ${fix}`, {
       role,
       needed,
     });
@@ -82,7 +88,7 @@ export class NotThisAgentError extends ApiError {
     super(
       caller.role === 'agent'
         ? `the agent token of site ${caller.site} cannot report ${what} of site ${site}; only the agent of site ${site} does, with its own token`
-        : `a ${caller.role} token cannot report ${what}; only the edge agent of site ${site} does, with its agent token`,
+        : `${article(caller.role)} ${caller.role} token cannot report ${what}; only the edge agent of site ${site} does, with its agent token`,
       { site, role: caller.role },
     );
   }
@@ -219,6 +225,18 @@ export class RecordTooLargeError extends ApiError {
     super(
       `the ${kind} record would take ${Math.ceil(bytes / 1024)} KiB, over the ${limit / 1024} KiB a record can hold (largest fields: ${largest.join(', ')}); make those smaller: large files belong in the repository (customization items can name a "source" file instead of carrying "content")`,
       { bytes, limit, largest },
+    );
+  }
+}
+
+/** The work a request asks for would not fit in a workflow's input (Step Functions takes 256 KiB). */
+export class WorkflowInputTooLargeError extends ApiError {
+  override readonly status = 413;
+  override readonly code = 'work_too_large';
+  constructor(bytes: number, limit: number) {
+    super(
+      `the agent's task for this request would take ${Math.ceil(bytes / 1024)} KiB, over the ${Math.floor(limit / 1024)} KiB a workflow's input can hold (the clone's customization items travel whole); put large files in the repository and name them with "source" instead of "content"`,
+      { bytes, limit },
     );
   }
 }

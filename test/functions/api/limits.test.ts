@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { routes } from '../../../functions/app';
 import * as s from '../../../functions/domain/schemas';
 import { Api } from '../../support/api';
-import { makeMachine, makeMaster, makeRepository, unique } from '../../support/fixtures';
+import { makeClone, makeMachine, makeMaster, makeRepository, unique } from '../../support/fixtures';
 
 const api = Api.admin();
 const nest = (levels: number): unknown => (levels === 0 ? 1 : { a: nest(levels - 1) });
@@ -117,6 +117,20 @@ describe('limits of the input', () => {
     });
     expect(more.status).toBe(400);
     expect(more.body.error.problems[0]).toMatch(/^body\.sizeBytes: at most 5 TiB/);
+  });
+
+  it('refuses work whose task input would pass the 256 KiB of a workflow input with 413, before anything changes', async () => {
+    const { master } = await makeMaster(api);
+    const clone = await makeClone(api, master.id);
+    const item = (n: number) => ({ type: 'file', path: `/etc/big${n}`, content: 'x'.repeat(150 * 1024) });
+    const r = await api.post(`/v1/clones/${clone.id}/customize`, {
+      items: [item(1), item(2)],
+      variables: { hostname: 'h' },
+    });
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(413);
+    expect(r.body.error.code).toBe('work_too_large');
+    expect(r.body.error.message).toContain('"source"');
+    expect((await api.get(`/v1/clones/${clone.id}`)).body).toEqual(clone);
   });
 
   it('refuses a record over 400 KiB with 413 before anything is written or started', async () => {
