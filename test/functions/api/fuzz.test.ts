@@ -16,7 +16,8 @@ import { sha256Hex } from '../../../functions/store/tokens';
 import { events } from '../../../statemachines/lifecycle';
 import { Api } from '../../support/api';
 import { makeClone, makeMachine, makeMaster } from '../../support/fixtures';
-import { type Body, bodyFor, hostileObject, queryFrom, refFrom } from '../../support/fuzz';
+import { type Body, bodyFor, queryFrom, refFrom } from '../../support/fuzz';
+import { template } from '../../support/fuzz-templates';
 import { stackDeps } from '../../support/store';
 
 const admin = Api.admin();
@@ -25,7 +26,7 @@ const admin = Api.admin();
  * and after: half as many for GET and DELETE, whose only input is the path and query; twice as many
  * for routes that take a body.
  */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 16);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const runsFor = (r: RouteSpec) => (r.method === 'get' || r.method === 'delete' ? Math.ceil(RUNS / 2) : RUNS * 2);
 const roles = ['viewer', 'operator', 'admin', 'agent'] as const;
 type Caller = (typeof roles)[number] | 'none' | 'bogus';
@@ -38,7 +39,6 @@ const doc = DynamoDBDocumentClient.from(
   }),
 );
 const dispatcher = new Agent({ keepAliveTimeout: 500, keepAliveMaxTimeout: 1000 });
-const fuzzName = fc.stringMatching(/^fz[a-z0-9]{8}$/);
 
 interface Fixtures {
   tokens: Record<(typeof roles)[number], { token: string; id: string }>;
@@ -61,113 +61,6 @@ let fx: Fixtures;
 const stats = { inputs: 0, byStatus: {} as Record<string, number>, fiveXX: 0, started: 0, sendMs: 0, snapshotMs: 0 };
 const startedOps: string[] = [];
 const madeClones: string[] = [];
-
-/** Template items: fine ones, a pattern that does not compile, and two that make a record over 400 KiB. */
-const items = fc.constantFrom(
-  [{ type: 'file', path: '/etc/motd', content: 'hi ${hostname}\n' }],
-  [{ type: 'replace', path: '/etc/hosts', pattern: '(', replacement: '' }],
-  [1, 2].map((n) => ({ type: 'file', path: `/etc/big${n}`, content: 'x'.repeat(250 * 1024) })),
-);
-
-/** Valid bodies by route, against the fixtures. Starting real work is fine: the suite waits for it. */
-function template(r: RouteSpec, event?: string): fc.Arbitrary<unknown> | undefined {
-  const key = `${r.method.toUpperCase()} ${r.path}`;
-  const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
-  const small = fc.integer({ min: 1, max: 64 });
-  switch (key) {
-    case 'POST /v1/tokens':
-      return fc.oneof(
-        fc.record({ role: fc.constantFrom('viewer', 'operator', 'admin'), label: maybe(fc.string()) }),
-        fc.constant({ role: 'agent', site: 'local' }),
-      );
-    case 'POST /v1/sites':
-      // A new site provisions its workflows and is removed at once (settle): make few of them.
-      return fc.record({
-        name: fc.oneof({ weight: 1, arbitrary: fuzzName }, { weight: 3, arbitrary: fc.string() }),
-        description: maybe(fc.string()),
-      });
-    case 'PUT /v1/sites/{id}/agent':
-      return fc.record({ version: maybe(fc.string()), host: maybe(fc.string()) }, { requiredKeys: [] });
-    case 'POST /v1/repositories':
-      return fc.record({
-        name: fuzzName,
-        site: fc.constant('local'),
-        kind: fc.constant('file'),
-        path: fc.constant('/nonexistent-fuzz'),
-        settings: maybe(hostileObject),
-      });
-    case 'POST /v1/machines':
-      return fc.record({
-        name: fuzzName,
-        site: fc.constant('local'),
-        kind: fc.constant('sim'),
-        cpus: maybe(small),
-        identity: maybe(fc.record({ serial: fc.string(), initiatorName: fc.string() }, { requiredKeys: [] })),
-        settings: fc.oneof(hostileObject, fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.string())),
-        credentials: maybe(fc.oneof(fc.record({ password: fc.string() }), hostileObject)),
-      });
-    case 'PATCH /v1/machines/{id}':
-      return fc.record(
-        {
-          cpus: small,
-          memoryMiB: fc.constantFrom(512, 4096),
-          arch: fc.constantFrom('x86_64', 'aarch64'),
-          identity: fc.record({ serial: fc.oneof(fc.string(), fc.constant(null)), initiatorName: fc.constant(null) }),
-          settings: fc.oneof(
-            fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.oneof(fc.string(), fc.constant(null))),
-            hostileObject,
-          ),
-          credentials: fc.oneof(
-            fc.record({ password: fc.oneof(fc.string(), fc.constant('(set)'), fc.constant(null)) }),
-            hostileObject,
-          ),
-        },
-        { requiredKeys: [] },
-      );
-    case 'POST /v1/masters':
-      // An image that is not there: the import starts and fails at once, leaving no master.
-      return fc.record({
-        name: fuzzName,
-        repository: fc.constant(fx.repo.name),
-        path: fc.constant('no-such.img'),
-        customization: maybe(items),
-      });
-    case 'PATCH /v1/masters/{id}':
-      return fc.record(
-        {
-          profile: fc.record({ service: fc.string() }, { requiredKeys: [] }),
-          requirements: fc.record({ minCpus: fc.oneof(small, fc.constant(null)) }, { requiredKeys: [] }),
-          customization: items,
-        },
-        { requiredKeys: [] },
-      );
-    case 'POST /v1/uploads':
-      return fc.record({
-        name: fuzzName,
-        repository: fc.constant(fx.repo.name),
-        sizeBytes: fc.integer({ min: 1, max: 2 ** 20 }),
-      });
-    case 'POST /v1/clones':
-      return fc.record({
-        master: fc.constant(fx.master.id),
-        name: fuzzName,
-        method: maybe(fc.constantFrom('auto', 'copy', 'sparse')),
-      });
-    case 'POST /v1/operations/{id}/progress':
-      return fc.record({
-        progress: fc.double({ min: 0, max: 1, noNaN: true }),
-        step: maybe(fc.string({ maxLength: 20 })),
-      });
-    case 'POST /v1/clones/{id}/{event}':
-      if (event === 'assign')
-        return fc.constant({ machine: fx.machine.id, customization: { variables: { hostname: 'fuzz' } } });
-      if (event === 'customize') return fc.constant({ variables: { hostname: 'fuzz' } });
-      if (event === 'rollback') return fc.constant({ to: 0 });
-      return fc.constant({});
-    default:
-      return undefined;
-  }
-}
 
 /** The fixtures a path parameter may name on this route; destructive routes get victims only. */
 function refsFor(r: RouteSpec, event?: string): string[] {
@@ -224,7 +117,7 @@ function inputFor(r: RouteSpec): fc.Arbitrary<Input> {
         Object.fromEntries(names.map((n) => [n, n === 'event' ? fc.constant(ev ?? '') : refFrom(refsFor(r, ev))])),
       ) as fc.Arbitrary<Record<string, string>>,
       query: queryFrom([fx.cursor]),
-      body: bodyFor(template(r, ev)),
+      body: bodyFor(template(r, fx, ev)),
       type: fc.constantFrom('application/json', 'application/merge-patch+json', 'text/plain', undefined),
     }),
   );
