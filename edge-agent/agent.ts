@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GetActivityTaskCommand,
   SendTaskFailureCommand,
@@ -18,7 +19,7 @@ import { checkEnvelope } from '../statemachines/tasks';
 import type { AgentConfig } from './config';
 import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
-import { failureOf, MalformedTaskError } from './errors';
+import { failureOf, MalformedTaskError, ResumedTooOftenError } from './errors';
 import { ExportBook } from './exports';
 import { type Delivery, Journal, type JournalEntry } from './journal';
 import { KeyedSemaphore } from './queue';
@@ -30,6 +31,11 @@ import { type Prepared, prepare } from './tasks/prepare';
 export const AGENT_VERSION = '0.1.0';
 /** Long polls kept open at once; tasks themselves run concurrently, bounded per repository. */
 const POLLERS = 2;
+/**
+ * How often a task cut short by an agent restart is run again. A task that kills its agent every time
+ * (a crash, the OOM killer) would otherwise be resumed by every restart until its time limit.
+ */
+export const MAX_RESUMES = 2;
 
 export class Agent {
   private readonly sfn: SFNClient;
@@ -65,7 +71,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    await mkdir(this.config.stateDir, { recursive: true });
+    await mkdir(this.config.stateDir, { recursive: true, mode: 0o700 });
     await this.cleanup();
     await this.reexport();
     await this.resume();
@@ -77,6 +83,12 @@ export class Agent {
     this.log(`polling ${this.activityArn}; ${this.config.concurrency} storage tasks per repository at once`);
   }
 
+  /**
+   * Stops polling and aborts every task in hand: each task's signal fires, storage removes what it had
+   * half written, and a task cut short is neither journaled as failed nor reported, so the next start
+   * of the agent resumes it under its old token if its workflow still waits for it. A task that
+   * finished meanwhile is reported as usual.
+   */
   async stop(): Promise<void> {
     this.stopping.abort();
     clearInterval(this.aliveTimer);
@@ -148,18 +160,22 @@ export class Agent {
       } catch (e) {
         if (this.stopping.signal.aborted) return;
         this.log(`poll failed (${(e as Error).name}: ${(e as Error).message}); retrying in ${backoff / 1000} s`);
-        await new Promise((r) => setTimeout(r, backoff));
+        // The back-off ends with a stop, so a stopping agent never waits it out.
+        await sleep(backoff, undefined, { signal: this.stopping.signal }).catch(() => undefined);
         backoff = Math.min(backoff * 2, 30_000);
       }
     }
   }
 
   private track(run: Promise<void>): void {
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    // A task's own failure is journaled and reported in handle(); what lands here is the agent's (its journal unwritable).
+    const settled = run.catch((e: Error) => this.log(`a task broke off: ${e.message}`));
+    this.running.add(settled);
+    void settled.finally(() => this.running.delete(settled));
   }
 
-  private async handle(d: Delivery): Promise<void> {
+  /** Runs a delivered task to its end and reports it; `resumes` counts the agent restarts it has survived. */
+  private async handle(d: Delivery, resumes = 0): Promise<void> {
     const abort = new AbortController();
     const heartbeat = setInterval(() => {
       this.sfn.send(new SendTaskHeartbeatCommand({ taskToken: d.taskToken })).catch((e: Error) => {
@@ -167,17 +183,28 @@ export class Agent {
         if (e.name === 'TaskTimedOut' || e.name === 'TaskDoesNotExist') abort.abort(e);
       });
     }, this.config.heartbeatSeconds * 1000);
+    const signal = AbortSignal.any([abort.signal, this.stopping.signal]);
     const task = prepare(d.task, d.input);
     const key = task.slot;
     let release: (() => void) | undefined;
     try {
+      const done = await this.journal.get(d.operation, d.task);
+      if (done?.status === 'succeeded') {
+        this.log(`${d.task} ${d.operation}: already done, returning the journaled result`);
+        await this.report(d, { ...done, delivery: d });
+        return;
+      }
+      // Journaled at once, queued or not, so a restart knows every task this agent had in hand.
+      const startedAt = new Date().toISOString();
+      await this.journal.put(d.operation, d.task, { status: 'running', startedAt, delivery: d, resumes });
       if (key) {
         if (this.slots.full(key))
           this.plane.progress(d.operation, 0, 'queued', `waiting for a free slot on repository ${key}`);
         release = await this.slots.acquire(key);
       }
-      const entry = await this.execute(d, task, abort.signal);
-      await this.report(d, entry);
+      if (this.stopping.signal.aborted) return;
+      const entry = await this.execute(d, task, signal, startedAt, resumes);
+      if (entry) await this.report(d, entry);
     } finally {
       release?.();
       clearInterval(heartbeat);
@@ -206,15 +233,17 @@ export class Agent {
     await this.journal.put(d.operation, d.task, { ...entry, reported: true });
   }
 
-  /** Runs a task once per operation: a redelivered task gets the journaled result. */
-  private async execute(d: Delivery, task: Prepared, signal: AbortSignal): Promise<JournalEntry> {
-    const done = await this.journal.get(d.operation, d.task);
-    if (done?.status === 'succeeded') {
-      this.log(`${d.task} ${d.operation}: already done, returning the journaled result`);
-      return { ...done, delivery: d };
-    }
-    const startedAt = new Date().toISOString();
-    await this.journal.put(d.operation, d.task, { status: 'running', startedAt, delivery: d });
+  /**
+   * Runs a task once and journals its outcome. A task cut short by the agent's stop has no outcome
+   * (undefined): its journal entry stays `running`, for the next start to resume.
+   */
+  private async execute(
+    d: Delivery,
+    task: Prepared,
+    signal: AbortSignal,
+    startedAt: string,
+    resumes: number,
+  ): Promise<JournalEntry | undefined> {
     const ctx: TaskContext = {
       operation: d.operation,
       drivers: this.drivers,
@@ -226,10 +255,21 @@ export class Agent {
     let entry: JournalEntry;
     try {
       const result = await task.run(ctx);
-      entry = { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), delivery: d, result };
+      entry = { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), delivery: d, result, resumes };
     } catch (e) {
+      if (this.stopping.signal.aborted) {
+        this.log(`${d.task} ${d.operation}: cut short by the agent's stop; the next start resumes it`);
+        return undefined;
+      }
       this.log(`${d.task} ${d.operation}: ${(e as Error).message}`);
-      entry = { status: 'failed', startedAt, endedAt: new Date().toISOString(), delivery: d, error: failureOf(e) };
+      entry = {
+        status: 'failed',
+        startedAt,
+        endedAt: new Date().toISOString(),
+        delivery: d,
+        error: failureOf(e),
+        resumes,
+      };
     }
     await this.journal.put(d.operation, d.task, entry);
     return entry;
@@ -255,8 +295,23 @@ export class Agent {
         await this.journal.put(d.operation, d.task, { ...entry, reported: true });
         continue;
       }
-      this.log(`${d.task} ${d.operation}: interrupted by the last stop; running it again`);
-      this.track(this.handle(d));
+      const resumes = (entry.resumes ?? 0) + 1;
+      if (resumes > MAX_RESUMES) {
+        const error = new ResumedTooOftenError(d.task, MAX_RESUMES);
+        this.log(`${d.task} ${d.operation}: ${error.message}`);
+        const failed: JournalEntry = {
+          ...entry,
+          status: 'failed',
+          endedAt: new Date().toISOString(),
+          error: failureOf(error),
+          resumes,
+        };
+        await this.journal.put(d.operation, d.task, failed);
+        await this.report(d, failed);
+        continue;
+      }
+      this.log(`${d.task} ${d.operation}: interrupted by the last stop; running it again (resume ${resumes})`);
+      this.track(this.handle(d, resumes));
     }
   }
 }

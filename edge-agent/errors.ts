@@ -4,6 +4,8 @@
  * Step Functions error name, and the message becomes the operation's error message.
  */
 export class AgentError extends Error {
+  /** For a task cut short: what cut it, which the operation's error names as its `reason`. */
+  readonly interruption?: 'agent_restarted';
   constructor(
     readonly code: string,
     message: string,
@@ -75,10 +77,25 @@ export class ChecksumMismatchError extends AgentError {
   }
 }
 
+/**
+ * A task that an agent restart cut short more often than the agent resumes one: it may be what brings
+ * the agent down, so it fails instead of taking the agent with it once more.
+ */
+export class ResumedTooOftenError extends AgentError {
+  override readonly interruption = 'agent_restarted';
+  constructor(task: string, resumes: number) {
+    super(
+      'interrupted',
+      `task "${task}" was cut short by ${resumes + 1} restarts of the edge agent in a row and is not run again; read the agent's log for why it stopped, then retry the request`,
+    );
+  }
+}
+
 /** What Step Functions gets for a failed task: the error name and a JSON cause for the functions. */
 export function failureOf(e: unknown): { error: string; cause: string } {
   const err = e as { code?: unknown; message?: unknown; name?: unknown };
   const code = typeof err?.code === 'string' && /^[a-z_]+$/.test(err.code) ? err.code : 'agent_error';
   const message = typeof err?.message === 'string' ? err.message : String(e);
-  return { error: code, cause: JSON.stringify({ code, message }) };
+  const reason = e instanceof AgentError ? e.interruption : undefined;
+  return { error: code, cause: JSON.stringify({ code, message, ...(reason ? { reason } : {}) }) };
 }

@@ -22,6 +22,8 @@ export interface JournalEntry {
   delivery?: Delivery;
   /** The outcome reached Step Functions. */
   reported?: boolean;
+  /** How many restarts of the agent resumed this task so far (agent.ts stops at MAX_RESUMES). */
+  resumes?: number;
   startedAt: string;
   endedAt?: string;
   result?: Record<string, unknown>;

@@ -15,13 +15,18 @@ export async function reconcile(deps: Deps, afterRestart = false) {
     if (status === 'RUNNING') continue;
     // An operation is written just before its workflow starts: give that moment time to pass.
     if (status === 'missing' && !afterRestart && Date.now() - Date.parse(op.createdAt) < START_GRACE_MS) continue;
+    // A missing workflow was forgotten by a restart of the workflow endpoint (locally: of the stack).
     const cause =
       status === 'missing'
-        ? 'the control plane restarted while this operation ran, and its workflow is gone; retry the request'
-        : `its workflow ended (${status}) without recording an outcome; retry the request`;
+        ? {
+            message:
+              'the control plane restarted while this operation ran, and its workflow is gone; retry the request',
+            reason: 'control_plane_restarted',
+          }
+        : { message: `its workflow ended (${status}) without recording an outcome; retry the request` };
     await recordFailure(deps, op.id, {
       Error: 'interrupted',
-      Cause: JSON.stringify({ code: 'interrupted', message: cause }),
+      Cause: JSON.stringify({ code: 'interrupted', ...cause }),
     });
     ended.push(op.id);
   }

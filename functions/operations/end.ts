@@ -8,7 +8,7 @@ import type { Deps } from '../deps';
 import { MalformedOutcomeError } from '../errors';
 import { TransactionConflict, type Write } from '../store/db';
 import type { Operation } from '../store/records';
-import { userError } from './failures';
+import { explainFailure } from './failures';
 import { kindOf } from './index';
 
 async function load(deps: Deps, id: string): Promise<Operation | undefined> {
@@ -96,7 +96,7 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
 async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined) {
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
-  const e = userError(error, op.site);
+  const e = await explainFailure(deps, op, error);
   const writes = await kindOf(op).undo(deps, op, e, deps.now());
   return finish(deps, op, 'failed', { error: e }, writes);
 }

@@ -103,7 +103,7 @@ export interface Clone extends Base, Partial<ImageFacts> {
   bootCount: number;
   /** The operation holding the clone, if any. */
   lock?: string;
-  lastError?: { code: string; message: string; operation: string; at: string };
+  lastError?: { code: string; message: string; reason?: string; operation: string; at: string };
   capturedAs?: string;
 }
 
@@ -130,7 +130,8 @@ export interface Operation {
   /** A lifecycle event's transition as planned at accept; its commit applies exactly this. */
   transition?: PlannedTransition;
   result?: Record<string, unknown>;
-  error?: { code: string; message: string };
+  /** `reason` says what cut it short, for `interrupted` and `agent_lost` (operations/failures.ts). */
+  error?: { code: string; message: string; reason?: string };
   executionArn: string;
   actor: string;
   createdAt: string;

@@ -24,6 +24,32 @@ describe('userError', () => {
     expect(userError({ Error: 'States.Timeout' }, 'lab').code).toBe('timeout');
   });
 
+  it('says whether a lost agent went silent or restarted while the operation ran', () => {
+    const since = '2026-01-01T10:00:00.000Z';
+    const silent = userError({ Error: 'States.HeartbeatTimeout' }, 'lab', {
+      since,
+      agentStartedAt: '2026-01-01T09:00:00.000Z',
+    });
+    expect(silent).toMatchObject({ code: 'agent_lost', reason: 'agent_lost' });
+    const restarted = userError({ Error: 'States.HeartbeatTimeout' }, 'lab', {
+      since,
+      agentStartedAt: '2026-01-01T10:00:05.000Z',
+    });
+    expect(restarted).toMatchObject({ code: 'agent_lost', reason: 'agent_restarted' });
+    expect(restarted.message).toContain('restarted');
+  });
+
+  it("keeps the reason an agent's failure gives, and drops one it does not know", () => {
+    const cut = JSON.stringify({ code: 'interrupted', message: 'cut short 3 times', reason: 'agent_restarted' });
+    expect(userError({ Error: 'interrupted', Cause: cut }, 'lab')).toEqual({
+      code: 'interrupted',
+      message: 'cut short 3 times',
+      reason: 'agent_restarted',
+    });
+    const odd = JSON.stringify({ code: 'disk_full', message: 'full', reason: 'a free-text reason' });
+    expect(userError({ Error: 'disk_full', Cause: odd }, 'lab')).toEqual({ code: 'disk_full', message: 'full' });
+  });
+
   it('keeps a plain-text cause as the message', () => {
     expect(userError({ Error: 'States.TaskFailed', Cause: 'boom' }, 'lab')).toEqual({
       code: 'taskfailed',
