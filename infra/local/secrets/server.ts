@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseJsonObject, readRaw, sendAwsJson } from '../aws-json';
 import {
   EndpointStartError,
   InternalServiceError,
@@ -90,64 +90,27 @@ async function handle(
   try {
     const target = String(req.headers['x-amz-target'] ?? '');
     name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
-    const raw = await readBody(req);
+    const raw = await readRaw(req, MAX_BODY_BYTES, () => new RequestTooLargeError(MAX_BODY_BYTES));
     verifySignature(
       { method: req.method ?? '', url: req.url ?? '/', rawHeaders: req.rawHeaders, body: raw },
       { credentials: config.credentials, region: config.region, service: SERVICE, now: new Date() },
     );
     const operation = req.method === 'POST' && req.url === '/' && Object.hasOwn(operations, name) && operations[name];
     if (!operation) throw new UnknownOperationError(name, Object.keys(operations));
-    const body = parseBody(raw);
+    const body = parseJsonObject<RequestBody>(raw, (why) => new MalformedRequestError(why));
     const answer = await operation(body);
     if (CHANGES.has(name)) config.log(`secrets: ${name} ${String(answer['Name'] ?? '')}`);
-    send(res, 200, answer);
+    sendAwsJson(res, '1.1', 200, answer);
   } catch (error) {
     if (error instanceof SecretsApiError) {
       if (error instanceof RefusedRequestError)
         config.log(`secrets: refused ${name || 'a request'} from ${req.socket.remoteAddress}: ${error.awsType}`);
-      send(res, error.status, { __type: error.awsType, message: error.message }, error.awsType);
+      sendAwsJson(res, '1.1', error.status, { __type: error.awsType, message: error.message }, error.awsType);
       return;
     }
     // Our own errors never carry a value; anything else is reported by type and stack only.
     config.log(`secrets: internal error in ${name}: ${error instanceof Error ? error.stack : typeof error}`);
     const internal = new InternalServiceError();
-    send(res, internal.status, { __type: internal.awsType, message: internal.message }, internal.awsType);
+    sendAwsJson(res, '1.1', internal.status, { __type: internal.awsType, message: internal.message }, internal.awsType);
   }
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new RequestTooLargeError(MAX_BODY_BYTES);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseBody(raw: Buffer): RequestBody {
-  const text = raw.toString('utf8').trim();
-  if (text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new MalformedRequestError('not JSON');
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new MalformedRequestError('not a JSON object');
-  return parsed as RequestBody;
-}
-
-function send(res: ServerResponse, status: number, payload: unknown, errorType?: string): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  res.end(text);
 }
