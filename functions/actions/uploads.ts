@@ -142,8 +142,11 @@ export async function objectCreated(deps: Deps, o: ObjectCreated) {
     );
     return { started: accepted.operation };
   } catch (e) {
-    // A duplicate event that lost the race to claim the upload.
+    // A duplicate event that lost the race to claim the upload: the winner's claim or its new master
+    // record stopped this one (a conflict, or the name already taken by the import it started).
     if (e instanceof TransactionConflict) return { ignored: 'already importing' };
+    const now = await deps.db.get<Upload>(recordKey('upload', id));
+    if (now && now.status !== 'pending') return { ignored: 'already importing', operation: now.operation };
     throw e;
   }
 }
