@@ -24,6 +24,7 @@ import { ExportBook } from './exports';
 import { type Delivery, Journal, type JournalEntry } from './journal';
 import { KeyedSemaphore } from './queue';
 import { createDrivers, type Drivers } from './registry';
+import { type SecretResolver, secretResolver } from './secrets';
 import { readStateFile, writeStateFile } from './state-file';
 import type { TaskContext } from './tasks/context';
 import { type Prepared, prepare } from './tasks/prepare';
@@ -46,6 +47,7 @@ export class Agent {
   private readonly running = new Set<Promise<void>>();
   private readonly slots: KeyedSemaphore;
   private readonly exports: ExportBook;
+  private readonly secrets: SecretResolver;
   private loops: Promise<void>[] = [];
   private remembering: Promise<unknown> = Promise.resolve();
   private aliveTimer?: NodeJS.Timeout;
@@ -68,6 +70,7 @@ export class Agent {
     this.plane = new ControlPlane(config, log);
     this.slots = new KeyedSemaphore(config.concurrency);
     this.exports = new ExportBook(config.stateDir);
+    this.secrets = secretResolver(config);
   }
 
   async start(): Promise<void> {
@@ -251,6 +254,7 @@ export class Agent {
       signal,
       seen: (repo) => void this.remember(repo).catch(() => undefined),
       exports: this.exports,
+      secrets: this.secrets,
     };
     let entry: JournalEntry;
     try {

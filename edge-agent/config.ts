@@ -14,6 +14,12 @@ export interface AgentConfig {
   /** Local stack only; in AWS the SDK's default endpoint is used. */
   stepFunctionsEndpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * The secret store that machine credentials are resolved from. Locally: the stack's endpoint and the
+   * key pair it accepts; in AWS leave it out (Secrets Manager, the SDK's default credential chain).
+   * `prefix`: the names' prefix, `encompass/` unless the deployment set another.
+   */
+  secrets?: { endpoint?: string; credentials?: { accessKeyId: string; secretAccessKey: string }; prefix?: string };
   /** Where the agent keeps its journal, machine state and the repositories it has seen. */
   stateDir: string;
   /** Storage-heavy tasks (import, clone, capture, customize…) run at once per repository; more wait their turn. */
@@ -49,6 +55,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     ...(env.ENCOMPASS_AGENT_TOKEN ? { token: env.ENCOMPASS_AGENT_TOKEN } : {}),
     ...(env.ENCOMPASS_AGENT_STATE ? { stateDir: env.ENCOMPASS_AGENT_STATE } : {}),
     ...(env.SFN_ENDPOINT ? { stepFunctionsEndpoint: env.SFN_ENDPOINT } : {}),
+    ...(env.SECRETS_ENDPOINT ? { secrets: { ...fromFile.secrets, endpoint: env.SECRETS_ENDPOINT } } : {}),
   } as Partial<AgentConfig>;
   const missing = (['site', 'api', 'token', 'stateDir'] as const).filter((k) => !c[k]);
   if (missing.length)

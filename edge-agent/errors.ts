@@ -99,3 +99,24 @@ export function failureOf(e: unknown): { error: string; cause: string } {
   const reason = e instanceof AgentError ? e.interruption : undefined;
   return { error: code, cause: JSON.stringify({ code, message, ...(reason ? { reason } : {}) }) };
 }
+
+/** A task names a secret of another site: this agent reads only its own site's secrets, and does not ask for others. */
+export class SecretOfOtherSiteError extends AgentError {
+  constructor(ref: string, site: string) {
+    super(
+      'secret_of_other_site',
+      `the task names secret ${ref}, which belongs to another site; the agent of site ${site} reads only secret://${site}/… references: give the machine credentials of its own site`,
+    );
+  }
+}
+
+/** A secret reference the store could not resolve (gone, unreadable, or the store did not answer). */
+export class SecretUnavailableError extends AgentError {
+  constructor(ref: string, problem: string, cause?: unknown) {
+    super(
+      'secret_unavailable',
+      `cannot resolve secret ${ref}: ${problem}; check that the secret store is reachable from this agent and that the machine's credentials are set (PATCH its credentials again if it was removed)`,
+      { cause },
+    );
+  }
+}

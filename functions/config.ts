@@ -2,6 +2,8 @@
  * Settings of the functions, read from the runtime's environment (Worker bindings, Lambda or Node
  * environment variables). Endpoints are set only for the local stack; in AWS the SDK defaults apply.
  */
+import { SECRETS_PREFIX } from '../statemachines/secrets';
+
 export interface Config {
   region: string;
   accountId: string;
@@ -15,6 +17,11 @@ export interface Config {
   /** IAM role the site state machines run as (AWS); the local endpoint ignores it. */
   stateMachineRoleArn: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Where machine credentials are kept (Secrets Manager, or the local stack's endpoint with its own
+   * key pair), and the name prefix of every ENCOMPASS secret (statemachines/secrets.ts).
+   */
+  secrets: { endpoint?: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
 }
 
 export type Env = Record<string, unknown>;
@@ -22,6 +29,10 @@ export type Env = Record<string, unknown>;
 function str(env: Env, name: string): string | undefined {
   const v = env[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function keyPair(id: string | undefined, key: string | undefined) {
+  return id && key ? { accessKeyId: id, secretAccessKey: key } : undefined;
 }
 
 export function configFromEnv(env: Env): Config {
@@ -45,6 +56,12 @@ export function configFromEnv(env: Env): Config {
     stateMachineRoleArn:
       str(env, 'ENCOMPASS_STATEMACHINE_ROLE_ARN') ?? `arn:aws:iam::${accountId}:role/encompass-statemachines`,
     // Only the local stack passes keys; in AWS the SDK's default provider chain is used.
-    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    credentials: keyPair(accessKeyId, secretAccessKey),
+    secrets: {
+      endpoint: str(env, 'SECRETS_ENDPOINT'),
+      prefix: str(env, 'ENCOMPASS_SECRETS_PREFIX') ?? SECRETS_PREFIX,
+      // The local secrets endpoint accepts only the pair it handed out, not the other endpoints' keys.
+      credentials: keyPair(str(env, 'SECRETS_ACCESS_KEY_ID'), str(env, 'SECRETS_SECRET_ACCESS_KEY')),
+    },
   };
 }

@@ -12,6 +12,7 @@ import { Operations } from './store/operations';
 import { Presigner } from './store/presigner';
 import type { Clone, Machine, Repository, Site } from './store/records';
 import { Resources } from './store/resources';
+import { Secrets, secretsClient } from './store/secrets';
 import { Tokens } from './store/tokens';
 import { sfnClient, Workflows } from './workflows/sfn';
 
@@ -28,6 +29,8 @@ export interface Deps {
   tokens: Tokens;
   catalog: Catalog;
   presigner: Presigner;
+  /** Machine credentials, by reference: written and deleted here, never read. */
+  secrets: Secrets;
   workflows: Workflows;
   now: () => string;
 }
@@ -51,6 +54,7 @@ export function buildDeps(config: Config): Deps {
     tokens: new Tokens(db),
     catalog: new Catalog(s3, config.bucket),
     presigner: new Presigner(s3, config.bucket),
+    secrets: new Secrets(secretsClient(config), config.secrets.prefix),
     workflows: new Workflows(sfnClient(config), config),
     now: () => new Date().toISOString(),
   };

@@ -174,6 +174,27 @@ export class MachineBoundError extends ConflictError {
   }
 }
 
+/** Credentials kept with one site's secrets, on a machine that moves to another site, whose agent cannot read them. */
+export class CredentialsOfOtherSiteError extends InvalidInputError {
+  override readonly code = 'credentials_of_other_site';
+  constructor(machine: string, from: string, to: string, fields: string[]) {
+    const why = `is kept with the secrets of site ${from}, which the agent of site ${to} cannot read; send its value again with the new site`;
+    const problems = fields.map((f) => `${f}: ${why}`);
+    super(`machine ${machine} moves from site ${from} to ${to}: ${problems.join('; ')}`, { problems });
+  }
+}
+
+/** A machine whose record still holds a credential's value (written before credentials were kept by reference). */
+export class CredentialNotStoredError extends ConflictError {
+  override readonly code = 'credential_not_stored';
+  constructor(machine: string, key: string) {
+    super(
+      `machine ${machine} holds credentials.${key} as a value instead of a reference to the secret store, so it cannot be handed to the agent; send it again (PATCH /v1/machines/${machine} {"credentials": {"${key}": "…"}}) and it is moved into the secret store`,
+      { machine, field: `credentials.${key}` },
+    );
+  }
+}
+
 /** Revoking the last admin token would leave nobody able to make tokens, sites or repositories. */
 export class LastAdminError extends ConflictError {
   override readonly code = 'last_admin';

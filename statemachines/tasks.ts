@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { customizationItem, variablesSchema } from './customization';
+import { secretRefSchema } from './secrets';
 
 const id = z.string().min(1);
 const count = z.number().int().nonnegative();
@@ -30,7 +31,11 @@ export const imageRef = z.object({
   format: z.enum(['raw', 'qcow2']).optional(),
 });
 
-/** A machine as its driver needs it. */
+/**
+ * A machine as its driver needs it. Its credentials are references (`secret://<site>/<id>`, secrets.ts),
+ * never values: the agent resolves them in memory just before a driver acts, so no workflow input,
+ * history or journal ever holds a password.
+ */
 export const machineRef = z.object({
   id,
   name: id,
@@ -42,7 +47,7 @@ export const machineRef = z.object({
     initiatorName: z.string().optional(),
   }),
   settings: z.record(z.string(), z.unknown()),
-  credentials: z.record(z.string(), z.string()).optional(),
+  credentials: z.record(z.string(), secretRefSchema).optional(),
 });
 
 /** How a machine reaches an image: a file on the agent's host, or an iSCSI LUN. */

@@ -3,6 +3,7 @@ import type { ImageRef, TaskInput, TaskName, TaskOutcome } from '../../statemach
 import type { RepositoryRef } from '../drivers/storage/interface';
 import type { ExportBook } from '../exports';
 import type { Drivers } from '../registry';
+import type { SecretResolver } from '../secrets';
 
 export interface TaskContext {
   operation: string;
@@ -14,6 +15,8 @@ export interface TaskContext {
   seen(repo: RepositoryRef): void;
   /** What this agent has exported to machines, made again after a restart. */
   exports: ExportBook;
+  /** Resolves the secret references a task carries (machine credentials), in memory only. */
+  secrets: SecretResolver;
 }
 
 /** An image as the control plane names it: a repository and a path inside it. */

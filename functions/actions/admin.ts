@@ -8,6 +8,7 @@ import { InUseError, LastAdminError, NotFoundError } from '../errors';
 import { type Kind, newId } from '../store/ids';
 import type { Base, Machine, Repository, Site } from '../store/records';
 import { revise } from '../store/resources';
+import { deleteCredentials, writeNewCredentials } from './machine-credentials';
 import { machineView } from './views';
 
 function base(kind: Kind, name: string, now: string): Base {
@@ -44,7 +45,14 @@ export async function createRepositoryAction(deps: Deps, body: z.infer<typeof cr
 export async function createMachineAction(deps: Deps, body: z.infer<typeof createMachine>) {
   const site = await deps.sites.require(body.site);
   const m: Machine = { ...base('machine', body.name, deps.now()), ...body, site: site.name };
-  return machineView(await deps.machines.create(m));
+  const credentials = await writeNewCredentials(deps, m);
+  try {
+    await deps.machines.create({ ...m, ...(credentials.refs ? { credentials: credentials.refs } : {}) });
+  } catch (e) {
+    await credentials.undo();
+    throw e;
+  }
+  return machineView(m);
 }
 
 export async function deleteMachine(deps: Deps, ref: string) {
@@ -52,6 +60,7 @@ export async function deleteMachine(deps: Deps, ref: string) {
   if (m.clone)
     throw new InUseError(`machine ${m.name} carries clone ${m.clone}; unassign it first`, { clone: m.clone });
   await deps.db.transact(deps.machines.deleteWrites(m));
+  await deleteCredentials(deps, m);
   return { deleted: m.id };
 }
 

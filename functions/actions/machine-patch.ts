@@ -11,6 +11,7 @@ import { BusyError, MachineBoundError, StaleRecordError } from '../errors';
 import { applyMergePatch, deepEqual, type Patchable } from '../http/merge-patch';
 import { recordKey, TransactionConflict, type Write } from '../store/db';
 import type { Clone, Machine } from '../store/records';
+import { writePatchedCredentials } from './machine-credentials';
 import { CREDENTIAL_SET, machineView } from './views';
 
 type Fields = z.infer<typeof machineFields>;
@@ -99,16 +100,30 @@ async function checkBound(deps: Deps, m: Machine, next: Fields): Promise<Write[]
 export async function patchMachineAction(deps: Deps, ref: string, patch: Record<string, unknown>) {
   const m = await deps.machines.require(ref);
   const { id, rev, createdAt, updatedAt: _updatedAt, clone, ...fields } = m;
-  const next = applyMergePatch(patchable, { ...m }, fields as Fields, keepSetCredentials(patch));
+  const kept = keepSetCredentials(patch);
+  const next = applyMergePatch(patchable, { ...m }, fields as Fields, kept);
   if (next.site !== m.site) next.site = (await deps.sites.require(next.site)).name;
   const held = clone ? await checkBound(deps, m, next) : [];
-  const updated: Machine = { id, rev: rev + 1, createdAt, updatedAt: deps.now(), ...(clone ? { clone } : {}), ...next };
+  // Every check is done: the new values go to the secret store, then the record that references them.
+  const credentials = await writePatchedCredentials(deps, m, next, kept);
+  const { credentials: _values, ...rest } = next;
+  const updated: Machine = {
+    id,
+    rev: rev + 1,
+    createdAt,
+    updatedAt: deps.now(),
+    ...(clone ? { clone } : {}),
+    ...rest,
+    ...(credentials.refs ? { credentials: credentials.refs } : {}),
+  };
   try {
     await deps.db.transact([deps.machines.saveWrite(updated), ...held]);
   } catch (e) {
+    await credentials.undo();
     if (e instanceof TransactionConflict)
       throw e.failed.includes(0) ? new StaleRecordError('machine', id) : new StaleRecordError('clone', clone!);
     throw e;
   }
+  await credentials.commit();
   return machineView(updated);
 }

@@ -92,9 +92,20 @@ export const identity = z
   })
   .strict();
 
-/** Write-only secrets of a machine's driver (a BMC password): names to values. */
+/**
+ * Write-only secrets of a machine's driver (a BMC password): names to values. A name becomes the last
+ * part of the secret's reference (`secret://<site>/machines/<id>/<name>`), hence the secret id's rule.
+ */
 const credentials = z
-  .record(z.string().min(1, 'a credential needs a name').max(100), z.string().max(4096))
+  .record(
+    z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/,
+        'a credential name is 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit',
+      ),
+    z.string().min(1, 'a credential needs a value (null removes it)').max(4096),
+  )
   .refine((c) => Object.keys(c).length <= 32, 'at most 32 credentials');
 
 /**

@@ -2,23 +2,23 @@
  * attach, detach, activate and deactivate: the agent works on the clone's machine. attach lets the
  * machine reach the storage, activate powers it on (the first boot makes a clean clone operational).
  */
+
+import { isSecretRef } from '../../statemachines/secrets';
 import type { MachineRef } from '../../statemachines/tasks';
-import { InvalidInputError } from '../errors';
+import { CredentialNotStoredError, InvalidInputError } from '../errors';
 import type { Machine } from '../store/records';
 import type { Accepting, EventEntry } from './entry';
 import { noBody } from './entry';
 
 type MachineEvent = 'attach' | 'detach' | 'activate' | 'deactivate';
 
-/** A machine as its driver on the agent needs it. */
-export const machineRef = (m: Machine): MachineRef => ({
-  id: m.id,
-  name: m.name,
-  kind: m.kind,
-  identity: m.identity,
-  settings: m.settings,
-  credentials: m.credentials ?? {},
-});
+/** A machine as its driver on the agent needs it: its credentials go as references, never as values. */
+export const machineRef = (m: Machine): MachineRef => {
+  const credentials = m.credentials ?? {};
+  const value = Object.keys(credentials).find((key) => !isSecretRef(credentials[key]));
+  if (value !== undefined) throw new CredentialNotStoredError(m.name, value);
+  return { id: m.id, name: m.name, kind: m.kind, identity: m.identity, settings: m.settings, credentials };
+};
 
 async function onMachine({ deps, clone, image }: Accepting, check?: (m: Machine) => void) {
   const machine = await deps.machines.require(clone.machine!);

@@ -19,6 +19,7 @@ import { type FunctionsLocal, startFunctions } from './functions';
 import { freePort } from './ports';
 import { assertPrerequisites } from './prereqs';
 import { startS3 } from './s3';
+import { startSecrets } from './secrets/index';
 import { startStepFunctions } from './stepfunctions/index';
 
 export const LOCAL_SITE = 'local';
@@ -37,7 +38,7 @@ export interface Stack {
   url: string;
   adminToken: string;
   home: string;
-  endpoints: { dynamodb: string; s3: string; stepfunctions: string };
+  endpoints: { dynamodb: string; s3: string; stepfunctions: string; secrets: string };
   env: Record<string, string>;
   deps: Deps;
   agent: Child & { configFile: string };
@@ -105,6 +106,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     });
     stops.push(() => sfn.stop());
 
+    // Machine credentials: the functions write them, the agent reads them, with the one key pair the store accepts.
+    const secrets = await startSecrets({ dir: join(home, 'secrets'), port: 0, log: (l) => log(`[secrets] ${l}`) });
+    stops.push(() => secrets.stop());
+
     const env: Record<string, string> = {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'local',
@@ -115,6 +120,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       S3_ENDPOINT: s3.endpoint,
       SFN_ENDPOINT: sfn.endpoint,
       ENCOMPASS_INTERNAL_SECRET: internalSecret,
+      SECRETS_ENDPOINT: secrets.endpoint,
+      SECRETS_ACCESS_KEY_ID: secrets.credentials.accessKeyId,
+      SECRETS_SECRET_ACCESS_KEY: secrets.credentials.secretAccessKey,
     };
     functions = await startFunctions({ port: o.port || (await freePort()), bindings: env });
     stops.push(() => functions!.stop());
@@ -160,6 +168,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       accountId: '000000000000',
       stepFunctionsEndpoint: sfn.endpoint,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      secrets: { endpoint: secrets.endpoint, credentials: secrets.credentials },
       stateDir: join(home, 'agent/state'),
       concurrency: 4,
       maxTasks: 64,
@@ -180,7 +189,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       url: functions.url,
       adminToken,
       home,
-      endpoints: { dynamodb: db.endpoint, s3: s3.endpoint, stepfunctions: sfn.endpoint },
+      endpoints: { dynamodb: db.endpoint, s3: s3.endpoint, stepfunctions: sfn.endpoint, secrets: secrets.endpoint },
       env,
       deps,
       functions,

@@ -76,3 +76,17 @@ describe('task contracts', () => {
     for (const t of taskNames) expect(taskContracts[t].doc.length).toBeGreaterThan(10);
   });
 });
+
+describe('machine credentials in a task', () => {
+  const input = (credentials: Record<string, string>) => ({ image, machine: { ...machine, credentials } });
+
+  it('are references to the secret store', () => {
+    expect(checkInput('power_on', input({ password: 'secret://local/machines/mc-1/password' })).ok).toBe(true);
+  });
+
+  it('are refused as values, naming the field', () => {
+    const checked = checkInput('power_on', input({ password: 'hunter2' }));
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) expect(checked.violation.field).toMatch(/machine\.credentials\.password/);
+  });
+});

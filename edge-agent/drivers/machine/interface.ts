@@ -17,8 +17,9 @@
 
 /**
  * A machine as the control plane hands it over in a task: its shape is the task contract's
- * (statemachines/tasks.ts). `credentials` are write-only secrets (BMC password…): never logged,
- * never on a command line.
+ * (statemachines/tasks.ts). A driver gets it from tasks/machines.ts with `credentials` resolved from
+ * their `secret://` references to the values (BMC password…), in memory for this call only: never
+ * logged, never on a command line, never kept.
  */
 export type { MachineRef } from '../../../statemachines/tasks';
 

@@ -30,6 +30,7 @@ describe('storage tasks', () => {
       signal: new AbortController().signal,
       seen: () => {},
       exports: new ExportBook(path.join(dir, 'state')),
+      secrets: { resolve: (ref) => Promise.reject(new Error(`image tasks resolve no secret (asked for ${ref})`)) },
     };
   });
   afterEach(async () => fs.rm(dir, { recursive: true, force: true }));

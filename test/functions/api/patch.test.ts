@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../../support/api';
 import { makeClone, makeMachine, makeMaster, unique } from '../../support/fixtures';
-import { stackDeps } from '../../support/store';
+import { secretValue, storedCredentials } from '../../support/store';
 
 const api = Api.admin();
 const iqn = 'iqn.2026-11.io.example:blade1';
@@ -36,7 +36,7 @@ describe('PATCH /v1/machines/{id} merges', () => {
     });
     const empty = await api.patch(`/v1/machines/${m.id}`, {});
     expect(empty.body).toMatchObject({ cpus: 4, memoryMiB: 4096, identity: { initiatorName: iqn } });
-    expect((await stackDeps().machines.get(m.id))?.credentials).toEqual({ password: 'pw1', user: 'admin' });
+    expect((await storedCredentials(m.id)).values).toEqual({ password: 'pw1', user: 'admin' });
   });
 
   it('merges objects member by member, removes a member with null, and replaces arrays whole', async () => {
@@ -59,9 +59,19 @@ describe('PATCH /v1/machines/{id} merges', () => {
     const r = await api.patch(`/v1/machines/${m.id}`, { credentials: { ...shown, password: 'pw2' } });
     expect(r.body.credentials).toEqual({ password: '(set)', user: '(set)' });
     expect(JSON.stringify(r.body)).not.toContain('pw2');
-    expect((await stackDeps().machines.get(m.id))?.credentials).toEqual({ password: 'pw2', user: 'admin' });
+    const stored = await storedCredentials(m.id);
+    expect(stored.values).toEqual({ password: 'pw2', user: 'admin' });
+    // The record holds references only; the values are in the secret store.
+    expect(stored.refs).toEqual({
+      password: `secret://local/machines/${m.id}/password`,
+      user: `secret://local/machines/${m.id}/user`,
+    });
     await api.patch(`/v1/machines/${m.id}`, { credentials: { user: null } });
-    expect((await stackDeps().machines.get(m.id))?.credentials).toEqual({ password: 'pw2' });
+    expect((await storedCredentials(m.id)).values).toEqual({ password: 'pw2' });
+    // A removed credential's secret is deleted, and so are the rest with the machine.
+    expect(await secretValue(stored.refs.user!)).toBeUndefined();
+    expect((await api.del(`/v1/machines/${m.id}`)).status).toBe(200);
+    expect(await secretValue(stored.refs.password!)).toBeUndefined();
   });
 
   it('refuses a patch whose result is not a valid machine, naming each field, and changes nothing', async () => {
