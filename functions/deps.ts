@@ -6,6 +6,7 @@
 import { type Config, configFromEnv, type Env } from './config';
 import { Audit } from './store/audit';
 import { Catalog, s3Client } from './store/catalog';
+import { Customizations } from './store/customizations';
 import { Db } from './store/db';
 import { Masters } from './store/masters';
 import { Operations } from './store/operations';
@@ -27,6 +28,7 @@ export interface Deps {
   audit: Audit;
   tokens: Tokens;
   catalog: Catalog;
+  customizations: Customizations;
   presigner: Presigner;
   workflows: Workflows;
   now: () => string;
@@ -38,6 +40,8 @@ export const versionsOf = (masterId: string) => `versions-of#${masterId}`;
 export function buildDeps(config: Config): Deps {
   const db = new Db(config);
   const s3 = s3Client(config);
+  const catalog = new Catalog(s3, config.bucket);
+  const presigner = new Presigner(s3, config.bucket);
   return {
     config,
     db,
@@ -49,8 +53,9 @@ export function buildDeps(config: Config): Deps {
     operations: new Operations(db),
     audit: new Audit(db),
     tokens: new Tokens(db),
-    catalog: new Catalog(s3, config.bucket),
-    presigner: new Presigner(s3, config.bucket),
+    catalog,
+    customizations: new Customizations(catalog, presigner),
+    presigner,
     workflows: new Workflows(sfnClient(config), config),
     now: () => new Date().toISOString(),
   };
