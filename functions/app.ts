@@ -35,7 +35,7 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
       if (principal) authorize(principal, spec.access);
       const params = parseParams(c.req.param() as Record<string, string>);
       const hasBody = spec.method !== 'get' && spec.method !== 'delete';
-      const raw = hasBody ? await readJson(c.req.raw) : undefined;
+      const raw = hasBody ? await readJson(c.req.raw, spec.maxBodyBytes) : undefined;
       const body = spec.body ? parseWith(spec.body, raw, 'body') : raw;
       const query = spec.query ? parseWith(spec.query, c.req.query(), 'query') : {};
       const result = await spec.handler({

@@ -6,6 +6,7 @@
 import { type Config, configFromEnv, type Env } from './config';
 import { Audit } from './store/audit';
 import { Catalog, s3Client } from './store/catalog';
+import { Customizations } from './store/customizations';
 import { Db } from './store/db';
 import { Masters } from './store/masters';
 import { Operations } from './store/operations';
@@ -28,6 +29,7 @@ export interface Deps {
   audit: Audit;
   tokens: Tokens;
   catalog: Catalog;
+  customizations: Customizations;
   presigner: Presigner;
   /** Machine credentials, by reference: written and deleted here, never read. */
   secrets: Secrets;
@@ -41,6 +43,8 @@ export const versionsOf = (masterId: string) => `versions-of#${masterId}`;
 export function buildDeps(config: Config): Deps {
   const db = new Db(config);
   const s3 = s3Client(config);
+  const catalog = new Catalog(s3, config.bucket);
+  const presigner = new Presigner(s3, config.bucket);
   return {
     config,
     db,
@@ -52,8 +56,9 @@ export function buildDeps(config: Config): Deps {
     operations: new Operations(db),
     audit: new Audit(db),
     tokens: new Tokens(db),
-    catalog: new Catalog(s3, config.bucket),
-    presigner: new Presigner(s3, config.bucket),
+    catalog,
+    customizations: new Customizations(catalog, presigner),
+    presigner,
     secrets: new Secrets(secretsClient(config), config.secrets.prefix),
     workflows: new Workflows(sfnClient(config), config),
     now: () => new Date().toISOString(),

@@ -262,6 +262,30 @@ export class WorkflowInputTooLargeError extends ApiError {
   }
 }
 
+/** A customization that would not fit where it goes: its document, or the agent's report of applying it. */
+export class CustomizationTooLargeError extends ApiError {
+  override readonly status = 413;
+  override readonly code = 'customization_too_large';
+  constructor(what: string, bytes: number, limit: number, remedy: string) {
+    super(
+      `${what} would take ${Math.ceil(bytes / 1024)} KiB, over the ${Math.floor(limit / 1024)} KiB it can hold; ${remedy}`,
+      { bytes, limit },
+    );
+  }
+}
+
+/** The customization document a clone's record names is gone or altered: it cannot be planned on. */
+export class CustomizationUnreadableError extends ApiError {
+  override readonly status = 409;
+  override readonly code = 'customization_unreadable';
+  constructor(key: string, problem: string) {
+    super(
+      `the clone's customization document ${key} cannot be used: ${problem}; restore the object from a backup of the bucket, or destroy the clone and clone its master again`,
+      { key },
+    );
+  }
+}
+
 /** A value that DynamoDB cannot keep (nested too deep, an empty key, a number out of range): refused before writing. */
 export class UnstorableValueError extends InvalidInputError {
   override readonly code = 'unstorable_value';

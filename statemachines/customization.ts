@@ -46,3 +46,27 @@ export const variablesSchema = z.record(
   z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'variable names are letters, digits, _ . -'),
   z.string().max(64 * 1024),
 );
+
+/**
+ * A clone's customization as it is kept in S3 (functions/store/customizations.ts), never in a
+ * record or a workflow's payload: the effective items (its master's template, then its own) and
+ * the variables. One object per operation that changed it, immutable once written.
+ */
+export const customizationDocument = z
+  .object({ items: z.array(customizationItem), variables: variablesSchema })
+  .strict();
+export type CustomizationDocument = z.infer<typeof customizationDocument>;
+
+/** Where a customization document is and what it is: records and workflows carry this instead of the items. */
+export const documentRef = z.object({
+  key: z.string().min(1),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 in lowercase hex'),
+  sizeBytes: z.number().int().nonnegative(),
+  /** How many items it holds. */
+  items: z.number().int().nonnegative(),
+});
+export type DocumentRef = z.infer<typeof documentRef>;
+
+/** What the agent gets: the reference and a presigned GET URL of it (the agent holds no AWS credentials). */
+export const documentSource = documentRef.extend({ url: z.string().url() });
+export type DocumentSource = z.infer<typeof documentSource>;

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS } from './constants';
 import { transitions } from './lifecycle';
-import type { TaskName } from './tasks';
+import { type TaskName, undoTaskOf } from './tasks';
 
 const stepsRetry = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 }];
 
@@ -115,6 +115,47 @@ function cloneMachine() {
 
 const stateName = (event: string) => event[0]!.toUpperCase() + event.slice(1);
 
+/** What the undo task of each undoable task gets, from the workflow's state (the task's input is `$.input`). */
+const undoInputs: Record<string, Record<string, string>> = {
+  // Roll back exactly the range the customize applied: from its `to` back to its `from`.
+  rollback: { 'image.$': '$.input.image', 'from.$': '$.input.to', 'to.$': '$.input.from' },
+};
+
+/**
+ * A commit that fails after the agent changed the image: the agent undoes the change first, then
+ * the failure is recorded with what the undo did (`$.undo`: its outcome, or its error), so an
+ * operation never reports failure while its change is still in the image.
+ */
+function undoStates(events: readonly { event: string; task: TaskName | null }[]) {
+  const undoable = events.flatMap((t) => {
+    const undo = undoTaskOf(t.task);
+    return undo ? [{ event: t.event, undo }] : [];
+  });
+  const states: Record<string, unknown> = {
+    Undo: {
+      Type: 'Choice',
+      Comment: 'a change the agent made that cannot be committed is undone before the failure is recorded',
+      Choices: undoable.map((u) => ({ Variable: '$.event', StringEquals: u.event, Next: `Undo${stateName(u.undo)}` })),
+      Default: 'RecordFailure',
+    },
+    RecordUndone: {
+      ...tail.RecordFailure,
+      Comment: 'record the failure and what undoing the change did',
+      Parameters: { ...tail.RecordFailure.Parameters, 'undo.$': '$.undo' },
+      // Recording what the undo did is an extra; the failure itself must be recorded in any case.
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recordError', Next: 'RecordFailure' }],
+    },
+  };
+  for (const undo of new Set(undoable.map((u) => u.undo)))
+    states[`Undo${stateName(undo)}`] = {
+      ...agentTask(undo, 'RecordUndone', undoInputs[undo]),
+      Comment: `undo the change on the agent ("${undo}")`,
+      ResultPath: '$.undo',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.undo', Next: 'RecordUndone' }],
+    };
+  return states;
+}
+
 export function transitionMachine() {
   const states: Record<string, unknown> = {
     Route: {
@@ -139,7 +180,23 @@ export function transitionMachine() {
     Comment: 'A lifecycle transition of a clone: the agent does the work, the functions record it',
     StartAt: 'Route',
     TimeoutSeconds: AGENT_TIMEOUT_SECONDS + 600,
-    States: { ...states, ...tail },
+    States: {
+      ...states,
+      ...tail,
+      Commit: {
+        ...tail.Commit,
+        // Refusals that no retry changes go to the undo at once (by code locally, by class in Lambda).
+        Retry: [
+          {
+            ErrorEquals: ['record_too_large', 'RecordTooLargeError', 'malformed_outcome', 'MalformedOutcomeError'],
+            MaxAttempts: 0,
+          },
+          ...stepsRetry,
+        ],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Undo' }],
+      },
+      ...undoStates(transitions),
+    },
   };
 }
 

@@ -9,8 +9,15 @@ export const stepError = z.object({ Error: z.string().optional(), Cause: z.strin
 
 export const stepInput = z.discriminatedUnion('step', [
   z.object({ step: z.literal('commit'), operation: z.string().min(1), outcome: z.unknown().optional() }),
-  z.object({ step: z.literal('fail'), operation: z.string().min(1), error: stepError.optional() }),
+  z.object({
+    step: z.literal('fail'),
+    operation: z.string().min(1),
+    error: stepError.optional(),
+    /** What undoing the agent's change did, when the workflow undid one: its outcome, or its error. */
+    undo: z.union([z.looseObject({ applied: z.number() }), stepError]).optional(),
+  }),
 ]);
 
 export type StepInput = z.infer<typeof stepInput>;
 export type StepError = z.infer<typeof stepError>;
+export type StepUndo = NonNullable<Extract<StepInput, { step: 'fail' }>['undo']>;

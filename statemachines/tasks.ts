@@ -10,7 +10,7 @@
  *   slots on the agent (`slot(input)` names the repository); machine tasks take none.
  */
 import { z } from 'zod';
-import { customizationItem, variablesSchema } from './customization';
+import { documentSource } from './customization';
 import { secretRefSchema } from './secrets';
 
 const id = z.string().min(1);
@@ -120,8 +120,8 @@ export const taskContracts = {
     slot: (i) => i.target.repository.id,
   }),
   customize: contract({
-    doc: 'apply customization items [from, to) to a clean clone offline',
-    input: z.object({ image: imageRef, items: z.array(customizationItem), variables: variablesSchema, ...range }),
+    doc: 'apply customization items [from, to) of the customization document to a clean clone offline',
+    input: z.object({ image: imageRef, customization: documentSource, ...range }),
     outcome: z.looseObject({ applied: count, changes: z.array(appliedChange) }),
     slot: (i) => i.image.repository.id,
   }),
@@ -177,6 +177,18 @@ export type Filesystem = z.infer<typeof filesystem>;
 export type DiskRef = z.infer<typeof diskRef>;
 
 export const taskNames = Object.keys(taskContracts) as TaskName[];
+
+/**
+ * The task that undoes a task on the agent when its outcome cannot be committed: the transition
+ * workflow runs it before the failure is recorded (generate.ts), and the commit step leaves such a
+ * failure to the workflow (functions/operations/end.ts), so a failed operation leaves no change in
+ * the image. A customize is undone by rolling back the range it applied.
+ */
+export const undoTasks = { customize: 'rollback' } as const satisfies Partial<Record<TaskName, TaskName>>;
+
+export function undoTaskOf(task: string | null | undefined): TaskName | undefined {
+  return task && Object.hasOwn(undoTasks, task) ? undoTasks[task as keyof typeof undoTasks] : undefined;
+}
 
 export function isTask(name: string): name is TaskName {
   return Object.hasOwn(taskContracts, name);

@@ -165,3 +165,18 @@ export class SourceReadError extends AgentError {
     );
   }
 }
+
+/** The customization document could not be fetched, or is not the one the task names. */
+export class DocumentUnreadableError extends AgentError {
+  constructor(
+    readonly key: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'customization_unreadable',
+      `The customization document ${key} could not be used (${reason}); nothing was changed. Check that the agent reaches the bucket, then retry.`,
+      options,
+    );
+  }
+}

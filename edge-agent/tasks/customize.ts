@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyCustomization, rollbackCustomization } from '../customization/apply';
+import { fetchDocument } from '../customization/document';
 import { FileUndoStore } from '../customization/undo-store';
 import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
 import { NoFilesystemError } from '../errors';
@@ -23,8 +24,9 @@ async function open(
 }
 
 export const customize: Task<'customize'> = async (input, ctx) => {
-  const { image, items, variables, from, to } = input;
+  const { image, customization, from, to } = input;
   if (from === to) return { applied: from, changes: [] };
+  const { items, variables } = await fetchDocument(customization, ctx.signal);
   const { path, fs, volume, undo } = await open(image, ctx);
   const storage = ctx.drivers.storage(image.repository.kind);
   return applyCustomization({

@@ -39,7 +39,7 @@ export async function createCloneAction(deps: Deps, p: Principal | undefined, bo
     path: `clones/${body.name}`,
     metastate: 'clean',
     binding: 'unassigned',
-    customization: { items: [], variables: {}, applied: 0, changes: [] },
+    customization: { applied: 0, changes: [] },
     template: master.customization,
     bootCount: 0,
   };

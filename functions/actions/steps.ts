@@ -7,5 +7,5 @@ import { commit, recordFailure } from '../operations/end';
 export async function runStep(deps: Deps, raw: unknown): Promise<{ operation: string; status: string }> {
   const input = parseWith(stepInput, raw, 'step');
   if (input.step === 'commit') return commit(deps, input.operation, input.outcome ?? {});
-  return recordFailure(deps, input.operation, input.error);
+  return recordFailure(deps, input.operation, input.error, input.undo);
 }

@@ -3,7 +3,6 @@
 import { allowedEvents } from '../../statemachines/lifecycle';
 import type { Deps } from '../deps';
 import { clonesOf, versionsOf } from '../deps';
-import { effectiveItems } from '../domain/customization';
 import { cloneState } from '../events/plan';
 import type { Clone, Machine, Master, Repository } from '../store/records';
 
@@ -19,10 +18,11 @@ export function machineView(m: Machine) {
 }
 
 export function cloneView(c: Clone) {
-  const items = effectiveItems(c.template, c.customization.items);
+  // The items themselves are in the clone's customization document, not in its record.
+  const total = c.customization.document?.items ?? c.template.length;
   return {
     ...c,
-    customization: { ...c.customization, total: items.length, pending: items.length - c.customization.applied },
+    customization: { ...c.customization, total, pending: total - c.customization.applied },
     events: c.status === 'ready' && !c.lock ? allowedEvents(cloneState(c)) : [],
   };
 }

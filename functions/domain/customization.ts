@@ -23,9 +23,12 @@ export function missingVariables(items: readonly CustomizationItem[], variables:
   return [...missing];
 }
 
-/** The items a clone applies: its master's template first, then its own. */
-export function effectiveItems(template: readonly CustomizationItem[], extra: readonly CustomizationItem[]) {
-  return [...template, ...extra];
+/**
+ * `text` with every `${name}` replaced by its value: at least as long as what the agent makes of it
+ * (it also turns `$${` into `${`), so sizes computed from it are upper bounds.
+ */
+export function withVariables(text: string, variables: Record<string, string>): string {
+  return text.replace(reference, (_, name: string) => variables[name] ?? '');
 }
 
 /** Why a `replace` item's pattern does not compile under JavaScript's RegExp rules, if it does not. */

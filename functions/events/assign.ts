@@ -7,7 +7,7 @@ import { InvalidInputError, MachineTakenError, RequirementsNotMetError } from '.
 import type { Write } from '../store/db';
 import type { Machine } from '../store/records';
 import { revise } from '../store/resources';
-import { type CustomizationPlan, customizationAfter, planCustomization } from './customization';
+import { type CustomizationPlan, customizationAfter, discardDocument, planCustomization } from './customization';
 import type { Ending, EventEntry } from './entry';
 import { noBody } from './entry';
 
@@ -28,7 +28,8 @@ const assignBody = z
 
 export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>> = {
   body: assignBody,
-  async accept({ deps, clone, repo, image }, body) {
+  async accept(a, body) {
+    const { deps, clone, repo } = a;
     const machine = await deps.machines.require(body.machine);
     if (machine.site !== repo.site)
       throw new InvalidInputError(
@@ -38,18 +39,23 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
     const master = await deps.masters.require(clone.master);
     const unmet = unmetRequirements(master.requirements, machine);
     if (unmet.length) throw new RequirementsNotMetError(machine.name, unmet);
-    const { request, input } = planCustomization(
-      clone,
-      image,
+    const { request, input, discard } = await planCustomization(
+      a,
       body.customization?.items,
       body.customization?.variables,
+      undefined,
+      { machine: machine.id },
     );
-    return { request: { ...request, machine: machine.id }, input, reserve: machine };
+    return { request: { ...request, machine: machine.id }, input, reserve: machine, discard };
   },
-  commit: ({ clone, request }, outcome) => ({
-    changes: { machine: request.machine, customization: customizationAfter(clone, request, outcome) },
-  }),
-  undo: (e) => releaseMachine(e, e.request.machine),
+  commit(e, outcome) {
+    const { customization, after } = customizationAfter(e, outcome);
+    return { changes: { machine: e.request.machine, customization }, after };
+  },
+  async undo(e) {
+    await discardDocument(e);
+    return releaseMachine(e, e.request.machine);
+  },
 };
 
 export const unassign: EventEntry<'unassign'> = {

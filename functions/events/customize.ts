@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { variablesSchema } from '../../statemachines/customization';
 import { items } from '../domain/schemas';
 import { InvalidInputError } from '../errors';
-import { type CustomizationPlan, customizationAfter, planCustomization } from './customization';
+import { type CustomizationPlan, customizationAfter, discardDocument, planCustomization } from './customization';
 import type { EventEntry } from './entry';
 
 const customizeBody = z
@@ -12,10 +12,15 @@ const customizeBody = z
 
 export const customize: EventEntry<'customize', CustomizationPlan, z.infer<typeof customizeBody>> = {
   body: customizeBody,
-  accept: ({ clone, image }, body) => planCustomization(clone, image, body.items, body.variables, body.to),
-  commit: ({ clone, request }, outcome) => ({
-    changes: { customization: customizationAfter(clone, request, outcome) },
-  }),
+  accept: (a, body) => planCustomization(a, body.items, body.variables, body.to),
+  commit(e, outcome) {
+    const { customization, after } = customizationAfter(e, outcome);
+    return { changes: { customization }, after };
+  },
+  async undo(e) {
+    await discardDocument(e);
+    return [];
+  },
 };
 
 const rollbackBody = z.object({ to: z.number().int().min(0) }).strict();

@@ -37,6 +37,8 @@ export interface Planned<E extends LifecycleEvent, R> {
   input: InputOf<E>;
   /** A machine bound to the clone in the same transaction as the lock (assign). */
   reserve?: Machine;
+  /** Removes what accept wrote outside the table (a customization document) if the request is refused after all. */
+  discard?: () => Promise<void>;
 }
 
 /** What an entry sees when the operation ends. */

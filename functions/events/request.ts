@@ -53,6 +53,7 @@ export async function cloneEvent(
       (op) => [deps.clones.saveWrite(revise(clone, { lock: op.id }, now)), ...machineWrite()],
     );
   } catch (e) {
+    await planned.discard?.().catch((d: Error) => console.error(`discarding a refused ${event}: ${d.message}`));
     if (e instanceof TransactionConflict) {
       if (e.failed.includes(1) && reserve) throw new MachineTakenError(reserve.name, '(another request)');
       throw new BusyError('clone', clone.id, '(another request)');

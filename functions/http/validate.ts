@@ -52,11 +52,11 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
   return max;
 }
 
-export async function readJson(request: Request): Promise<unknown> {
+export async function readJson(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (declared > limit) throw new PayloadTooLargeError(limit);
   const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (text.length > limit) throw new PayloadTooLargeError(limit);
   if (text.trim() === '') return {};
   if (jsonDepth(text) > MAX_JSON_DEPTH) {
     const problem = `nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels; no field of this API needs that: flatten it`;

@@ -3,12 +3,13 @@
  * undoes the request's reservations, each in one transaction with the operation and its audit
  * entry. Both are idempotent: a retried step finds the operation already ended and does nothing.
  */
-import type { StepError } from '../../statemachines/steps';
+import type { StepError, StepUndo } from '../../statemachines/steps';
+import { undoTaskOf } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
 import { MalformedOutcomeError } from '../errors';
 import { TransactionConflict, type Write } from '../store/db';
 import type { Operation } from '../store/records';
-import { explainFailure } from './failures';
+import { explainFailure, type UserError, userError } from './failures';
 import { kindOf } from './index';
 
 async function load(deps: Deps, id: string): Promise<Operation | undefined> {
@@ -70,8 +71,20 @@ export function commit(deps: Deps, id: string, outcome: unknown) {
   return retryOnRace(() => commitOnce(deps, id, outcome));
 }
 
-export function recordFailure(deps: Deps, id: string, error: StepError | undefined) {
-  return retryOnRace(() => recordFailureOnce(deps, id, error));
+export function recordFailure(deps: Deps, id: string, error: StepError | undefined, undo?: StepUndo) {
+  return retryOnRace(() => recordFailureOnce(deps, id, error, undo));
+}
+
+/** The failure, told with what undoing the agent's change did (the workflow undoes before it records). */
+function withUndo(e: UserError, undo: StepUndo | undefined, site: string): UserError {
+  if (!undo) return e;
+  if ('applied' in undo)
+    return { ...e, message: `${e.message}. The change to the image was undone before this failure was recorded.` };
+  const why = userError(undo, site).message;
+  return {
+    ...e,
+    message: `${e.message}. The change to the image could not be undone (${why}): the image may hold changes its record does not; once the agent is back, send the request again (it finishes or replaces them) or destroy the clone.`,
+  };
 }
 
 async function commitOnce(deps: Deps, id: string, outcome: unknown) {
@@ -81,8 +94,9 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
   try {
     committed = await kindOf(op).commit(deps, op, outcome, deps.now());
   } catch (e) {
-    // An outcome that breaks the task's contract is never committed: the operation fails with it.
-    if (!(e instanceof MalformedOutcomeError)) throw e;
+    // An outcome that breaks the task's contract is never committed: the operation fails with it,
+    // recorded here, unless the workflow first undoes the task on the agent and records it then.
+    if (!(e instanceof MalformedOutcomeError) || undoTaskOf(op.transition?.task)) throw e;
     return recordFailureOnce(deps, id, { Error: e.code, Cause: JSON.stringify({ code: e.code, message: e.message }) });
   }
   const out = await finish(deps, op, 'succeeded', { result: committed.result }, committed.writes);
@@ -93,10 +107,10 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
   return out;
 }
 
-async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined) {
+async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined, undo?: StepUndo) {
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
-  const e = await explainFailure(deps, op, error);
+  const e = withUndo(await explainFailure(deps, op, error), undo, op.site);
   const writes = await kindOf(op).undo(deps, op, e, deps.now());
   return finish(deps, op, 'failed', { error: e }, writes);
 }

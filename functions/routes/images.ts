@@ -5,6 +5,7 @@ import { createUploadAction } from '../actions/uploads';
 import { cloneView } from '../actions/views';
 import * as s from '../domain/schemas';
 import { InvalidInputError } from '../errors';
+import { MAX_CUSTOMIZATION_BODY_BYTES } from '../events/customization';
 import { cloneEvent } from '../events/request';
 import { mergePatchBody } from '../http/merge-patch';
 import { type RouteSpec, route } from '../http/route';
@@ -119,6 +120,8 @@ export const imageRoutes: RouteSpec[] = [
     access: 'operator',
     status: 202,
     summary: `A lifecycle event: ${events.join(', ')}`,
+    // assign and customize carry customization items, which are kept in S3, not in the record.
+    maxBodyBytes: MAX_CUSTOMIZATION_BODY_BYTES,
     handler: (c) => {
       const event = c.params.event!;
       if (!isEvent(event)) throw new InvalidInputError(`unknown event "${event}"; events are: ${events.join(', ')}`);

@@ -30,24 +30,30 @@ export class Catalog {
   ) {}
 
   private async putJson(key: string, value: unknown): Promise<void> {
+    await this.putText(key, JSON.stringify(value, null, 2));
+  }
+
+  /** Stores `body` as is (a document whose sha256 is recorded must be stored byte for byte). */
+  async putText(key: string, body: string): Promise<void> {
     await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: JSON.stringify(value, null, 2),
-        ContentType: 'application/json',
-      }),
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }),
     );
   }
 
-  async getJson<T>(key: string): Promise<T | undefined> {
+  /** The object's text; undefined when there is none. */
+  async getText(key: string): Promise<string | undefined> {
     try {
       const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return JSON.parse(await out.Body!.transformToString()) as T;
+      return await out.Body!.transformToString();
     } catch (e) {
       if ((e as Error).name === 'NoSuchKey') return undefined;
       throw e;
     }
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const text = await this.getText(key);
+    return text === undefined ? undefined : (JSON.parse(text) as T);
   }
 
   async putMaster(m: Master): Promise<string> {

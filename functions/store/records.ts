@@ -1,6 +1,6 @@
 /** The shapes of the records the functions keep in DynamoDB. */
 
-import type { CustomizationItem } from '../../statemachines/customization';
+import type { CustomizationItem, DocumentRef } from '../../statemachines/customization';
 import type { Binding, Metastate, PlannedTransition } from '../../statemachines/lifecycle';
 import type { AppliedChange, Filesystem, ImageFacts } from '../../statemachines/tasks';
 
@@ -78,9 +78,12 @@ export interface Master extends Base, Partial<ImageFacts> {
 export type CustomizationItemList = CustomizationItem[];
 
 export interface CloneCustomization {
-  /** Items added for this clone, after the master's template items. */
-  items: CustomizationItem[];
-  variables: Record<string, string>;
+  /**
+   * The clone's effective items (its template, then the items added for it) and its variables,
+   * kept in S3 (store/customizations.ts); absent until the first assign or customize, when the
+   * effective items are the template.
+   */
+  document?: DocumentRef;
   /** How many of the effective items (master's, then the clone's) are applied. */
   applied: number;
   changes: AppliedChange[];

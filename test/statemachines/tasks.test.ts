@@ -17,7 +17,18 @@ describe('task contracts', () => {
     const inputs = {
       import: { repository, path: 'masters/a.img' },
       clone: { source: image, target: { ...image, repository: { ...repository, id: 'rp-2' } }, method: 'auto' },
-      customize: { image, items: [], variables: {}, from: 0, to: 0 },
+      customize: {
+        image,
+        customization: {
+          key: 'customizations/cl-1/a.json',
+          url: 'http://127.0.0.1:9000/b/customizations/cl-1/a.json',
+          sha256: 'a'.repeat(64),
+          sizeBytes: 26,
+          items: 0,
+        },
+        from: 0,
+        to: 0,
+      },
       rollback: { image, from: 1, to: 0 },
       capture: { image, target: 'masters/a-v2.img' },
       destroy: { image },

@@ -119,18 +119,36 @@ describe('limits of the input', () => {
     expect(more.body.error.problems[0]).toMatch(/^body\.sizeBytes: at most 5 TiB/);
   });
 
-  it('refuses work whose task input would pass the 256 KiB of a workflow input with 413, before anything changes', async () => {
+  it("refuses a customization whose agent's report would pass a workflow's 256 KiB with 413, before anything changes", async () => {
     const { master } = await makeMaster(api);
     const clone = await makeClone(api, master.id);
-    const item = (n: number) => ({ type: 'file', path: `/etc/big${n}`, content: 'x'.repeat(150 * 1024) });
-    const r = await api.post(`/v1/clones/${clone.id}/customize`, {
-      items: [item(1), item(2)],
-      variables: { hostname: 'h' },
-    });
+    // 500 items at paths of 4000 characters: the report of their changes is about 2 MiB.
+    const items = Array.from({ length: 500 }, (_, i) => ({
+      type: 'file',
+      path: `/etc/${String(i).padStart(4, '0')}${'p'.repeat(3996)}`,
+      content: 'x',
+    }));
+    const r = await api.post(`/v1/clones/${clone.id}/customize`, { items, variables: { hostname: 'h' } });
     expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(413);
-    expect(r.body.error.code).toBe('work_too_large');
-    expect(r.body.error.message).toContain('"source"');
+    expect(r.body.error.code).toBe('customization_too_large');
+    expect(r.body.error.message).toContain('"to"');
     expect((await api.get(`/v1/clones/${clone.id}`)).body).toEqual(clone);
+  });
+
+  it('refuses a customization whose commit would push the clone record past 400 KiB with 413, before the agent runs', async () => {
+    // A template of 340 KiB leaves the clone's record too little room for the changes of 400 more items.
+    const template = [1, 2].map((n) => ({ type: 'file', path: `/etc/t${n}`, content: 't'.repeat(170 * 1024) }));
+    const { master } = await makeMaster(api, { customization: template });
+    const clone = await makeClone(api, master.id);
+    const items = Array.from({ length: 400 }, (_, i) => ({ type: 'file', path: `/etc/f${i}`, content: 'x' }));
+    const r = await api.post(`/v1/clones/${clone.id}/customize`, { items });
+    expect(r.status, JSON.stringify(r.body).slice(0, 300)).toBe(413);
+    expect(r.body.error).toMatchObject({ code: 'record_too_large', limit: 400 * 1024 });
+    expect(r.body.error.message).toContain('clone record');
+    expect((await api.get(`/v1/clones/${clone.id}`)).body).toEqual(clone);
+    // The same items in stages that fit are accepted: the limit is on what the record keeps, not on the request.
+    const staged = await api.run(`/v1/clones/${clone.id}/customize`, { items: items.slice(0, 50) });
+    expect(staged.status, JSON.stringify(staged).slice(0, 300)).toBe('succeeded');
   });
 
   it('refuses a record over 400 KiB with 413 before anything is written or started', async () => {
