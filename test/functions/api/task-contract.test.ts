@@ -116,6 +116,19 @@ describe('the functions check every outcome against its contract', () => {
     await sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken!, output: JSON.stringify(outcome) }));
   }
 
+  /** Takes the next task off the site's activity: it must be `task` of `operation`. */
+  async function take(task: string, operation: string) {
+    const t = await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(account, 'local') }));
+    const envelope = JSON.parse(t.input!);
+    expect(envelope).toMatchObject({ task, operation });
+    return { token: t.taskToken!, input: envelope.input };
+  }
+
+  async function answer(task: string, operation: string, outcome: Record<string, unknown>) {
+    const t = await take(task, operation);
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: t.token, output: JSON.stringify(outcome) }));
+  }
+
   const facts = { sizeBytes: 1024, allocatedBytes: 1024, sha256: 'a'.repeat(64), format: 'raw' };
 
   it('fails an import whose outcome lacks a field, naming it, and keeps no master', async () => {
@@ -159,6 +172,41 @@ describe('the functions check every outcome against its contract', () => {
     await sfn.send(
       new SendTaskSuccessCommand({ taskToken: discard.taskToken!, output: JSON.stringify({ removed: made }) }),
     );
+  });
+
+  it('fails a customize whose outcome does not fit only after the agent rolled back the range it applied', async () => {
+    const master = unique('master');
+    const imported = await api.post('/v1/masters', { name: master, repository: repo, path: 'masters/base.img' });
+    await answerImport({ ...facts, filesystem: null, path: 'masters/base.img' });
+    expect(await api.wait(imported.body.operation)).toMatchObject({ status: 'succeeded' });
+    const name = unique('clone');
+    const cloned = await api.post('/v1/clones', { master, name });
+    const made = `clones/${name}.img`;
+    await answer('clone', cloned.body.operation, { ...facts, method: 'sparse', path: made });
+    expect(await api.wait(cloned.body.operation)).toMatchObject({ status: 'succeeded' });
+
+    const items = [{ type: 'file', path: '/etc/motd', content: 'hello ${hostname}\n' }];
+    const r = await api.post(`/v1/clones/${name}/customize`, { items, variables: { hostname: 'c-1' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const task = await take('customize', r.body.operation);
+    // The task names the document; the items reach the agent only through its URL.
+    expect(task.input).toMatchObject({ from: 0, to: 1, customization: { items: 1 } });
+    expect(JSON.stringify(task.input)).not.toContain('hello');
+    expect(await (await fetch(task.input.customization.url)).json()).toEqual({ items, variables: { hostname: 'c-1' } });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify({ applied: 'one' }) }));
+
+    // Before the failure is recorded, the agent gets the rollback of what the customize applied.
+    const undo = await take('rollback', r.body.operation);
+    expect(undo.input).toMatchObject({ from: 1, to: 0, image: { path: made } });
+    expect((await api.get(`/v1/operations/${r.body.operation}`)).body.status).toBe('running');
+    expect((await api.get(`/v1/clones/${name}`)).body.lock).toBe(r.body.operation);
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: undo.token, output: JSON.stringify({ applied: 0 }) }));
+
+    const op = await api.wait(r.body.operation);
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'malformed_outcome' } });
+    expect(op.error.message).toContain('outcome.applied');
+    expect(op.error.message).toContain('The change to the image was undone');
+    expect((await api.get(`/v1/clones/${name}`)).body.customization).toMatchObject({ applied: 0, total: 0 });
   });
 
   it('commits an import whose outcome fits', async () => {
