@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { readSecretRef, secretName } from '../../statemachines/secrets';
 import type { Config } from '../config';
+import { UnavailableError } from '../errors';
 
 export function secretsClient(config: Config): SecretsManagerClient {
   return new SecretsManagerClient({
@@ -21,6 +22,14 @@ export function secretsClient(config: Config): SecretsManagerClient {
 }
 
 const named = (error: unknown, name: string) => (error as Error | undefined)?.name === name;
+
+/** The store failed or did not answer: nothing that references the secret was written, so a retry is safe. */
+const unavailable = (ref: string, e: unknown) =>
+  new UnavailableError(
+    `the secret store did not take secret ${ref} (${(e as Error).name}: ${(e as Error).message}); nothing was changed that refers to it: retry`,
+    {},
+    { cause: e },
+  );
 
 export class Secrets {
   constructor(
@@ -36,7 +45,15 @@ export class Secrets {
 
   /** Sets the value of `ref`, creating the secret if there is none yet; true when it was created. */
   async put(ref: string, value: string): Promise<boolean> {
-    const SecretId = this.name(ref);
+    const name = this.name(ref);
+    try {
+      return await this.putOrCreate(name, value);
+    } catch (e) {
+      throw unavailable(ref, e);
+    }
+  }
+
+  private async putOrCreate(SecretId: string, value: string): Promise<boolean> {
     try {
       await this.client.send(new PutSecretValueCommand({ SecretId, SecretString: value }));
       return false;
@@ -62,7 +79,7 @@ export class Secrets {
     try {
       await this.client.send(new DeleteSecretCommand({ SecretId: this.name(ref), ForceDeleteWithoutRecovery: true }));
     } catch (e) {
-      if (!named(e, 'ResourceNotFoundException')) throw e;
+      if (!named(e, 'ResourceNotFoundException')) throw unavailable(ref, e);
     }
   }
 }

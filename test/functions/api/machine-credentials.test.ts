@@ -70,6 +70,33 @@ describe('machine credentials', () => {
     expect(await secretValue(written[0]!)).toBeUndefined();
   });
 
+  it('are refused with 503 when the secret store does not answer, and no machine is registered', async () => {
+    const base = stackDeps();
+    const deps = {
+      ...base,
+      secrets: new Secrets(
+        secretsClient({ ...base.config, secrets: { ...base.config.secrets, endpoint: 'http://127.0.0.1:9' } }),
+        'encompass/',
+      ),
+    };
+    const name = unique('m');
+    const body = {
+      name,
+      site: 'local',
+      kind: 'sim' as const,
+      arch: 'x86_64',
+      cpus: 1,
+      memoryMiB: 1024,
+      identity: {},
+      settings: {},
+    };
+    await expect(createMachineAction(deps, { ...body, credentials: { password: 'pw-x' } })).rejects.toMatchObject({
+      status: 503,
+      code: 'unavailable',
+    });
+    expect((await api.get(`/v1/machines/${name}`)).status).toBe(404);
+  });
+
   it('refuse a credential name that cannot be part of a reference, naming it', async () => {
     const r = await api.post('/v1/machines', {
       name: unique('m'),

@@ -64,8 +64,7 @@ export class SettingsReader {
   }
 }
 
-/** The write-only credentials the control plane hands the agent beside the machine record. */
-
+/** A credential's value: tasks/machines.ts resolved the machine's `secret://` references before the driver's call. */
 export function credential(machine: MachineRef, key: string): string | undefined {
   const v = machine.credentials?.[key];
   return typeof v === 'string' && v !== '' ? v : undefined;
