@@ -12,6 +12,7 @@ import { Masters } from './store/masters';
 import { Operations } from './store/operations';
 import { Presigner } from './store/presigner';
 import type { Clone, Machine, Repository, Site } from './store/records';
+import { RepositoryChecks } from './store/repository-checks';
 import { Resources } from './store/resources';
 import { Secrets, secretsClient } from './store/secrets';
 import { Tokens } from './store/tokens';
@@ -26,6 +27,7 @@ export interface Deps {
   masters: Masters;
   clones: Resources<Clone>;
   operations: Operations;
+  checks: RepositoryChecks;
   audit: Audit;
   tokens: Tokens;
   catalog: Catalog;
@@ -54,6 +56,7 @@ export function buildDeps(config: Config): Deps {
     masters: new Masters(db, 'master', (m) => (m.parent ? versionsOf(m.parent) : undefined)),
     clones: new Resources<Clone>(db, 'clone', (c) => clonesOf(c.master)),
     operations: new Operations(db),
+    checks: new RepositoryChecks(db),
     audit: new Audit(db),
     tokens: new Tokens(db),
     catalog,

@@ -310,3 +310,39 @@ export class MalformedOutcomeError extends ApiError {
     );
   }
 }
+
+/** A repository whose site has no record, or whose site's agent never reported: nobody could do the work. */
+export class NoAgentError extends ConflictError {
+  override readonly code = 'no_agent';
+  constructor(repository: string, site: string, known: boolean) {
+    super(
+      known
+        ? `no edge agent of site "${site}" has ever reported, so nobody can work on repository ${repository}; start the site's agent (with an agent token of that site), then retry`
+        : `repository ${repository} names site "${site}", which does not exist; recreate the site (POST /v1/sites) or delete the repository`,
+      { repository, site },
+    );
+  }
+}
+
+/** An image that the last check of its repository did not report as an orphan. */
+export class OrphanNotFoundError extends ApiError {
+  override readonly status = 404;
+  override readonly code = 'not_found';
+  constructor(repository: string, path: string) {
+    super(
+      `the last check of repository ${repository} found no orphan "${path}"; list them with GET /v1/repositories/${repository}/orphans, or check again with POST /v1/repositories/${repository}/check`,
+      { kind: 'orphan', repository, path },
+    );
+  }
+}
+
+/** An orphan that a record or the work in hand claims since the check reported it. */
+export class NotAnOrphanError extends ConflictError {
+  override readonly code = 'not_orphan';
+  constructor(repository: string, path: string, by: string) {
+    super(
+      `image "${path}" in repository ${repository} is no orphan now: ${by} claims it; check the repository again (POST /v1/repositories/${repository}/check)`,
+      { repository, path, by },
+    );
+  }
+}

@@ -58,40 +58,53 @@ const tail = {
   Failed: { Type: 'Fail', Error: 'OperationFailed', Cause: 'see the operation record for the error' },
 };
 
-function single(comment: string, task: TaskName) {
-  return {
-    Comment: comment,
-    StartAt: 'Agent',
-    TimeoutSeconds: AGENT_TIMEOUT_SECONDS + 600,
-    States: { Agent: agentTask(task, 'Commit'), ...tail },
-  };
-}
+/** `power_on` → `PowerOn`: a state's name. */
+const stateName = (event: string) =>
+  event
+    .split('_')
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
 
 /**
- * A clone whose commit did not happen (the functions refused the outcome, or could not record it)
- * has no record, so the image the agent made is removed: `destroy` of the path the agent reported.
- * A commit that finds the operation already ended discards nothing.
+ * An agent task that makes an image, followed by its commit. When the commit did not happen (the
+ * functions refused the outcome, or could not record it), the image has no record, so it is removed:
+ * `destroy` of the path the agent reported. A commit that finds the operation already ended discards
+ * nothing. `discardIf` narrows it to workflows whose input says the task made the image.
  */
-function cloneMachine() {
+function makingMachine(
+  comment: string,
+  task: TaskName,
+  repository: string,
+  discardIf?: { Variable: string; IsPresent: true },
+) {
   const discard = {
-    ...agentTask('destroy', 'RecordFailure', {
-      image: { 'repository.$': '$.input.target.repository', 'path.$': '$.outcome.path' },
-    }),
+    ...agentTask('destroy', 'RecordFailure', { image: { 'repository.$': repository, 'path.$': '$.outcome.path' } }),
     Comment: 'remove the image the agent made: it has no record',
     ResultPath: '$.discarded',
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.discardError', Next: 'RecordFailure' }],
   };
+  const made = discardIf
+    ? {
+        Made: {
+          Type: 'Choice',
+          Comment: 'only an image the task made is discarded; one that was there before is left alone',
+          Choices: [{ ...discardIf, Next: 'Discard' }],
+          Default: 'RecordFailure',
+        },
+      }
+    : {};
+  const toDiscard = discardIf ? 'Made' : 'Discard';
   return {
-    Comment: 'Clone a master image into a new clone image',
+    Comment: comment,
     StartAt: 'Agent',
     TimeoutSeconds: AGENT_TIMEOUT_SECONDS + 600,
     States: {
-      Agent: agentTask('clone', 'Commit'),
+      Agent: agentTask(task, 'Commit'),
       ...tail,
       Commit: {
         ...tail.Commit,
         ResultPath: '$.committed',
-        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Discard' }],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: toDiscard }],
         End: undefined,
         Next: 'Committed',
       },
@@ -105,15 +118,40 @@ function cloneMachine() {
         Type: 'Pass',
         Result: { Error: 'OutcomeRejected', Cause: "the functions refused the agent's outcome; see the operation" },
         ResultPath: '$.error',
-        Next: 'Discard',
+        Next: toDiscard,
       },
+      ...made,
       Discard: discard,
       Done: { Type: 'Succeed' },
     },
   };
 }
 
-const stateName = (event: string) => event[0]!.toUpperCase() + event.slice(1);
+/** The agent work on a repository as a whole, one branch per action: check it, or remove an orphan. */
+export function repositoryMachine() {
+  const actions = { check: 'check', remove_orphan: 'destroy' } as const satisfies Record<string, TaskName>;
+  const states: Record<string, unknown> = {
+    Route: {
+      Type: 'Choice',
+      Comment: 'one branch per repository action',
+      Choices: Object.keys(actions).map((a) => ({ Variable: '$.action', StringEquals: a, Next: stateName(a) })),
+      Default: 'UnknownAction',
+    },
+    UnknownAction: {
+      Type: 'Pass',
+      Result: { Error: 'UnknownAction', Cause: 'the action is not one of the repository workflow' },
+      ResultPath: '$.error',
+      Next: 'RecordFailure',
+    },
+  };
+  for (const [action, task] of Object.entries(actions)) states[stateName(action)] = agentTask(task, 'Commit');
+  return {
+    Comment: 'Work on a repository as a whole: the agent does it, the functions record it',
+    StartAt: 'Route',
+    TimeoutSeconds: AGENT_TIMEOUT_SECONDS + 600,
+    States: { ...states, ...tail },
+  };
+}
 
 /** What the undo task of each undoable task gets, from the workflow's state (the task's input is `$.input`). */
 const undoInputs: Record<string, Record<string, string>> = {
@@ -201,9 +239,15 @@ export function transitionMachine() {
 }
 
 export const machines = {
-  import: () => single('Import a master image that sits in a repository', 'import'),
-  clone: cloneMachine,
+  // An import that pulled its image (an upload) discards it; an image that sat in the repository stays.
+  import: () =>
+    makingMachine('Import a master image that sits in a repository', 'import', '$.input.repository', {
+      Variable: '$.input.pull',
+      IsPresent: true,
+    }),
+  clone: () => makingMachine('Clone a master image into a new clone image', 'clone', '$.input.target.repository'),
   transition: transitionMachine,
+  repository: repositoryMachine,
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -78,6 +78,30 @@ export const filesystem = z
 /** An image the agent looked at: its facts, its filesystem and where it is. */
 const described = z.looseObject({ ...imageFacts.shape, filesystem, path: id });
 
+/** An image file found in a repository; `format` is guessed from its header, `filesystem` from its bytes. */
+export const storedImage = z.object({
+  path: id,
+  sizeBytes: count,
+  allocatedBytes: count,
+  format: z.enum(['raw', 'qcow2', 'unknown']),
+  modifiedAt: id,
+  filesystem: z.string().optional(),
+  /** The iSCSI target that serves it as a LUN, where the repository serves LUNs. */
+  servedAs: z.string().optional(),
+});
+
+/** At most this many orphans are reported by one check (the outcome must fit a task's output). */
+export const MAX_REPORTED_ORPHANS = 500;
+
+/**
+ * Whether a check's `known` or `pending` paths claim the image at `image`: by its path, or (pending
+ * only) by its path without the extension, which is how a clone being made is named: its storage
+ * adds the extension of its method (`.img`, `.qcow2`).
+ */
+export function isClaimed(known: ReadonlySet<string>, pending: ReadonlySet<string>, image: string): boolean {
+  return known.has(image) || pending.has(image) || pending.has(image.replace(/\.[^./]*$/, ''));
+}
+
 export const appliedChange = z.object({
   index: count,
   path: id,
@@ -163,6 +187,24 @@ export const taskContracts = {
     outcome: z.looseObject({ removed: id }),
     slot: (i) => i.image.repository.id,
   }),
+  check: contract({
+    doc: 'compare a repository with its records: remove stray temp output, find images no record names, and records whose image is gone',
+    input: z.object({
+      repository: repositoryRef,
+      /** Images records name: each should be there. */
+      known: z.array(id),
+      /** Images work in hand is making or removing (a clone by its path without extension): they may be there or not, and their partial output stays. */
+      pending: z.array(id),
+    }),
+    outcome: z.looseObject({
+      orphans: z.array(storedImage).max(MAX_REPORTED_ORPHANS),
+      /** More orphans were found than reported. */
+      truncated: z.boolean(),
+      missing: z.array(id),
+      removed: z.array(id),
+    }),
+    slot: (i) => i.repository.id,
+  }),
 };
 
 export type TaskName = keyof typeof taskContracts;
@@ -175,6 +217,7 @@ export type ImageFacts = z.infer<typeof imageFacts>;
 export type AppliedChange = z.infer<typeof appliedChange>;
 export type Filesystem = z.infer<typeof filesystem>;
 export type DiskRef = z.infer<typeof diskRef>;
+export type StoredImage = z.infer<typeof storedImage>;
 
 export const taskNames = Object.keys(taskContracts) as TaskName[];
 

@@ -1,5 +1,6 @@
 /** Import, clone, capture and destroy: the storage side of a clone's life. */
 import { readPartitionTable } from '../drivers/imagefs/partitions';
+import type { StorageDriver } from '../drivers/storage/interface';
 import { ChecksumMismatchError, UnrecognizedImageError } from '../errors';
 import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
@@ -25,23 +26,42 @@ export const importImage: Task<'import'> = async (input, ctx) => {
   const { pull, format, ...img } = input;
   ctx.seen(img.repository);
   const storage = ctx.drivers.storage(img.repository.kind);
-  // A retry after the pull finished finds the image in place.
-  if (pull && !(await storage.exists(img.repository, img.path)))
-    await storage.receive(img.repository, img.path, (partial, dest) =>
-      pullInto(partial, dest, pull, (p) => ctx.report(p * 0.5, 'pull'), ctx.signal),
+  // A retry after the pull finished finds its own image in place; an image someone else put there is refused.
+  const pulled = pull && (await ownImage(storage, img, ctx));
+  if (pull && !pulled)
+    await storage.receive(
+      img.repository,
+      img.path,
+      (partial, dest) => pullInto(partial, dest, pull, (p) => ctx.report(p * 0.5, 'pull'), ctx.signal),
+      { owner: ctx.operation },
     );
+  try {
+    return await inspectImport(ctx, img, format);
+  } catch (e) {
+    // An image this import pulled in is its own to remove; one that was already there is the operator's.
+    // A stop of the agent keeps it: the task resumes and finds it.
+    if (pull && !ctx.signal.aborted) await storage.remove(img.repository, img.path);
+    throw e;
+  }
+};
+
+async function ownImage(storage: StorageDriver, img: ImageInput, ctx: TaskContext): Promise<boolean> {
+  return (
+    (await storage.exists(img.repository, img.path)) &&
+    (await storage.owner(img.repository, img.path)) === ctx.operation
+  );
+}
+
+async function inspectImport(ctx: TaskContext, img: ImageInput, format: 'raw' | undefined) {
+  const storage = ctx.drivers.storage(img.repository.kind);
   const described = await describe(ctx.drivers, img, ctx, 'inspect');
   // Bytes with no filesystem and no partition table may be anything: a raw disk only when the request says so.
   if (described.format === 'raw' && !described.filesystem && format !== 'raw') {
     const abs = await storage.resolve(img.repository, img.path, true);
-    if ((await readPartitionTable(abs)).scheme === 'none') {
-      // An image this import pulled in is its own to remove; one that was already there is the operator's.
-      if (pull) await storage.remove(img.repository, img.path);
-      throw new UnrecognizedImageError(img.path);
-    }
+    if ((await readPartitionTable(abs)).scheme === 'none') throw new UnrecognizedImageError(img.path);
   }
   return described;
-};
+}
 
 export const cloneImage: Task<'clone'> = async (input, ctx) => {
   const { source, target, method, sha256 } = input;
@@ -54,9 +74,11 @@ export const cloneImage: Task<'clone'> = async (input, ctx) => {
       : await ctx.drivers.storage(source.repository.kind).resolve(source.repository, source.path, true);
   const chosen = await storage.chooseMethod(target.repository, method);
   const path = storage.cloneName(target.path, chosen);
-  // A clone redone after the agent died between making it and reporting it finds it complete
-  // (it was renamed into place only when whole): describe it instead of failing on the name.
-  if (await storage.exists(target.repository, path)) {
+  const image = { repository: target.repository, path };
+  // The same clone run again (the agent died between making it and reporting it) finds its own image,
+  // complete since it took its name only when whole: described, it is the outcome. An image that this
+  // operation did not make keeps its name: the clone below fails with image_exists.
+  if (await ownImage(storage, image, ctx)) {
     const info = await storage.inspect(target.repository, path, { signal: ctx.signal });
     if (info.format === 'qcow2') return { ...info, method: chosen, path, backing: source.path };
     if (!sha256 || info.sha256 === sha256) return { ...info, method: chosen, path };
@@ -66,6 +88,7 @@ export const cloneImage: Task<'clone'> = async (input, ctx) => {
     signal: ctx.signal,
     sourcePath,
     sourceSha256: sha256,
+    owner: ctx.operation,
   });
   // A linked clone's file is a qcow2 overlay: its own sha256 is not the master's.
   if (sha256 && !out.backing && out.sha256 !== sha256) {

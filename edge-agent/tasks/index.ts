@@ -3,6 +3,7 @@
  * every contract in statemachines/tasks.ts: a task without an implementation does not compile.
  */
 import type { TaskName } from '../../statemachines/tasks';
+import { checkRepository } from './check';
 import type { Task } from './context';
 import { customize, rollback } from './customize';
 import { captureImage, cloneImage, destroyImage, importImage } from './images';
@@ -19,4 +20,5 @@ export const tasks: { [T in TaskName]: Task<T> } = {
   power_off: powerOff,
   capture: captureImage,
   destroy: destroyImage,
+  check: checkRepository,
 };

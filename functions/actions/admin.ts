@@ -9,6 +9,7 @@ import { type Kind, newId } from '../store/ids';
 import type { Base, Machine, Repository, Site } from '../store/records';
 import { revise } from '../store/resources';
 import { deleteCredentials, writeNewCredentials } from './machine-credentials';
+import { checkRepositoryAction } from './repository-check';
 import { machineView } from './views';
 
 function base(kind: Kind, name: string, now: string): Base {
@@ -74,7 +75,7 @@ export async function deleteRepository(deps: Deps, ref: string) {
     throw new InUseError(`repository ${r.name} still holds ${users.length} image(s); remove them first`, {
       images: users.map((u) => u.id),
     });
-  await deps.db.transact(deps.repositories.deleteWrites(r));
+  await deps.db.transact([...deps.repositories.deleteWrites(r), deps.checks.deleteWrite(r.id)]);
   return { deleted: r.id };
 }
 
@@ -95,7 +96,10 @@ export async function revokeToken(deps: Deps, id: string) {
   return { revoked: id };
 }
 
-/** An agent says it is alive; the health check reads `agent.lastSeen`. */
+/**
+ * An agent says it is alive; the health check reads `agent.lastSeen`. The first heartbeat of an agent
+ * that (re)started has each repository of its site checked, so what its last run left is found.
+ */
 export async function agentHeartbeat(
   deps: Deps,
   p: Principal | undefined,
@@ -106,5 +110,21 @@ export async function agentHeartbeat(
   requireAgentOf(p, site, 'heartbeats');
   const now = deps.now();
   await deps.sites.save(revise(site, { agent: { lastSeen: now, ...body } }, now));
-  return { site: site.name, lastSeen: now };
+  const started = body.startedAt !== undefined && body.startedAt !== site.agent?.startedAt;
+  const checks = started ? await checkSite(deps, p, site.name) : [];
+  return { site: site.name, lastSeen: now, ...(started ? { checks } : {}) };
+}
+
+/** Starts a check of every repository of `site`; one that cannot start is logged, never fails the heartbeat. */
+async function checkSite(deps: Deps, p: Principal | undefined, site: string): Promise<string[]> {
+  const repositories = (await deps.repositories.listAll()).filter((r) => r.site === site);
+  const started: string[] = [];
+  for (const r of repositories) {
+    try {
+      started.push((await checkRepositoryAction(deps, p, r.id)).operation);
+    } catch (e) {
+      console.error(`site ${site}: the check of repository ${r.name} could not start: ${(e as Error).message}`);
+    }
+  }
+  return started;
 }

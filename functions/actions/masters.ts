@@ -29,11 +29,16 @@ export interface Pull {
   sha256?: string;
 }
 
+/**
+ * Imports the image at `body.path`: pulled in first when `pull` says so; with `orphan`, an image a
+ * repository check reported as an orphan, held (locked) until the import ends.
+ */
 export async function importMasterAction(
   deps: Deps,
   p: Principal | undefined,
   body: z.infer<typeof importMaster>,
   pull?: { pull: Pull; writes: Write[] },
+  orphan = false,
 ) {
   const path = checkRepositoryPath(body.path);
   checkItems(body.customization);
@@ -61,7 +66,12 @@ export async function importMasterAction(
       kind: 'import',
       resource: { kind: 'master', id: master.id, name: master.name },
       site: repo.site,
-      request: { repository: repo.id, path, ...(pull ? { upload: pull.pull.upload, key: pull.pull.key } : {}) },
+      request: {
+        repository: repo.id,
+        path,
+        ...(pull ? { upload: pull.pull.upload, key: pull.pull.key } : {}),
+        ...(orphan ? { orphan: true } : {}),
+      },
       firstStep: pull ? 'pull' : 'inspect',
       input: {
         input: {
@@ -72,7 +82,11 @@ export async function importMasterAction(
         },
       },
     },
-    (op) => [...deps.masters.createWrites({ ...master, operation: op.id }), ...(pull?.writes ?? [])],
+    (op) => [
+      ...deps.masters.createWrites({ ...master, operation: op.id }),
+      ...(pull?.writes ?? []),
+      ...(orphan ? [deps.checks.lockWrite(repo.id, path, op.id)] : []),
+    ],
     (writes) => deps.masters.transactNamed(writes, master.name, 1),
   );
 }

@@ -153,6 +153,9 @@ export const importMaster = z
   })
   .strict();
 
+/** Adopting an orphan: a master made of the file where it is; the repository and path are the orphan's. */
+export const adoptOrphan = importMaster.omit({ repository: true, path: true }).strict();
+
 export const createUpload = z
   .object({
     name,

@@ -21,6 +21,9 @@ interface CapturePlan {
   master: string;
 }
 
+/** Where the master a capture makes is written in the clone's repository. */
+export const captureTarget = (plan: { name: string; version: number }) => `masters/${plan.name}-v${plan.version}.img`;
+
 const captureBody = z.object({ name: name.optional() }).strict();
 
 export const capture: EventEntry<'capture', CapturePlan, z.infer<typeof captureBody>> = {
@@ -33,7 +36,7 @@ export const capture: EventEntry<'capture', CapturePlan, z.infer<typeof captureB
     const version = latest ? latest.version + 1 : 1;
     return {
       request: { name: wanted, version, previous: latest?.id, master: newId('master') },
-      input: { image, target: `masters/${wanted}-v${version}.img` },
+      input: { image, target: captureTarget({ name: wanted, version }) },
     };
   },
   async commit({ deps, clone, request, now }, outcome) {

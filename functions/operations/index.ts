@@ -1,12 +1,18 @@
-/** Every kind of operation by the name it is recorded under: import, clone, and each lifecycle event. */
+/** Every kind of operation by the name it is recorded under: import, clone, each lifecycle event, and the repository work. */
 import { isEvent } from '../../statemachines/lifecycle';
 import type { Operation } from '../store/records';
+import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
 import { eventKind } from './event';
 import { importKind } from './import';
 import type { OperationKind } from './kind';
 
-const kinds: Record<string, OperationKind> = { import: importKind, clone: cloneKind };
+const kinds: Record<string, OperationKind> = {
+  import: importKind,
+  clone: cloneKind,
+  check: checkKind,
+  remove_orphan: removeOrphanKind,
+};
 
 export function kindOf(op: Operation): OperationKind {
   const kind = isEvent(op.kind) ? eventKind : kinds[op.kind];

@@ -12,6 +12,7 @@ import {
   revokeToken,
 } from '../actions/admin';
 import { patchMachineAction } from '../actions/machine-patch';
+import { adoptOrphanAction, checkRepositoryAction, listOrphans, removeOrphanAction } from '../actions/repository-check';
 import { machineView } from '../actions/views';
 import * as s from '../domain/schemas';
 import { mergePatchBody } from '../http/merge-patch';
@@ -138,6 +139,44 @@ export const inventoryRoutes: RouteSpec[] = [
     summary: 'Delete an empty repository',
     access: 'admin',
     handler: (c) => deleteRepository(c.deps, c.params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/repositories/{id}/check',
+    tag: 'repositories',
+    summary:
+      "Check the repository against the records: the site's agent removes stray temp output and reports images no record names (orphans) and records whose image is missing; the result replaces the orphan list",
+    access: 'operator',
+    status: 202,
+    handler: (c) => checkRepositoryAction(c.deps, c.principal, c.params.id!),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/repositories/{id}/orphans',
+    tag: 'repositories',
+    summary: 'What the last check found: orphans (path, size, format guess, mtime), missing images, removed temp files',
+    access: 'viewer',
+    handler: (c) => listOrphans(c.deps, c.params.id!),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/repositories/{id}/orphans/{name}',
+    tag: 'repositories',
+    summary: 'Remove an orphan (name: its path in the repository, URL-encoded) from the storage; audited',
+    access: 'operator',
+    status: 202,
+    handler: (c) => removeOrphanAction(c.deps, c.principal, c.params.id!, c.params.name!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/repositories/{id}/orphans/{name}/adopt',
+    tag: 'repositories',
+    summary:
+      'Adopt an orphan as a master where it lies (no copy): an import of the file, which the agent inspects for its sha256, format and filesystem',
+    access: 'operator',
+    status: 202,
+    body: s.adoptOrphan,
+    handler: (c) => adoptOrphanAction(c.deps, c.principal, c.params.id!, c.params.name!, c.body),
   }),
 
   route({

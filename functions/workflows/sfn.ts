@@ -25,10 +25,16 @@ import {
   type Workflow,
   workflows,
 } from '../../statemachines/names';
+import repositoryAsl from '../../statemachines/repository.asl.json';
 import transitionAsl from '../../statemachines/transition.asl.json';
 import type { Config } from '../config';
 
-const definitions: Record<Workflow, unknown> = { import: importAsl, clone: cloneAsl, transition: transitionAsl };
+const definitions: Record<Workflow, unknown> = {
+  import: importAsl,
+  clone: cloneAsl,
+  transition: transitionAsl,
+  repository: repositoryAsl,
+};
 
 export function sfnClient(config: Config): SFNClient {
   return new SFNClient({

@@ -8,8 +8,8 @@ const image = { repository, path: 'clones/web-1.img' };
 const machine = { id: 'mc-1', name: 'blade-1', kind: 'ipmi', identity: {}, settings: {} };
 
 describe('task contracts', () => {
-  it('cover every agent task of the lifecycle table, import and clone', () => {
-    const used = new Set([...transitions.flatMap((t) => (t.task ? [t.task] : [])), 'import', 'clone']);
+  it('cover every agent task of the lifecycle table, import, clone and the repository check', () => {
+    const used = new Set([...transitions.flatMap((t) => (t.task ? [t.task] : [])), 'import', 'clone', 'check']);
     expect([...used].sort()).toEqual([...taskNames].sort());
   });
 
@@ -32,6 +32,7 @@ describe('task contracts', () => {
       rollback: { image, from: 1, to: 0 },
       capture: { image, target: 'masters/a-v2.img' },
       destroy: { image },
+      check: { repository, known: ['masters/a.img'], pending: [] },
       attach: { image, machine },
       detach: { image, machine },
       power_on: { image, machine },
@@ -51,6 +52,7 @@ describe('task contracts', () => {
       rollback: 'rp-1',
       capture: 'rp-1',
       destroy: 'rp-1',
+      check: 'rp-1',
       attach: null,
       detach: null,
       power_on: null,

@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { DiskRef } from '../disk';
 import { freeBytesOf, receiveNew, writeNew } from './atomic';
 import { captureImage } from './capture';
@@ -8,22 +7,25 @@ import { convertToRaw, virtualSize } from './flatten';
 import { detectFormat, validateImage } from './format';
 import { hashFile } from './hash';
 import type {
+  CleanupOptions,
   CloneOutcome,
   CopyOptions,
   Flattening,
   ImageInfo,
   ReceiveFn,
+  ReceiveOptions,
   RepositoryRef,
   StorageDriver,
+  StoredImage,
 } from './interface';
+import { cleanupRepository, listImages } from './inventory';
 import { AUTO, autoMethod, cloneMethod, cloneNameOf, MethodDiscovery } from './methods';
 import type { CloneJob, CloneOptions } from './methods/types';
-import { realRoot, resolveInside, SIDECAR_SUFFIX, TEMP_PREFIX } from './paths';
+import { ownerOf } from './owner';
+import { realRoot, resolveInside, SIDECAR_SUFFIX } from './paths';
 
 export type { CloneOptions } from './methods/types';
 
-/** How deep cleanupTemp looks below the repository root (images live a few directories down at most). */
-const CLEANUP_DEPTH = 4;
 /** A clone is written by its machine even when its master is read-only. */
 const OWNER_WRITE = 0o200;
 
@@ -117,8 +119,12 @@ export class FileStorageDriver implements StorageDriver, Flattening {
       supported,
       opts,
     };
-    const made = await writeNew(repo.path, dstAbs, chosen.neededBytes({ ...job, tmp: '' }), (tmp) =>
-      chosen.make({ ...job, tmp }),
+    const made = await writeNew(
+      repo.path,
+      dstAbs,
+      chosen.neededBytes({ ...job, tmp: '' }),
+      (tmp) => chosen.make({ ...job, tmp }),
+      opts.owner,
     );
     const result = await fs.stat(dstAbs);
     const outcome: CloneOutcome = {
@@ -132,8 +138,16 @@ export class FileStorageDriver implements StorageDriver, Flattening {
     return outcome;
   }
 
-  async receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>): Promise<T> {
-    return receiveNew(await this.resolve(repo, rel), write);
+  async receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>, opts: ReceiveOptions = {}): Promise<T> {
+    return receiveNew(await this.resolve(repo, rel), write, opts.owner);
+  }
+
+  async owner(repo: RepositoryRef, rel: string): Promise<string | undefined> {
+    return ownerOf(await this.resolve(repo, rel));
+  }
+
+  list(repo: RepositoryRef): Promise<StoredImage[]> {
+    return listImages(repo.path);
   }
 
   capture(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<void> {
@@ -167,23 +181,8 @@ export class FileStorageDriver implements StorageDriver, Flattening {
     await fs.rm(`${abs}${SIDECAR_SUFFIX}`, { recursive: true, force: true });
   }
 
-  async cleanupTemp(repo: RepositoryRef): Promise<string[]> {
-    await realRoot(repo.path);
-    const removed: string[] = [];
-    const walk = async (dir: string, depth: number): Promise<void> => {
-      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-      for (const entry of entries) {
-        const full = path.join(dir, entry.name);
-        // Symlinks are never followed: they may point outside the repository.
-        if (entry.isDirectory() && depth < CLEANUP_DEPTH) await walk(full, depth + 1);
-        else if (entry.isFile() && entry.name.startsWith(TEMP_PREFIX)) {
-          await fs.rm(full, { force: true });
-          removed.push(full);
-        }
-      }
-    };
-    await walk(path.resolve(repo.path), 0);
-    return removed;
+  cleanupTemp(repo: RepositoryRef, opts: CleanupOptions = {}): Promise<string[]> {
+    return cleanupRepository(repo.path, opts);
   }
 
   /** A file repository is reached by path (a NAS export mounted on the machine's host): no grant needed. */

@@ -24,7 +24,10 @@
  * - Writes go to a temp name (`.encompass-tmp-*` in the same directory) and are renamed into place
  *   only when complete and flushed, so a crash never leaves a half-written image under a real name;
  *   `cleanupTemp` removes what a crash left. A partial (`.encompass-partial-*`) is not a temp file:
- *   it is kept so the transfer can resume.
+ *   it is kept so the transfer can resume, until a repository check finds no operation claiming it.
+ * - owner: the operation that made an image, noted in its sidecar before the image takes its name.
+ *   An image its own operation left behind (the same operation run again after a crash) is replaced;
+ *   any other keeps its name (`ImageExistsError`).
  * - Making an image never replaces one: an existing name is `ImageExistsError`. A caller that retries
  *   after a crash asks `exists` first and describes what it finds.
  * - Drivers return outcomes; they never write metadata.
@@ -38,7 +41,7 @@ import type { DiskRef } from '../disk';
  */
 export type { RepositoryRef } from '../../../statemachines/tasks';
 
-import type { ImageFacts, RepositoryRef } from '../../../statemachines/tasks';
+import type { ImageFacts, RepositoryRef, StoredImage as TaskStoredImage } from '../../../statemachines/tasks';
 
 /** Who is to reach an exported image. */
 export interface Access {
@@ -76,7 +79,29 @@ export interface CloneOptions extends CopyOptions {
    * and checked by that repository's driver; `src` is then only its name for messages.
    */
   sourcePath?: string;
+  /** The operation making the clone (see owner in the glossary). */
+  owner?: string;
 }
+
+export interface ReceiveOptions {
+  /** The operation receiving the image (see owner in the glossary). */
+  owner?: string;
+}
+
+/**
+ * What `cleanupTemp` may remove besides temp files. Without `claimed` (as at agent start, when tasks
+ * are about to resume) partials and sidecars stay.
+ */
+export interface CleanupOptions {
+  /**
+   * Says whether an image path (relative) is claimed by a record or by work in hand. Given, a partial
+   * of an unclaimed image, and the sidecar of an unclaimed image that is not there, are removed too.
+   */
+  claimed?: (image: string) => boolean;
+}
+
+/** An image file found in a repository (see `list`). */
+export type StoredImage = TaskStoredImage;
 
 export interface CloneOutcome extends ImageInfo {
   /** The clone method actually used, e.g. `copy`. */
@@ -107,18 +132,27 @@ export interface StorageDriver {
   sidecar(repo: RepositoryRef, rel: string): Promise<string>;
   /** Size, allocation, sha256 and format of an existing image. Throws ImageNotFoundError, CorruptImageError. */
   inspect(repo: RepositoryRef, rel: string, opts?: CopyOptions): Promise<ImageInfo>;
+  /** The operation that made the image at `rel` (see owner in the glossary), if one is noted. Throws PathEscapeError. */
+  owner(repo: RepositoryRef, rel: string): Promise<string | undefined>;
+  /**
+   * Every image file in the repository, below its root a few directories deep: not temp files, partials
+   * or sidecars, and never through a symlink. `format` is a guess from the header (`unknown`: not a
+   * whole number of sectors, or empty). Throws RepositoryUnavailableError.
+   */
+  list(repo: RepositoryRef): Promise<StoredImage[]>;
   /**
    * Make `dst` from `src` with `method` (one of methods(repo), or `auto` as chooseMethod reads it). Precondition:
-   * `dst` does not exist (ImageExistsError). UnsupportedMethodError names the methods offered; DiskFullError
+   * `dst` does not exist, or `opts.owner` made it and it is replaced (ImageExistsError). UnsupportedMethodError names the methods offered; DiskFullError
    * when the repository lacks room. On any failure nothing is left under `dst` or a temp name.
    */
   clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CloneOptions): Promise<CloneOutcome>;
   /**
    * Makes the image `rel` from bytes that arrive from outside: `write` fills the partial (its directory
-   * exists), which is then flushed and renamed to `rel`. Precondition: `rel` does not exist
-   * (ImageExistsError). When `write` fails the partial stays, so calling again resumes the transfer.
+   * exists), which is then flushed and renamed to `rel`. Precondition: `rel` does not exist, or
+   * `opts.owner` made it (ImageExistsError). When `write` fails the partial stays, so calling again
+   * resumes the transfer.
    */
-  receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>): Promise<T>;
+  receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>, opts?: ReceiveOptions): Promise<T>;
   /**
    * Makes the clone `rel` the master `dstRel`. Precondition: no machine uses the clone. A raw image is
    * moved there; a qcow2 one (a linked clone) is flattened into a standalone raw image, which takes
@@ -129,8 +163,11 @@ export interface StorageDriver {
   capture(repo: RepositoryRef, rel: string, dstRel: string, opts?: CopyOptions): Promise<void>;
   /** Remove an image and its sidecar directory; removing a missing image is not an error. */
   remove(repo: RepositoryRef, rel: string): Promise<void>;
-  /** Delete temp files left behind by an interrupted write; returns what was removed. Partials stay. */
-  cleanupTemp(repo: RepositoryRef): Promise<string[]>;
+  /**
+   * Delete temp files left behind by an interrupted write (never one this process is writing); with
+   * `opts.claimed`, also unclaimed partials and sidecars (CleanupOptions). Returns the absolute paths removed.
+   */
+  cleanupTemp(repo: RepositoryRef, opts?: CleanupOptions): Promise<string[]>;
   /**
    * Makes the image reachable by one machine and says how (a file path, or an iSCSI LUN that lets in
    * only `access.initiatorName`). Idempotent for the same access. Throws ImageNotFoundError.

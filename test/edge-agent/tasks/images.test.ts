@@ -68,6 +68,25 @@ describe('storage tasks', () => {
       await makeSparseImage(inRepo('clones/c.img'), MiB, [{ offset: 0, length: 4096 }]);
       await expect(cloneImage(await input('copy'), ctx)).rejects.toMatchObject({ code: 'image_exists' });
     });
+
+    it('replaces its own leftover with other bytes (same operation), and makes a whole clone', async () => {
+      await cloneImage(await input('copy'), ctx);
+      // What an interrupted run left: the clone's name, with bytes that are not the master's.
+      await fs.writeFile(inRepo('clones/c.img'), Buffer.alloc(MiB, 5));
+      const again = await cloneImage(await input('copy'), ctx);
+      expect(again.sha256).toBe(await sha256OfFile(inRepo('masters/m.img')));
+      expect(await sha256OfFile(inRepo('clones/c.img'))).toBe(again.sha256);
+    });
+
+    it("refuses a complete clone that another operation of the same name left, even with the master's bytes", async () => {
+      await cloneImage(await input('copy'), { ...ctx, operation: 'op-earlier' });
+      const before = await sha256OfFile(inRepo('clones/c.img'));
+      await expect(cloneImage(await input('copy'), ctx)).rejects.toMatchObject({ code: 'image_exists' });
+      expect(await sha256OfFile(inRepo('clones/c.img'))).toBe(before);
+      // A linked clone (a qcow2 overlay) left by another operation is no more this one's.
+      await cloneImage(await input('overlay'), { ...ctx, operation: 'op-earlier' });
+      await expect(cloneImage(await input('overlay'), ctx)).rejects.toMatchObject({ code: 'image_exists' });
+    });
   });
 
   describe('capture', () => {
@@ -129,6 +148,20 @@ describe('storage tasks', () => {
       const first = await importImage(input(), ctx);
       expect(await importImage(input(), ctx)).toEqual(first);
       expect(requests).toHaveLength(1);
+    });
+
+    it('refuses to pull onto an image it did not pull, and leaves that image alone', async () => {
+      await makeSparseImage(inRepo('masters/up.img'), MiB, [{ offset: 0, length: 4096 }]);
+      const before = await sha256OfFile(inRepo('masters/up.img'));
+      await expect(importImage(input(), ctx)).rejects.toMatchObject({ code: 'image_exists' });
+      expect(await sha256OfFile(inRepo('masters/up.img'))).toBe(before);
+      expect(requests).toEqual([]);
+    });
+
+    it('removes the image it pulled when the image is refused, leaving nothing', async () => {
+      const { format: _raw, ...unsaid } = input();
+      await expect(importImage(unsaid, ctx)).rejects.toMatchObject({ code: 'unrecognized_image' });
+      expect(await fs.readdir(inRepo('masters'))).toEqual([]);
     });
   });
 });

@@ -14,13 +14,16 @@ import { FileStorageDriver } from '../file';
 import { detectFormat } from '../format';
 import type {
   Access,
+  CleanupOptions,
   CloneOptions,
   CloneOutcome,
   CopyOptions,
   ImageInfo,
   ReceiveFn,
+  ReceiveOptions,
   RepositoryRef,
   StorageDriver,
+  StoredImage,
 } from '../interface';
 import { AUTO, autoMethod, isLinked } from '../methods';
 import { LunNeedsRawImageError, TargetBusyError, TargetConflictError, TargetUnreachableError } from './errors';
@@ -69,6 +72,29 @@ export class IscsiStorageDriver implements StorageDriver {
     return this.files.inspect(repo, rel, opts);
   }
 
+  owner(repo: RepositoryRef, rel: string): Promise<string | undefined> {
+    return this.files.owner(repo, rel);
+  }
+
+  /** The LUN backing files, each with the target that serves it when the repository's tgtd runs. */
+  async list(repo: RepositoryRef): Promise<StoredImage[]> {
+    const images = await this.files.list(repo);
+    const s = parseSettings(repo);
+    const tgtadm = await this.serialized(s.controlPort, () => this.reachable(s));
+    if (!tgtadm) return images;
+    const servedBy = new Map<string, string>();
+    for (const t of await tgtadm.showTargets())
+      for (const l of t.luns)
+        if (l.backingPath) servedBy.set(await fs.realpath(l.backingPath).catch(() => l.backingPath!), t.name);
+    const out: StoredImage[] = [];
+    for (const img of images) {
+      const abs = await this.files.resolve(repo, img.path);
+      const target = servedBy.get(await fs.realpath(abs).catch(() => abs));
+      out.push(target ? { ...img, servedAs: target } : img);
+    }
+    return out;
+  }
+
   async clone(
     repo: RepositoryRef,
     src: string,
@@ -86,8 +112,8 @@ export class IscsiStorageDriver implements StorageDriver {
     return { ...(await this.files.clone(repo, src, dst, copy, opts)), method: SAN };
   }
 
-  receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>): Promise<T> {
-    return this.files.receive(repo, rel, write);
+  receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>, opts?: ReceiveOptions): Promise<T> {
+    return this.files.receive(repo, rel, write, opts);
   }
 
   /** This driver does not flatten: a qcow2 image cannot be captured here (UnsupportedCaptureError). */
@@ -115,8 +141,8 @@ export class IscsiStorageDriver implements StorageDriver {
     await this.files.remove(repo, rel);
   }
 
-  cleanupTemp(repo: RepositoryRef): Promise<string[]> {
-    return this.files.cleanupTemp(repo);
+  cleanupTemp(repo: RepositoryRef, opts?: CleanupOptions): Promise<string[]> {
+    return this.files.cleanupTemp(repo, opts);
   }
 
   freeBytes(repo: RepositoryRef): Promise<number> {

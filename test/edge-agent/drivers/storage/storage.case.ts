@@ -1,7 +1,8 @@
 /**
  * Behaviour every StorageDriver shares, run against real images in a real repository directory: this
- * file (naming, reading and cloning images), storage-place.case.ts (receiving, capturing, removing) and
- * storage-export.case.ts (letting machines reach images).
+ * file (naming, reading and cloning images), storage-place.case.ts (receiving, capturing, removing),
+ * storage-inventory.case.ts (owners, listing, cleaning up) and storage-export.case.ts (letting machines
+ * reach images).
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +22,7 @@ import {
   sha256OfFile,
 } from './images';
 import { describeExports } from './storage-export.case';
+import { describeInventory } from './storage-inventory.case';
 import { describePlacing } from './storage-place.case';
 
 export interface StorageFixture {
@@ -281,6 +283,7 @@ export function describeStorageConformance(name: string, makeRepo: () => Promise
     });
 
     describePlacing(suite);
+    describeInventory(suite);
     describeExports(suite);
   });
 }

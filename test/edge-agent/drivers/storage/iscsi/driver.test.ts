@@ -198,4 +198,14 @@ describe('iscsi storage driver', () => {
     expect(await targetNames()).toEqual([]);
     expect((await qemuImgInfo(disk, ALICE)).ok).toBe(false);
   });
+
+  it('lists its LUN backing files, naming the target that serves each one exported', async () => {
+    await driver.clone(repo, 'masters/m.img', 'clones/a/disk.img', 'san');
+    const disk = await driver.export(repo, 'clones/a/disk.img', { machine: 'alice', initiatorName: ALICE });
+    const listed = await driver.list(repo);
+    expect(listed.map((i) => [i.path, i.format, i.servedAs])).toEqual([
+      ['clones/a/disk.img', 'raw', disk.target],
+      ['masters/m.img', 'raw', undefined],
+    ]);
+  });
 });

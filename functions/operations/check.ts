@@ -1,0 +1,47 @@
+/**
+ * The end of a repository check, and of an orphan's removal. The check's report replaces the last one:
+ * its orphans compared once more with the records, since work may have ended while the agent looked.
+ */
+import { claimant, claimsOf } from '../actions/claims';
+import type { OperationKind } from './kind';
+import { outcomeOf } from './outcome';
+
+export const checkKind: OperationKind = {
+  async commit(deps, op, outcome, now) {
+    const o = outcomeOf('check', outcome);
+    const repository = op.request.repository as string;
+    const repo = await deps.repositories.get(repository);
+    // A repository deleted meanwhile keeps no report.
+    const claims = repo ? await claimsOf(deps, repo) : { known: new Map(), pending: new Map() };
+    const report = {
+      id: repository,
+      operation: op.id,
+      checkedAt: now,
+      orphans: o.orphans.filter((i) => !claimant(claims, i.path)),
+      truncated: o.truncated,
+      missing: o.missing.flatMap((p) => claims.known.get(p) ?? []),
+      removed: o.removed,
+    };
+    const { id: _, ...result } = report;
+    return { writes: repo ? [deps.checks.saveWrite(report)] : [], result: { repository, ...result } };
+  },
+  async undo() {
+    return [];
+  },
+};
+
+export const removeOrphanKind: OperationKind = {
+  async commit(deps, op, outcome) {
+    const o = outcomeOf('destroy', outcome);
+    const repository = op.request.repository as string;
+    const path = op.request.path as string;
+    const dropped = await deps.checks.withoutOrphanWrite(repository, path);
+    return {
+      writes: [deps.checks.unlockWrite(repository, path), ...(dropped ? [dropped] : [])],
+      result: { repository, removed: o.removed },
+    };
+  },
+  async undo(deps, op) {
+    return [deps.checks.unlockWrite(op.request.repository as string, op.request.path as string)];
+  },
+};
