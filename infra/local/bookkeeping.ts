@@ -4,6 +4,7 @@
  * site, the Lambda that the state machines call, and the reconcile schedule.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { Deps } from '../../functions/deps';
 import { randomString } from '../../functions/store/ids';
@@ -81,14 +82,23 @@ export class StepsLambda {
     return call;
   }
 
-  /** Resolves once no call is in flight, or after `timeoutMs`. */
-  async drain(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves once no call has been in flight for `quietMs` (a task the agent just reported has its
+   * commit invoked a moment later), or after `timeoutMs`.
+   */
+  async drain(timeoutMs: number, quietMs = 200): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (this.inFlight.size && Date.now() < until)
-      await Promise.race([
-        Promise.allSettled([...this.inFlight]),
-        new Promise((r) => setTimeout(r, until - Date.now()).unref()),
-      ]);
+    let quietSince = Date.now();
+    while (Date.now() < until) {
+      if (this.inFlight.size) {
+        await Promise.race([
+          Promise.allSettled([...this.inFlight]),
+          sleep(until - Date.now(), undefined, { ref: false }),
+        ]);
+        quietSince = Date.now();
+      } else if (Date.now() - quietSince >= quietMs) return;
+      else await sleep(20);
+    }
   }
 
   private async call(payload: unknown): Promise<unknown> {
