@@ -58,6 +58,16 @@ export class NoFilesystemError extends AgentError {
   }
 }
 
+/** An image to import in which nothing says it is a disk: no filesystem, no partition table, no qcow2 header. */
+export class UnrecognizedImageError extends AgentError {
+  constructor(path: string) {
+    super(
+      'unrecognized_image',
+      `found no filesystem, no MBR or GPT partition table and no qcow2 header in ${path}, so it may not be a disk image at all; check the file, or import it with "format": "raw" if it really is a raw disk`,
+    );
+  }
+}
+
 export class ChecksumMismatchError extends AgentError {
   constructor(path: string, expected: string, actual: string) {
     super(

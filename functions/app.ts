@@ -9,7 +9,7 @@ import { depsFor } from './deps';
 import { ApiError, NotFoundError } from './errors';
 import { openapiDocument } from './http/openapi';
 import { honoPath, type RouteSpec } from './http/route';
-import { parseWith, readJson } from './http/validate';
+import { parseParams, parseWith, readJson } from './http/validate';
 import { imageRoutes } from './routes/images';
 import { internalRoutes } from './routes/internal';
 import { inventoryRoutes } from './routes/inventory';
@@ -33,6 +33,7 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
       const principal =
         spec.access === 'public' ? undefined : await authenticate(deps, c.req.header('authorization') ?? null);
       if (principal) authorize(principal, spec.access);
+      const params = parseParams(c.req.param() as Record<string, string>);
       const hasBody = spec.method !== 'get' && spec.method !== 'delete';
       const raw = hasBody ? await readJson(c.req.raw) : undefined;
       const body = spec.body ? parseWith(spec.body, raw, 'body') : raw;
@@ -40,7 +41,7 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
       const result = await spec.handler({
         deps,
         principal,
-        params: c.req.param() as Record<string, string>,
+        params,
         body,
         query,
         request: c.req.raw,

@@ -28,6 +28,8 @@ export class CodedError extends Error {
   }
 }
 
+const article = (word: string) => (/^[aeiou]/.test(word) ? 'an' : 'a');
+
 /** An error meant for the HTTP caller: `app.ts` answers it with its status, code, message and details. */
 export class ApiError extends CodedError {}
 
@@ -45,6 +47,16 @@ export class InvalidPathError extends InvalidInputError {
   }
 }
 
+/** A list's `cursor` that no page of that list handed out (made up, cut short, or from another list). */
+export class InvalidCursorError extends InvalidInputError {
+  override readonly code = 'invalid_cursor';
+  constructor() {
+    const what = 'is not a cursor this list handed out';
+    const fix = 'drop it to start from the first page, or pass the "cursor" of the previous page unchanged';
+    super(`query.cursor ${what}; ${fix}`, { problems: [`query.cursor: ${what}; ${fix}`] });
+  }
+}
+
 export class UnauthorizedError extends ApiError {
   override readonly status = 401;
   override readonly code = 'unauthorized';
@@ -57,10 +69,28 @@ export class ForbiddenError extends ApiError {
   override readonly status = 403;
   override readonly code = 'forbidden';
   constructor(role: string, needed: string) {
-    super(`a ${role} token cannot do this; it needs the ${needed} role: ask an admin for such a token`, {
+    const fix =
+      needed === 'agent'
+        ? 'only an edge agent calls this route, with the agent token of its site'
+        : 'ask an admin for such a token';
+    super(`${article(role)} ${role} token cannot do this; it needs the ${needed} role: ${fix}`, {
       role,
       needed,
     });
+  }
+}
+
+/** Heartbeats and progress come only from the agent of the site they are about. */
+export class NotThisAgentError extends ApiError {
+  override readonly status = 403;
+  override readonly code = 'forbidden';
+  constructor(what: string, site: string, caller: { role: string; site?: string }) {
+    super(
+      caller.role === 'agent'
+        ? `the agent token of site ${caller.site} cannot report ${what} of site ${site}; only the agent of site ${site} does, with its own token`
+        : `${article(caller.role)} ${caller.role} token cannot report ${what}; only the edge agent of site ${site} does, with its agent token`,
+      { site, role: caller.role },
+    );
   }
 }
 
@@ -130,6 +160,39 @@ export class RequirementsNotMetError extends ConflictError {
   }
 }
 
+/**
+ * A change to a machine that would pull the rug from under the clone it carries: the clone was checked
+ * against the field at assign, or attach set up the storage and the machine with it.
+ */
+export class MachineBoundError extends ConflictError {
+  override readonly code = 'machine_bound';
+  constructor(machine: string, clone: string, binding: string, field: string, why: string) {
+    super(
+      `${field} of machine ${machine} cannot change while it carries clone ${clone} (${binding}): ${why}; unassign the clone first (deactivate and detach it before, if it is active or attached), or leave ${field} out`,
+      { machine, clone, binding, field },
+    );
+  }
+}
+
+/** Revoking the last admin token would leave nobody able to make tokens, sites or repositories. */
+export class LastAdminError extends ConflictError {
+  override readonly code = 'last_admin';
+  constructor(id: string) {
+    super(
+      `token ${id} is the last admin token: revoking it would lock every admin out; create another admin token first (POST /v1/tokens {"role":"admin"}), then revoke this one`,
+      { token: id },
+    );
+  }
+}
+
+/** DynamoDB cancelled a transaction because another one wrote the same records at that moment. */
+export class ConcurrentWriteError extends ConflictError {
+  override readonly code = 'concurrent_write';
+  constructor(options?: ErrorOptions) {
+    super('another request wrote the same records at the same moment; read them again and retry', {}, options);
+  }
+}
+
 export class InUseError extends ConflictError {
   override readonly code = 'in_use';
 }
@@ -151,6 +214,38 @@ export class PayloadTooLargeError extends ApiError {
         limit,
       },
     );
+  }
+}
+
+/** A record over DynamoDB's 400 KB per item: refused before anything is written. */
+export class RecordTooLargeError extends ApiError {
+  override readonly status = 413;
+  override readonly code = 'record_too_large';
+  constructor(kind: string, bytes: number, limit: number, largest: string[]) {
+    super(
+      `the ${kind} record would take ${Math.ceil(bytes / 1024)} KiB, over the ${limit / 1024} KiB a record can hold (largest fields: ${largest.join(', ')}); make those smaller: large files belong in the repository (customization items can name a "source" file instead of carrying "content")`,
+      { bytes, limit, largest },
+    );
+  }
+}
+
+/** The work a request asks for would not fit in a workflow's input (Step Functions takes 256 KiB). */
+export class WorkflowInputTooLargeError extends ApiError {
+  override readonly status = 413;
+  override readonly code = 'work_too_large';
+  constructor(bytes: number, limit: number) {
+    super(
+      `the agent's task for this request would take ${Math.ceil(bytes / 1024)} KiB, over the ${Math.floor(limit / 1024)} KiB a workflow's input can hold (the clone's customization items travel whole); put large files in the repository and name them with "source" instead of "content"`,
+      { bytes, limit },
+    );
+  }
+}
+
+/** A value that DynamoDB cannot keep (nested too deep, an empty key, a number out of range): refused before writing. */
+export class UnstorableValueError extends InvalidInputError {
+  override readonly code = 'unstorable_value';
+  constructor(kind: string, field: string, problem: string) {
+    super(`the ${kind} record cannot be stored: ${field} ${problem}`, { field });
   }
 }
 

@@ -7,15 +7,20 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS } from './constants';
 import { transitions } from './lifecycle';
+import type { TaskName } from './tasks';
 
 const stepsRetry = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 }];
 
-function agentTask(task: string, next: string) {
+function agentTask(task: TaskName, next: string, input: unknown = '$.input') {
   return {
     Type: 'Task',
     Comment: `agent task "${task}" on the site's edge agent`,
     Resource: '${AgentActivityArn}',
-    Parameters: { task, 'operation.$': '$.operation', 'input.$': '$.input' },
+    Parameters: {
+      task,
+      'operation.$': '$.operation',
+      ...(typeof input === 'string' ? { 'input.$': input } : { input }),
+    },
     ResultPath: '$.outcome',
     HeartbeatSeconds: HEARTBEAT_SECONDS,
     TimeoutSeconds: AGENT_TIMEOUT_SECONDS,
@@ -53,12 +58,58 @@ const tail = {
   Failed: { Type: 'Fail', Error: 'OperationFailed', Cause: 'see the operation record for the error' },
 };
 
-function single(comment: string, task: string) {
+function single(comment: string, task: TaskName) {
   return {
     Comment: comment,
     StartAt: 'Agent',
     TimeoutSeconds: AGENT_TIMEOUT_SECONDS + 600,
     States: { Agent: agentTask(task, 'Commit'), ...tail },
+  };
+}
+
+/**
+ * A clone whose commit did not happen (the functions refused the outcome, or could not record it)
+ * has no record, so the image the agent made is removed: `destroy` of the path the agent reported.
+ * A commit that finds the operation already ended discards nothing.
+ */
+function cloneMachine() {
+  const discard = {
+    ...agentTask('destroy', 'RecordFailure', {
+      image: { 'repository.$': '$.input.target.repository', 'path.$': '$.outcome.path' },
+    }),
+    Comment: 'remove the image the agent made: it has no record',
+    ResultPath: '$.discarded',
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.discardError', Next: 'RecordFailure' }],
+  };
+  return {
+    Comment: 'Clone a master image into a new clone image',
+    StartAt: 'Agent',
+    TimeoutSeconds: AGENT_TIMEOUT_SECONDS + 600,
+    States: {
+      Agent: agentTask('clone', 'Commit'),
+      ...tail,
+      Commit: {
+        ...tail.Commit,
+        ResultPath: '$.committed',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Discard' }],
+        End: undefined,
+        Next: 'Committed',
+      },
+      Committed: {
+        Type: 'Choice',
+        Comment: 'the functions may have refused the outcome: the operation then failed',
+        Choices: [{ Variable: '$.committed.status', StringEquals: 'failed', Next: 'Rejected' }],
+        Default: 'Done',
+      },
+      Rejected: {
+        Type: 'Pass',
+        Result: { Error: 'OutcomeRejected', Cause: "the functions refused the agent's outcome; see the operation" },
+        ResultPath: '$.error',
+        Next: 'Discard',
+      },
+      Discard: discard,
+      Done: { Type: 'Succeed' },
+    },
   };
 }
 
@@ -94,7 +145,7 @@ export function transitionMachine() {
 
 export const machines = {
   import: () => single('Import a master image that sits in a repository', 'import'),
-  clone: () => single('Clone a master image into a new clone image', 'clone'),
+  clone: cloneMachine,
   transition: transitionMachine,
 };
 

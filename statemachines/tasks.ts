@@ -99,6 +99,8 @@ export const taskContracts = {
     input: z.object({
       repository: repositoryRef,
       path: id,
+      /** Said by the request: the image is raw even with no filesystem or partition table found in it. */
+      format: z.literal('raw').optional(),
       pull: z
         .object({ upload: id, key: id, url: z.string().url(), sizeBytes: count, sha256: z.string().optional() })
         .optional(),

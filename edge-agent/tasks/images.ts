@@ -1,5 +1,6 @@
 /** Import, clone, capture and destroy: the storage side of a clone's life. */
-import { ChecksumMismatchError } from '../errors';
+import { readPartitionTable } from '../drivers/imagefs/partitions';
+import { ChecksumMismatchError, UnrecognizedImageError } from '../errors';
 import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
 import { pullInto } from './pull';
@@ -21,7 +22,7 @@ async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, ste
 }
 
 export const importImage: Task<'import'> = async (input, ctx) => {
-  const { pull, ...img } = input;
+  const { pull, format, ...img } = input;
   ctx.seen(img.repository);
   const storage = ctx.drivers.storage(img.repository.kind);
   // A retry after the pull finished finds the image in place.
@@ -29,7 +30,17 @@ export const importImage: Task<'import'> = async (input, ctx) => {
     await storage.receive(img.repository, img.path, (partial, dest) =>
       pullInto(partial, dest, pull, (p) => ctx.report(p * 0.5, 'pull'), ctx.signal),
     );
-  return describe(ctx.drivers, img, ctx, 'inspect');
+  const described = await describe(ctx.drivers, img, ctx, 'inspect');
+  // Bytes with no filesystem and no partition table may be anything: a raw disk only when the request says so.
+  if (described.format === 'raw' && !described.filesystem && format !== 'raw') {
+    const abs = await storage.resolve(img.repository, img.path, true);
+    if ((await readPartitionTable(abs)).scheme === 'none') {
+      // An image this import pulled in is its own to remove; one that was already there is the operator's.
+      if (pull) await storage.remove(img.repository, img.path);
+      throw new UnrecognizedImageError(img.path);
+    }
+  }
+  return described;
 };
 
 export const cloneImage: Task<'clone'> = async (input, ctx) => {

@@ -10,10 +10,14 @@ import { executionArn, type Workflow } from '../../statemachines/names';
 import type { Principal } from '../auth/principal';
 import { actorOf } from '../auth/principal';
 import type { Deps } from '../deps';
-import { UnavailableError } from '../errors';
+import { UnavailableError, WorkflowInputTooLargeError } from '../errors';
 import { recordFailure } from '../operations/end';
 import type { Write } from '../store/db';
+import { utf8Bytes } from '../store/limits';
 import type { Operation } from '../store/records';
+
+/** Step Functions takes 256 KiB of input per execution; the workflow adds the operation id and little else. */
+export const MAX_WORKFLOW_INPUT_BYTES = 250 * 1024;
 
 export interface Accepted {
   operation: string;
@@ -42,6 +46,9 @@ export async function accept(
   writes: (op: Operation) => Write[],
   transact: (all: Write[]) => Promise<void> = (all) => deps.db.transact(all),
 ): Promise<Accepted> {
+  // Refused before anything is written: AWS would refuse StartExecution after the reservations.
+  const inputBytes = utf8Bytes(JSON.stringify(spec.input));
+  if (inputBytes > MAX_WORKFLOW_INPUT_BYTES) throw new WorkflowInputTooLargeError(inputBytes, MAX_WORKFLOW_INPUT_BYTES);
   const now = deps.now();
   const actor = actorOf(principal);
   const op = deps.operations.create(

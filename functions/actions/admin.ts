@@ -1,10 +1,10 @@
 /** Sites, repositories, machines and tokens: the inventory an operator or admin keeps. */
 import type { z } from 'zod';
 import type { Principal } from '../auth/principal';
-import { actorOf } from '../auth/principal';
+import { actorOf, requireAgentOf } from '../auth/principal';
 import type { Deps } from '../deps';
-import type { createMachine, createRepository, createSite, createToken, updateMachine } from '../domain/schemas';
-import { InUseError, NotFoundError } from '../errors';
+import type { createMachine, createRepository, createSite, createToken } from '../domain/schemas';
+import { InUseError, LastAdminError, NotFoundError } from '../errors';
 import { type Kind, newId } from '../store/ids';
 import type { Base, Machine, Repository, Site } from '../store/records';
 import { revise } from '../store/resources';
@@ -47,11 +47,6 @@ export async function createMachineAction(deps: Deps, body: z.infer<typeof creat
   return machineView(await deps.machines.create(m));
 }
 
-export async function updateMachineAction(deps: Deps, ref: string, body: z.infer<typeof updateMachine>) {
-  const m = await deps.machines.require(ref);
-  return machineView(await deps.machines.save(revise(m, body, deps.now())));
-}
-
 export async function deleteMachine(deps: Deps, ref: string) {
   const m = await deps.machines.require(ref);
   if (m.clone)
@@ -74,14 +69,20 @@ export async function deleteRepository(deps: Deps, ref: string) {
   return { deleted: r.id };
 }
 
+/** An agent token names its site by name, whichever reference the request gave. */
 export async function createTokenAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createToken>) {
-  if (body.site) await deps.sites.require(body.site);
-  const { secret, record } = await deps.tokens.create({ ...body, createdBy: actorOf(p) }, deps.now());
+  const site = body.site ? (await deps.sites.require(body.site)).name : undefined;
+  const { secret, record } = await deps.tokens.create(
+    { ...body, ...(site ? { site } : {}), createdBy: actorOf(p) },
+    deps.now(),
+  );
   return { token: secret, ...record };
 }
 
 export async function revokeToken(deps: Deps, id: string) {
-  if (!(await deps.tokens.revoke(id))) throw new NotFoundError('token', id);
+  const outcome = await deps.tokens.revoke(id);
+  if (outcome === 'not_found') throw new NotFoundError('token', id);
+  if (outcome === 'last_admin') throw new LastAdminError(id);
   return { revoked: id };
 }
 
@@ -93,7 +94,7 @@ export async function agentHeartbeat(
   body: { version?: string; host?: string; startedAt?: string },
 ) {
   const site = await deps.sites.require(siteRef);
-  if (p?.role === 'agent' && p.site !== site.name && p.site !== site.id) throw new NotFoundError('site', siteRef);
+  requireAgentOf(p, site, 'heartbeats');
   const now = deps.now();
   await deps.sites.save(revise(site, { agent: { lastSeen: now, ...body } }, now));
   return { site: site.name, lastSeen: now };

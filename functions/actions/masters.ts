@@ -4,8 +4,9 @@ import type { Principal } from '../auth/principal';
 import { clonesOf, type Deps, versionsOf } from '../deps';
 import { invalidPatterns } from '../domain/customization';
 import { checkRepositoryPath } from '../domain/paths';
-import type { importMaster, patchMaster } from '../domain/schemas';
+import { type importMaster, masterFields } from '../domain/schemas';
 import { InUseError, InvalidInputError } from '../errors';
+import { applyMergePatch } from '../http/merge-patch';
 import type { Write } from '../store/db';
 import { newId } from '../store/ids';
 import type { Master } from '../store/records';
@@ -62,7 +63,14 @@ export async function importMasterAction(
       site: repo.site,
       request: { repository: repo.id, path, ...(pull ? { upload: pull.pull.upload, key: pull.pull.key } : {}) },
       firstStep: pull ? 'pull' : 'inspect',
-      input: { input: { repository: repoRef(repo), path, ...(pull ? { pull: pull.pull } : {}) } },
+      input: {
+        input: {
+          repository: repoRef(repo),
+          path,
+          ...(body.format ? { format: body.format } : {}),
+          ...(pull ? { pull: pull.pull } : {}),
+        },
+      },
     },
     (op) => [...deps.masters.createWrites({ ...master, operation: op.id }), ...(pull?.writes ?? [])],
     (writes) => deps.masters.transactNamed(writes, master.name, 1),
@@ -73,10 +81,26 @@ export async function getMaster(deps: Deps, ref: string) {
   return masterView(deps, await deps.masters.require(ref));
 }
 
-export async function patchMasterAction(deps: Deps, ref: string, body: z.infer<typeof patchMaster>) {
-  checkItems(body.customization);
+/** PATCH: a JSON merge patch of the profile, the requirements and the template items; the rest is the server's. */
+export async function patchMasterAction(deps: Deps, ref: string, patch: Record<string, unknown>) {
   const m = await deps.masters.require(ref);
-  const updated = revise(m, body, deps.now());
+  const editable = Object.keys(masterFields.shape);
+  const fixed = Object.fromEntries(
+    Object.keys(m)
+      .filter((k) => !editable.includes(k))
+      .map((k) => [
+        k,
+        'is set by the server (import, clone, capture); only profile, requirements and customization change',
+      ]),
+  );
+  const { profile, requirements, customization } = m;
+  const next = applyMergePatch(
+    { kind: 'master', schema: masterFields, fixed },
+    { ...m },
+    { profile, requirements, customization },
+    patch,
+  );
+  const updated = revise(m, next, deps.now());
   await deps.masters.save(updated);
   await deps.catalog.putMaster(updated);
   return masterView(deps, updated);

@@ -1,5 +1,5 @@
 /** Reading operations, and the agent's progress reports on them. */
-import type { Principal } from '../auth/principal';
+import { type Principal, requireAgentOf } from '../auth/principal';
 import type { Deps } from '../deps';
 import { NotFoundError } from '../errors';
 import { enterStep } from '../store/operations';
@@ -22,7 +22,10 @@ export async function reportProgress(
   body: { progress: number; step?: string; message?: string },
 ) {
   const op = await deps.operations.get(id);
-  if (!op || (p?.role === 'agent' && p.site !== op.site)) throw new NotFoundError('operation', id);
+  if (!op) throw new NotFoundError('operation', id);
+  // Tokens name their site; older ones may name it by id, which only the site record knows.
+  const site = p?.site === op.site ? { id: op.site, name: op.site } : await deps.sites.find(op.site);
+  requireAgentOf(p, site ?? { id: op.site, name: op.site }, 'progress');
   if (op.status !== 'running') return { accepted: false, status: op.status };
   const now = deps.now();
   const steps = body.step ? enterStep(op, body.step, now, body.message) : op.steps;

@@ -13,9 +13,20 @@ import { recordKey, TransactionConflict } from '../store/db';
 import { newId } from '../store/ids';
 import { importMasterAction } from './masters';
 
-/** Objects up to this size go up in one PUT; larger ones in parts of PART_BYTES. */
+/** Objects up to this size go up in one PUT; larger ones in parts of PART_BYTES, or larger (partBytesFor). */
 export const SINGLE_PUT_MAX = 100 * 1024 * 1024;
 export const PART_BYTES = 64 * 1024 * 1024;
+/**
+ * At most this many parts, each presigned when the upload is made (~0.6 ms apiece): bigger images get
+ * bigger parts, up to S3's 5 GiB a part, so 1024 of them carry S3's largest object (5 TiB).
+ */
+export const MAX_PARTS = 1024;
+
+/** The part size for an object of `size` bytes: PART_BYTES, or whole MiB enough for MAX_PARTS parts. */
+export function partBytesFor(size: number): number {
+  const mib = 1024 * 1024;
+  return Math.max(PART_BYTES, Math.ceil(size / MAX_PARTS / mib) * mib);
+}
 const URL_SECONDS = 6 * 3600;
 
 export interface Upload {
@@ -56,8 +67,9 @@ export async function createUploadAction(deps: Deps, p: Principal | undefined, b
       url: await deps.presigner.put(key, URL_SECONDS),
       expiresInSeconds: URL_SECONDS,
     };
-  const multipart = await deps.presigner.multipart(key, Math.ceil(body.sizeBytes / PART_BYTES), URL_SECONDS);
-  return { upload: id, key, method: 'multipart', partBytes: PART_BYTES, ...multipart, expiresInSeconds: URL_SECONDS };
+  const partBytes = partBytesFor(body.sizeBytes);
+  const multipart = await deps.presigner.multipart(key, Math.ceil(body.sizeBytes / partBytes), URL_SECONDS);
+  return { upload: id, key, method: 'multipart', partBytes, ...multipart, expiresInSeconds: URL_SECONDS };
 }
 
 export interface ObjectCreated {
@@ -112,6 +124,7 @@ export async function objectCreated(deps: Deps, o: ObjectCreated) {
         name: r.name,
         repository: r.repository,
         path: `masters/${r.name}-v1.img`,
+        format: r.format,
         profile: r.profile,
         requirements: r.requirements,
         customization: r.customization,
@@ -129,8 +142,11 @@ export async function objectCreated(deps: Deps, o: ObjectCreated) {
     );
     return { started: accepted.operation };
   } catch (e) {
-    // A duplicate event that lost the race to claim the upload.
+    // A duplicate event that lost the race to claim the upload: the winner's claim or its new master
+    // record stopped this one (a conflict, or the name already taken by the import it started).
     if (e instanceof TransactionConflict) return { ignored: 'already importing' };
+    const now = await deps.db.get<Upload>(recordKey('upload', id));
+    if (now && now.status !== 'pending') return { ignored: 'already importing', operation: now.operation };
     throw e;
   }
 }

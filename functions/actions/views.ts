@@ -7,11 +7,14 @@ import { effectiveItems } from '../domain/customization';
 import { cloneState } from '../events/plan';
 import type { Clone, Machine, Master, Repository } from '../store/records';
 
+/** What the API shows of a credential: that it is set. Sent back in a PATCH, it keeps the credential as it is. */
+export const CREDENTIAL_SET = '(set)';
+
 export function machineView(m: Machine) {
   const { credentials, ...rest } = m;
   return {
     ...rest,
-    credentials: credentials ? Object.fromEntries(Object.keys(credentials).map((k) => [k, '(set)'])) : {},
+    credentials: credentials ? Object.fromEntries(Object.keys(credentials).map((k) => [k, CREDENTIAL_SET])) : {},
   };
 }
 

@@ -1,9 +1,11 @@
 /**
  * Who is calling, from the bearer token. Roles are ordered viewer < operator < admin; `agent`
- * tokens act for one site and may only use the agent routes.
+ * tokens act for one site and may only use the agent routes, which no other role may use: a
+ * heartbeat or a progress report is believed, so only the agent of that site may send one (the
+ * handler checks the site).
  */
 import type { Deps } from '../deps';
-import { ForbiddenError, UnauthorizedError } from '../errors';
+import { ForbiddenError, NotThisAgentError, UnauthorizedError } from '../errors';
 import type { Role } from '../store/records';
 
 export interface Principal {
@@ -19,6 +21,12 @@ const rank: Record<Role, number> = { agent: -1, viewer: 0, operator: 1, admin: 2
 
 export const actorOf = (p: Principal | undefined) => (p ? `${p.role}:${p.tokenId}` : 'anonymous');
 
+/** Refuses any caller but the agent of `site` (an agent token names its site by name, or by id if older). */
+export function requireAgentOf(p: Principal | undefined, site: { id: string; name: string }, what: string): void {
+  if (p?.role !== 'agent' || (p.site !== site.name && p.site !== site.id))
+    throw new NotThisAgentError(what, site.name, { role: p?.role ?? 'anonymous', site: p?.site });
+}
+
 export async function authenticate(deps: Deps, header: string | null): Promise<Principal> {
   const m = header?.match(/^Bearer\s+(\S+)$/i);
   if (!m) throw new UnauthorizedError();
@@ -30,7 +38,7 @@ export async function authenticate(deps: Deps, header: string | null): Promise<P
 export function authorize(p: Principal, access: Access): void {
   if (access === 'public') return;
   if (access === 'agent') {
-    if (p.role !== 'agent' && p.role !== 'admin') throw new ForbiddenError(p.role, 'agent');
+    if (p.role !== 'agent') throw new ForbiddenError(p.role, 'agent');
     return;
   }
   if (rank[p.role] < rank[access]) throw new ForbiddenError(p.role, access);

@@ -28,16 +28,21 @@ export function effectiveItems(template: readonly CustomizationItem[], extra: re
   return [...template, ...extra];
 }
 
-/** Throws a readable error when a pattern does not compile under JavaScript's RegExp rules. */
+/** Why a `replace` item's pattern does not compile under JavaScript's RegExp rules, if it does not. */
+export function patternProblem(item: CustomizationItem): string | undefined {
+  if (item.type !== 'replace') return undefined;
+  try {
+    new RegExp(item.pattern.replace(reference, 'x'), item.flags ?? '');
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Readable errors for the patterns that do not compile, by item. */
 export function invalidPatterns(items: readonly CustomizationItem[]): string[] {
-  const bad: string[] = [];
-  items.forEach((item, index) => {
-    if (item.type !== 'replace') return;
-    try {
-      new RegExp(item.pattern.replace(reference, 'x'), item.flags ?? '');
-    } catch (e) {
-      bad.push(`item ${index}: ${(e as Error).message}`);
-    }
+  return items.flatMap((item, index) => {
+    const problem = patternProblem(item);
+    return problem ? [`item ${index}: ${problem}`] : [];
   });
-  return bad;
 }

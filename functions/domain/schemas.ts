@@ -1,10 +1,31 @@
 /** Request bodies of the API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
 import { customizationItem } from '../../statemachines/customization';
+import { unstorable, valueBytes } from '../store/limits';
+import { patternProblem } from './customization';
 import { NAME_PATTERN, NAME_RULE } from './paths';
 
 export const name = z.string().regex(NAME_PATTERN, NAME_RULE);
-export const ref = z.string().min(1).max(200);
+export const ref = z.string().min(1).max(200, 'at most 200 characters: an id or a name');
+
+/** How deep free-form settings may nest: far less than a record may (32 levels), for where they are kept. */
+const SETTINGS_LEVELS = 16;
+
+/**
+ * Free-form driver settings: a JSON object that a record can keep (see store/limits.ts) and small
+ * enough to travel in a task's input. A driver's settings are a few names and numbers; files stay on
+ * the agent's host and are named.
+ */
+export const settings = (maxBytes = 64 * 1024) =>
+  z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+    const bad = unstorable(value, SETTINGS_LEVELS, 0);
+    if (bad) ctx.addIssue({ code: 'custom', path: bad.path, message: bad.problem });
+    else if (valueBytes(value) > maxBytes)
+      ctx.addIssue({
+        code: 'custom',
+        message: `takes more than ${maxBytes / 1024} KiB; settings are names and numbers: keep files on the agent's host and give their paths`,
+      });
+  });
 
 export const profile = z
   .object({
@@ -22,7 +43,16 @@ export const requirements = z
   })
   .strict();
 
-export const items = z.array(customizationItem).max(500);
+/** Customization items; a `replace` item's pattern must compile (checked here, so the problem names the item). */
+export const items = z
+  .array(customizationItem)
+  .max(500)
+  .superRefine((list, ctx) =>
+    list.forEach((item, i) => {
+      const problem = patternProblem(item);
+      if (problem) ctx.addIssue({ code: 'custom', path: [i, 'pattern'], message: `${problem}; fix the pattern` });
+    }),
+  );
 
 /** Site names go into state machine names (80 characters at most): `encompass-<site>-transition`. */
 export const createSite = z
@@ -40,7 +70,7 @@ export const createRepository = z
     path: z.string().regex(/^\//, 'must be an absolute path on the agent\u2019s host').max(4096),
     description: z.string().max(2000).optional(),
     /** iscsi: `{portal: "host:port", iqnPrefix: "iqn.YYYY-MM.reverse.domain", controlPort?, manageTarget?}` */
-    settings: z.record(z.string(), z.unknown()).optional(),
+    settings: settings().optional(),
   })
   .strict()
   .refine(
@@ -62,27 +92,50 @@ export const identity = z
   })
   .strict();
 
-export const createMachine = z
+/** Write-only secrets of a machine's driver (a BMC password): names to values. */
+const credentials = z
+  .record(z.string().min(1, 'a credential needs a name').max(100), z.string().max(4096))
+  .refine((c) => Object.keys(c).length <= 32, 'at most 32 credentials');
+
+/**
+ * A machine as stored, less what the server keeps (id, rev, times, the clone it carries): what a
+ * PATCH merges into and is checked against whole. A map (identity, settings) that a patch removes
+ * with null becomes empty; a scalar cannot be removed.
+ */
+export const machineFields = z
   .object({
     name,
     site: ref,
     kind: z.enum(['sim', 'qemu', 'libvirt', 'ipmi', 'redfish']),
-    arch: z.string().max(32).default('x86_64'),
-    cpus: z.number().int().positive().default(1),
-    memoryMiB: z.number().int().positive().default(1024),
+    arch: z.string().min(1).max(32),
+    cpus: z.number().int().positive().max(65_536),
+    memoryMiB: z
+      .number()
+      .int()
+      .positive()
+      .max(2 ** 32),
     identity: identity.default({}),
-    settings: z.record(z.string(), z.unknown()).default({}),
-    credentials: z.record(z.string(), z.string()).optional(),
+    settings: settings().default({}),
+    credentials: credentials.optional(),
   })
   .strict();
 
-export const updateMachine = createMachine.omit({ name: true, site: true, kind: true }).partial().strict();
+/** Registering a machine: what is left out takes a default. */
+export const createMachine = machineFields.extend({
+  arch: machineFields.shape.arch.default('x86_64'),
+  cpus: machineFields.shape.cpus.default(1),
+  memoryMiB: machineFields.shape.memoryMiB.default(1024),
+});
+
+/** An image with neither a filesystem nor a partition table is imported only when the request says it is raw. */
+const rawFormat = z.literal('raw').optional();
 
 export const importMaster = z
   .object({
     name,
     repository: ref,
     path: z.string().min(1).max(4096),
+    format: rawFormat,
     profile: profile.optional(),
     requirements: requirements.optional(),
     customization: items.optional(),
@@ -93,23 +146,26 @@ export const createUpload = z
   .object({
     name,
     repository: ref,
+    // S3's largest object.
     sizeBytes: z
       .number()
       .int()
       .positive()
-      .max(16 * 1024 ** 4),
+      .max(5 * 1024 ** 4, 'at most 5 TiB, the largest object S3 keeps'),
     sha256: z
       .string()
       .regex(/^[0-9a-f]{64}$/, 'a lower-case hex sha256')
       .optional(),
+    format: rawFormat,
     profile: profile.optional(),
     requirements: requirements.optional(),
     customization: items.optional(),
   })
   .strict();
 
-export const patchMaster = z
-  .object({ profile: profile.optional(), requirements: requirements.optional(), customization: items.optional() })
+/** What a PATCH of a master merges into: its profile, requirements and template items (null empties one). */
+export const masterFields = z
+  .object({ profile: profile.default({}), requirements: requirements.default({}), customization: items.default([]) })
   .strict();
 
 export const createClone = z

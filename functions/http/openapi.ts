@@ -1,6 +1,30 @@
 /** The OpenAPI 3.1 document, generated from the route list and its zod schemas. */
 import { z } from 'zod';
+import { mergePatchJsonSchema } from './merge-patch';
 import type { RouteSpec } from './route';
+import { MAX_PARAM_LENGTH } from './validate';
+
+/** The request body of a route: JSON, or for a PATCH a JSON merge patch of its document. */
+function requestBody(r: RouteSpec) {
+  if (r.mergePatchOf) {
+    const schema = {
+      ...mergePatchJsonSchema(
+        z.toJSONSchema(r.mergePatchOf, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>,
+      ),
+      description:
+        'A JSON merge patch (RFC 7396): only the fields present change; an object merges into the field, null removes it (a map becomes empty), an array or a value replaces it. The result is checked whole: an invalid result is a 400 naming the field.',
+    };
+    return {
+      required: true,
+      content: { 'application/merge-patch+json': { schema }, 'application/json': { schema } },
+    };
+  }
+  if (!r.body) return undefined;
+  return {
+    required: true,
+    content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } },
+  };
+}
 
 const errorBody = {
   type: 'object',
@@ -20,7 +44,7 @@ export function openapiDocument(routes: readonly RouteSpec[]) {
       name: m[1],
       in: 'path',
       required: true,
-      schema: { type: 'string' },
+      schema: { type: 'string', minLength: 1, maxLength: MAX_PARAM_LENGTH },
     }));
     const query = r.query
       ? Object.entries(
@@ -35,16 +59,7 @@ export function openapiDocument(routes: readonly RouteSpec[]) {
       security: r.access === 'public' ? [] : [{ bearer: [] }],
       'x-encompass-access': r.access,
       parameters: [...params, ...query],
-      ...(r.body
-        ? {
-            requestBody: {
-              required: true,
-              content: {
-                'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) },
-              },
-            },
-          }
-        : {}),
+      ...(requestBody(r) ? { requestBody: requestBody(r) } : {}),
       responses: {
         [status]: { description: status === '202' ? 'accepted: follow the operation' : 'success' },
         default: { description: 'error', content: { 'application/json': { schema: errorBody } } },

@@ -24,6 +24,11 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   access: Access;
   tag: string;
   body?: z.ZodType<B>;
+  /**
+   * A PATCH route: the document its body is a JSON merge patch of (http/merge-patch.ts). The OpenAPI
+   * document describes the body from it; the handler merges and checks the result against it.
+   */
+  mergePatchOf?: z.ZodType;
   query?: z.ZodType<Q>;
   /** Status of a successful answer (202 for operations). */
   status?: 200 | 201 | 202;

@@ -6,6 +6,7 @@ import { cloneView } from '../actions/views';
 import * as s from '../domain/schemas';
 import { InvalidInputError } from '../errors';
 import { cloneEvent } from '../events/request';
+import { mergePatchBody } from '../http/merge-patch';
 import { type RouteSpec, route } from '../http/route';
 
 const list = <T>(items: T[], cursor?: string) => ({ items, ...(cursor ? { cursor } : {}) });
@@ -45,9 +46,11 @@ export const imageRoutes: RouteSpec[] = [
     method: 'patch',
     path: '/v1/masters/{id}',
     tag: 'masters',
-    summary: 'Edit profile, requirements and customization items',
+    summary:
+      'Edit profile, requirements and customization items: a JSON merge patch (RFC 7396); the items are one list, replaced whole',
     access: 'operator',
-    body: s.patchMaster,
+    body: mergePatchBody,
+    mergePatchOf: s.masterFields,
     handler: (c) => patchMasterAction(c.deps, c.params.id!, c.body),
   }),
   route({

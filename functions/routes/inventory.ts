@@ -10,10 +10,11 @@ import {
   deleteRepository,
   deleteSiteAction,
   revokeToken,
-  updateMachineAction,
 } from '../actions/admin';
+import { patchMachineAction } from '../actions/machine-patch';
 import { machineView } from '../actions/views';
 import * as s from '../domain/schemas';
+import { mergePatchBody } from '../http/merge-patch';
 import { type RouteSpec, route } from '../http/route';
 
 const list = <T>(items: T[], cursor?: string) => ({ items, ...(cursor ? { cursor } : {}) });
@@ -173,10 +174,12 @@ export const inventoryRoutes: RouteSpec[] = [
     method: 'patch',
     path: '/v1/machines/{id}',
     tag: 'machines',
-    summary: 'Change a machine',
+    summary:
+      'Change a machine: a JSON merge patch (RFC 7396) of its fields; credentials are write-only ("(set)" keeps one). While it carries a clone, kind, site and arch are fixed, and from attach on identity and settings too (409 machine_bound)',
     access: 'operator',
-    body: s.updateMachine,
-    handler: (c) => updateMachineAction(c.deps, c.params.id!, c.body),
+    body: mergePatchBody,
+    mergePatchOf: s.machineFields,
+    handler: (c) => patchMachineAction(c.deps, c.params.id!, c.body),
   }),
   route({
     method: 'delete',

@@ -11,7 +11,16 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
-import { CodedError, StaleRecordError } from '../errors';
+import { fieldPath } from '../domain/field-path';
+import {
+  CodedError,
+  ConcurrentWriteError,
+  InvalidCursorError,
+  RecordTooLargeError,
+  StaleRecordError,
+  UnstorableValueError,
+} from '../errors';
+import { itemSize, MAX_ITEM_BYTES, MAX_ITEM_LEVELS, unstorable } from './limits';
 
 export type Key = { pk: string; sk: string };
 export type Item = Record<string, unknown>;
@@ -34,6 +43,42 @@ export class TransactionConflict extends CodedError {
   ) {
     super(`transaction cancelled by conditions at ${failed.join(', ')}`, { failed }, options);
   }
+}
+
+const indexKeys = { byKind: ['gsi1pk', 'gsi1sk'], byParent: ['gsi2pk', 'gsi2sk'] } as const;
+
+/**
+ * The start key a `cursor` stands for. A cursor is the last key of a page of that same list; anything
+ * else (not base64 of a JSON object of exactly the table's and the index's key strings, or another
+ * list's) is the caller's mistake, not a query to send.
+ */
+function startKey(cursor: string, index: keyof typeof indexKeys, partition: string): Record<string, string> {
+  let key: unknown;
+  try {
+    key = JSON.parse(atob(cursor));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  const names = ['pk', 'sk', ...indexKeys[index]];
+  const fits =
+    typeof key === 'object' &&
+    key !== null &&
+    !Array.isArray(key) &&
+    Object.keys(key).length === names.length &&
+    names.every((n) => typeof (key as Record<string, unknown>)[n] === 'string') &&
+    (key as Record<string, string>)[indexKeys[index][0]] === partition;
+  if (!fits) throw new InvalidCursorError();
+  return key as Record<string, string>;
+}
+
+/** Refuses an item DynamoDB would refuse, before any of a transaction is sent (see limits.ts). */
+function checkItem(item: Item): void {
+  const kind = String(item.pk ?? 'item').split('#')[0]!;
+  const bad = unstorable(item, MAX_ITEM_LEVELS);
+  if (bad)
+    throw new UnstorableValueError(kind, bad.path.length ? fieldPath('record', bad.path) : 'the record', bad.problem);
+  const { bytes, largest } = itemSize(item);
+  if (bytes > MAX_ITEM_BYTES) throw new RecordTooLargeError(kind, bytes, MAX_ITEM_BYTES, largest);
 }
 
 export class Db {
@@ -64,19 +109,21 @@ export class Db {
     partition: string,
     opts: { limit?: number; cursor?: string; newestFirst?: boolean } = {},
   ): Promise<{ items: T[]; cursor?: string }> {
-    const pkName = index === 'byKind' ? 'gsi1pk' : 'gsi2pk';
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        IndexName: index,
-        KeyConditionExpression: '#p = :p',
-        ExpressionAttributeNames: { '#p': pkName },
-        ExpressionAttributeValues: { ':p': partition },
-        Limit: opts.limit,
-        ScanIndexForward: !opts.newestFirst,
-        ExclusiveStartKey: opts.cursor ? JSON.parse(atob(opts.cursor)) : undefined,
-      }),
-    );
+    const query = new QueryCommand({
+      TableName: this.table,
+      IndexName: index,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': indexKeys[index][0] },
+      ExpressionAttributeValues: { ':p': partition },
+      Limit: opts.limit,
+      ScanIndexForward: !opts.newestFirst,
+      ExclusiveStartKey: opts.cursor ? startKey(opts.cursor, index, partition) : undefined,
+    });
+    const out = await this.doc.send(query).catch((e: Error) => {
+      // A key of the right shape that DynamoDB still refuses (e.g. too long) is as bad a cursor.
+      if (opts.cursor && e.name === 'ValidationException') throw new InvalidCursorError();
+      throw e;
+    });
     const cursor = out.LastEvaluatedKey ? btoa(JSON.stringify(out.LastEvaluatedKey)) : undefined;
     return { items: (out.Items ?? []) as T[], cursor };
   }
@@ -94,6 +141,7 @@ export class Db {
   }
 
   async transact(writes: Write[]): Promise<void> {
+    for (const w of writes) if (w.Put?.Item) checkItem(w.Put.Item);
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: writes }));
     } catch (e) {
@@ -101,6 +149,7 @@ export class Db {
       if ((e as Error).name === 'TransactionCanceledException' && reasons) {
         const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
         if (failed.length) throw new TransactionConflict(failed, { cause: e });
+        if (reasons.some((r) => r.Code === 'TransactionConflict')) throw new ConcurrentWriteError({ cause: e });
       }
       throw e;
     }
@@ -116,6 +165,23 @@ export class Db {
         ExpressionAttributeValues: rev === 0 ? undefined : { ':rev': rev },
       },
     };
+  }
+
+  /** Writes nothing: the transaction goes through only while the record at `key` is at revision `rev`. */
+  atRev(key: Key, rev: number): Write {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: key,
+        ConditionExpression: 'rev = :rev',
+        ExpressionAttributeValues: { ':rev': rev },
+      },
+    };
+  }
+
+  /** Writes nothing: the transaction goes through only while an item exists at `key`. */
+  exists(key: Key): Write {
+    return { ConditionCheck: { TableName: this.table, Key: key, ConditionExpression: 'attribute_exists(pk)' } };
   }
 
   putNew(item: Item): Write {

@@ -1,7 +1,8 @@
 /**
  * Bearer tokens. Only a SHA-256 of each token is stored; the token itself is shown once, when made.
  */
-import { type Db, type Item, recordKey } from './db';
+import { ConcurrentWriteError } from '../errors';
+import { type Db, type Item, recordKey, TransactionConflict } from './db';
 import { newId, randomString } from './ids';
 import type { Role, Token } from './records';
 import { stripKeys } from './resources';
@@ -43,12 +44,38 @@ export class Tokens {
     return items.map(({ hash: _hash, ...rest }) => stripKeys<Token>(rest));
   }
 
-  /** Revokes by token id. */
-  async revoke(id: string): Promise<boolean> {
-    const items = await this.db.queryAll<Item>('byKind', 'token');
-    const hit = items.find((i) => i.id === id);
-    if (!hit) return false;
-    await this.db.transact([this.db.delete({ pk: hit.pk as string, sk: 'record' })]);
-    return true;
+  /**
+   * Revokes by token id, but never the last admin token: an admin token is deleted only in a
+   * transaction that also finds another admin token still there, so two admins revoking each other
+   * at the same time cannot both succeed.
+   */
+  async revoke(id: string): Promise<'revoked' | 'not_found' | 'last_admin'> {
+    const gone = new Set<string>();
+    for (let attempt = 1; ; attempt++) {
+      const items = await this.db.queryAll<Item>('byKind', 'token');
+      const hit = items.find((i) => i.id === id);
+      if (!hit) return 'not_found';
+      const key = { pk: hit.pk as string, sk: 'record' };
+      if (hit.role !== 'admin') {
+        await this.db.transact([this.db.delete(key)]);
+        return 'revoked';
+      }
+      // The list is an index, a moment behind: a token it shows may be gone, which the transaction finds.
+      const other = items.find((i) => i.role === 'admin' && i.id !== id && !gone.has(i.id as string));
+      if (!other) return 'last_admin';
+      try {
+        await this.db.transact([
+          this.db.delete(key, { expression: 'attribute_exists(pk)' }),
+          this.db.exists({ pk: other.pk as string, sk: 'record' }),
+        ]);
+        return 'revoked';
+      } catch (e) {
+        // Raced by another transaction on the same tokens: look again, a few times.
+        if (e instanceof ConcurrentWriteError && attempt < 4) continue;
+        if (!(e instanceof TransactionConflict)) throw e;
+        if (e.failed.includes(0)) return 'not_found';
+        gone.add(other.id as string);
+      }
+    }
   }
 }

@@ -1,17 +1,20 @@
 /**
  * The IAM role of one site's edge agent: it may take tasks from its own activity, answer them,
- * and use its own prefix `sites/<site>/` in the bucket; nothing else (uploaded masters reach the
- * agent through presigned URLs the functions hand out). API tokens never turn into AWS
+ * use its own prefix `sites/<site>/` in the bucket, and read the values of its own site's secrets
+ * `encompass/<site>/*` (machine credentials it resolves when it acts); nothing else (uploaded
+ * masters reach the agent through presigned URLs the functions hand out). API tokens never turn into AWS
  * credentials: the role trusts the account (an administrator decides who may assume it) or, with
  * a Roles Anywhere trust anchor, only certificates issued to `encompass-<site>-agent`.
  */
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { activityName } from '../../statemachines/names';
+import { siteSecretsPrefix } from '../../statemachines/secrets';
+import { SECRET_READ_ACTIONS, secretsArn } from './secrets';
 
 export interface AgentRoleProps {
   site: string;
@@ -51,7 +54,7 @@ export class AgentRole extends Construct {
     const principal = trust(site, props.trustAnchorArn);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: principal,
-      description: `ENCOMPASS edge agent of site ${site}: its activity and its prefix in the bucket`,
+      description: `ENCOMPASS edge agent of site ${site}: its activity, its prefix in the bucket and its secrets`,
     });
     if (props.trustAnchorArn) {
       // Roles Anywhere also sets the source identity of the session.
@@ -77,6 +80,11 @@ export class AgentRole extends Construct {
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
         resources: [bucket.arnForObjects(`${prefix}*`)],
       }),
+      new iam.PolicyStatement({
+        sid: 'ReadOwnSecrets',
+        actions: SECRET_READ_ACTIONS,
+        resources: [secretsArn(Stack.of(this), siteSecretsPrefix(site))],
+      }),
     ];
     const policy = new iam.Policy(this, 'Policy', { statements });
     this.role.attachInlinePolicy(policy);
@@ -86,10 +94,12 @@ export class AgentRole extends Construct {
         reason:
           'SendTaskSuccess/Failure/Heartbeat support no resource-level permissions (Service Authorization Reference: no ' +
           'resource type), so IAM needs "*"; task tokens come only from GetActivityTask on this site\'s activity. The object ' +
-          `wildcard stays inside the site's own prefix ${prefix}.`,
+          `wildcard stays inside the site's own prefix ${prefix}, the secret wildcard inside its own secrets ` +
+          `${siteSecretsPrefix(site)} (names of machine credentials are made at runtime; the ARN ends in a random suffix).`,
         appliesTo: [
           'Resource::*',
           { regex: `/^Resource::<.*Bucket[0-9A-F]*\\.Arn>\\/sites\\/${site.replace(/\./g, '\\.')}\\/\\*$/` },
+          `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${siteSecretsPrefix(site)}*`,
         ],
       },
     ]);

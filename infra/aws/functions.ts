@@ -14,7 +14,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { SECRETS_PREFIX } from '../../statemachines/secrets';
 import { bundleFunctions, LAMBDA_HANDLER } from './bundle';
+import { SECRET_WRITE_ACTIONS, secretsArn } from './secrets';
 
 export const FUNCTION_NAME = 'encompass-functions';
 
@@ -61,7 +63,7 @@ export class Functions extends Construct {
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'ENCOMPASS functions: table, bucket, site workflows',
+      description: 'ENCOMPASS functions: table, bucket, site workflows, machine credentials (write only)',
     });
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -88,6 +90,8 @@ export class Functions extends Construct {
         ENCOMPASS_STEPS_FUNCTION_ARN: this.stepsFunctionArn,
         ENCOMPASS_STATEMACHINE_ROLE_ARN: props.stateMachineRole.roleArn,
         ENCOMPASS_ACCOUNT_ID: Aws.ACCOUNT_ID,
+        // Secrets Manager names of machine credentials: <prefix><site>/<id> (statemachines/secrets.ts).
+        ENCOMPASS_SECRETS_PREFIX: SECRETS_PREFIX,
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
@@ -135,6 +139,9 @@ export class Functions extends Construct {
         resources: [states('execution', 'encompass-*:*')],
       }),
     );
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: SECRET_WRITE_ACTIONS, resources: [secretsArn(stack, SECRETS_PREFIX)] }),
+    );
     // The health check lists state machines; ListStateMachines has no resource-level permissions.
     role.addToPolicy(new iam.PolicyStatement({ actions: ['states:ListStateMachines'], resources: ['*'] }));
     role.addToPolicy(
@@ -152,7 +159,8 @@ export class Functions extends Construct {
           reason:
             'Scoped as far as the resources allow: the table indexes (queried by name at runtime); every object of the ' +
             "control plane's own bucket; activities, state machines and executions named encompass-* (sites are created " +
-            'through the API after deployment, so their names are not known here); ListStateMachines, which supports no ' +
+            'through the API after deployment, so their names are not known here); the secrets under encompass/ (every ' +
+            "site's machine credentials, written and deleted, never read); ListStateMachines, which supports no " +
             'resource-level permissions.',
           appliesTo: [
             { regex: '/^Resource::<.*Table[0-9A-F]*\\.Arn>\\/index\\/\\*$/' },
@@ -161,6 +169,7 @@ export class Functions extends Construct {
               regex:
                 '/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:(activity|stateMachine|execution):encompass-\\*(:\\*)?$/',
             },
+            `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${SECRETS_PREFIX}*`,
             'Resource::*',
           ],
         },

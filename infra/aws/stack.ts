@@ -1,10 +1,12 @@
 /**
  * ENCOMPASS in AWS: the HTTP API and the functions, the table and the bucket, and per site the
- * agent's activity, the workflows and the agent's role. Names of the Step Functions resources and
- * of the function are fixed (the functions compute ARNs from them), so one stack per account and region.
+ * agent's activity, the workflows and the agent's role (which reads only that site's secrets).
+ * Names of the Step Functions resources and of the function are fixed (the functions compute ARNs
+ * from them), so one stack per account and region.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { SECRETS_PREFIX } from '../../statemachines/secrets';
 import { AgentRole } from './agent-role';
 import { Alarms } from './alarms';
 import { Api } from './api';
@@ -43,6 +45,11 @@ export class EncompassStack extends Stack {
     new CfnOutput(this, 'TableName', { value: data.table.tableName });
     new CfnOutput(this, 'BucketName', { value: data.bucket.bucketName });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+    new CfnOutput(this, 'SecretsPrefix', {
+      value: SECRETS_PREFIX,
+      description:
+        'Secrets Manager names of machine credentials start with this, then <site>/ (ENCOMPASS_SECRETS_PREFIX)',
+    });
 
     for (const site of settings.sites) {
       const suffix = outputSuffix(site);

@@ -196,6 +196,8 @@ describe('the agent process on SIGTERM', () => {
     });
     expect(ended).toMatchObject({ status: 'FAILED', error: 'interrupted' });
     expect(JSON.parse(ended.cause!)).toMatchObject({ code: 'interrupted', reason: 'agent_restarted' });
+    // The journal notes the report once Step Functions has taken it, a moment after the execution ends.
+    await until('the journal to note the report', async () => ((await journalEntry()).reported ? true : undefined));
     expect(await journalEntry()).toMatchObject({ status: 'failed', reported: true });
     expect(await stopTime(last)).toBeLessThan(2000);
     await rm(join(repo, 'master.img'));

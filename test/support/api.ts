@@ -29,6 +29,17 @@ export class Api {
   }
 
   async call<T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
+    try {
+      return await this.callOnce<T>(method, path, body);
+    } catch (e) {
+      // A kept-alive socket the server closed as the request was being written: it never arrived.
+      const cause = (e as Error).cause as { code?: string; syscall?: string } | undefined;
+      if (cause?.syscall !== 'write' || (cause.code !== 'ECONNRESET' && cause.code !== 'EPIPE')) throw e;
+      return this.callOnce<T>(method, path, body);
+    }
+  }
+
+  private async callOnce<T>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
     const res = await fetch(`${this.url}${path}`, {
       dispatcher,
       method,

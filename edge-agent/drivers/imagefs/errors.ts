@@ -71,6 +71,19 @@ export class NotRegularFileError extends AgentError {
   }
 }
 
+/** A symbolic link where a file was named: links inside an image are never followed. */
+export class SymlinkInImageError extends AgentError {
+  constructor(
+    readonly fsPath: string,
+    readonly linkTarget: string | undefined,
+  ) {
+    super(
+      'symlink_in_image',
+      `${fsPath} in the image is a symbolic link${linkTarget ? ` to ${linkTarget}` : ''}; links inside an image are not followed, so name the file it points to instead.`,
+    );
+  }
+}
+
 /** A written file did not read back as written: the image must not be trusted as is. */
 export class WriteVerificationError extends AgentError {
   constructor(

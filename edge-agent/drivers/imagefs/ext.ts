@@ -10,6 +10,7 @@ import {
   InvalidModeError,
   MissingDirectoryError,
   NotRegularFileError,
+  SymlinkInImageError,
   UnsupportedImageError,
   WriteVerificationError,
 } from './errors';
@@ -30,6 +31,8 @@ interface Inode {
   mode: number;
   uid: number;
   gid: number;
+  /** Where a symbolic link points, when debugfs shows it (fast links). */
+  linkTarget?: string;
 }
 
 interface Target {
@@ -76,7 +79,7 @@ export class ExtImageFilesystem implements ImageFilesystem {
       if (!directory) throw new MissingDirectoryError(fsPath, parent);
       if (directory.type !== 'directory')
         throw new MissingDirectoryError(fsPath, parent, { reason: `is a ${directory.type}, not a directory,` });
-      if (existing && existing.type !== 'regular') throw new NotRegularFileError(fsPath, existing.type);
+      if (existing && existing.type !== 'regular') throw notRegular(fsPath, existing);
       const wantMode = mode ?? existing?.mode ?? DEFAULT_MODE;
       const source = join(dir, 'content');
       await writeFile(source, content);
@@ -115,7 +118,7 @@ export class ExtImageFilesystem implements ImageFilesystem {
     await withWorkDir(async (dir) => {
       const [existing] = await inspect(target, dir, [fsPath]);
       if (!existing) return;
-      if (existing.type !== 'regular') throw new NotRegularFileError(fsPath, existing.type);
+      if (existing.type !== 'regular') throw notRegular(fsPath, existing);
       await change(target, dir, [`rm ${q(fsPath)}`]);
       const [after] = await inspect(target, dir, [fsPath]);
       if (after) throw new WriteVerificationError(imagePath, fsPath, 'the file is still there after removing it');
@@ -191,9 +194,10 @@ async function readRegular(
     `dump ${q(fsPath)} ${q(out)}`,
   ]);
   const inode = parseStat(sections[0] ?? '');
+  // Not a file: what dump says of it (a link's "short read") would only mislead.
+  if (inode && inode.type !== 'regular') throw notRegular(fsPath, inode);
   failOnUnexpected(target, errors, inode ? 0 : 2);
   if (!inode) return null;
-  if (inode.type !== 'regular') throw new NotRegularFileError(fsPath, inode.type);
   return { inode, content: await readFile(out) };
 }
 
@@ -216,12 +220,21 @@ function parseStat(section: string): Inode | null {
   const type = /Type:\s+(\S+)/.exec(section)?.[1];
   const mode = /Mode:\s+([0-7]+)/.exec(section)?.[1];
   if (!/^Inode:/m.test(section) || type === undefined || mode === undefined) return null;
+  const link = /Fast link dest:\s+"(.*)"/.exec(section)?.[1];
   return {
     type,
     mode: Number.parseInt(mode, 8) & 0o7777,
     uid: Number(/User:\s+(\d+)/.exec(section)?.[1] ?? 0),
     gid: Number(/Group:\s+(\d+)/.exec(section)?.[1] ?? 0),
+    ...(link !== undefined ? { linkTarget: link } : {}),
   };
+}
+
+/** The error for an inode that is not a regular file where one was named. */
+function notRegular(fsPath: string, inode: Inode): Error {
+  return inode.type === 'symlink'
+    ? new SymlinkInImageError(fsPath, inode.linkTarget)
+    : new NotRegularFileError(fsPath, inode.type);
 }
 
 function octal(mode: number): string {

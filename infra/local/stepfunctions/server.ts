@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseJsonObject, readRaw, sendAwsJson } from '../aws-json';
 import { ActivityRegistry } from './activities';
 import type { ArnScope } from './arns';
 import { EndpointStartError, MalformedRequestError, StepFunctionsApiError, UnknownOperationError } from './errors';
@@ -85,46 +85,22 @@ async function handle(
     const name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
     const operation = Object.hasOwn(operations, name) ? operations[name] : undefined;
     if (!operation) throw new UnknownOperationError(name);
-    send(res, 200, (await operation(body, disconnected.signal)) ?? {});
+    sendAwsJson(res, '1.0', 200, (await operation(body, disconnected.signal)) ?? {});
   } catch (error) {
     if (error instanceof StepFunctionsApiError) {
-      send(res, error.status, { __type: error.awsType, message: error.message }, error.awsType);
+      sendAwsJson(res, '1.0', error.status, { __type: error.awsType, message: error.message }, error.awsType);
       return;
     }
     log(`stepfunctions: internal error: ${error instanceof Error ? error.stack : String(error)}`);
-    send(res, 500, { __type: 'InternalFailure', message: error instanceof Error ? error.message : String(error) });
+    sendAwsJson(res, '1.0', 500, {
+      __type: 'InternalFailure',
+      message: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<RequestBody> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new MalformedRequestError(`body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new MalformedRequestError('not JSON', { cause: error });
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new MalformedRequestError('not a JSON object');
-  return parsed as RequestBody;
-}
-
-function send(res: ServerResponse, status: number, payload: unknown, errorType?: string): void {
-  if (res.destroyed || res.headersSent) return;
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
-  });
-  res.end(text);
+function readBody(req: IncomingMessage): Promise<RequestBody> {
+  return readRaw(req, MAX_BODY_BYTES, () => new MalformedRequestError(`body larger than ${MAX_BODY_BYTES} bytes`)).then(
+    (raw) => parseJsonObject<RequestBody>(raw, (why, cause) => new MalformedRequestError(why, { cause })),
+  );
 }

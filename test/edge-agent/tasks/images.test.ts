@@ -111,6 +111,8 @@ describe('storage tasks', () => {
     const input = () => ({
       repository: repo,
       path: 'masters/up.img',
+      // The bytes are no disk image: the request says raw.
+      format: 'raw' as const,
       pull: { upload: 'up-1', key: 'uploads/masters/up-1/up.img', url, sizeBytes: bytes.length, sha256 },
     });
 

@@ -11,7 +11,7 @@ const rank = { viewer: 0, operator: 1, admin: 2 } as const;
 function expectedAccess(access: string, caller: Caller): 'ok' | 401 | 403 {
   if (access === 'public') return 'ok';
   if (caller === 'none') return 401;
-  if (access === 'agent') return caller === 'agent' || caller === 'admin' ? 'ok' : 403;
+  if (access === 'agent') return caller === 'agent' ? 'ok' : 403;
   if (caller === 'agent') return 403;
   return rank[caller] >= rank[access as keyof typeof rank] ? 'ok' : 403;
 }

@@ -65,6 +65,19 @@ describe('bad input', () => {
     await importFails(repo.repo.name, 'empty.img', 'corrupt_image');
   });
 
+  it('refuses random bytes as a master unless the request says the image is raw', async () => {
+    await writeFile(join(repo.dir, 'noise.img'), randomBytes(2 * 1024 * 1024));
+    const { op } = await importFails(repo.repo.name, 'noise.img', 'unrecognized_image');
+    expect(op.error.message).toContain('"format": "raw"');
+    const raw = await api.run('/v1/masters', {
+      name: unique('raw'),
+      repository: repo.repo.name,
+      path: 'noise.img',
+      format: 'raw',
+    });
+    expect(raw).toMatchObject({ status: 'succeeded', result: { format: 'raw', filesystem: null } });
+  });
+
   it('answers 409 name_taken for a second master or clone of the same name', async () => {
     const { master } = await makeMaster(api);
     const again = await api.post('/v1/masters', { name: master.name, repository: repo.repo.name, path: 'x.img' });

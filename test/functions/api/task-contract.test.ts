@@ -98,11 +98,13 @@ describe('the agent checks every task against its contract', () => {
 
 describe('the functions check every outcome against its contract', () => {
   let repo: string;
+  let repoDir: string;
   beforeAll(async () => {
     // From here on the test is the site's agent.
     await stack.stopAgent();
     await mkdir(join(stack.home, 'repos'), { recursive: true });
     const dir = await mkdtemp(join(stack.home, 'repos', 'contract-'));
+    repoDir = dir;
     const r = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
     expect(r.status).toBe(201);
     repo = r.body.name;
@@ -126,6 +128,37 @@ describe('the functions check every outcome against its contract', () => {
     expect(op).toMatchObject({ status: 'failed', error: { code: 'malformed_outcome' } });
     expect(op.error.message).toContain('outcome.sha256');
     expect((await api.get(`/v1/masters/${name}`)).status).toBe(404);
+  });
+
+  it('fails a clone whose outcome does not fit, keeps no record, and has the agent remove the image it made', async () => {
+    const master = unique('master');
+    const imported = await api.post('/v1/masters', { name: master, repository: repo, path: 'masters/base.img' });
+    await answerImport({ ...facts, filesystem: null, path: 'masters/base.img' });
+    expect(await api.wait(imported.body.operation)).toMatchObject({ status: 'succeeded' });
+
+    const name = unique('clone');
+    const r = await api.post('/v1/clones', { master, name });
+    expect(r.status).toBe(202);
+    const task = await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(account, 'local') }));
+    expect(JSON.parse(task.input!)).toMatchObject({ task: 'clone', operation: r.body.operation });
+    const made = `clones/${name}.img`;
+    const outcome = { ...facts, sha256: 'not-a-sha256', method: 'sparse', path: made };
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: task.taskToken!, output: JSON.stringify(outcome) }));
+
+    const op = await api.wait(r.body.operation);
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'malformed_outcome' } });
+    expect(op.error.message).toContain('outcome.sha256');
+    expect((await api.get(`/v1/clones/${name}`)).status).toBe(404);
+    // The image the agent made has no record: the workflow hands it back to the agent to remove.
+    const discard = await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(account, 'local') }));
+    expect(JSON.parse(discard.input!)).toMatchObject({
+      task: 'destroy',
+      operation: r.body.operation,
+      input: { image: { path: made, repository: { path: repoDir, kind: 'file' } } },
+    });
+    await sfn.send(
+      new SendTaskSuccessCommand({ taskToken: discard.taskToken!, output: JSON.stringify({ removed: made }) }),
+    );
   });
 
   it('commits an import whose outcome fits', async () => {

@@ -109,6 +109,45 @@ describe('uploads', () => {
     expect(ops).toHaveLength(1);
   });
 
+  it('imports once when the same upload event is delivered 5 times at once', async () => {
+    const image = join(repo.dir, '..', `${unique('up')}.img`);
+    await makeExt4(image, baseFiles, 8);
+    const size = (await stat(image)).size;
+    const name = unique('dup');
+    const made = await api.post('/v1/uploads', {
+      name,
+      repository: repo.repo.name,
+      sizeBytes: size,
+      sha256: await sha256(image),
+    });
+    expect(made.body.method).toBe('PUT');
+    expect((await fetch(made.body.url, { method: 'PUT', body: await readFile(image) })).status).toBe(200);
+    // S3 delivers the event once by itself; 4 more copies race it, as an at-least-once bus may deliver them.
+    const event = JSON.stringify({
+      Records: [
+        { eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'encompass' }, object: { key: made.body.key, size } } },
+      ],
+    });
+    const deliveries = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        fetch(`${stack.url}/internal/events/s3`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-encompass-internal': stack.env.ENCOMPASS_INTERNAL_SECRET! },
+          body: event,
+        }),
+      ),
+    );
+    for (const d of deliveries) expect(d.status, await d.clone().text()).toBeLessThan(300);
+    const op = await importOf(name);
+    expect(op.status, JSON.stringify(op)).toBe('succeeded');
+    const ops = (await api.get('/v1/operations?limit=100')).body.items.filter(
+      (o: any) => o.kind === 'import' && o.resource.name === name,
+    );
+    expect(ops).toHaveLength(1);
+    expect((await api.get(`/v1/masters/${name}`)).body).toMatchObject({ status: 'ready', sha256: await sha256(image) });
+    console.log(`reliability: 5 deliveries of one upload event, ${ops.length} import`);
+  });
+
   it('fails an upload whose sha256 does not match, with no master record', async () => {
     const image = join(repo.dir, '..', `${unique('up')}.img`);
     await makeExt4(image, baseFiles, 8);

@@ -12,7 +12,9 @@ import { tableSchema } from '../../../functions/store/schema';
 import { TASK_TOKEN_ACTIONS } from '../../../infra/aws/agent-role';
 import { buildApp } from '../../../infra/aws/build';
 import { FUNCTION_NAME } from '../../../infra/aws/functions';
+import { SECRET_READ_ACTIONS, SECRET_WRITE_ACTIONS } from '../../../infra/aws/secrets';
 import { workflows } from '../../../statemachines/names';
+import { SECRETS_PREFIX, secretName, siteSecretsPrefix } from '../../../statemachines/secrets';
 import { asList, flatten, standInBundle, tempDir } from './helpers';
 
 const sites = ['main', 'lab-2'];
@@ -212,6 +214,7 @@ describe('the function', () => {
     );
     expect(flatten(env.ENCOMPASS_STATEMACHINE_ROLE_ARN)).toMatch(/^<StateMachineRole\w+\.Arn>$/);
     expect(env.ENCOMPASS_ACCOUNT_ID).toEqual({ Ref: 'AWS::AccountId' });
+    expect(env.ENCOMPASS_SECRETS_PREFIX).toBe(SECRETS_PREFIX);
   });
 
   it('is granted every AWS call the functions make', () => {
@@ -275,6 +278,75 @@ describe('the agent roles', () => {
   });
 });
 
+describe('machine credentials in Secrets Manager', () => {
+  const secretArnPattern = (namePrefix: string) =>
+    `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${namePrefix}*`;
+  const secretStatements = (roleId: string) =>
+    policiesOfRole(roleId)
+      .flatMap(([, p]) => statementsOf(p))
+      .filter((s) => asList<string>(s.Action).some((a) => a.startsWith('secretsmanager:')));
+  const agentRoleOf = (site: string) =>
+    ofType('AWS::IAM::Role').find(
+      ([id, r]) => id.startsWith('Agent') && r.Properties.Description.includes(`site ${site}:`),
+    )![0];
+  /** A concrete secret ARN as AWS makes it: the name, "-" and six random characters. */
+  const arnOf = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbC123`;
+
+  it('may be written and deleted by the functions under encompass/ only, and never read by them', () => {
+    const fnRole = only('AWS::Lambda::Function').Role['Fn::GetAtt'][0];
+    const statements = secretStatements(fnRole);
+    expect(statements).toHaveLength(1);
+    expect(asList<string>(statements[0].Action).sort()).toEqual([...SECRET_WRITE_ACTIONS].sort());
+    expect(flatten(statements[0].Resource)).toBe(secretArnPattern(SECRETS_PREFIX));
+    expect(statements[0].Effect).toBe('Allow');
+  });
+
+  it.each(sites)('%s: may be read by its agent, only GetSecretValue, only under encompass/<site>/', (site) => {
+    const statements = secretStatements(agentRoleOf(site));
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toBe(SECRET_READ_ACTIONS[0]);
+    expect(SECRET_READ_ACTIONS).toEqual(['secretsmanager:GetSecretValue']);
+    expect(flatten(statements[0].Resource)).toBe(secretArnPattern(siteSecretsPrefix(site)));
+  });
+
+  it.each(sites.flatMap((a) => sites.filter((b) => b !== a).map((b) => [a, b] as const)))(
+    "%s's agent cannot read a secret of %s, and can read its own (resource ARNs matched as IAM does)",
+    (site, other) => {
+      const grants = policiesOfRole(agentRoleOf(site))
+        .flatMap(([, p]) => statementsOf(p))
+        .filter((s) => s.Effect === 'Allow' && asList<string>(s.Action).includes('secretsmanager:GetSecretValue'))
+        .flatMap((s) => asList(s.Resource).map(flatten));
+      const matches = (arn: string) => grants.some((pattern) => iamMatches(pattern, arn));
+      expect(matches(arnOf(secretName({ site, id: 'machines/blade-1/bmc' })))).toBe(true);
+      expect(matches(arnOf(secretName({ site: other, id: 'machines/blade-1/bmc' })))).toBe(false);
+      expect(matches(arnOf(`${SECRETS_PREFIX}${site}-x/bmc`))).toBe(false);
+      expect(matches(arnOf(`other/${site}/bmc`))).toBe(false);
+    },
+  );
+
+  it('are read by no role of the stack but the agent roles', () => {
+    const readers = ofType('AWS::IAM::Policy')
+      .filter(([, p]) =>
+        statementsOf(p).some((s) => asList<string>(s.Action).includes('secretsmanager:GetSecretValue')),
+      )
+      .flatMap(([, p]) => asList<any>(p.Properties.Roles).map((r) => r.Ref));
+    expect(readers.sort()).toEqual(sites.map(agentRoleOf).sort());
+  });
+
+  it('are granted for every Secrets Manager call the agent makes', () => {
+    const granted = new Set(
+      sites.flatMap((site) => secretStatements(agentRoleOf(site)).flatMap((s) => asList<string>(s.Action))),
+    );
+    const agentDir = join(import.meta.dirname, '../../../edge-agent');
+    for (const command of sdkCommandsUsedBy(agentDir, '@aws-sdk/client-secrets-manager')) {
+      const needs = actionsFor[command];
+      expect(needs, `${command} is sent by the agent: map it here, grant it in infra/aws/agent-role.ts`).toBeDefined();
+      for (const action of needs!) expect(granted.has(action), `${command} needs ${action}`).toBe(true);
+    }
+    expect(granted).toEqual(new Set(SECRET_READ_ACTIONS));
+  });
+});
+
 describe('the stack', () => {
   it('has no IAM policy with a wildcard action', () => {
     for (const [id, p] of ofType('AWS::IAM::Policy'))
@@ -331,10 +403,30 @@ const actionsFor: Record<string, string[]> = {
   StartExecutionCommand: ['states:StartExecution'],
   DescribeExecutionCommand: ['states:DescribeExecution'],
   ListStateMachinesCommand: ['states:ListStateMachines'],
+  CreateSecretCommand: ['secretsmanager:CreateSecret'],
+  PutSecretValueCommand: ['secretsmanager:PutSecretValue'],
+  DescribeSecretCommand: ['secretsmanager:DescribeSecret'],
+  DeleteSecretCommand: ['secretsmanager:DeleteSecret'],
+  GetSecretValueCommand: ['secretsmanager:GetSecretValue'],
 };
 
-function sdkCommandsUsedBy(dir: string): Set<string> {
+/** The SDK commands the `.ts` files under `dir` send (only those of files importing `fromPackage`, if given). */
+function sdkCommandsUsedBy(dir: string, fromPackage?: string): Set<string> {
   const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
-  const source = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+  const sources = files.map((f) => readFileSync(join(dir, f), 'utf8'));
+  const source = sources.filter((text) => !fromPackage || text.includes(`'${fromPackage}'`)).join('\n');
   return new Set([...source.matchAll(/new (\w+Command)\(/g)].map((m) => m[1]!));
+}
+
+/** IAM's ARN matching: `*` is any run of characters, `?` one character, everything else itself. */
+function iamMatches(pattern: string, arn: string): boolean {
+  const concrete = pattern
+    .replace('<AWS::Partition>', 'aws')
+    .replace('<AWS::Region>', 'eu-west-1')
+    .replace('<AWS::AccountId>', '123456789012');
+  const regex = concrete
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(arn);
 }

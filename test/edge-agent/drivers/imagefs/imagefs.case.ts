@@ -1,10 +1,10 @@
 /**
  * What every ImageFilesystem driver does. The factory makes a fresh image whose volume holds the seed
  * tree written by `writeSeedTree` (files with the contents and modes of SEED_FILES, plus the empty
- * directory `/etc/with space`).
+ * directory `/etc/with space` and the symbolic link `/etc/localtime` → /usr/share/zoneinfo/UTC).
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImageFilesystem, VolumeInfo } from '../../../../edge-agent/drivers/imagefs/interface';
@@ -24,6 +24,7 @@ export async function writeSeedTree(root: string): Promise<void> {
     await chmod(local, mode);
   }
   await mkdir(join(root, 'etc/with space'));
+  await symlink('/usr/share/zoneinfo/UTC', join(root, 'etc/localtime'));
   await chmod(join(root, 'etc'), 0o755);
 }
 
@@ -129,6 +130,22 @@ export function describeImageFilesystemConformance(name: string, makeImage: () =
       await expect(read('/etc')).rejects.toMatchObject({ code: 'not_regular_file' });
       await expect(write('/etc/with space', 'x')).rejects.toMatchObject({ code: 'not_regular_file' });
       await expect(fs.removeFile(image.imagePath, volume, '/etc')).rejects.toMatchObject({ code: 'not_regular_file' });
+    });
+
+    it('refuses to follow a symbolic link, naming where it points, and leaves it as it was', async () => {
+      for (const attempt of [
+        () => read('/etc/localtime'),
+        () => write('/etc/localtime', 'x'),
+        () => fs.removeFile(image.imagePath, volume, '/etc/localtime'),
+      ]) {
+        const e = await attempt().then(
+          () => undefined,
+          (err: Error & { code?: string }) => err,
+        );
+        expect(e?.code).toBe('symlink_in_image');
+        expect(e?.message).toContain('/usr/share/zoneinfo/UTC');
+      }
+      expect(await modeOf('/etc/localtime')).toBe(0o777);
     });
 
     it('refuses a mode outside the permission bits', async () => {
