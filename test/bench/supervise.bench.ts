@@ -80,7 +80,12 @@ async function stopWithWorkInHand(): Promise<number> {
     const url = `http://127.0.0.1:${port}`;
     const token = (await readFile(join(home, 'admin-token'), 'utf8')).trim();
     await api(url, token, '/v1/repositories', { name: 'nas', site: 'local', kind: 'file', path: repo });
-    const imp = await api(url, token, '/v1/masters', { name: 'zero', repository: 'nas', path: 'masters/zero.img' });
+    const imp = await api(url, token, '/v1/masters', {
+      name: 'zero',
+      repository: 'nas',
+      path: 'masters/zero.img',
+      format: 'raw',
+    });
     await until(120_000, async () =>
       (await api(url, token, `/v1/operations/${imp.operation}`)).status === 'succeeded' ? true : undefined,
     );

@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../infra/local/ports';
 import { isRunning, type ProcessRef, processInfo } from '../../../infra/local/procs';
 import { Api } from '../../support/api';
@@ -97,9 +97,19 @@ describe('npm start', () => {
     await truncate(join(data.path, 'masters/zero.img'), MASTER_BYTES);
   });
 
-  afterAll(async () => {
+  /** Kills whatever a test left running (one that failed midway), so that its stack does not hold the home. */
+  async function killLeftovers() {
     for (const p of all) if (isRunning(p)) process.kill(p.pid, 'SIGKILL');
-    for (const n of npms) if (n.exitCode === null) n.kill('SIGKILL');
+    for (const n of npms) if (n.exitCode === null && n.signalCode === null) n.kill('SIGKILL');
+    await until('leftovers gone', 10_000, () => (all.some((p) => isRunning(p)) ? undefined : true));
+  }
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') await killLeftovers();
+  }, 30_000);
+
+  afterAll(async () => {
+    await killLeftovers();
     await home?.remove();
     await data?.remove();
   }, 30_000);
@@ -108,7 +118,12 @@ describe('npm start', () => {
     const s = await start();
     const repo = await s.api.post('/v1/repositories', { name: 'nas', site: 'local', kind: 'file', path: data.path });
     expect(repo.status, JSON.stringify(repo.body)).toBe(201);
-    const master = await s.api.run('/v1/masters', { name: 'zero', repository: 'nas', path: 'masters/zero.img' });
+    const master = await s.api.run('/v1/masters', {
+      name: 'zero',
+      repository: 'nas',
+      path: 'masters/zero.img',
+      format: 'raw',
+    });
     expect(master.status, JSON.stringify(master)).toBe('succeeded');
     for (let i = 1; i <= CLONES; i++)
       expect((await s.api.post('/v1/clones', { master: 'zero', name: `c${i}`, method: 'copy' })).status).toBe(202);

@@ -46,7 +46,12 @@ describe('a supervised stack', () => {
     const name = unique('repo');
     expect((await api.post('/v1/repositories', { name, site: 'local', kind: 'file', path: dir })).status).toBe(201);
     repo = { dir, name };
-    const imported = await api.run('/v1/masters', { name: 'zero', repository: name, path: 'masters/zero.img' });
+    const imported = await api.run('/v1/masters', {
+      name: 'zero',
+      repository: name,
+      path: 'masters/zero.img',
+      format: 'raw',
+    });
     expect(imported.status, JSON.stringify(imported)).toBe('succeeded');
   }, 240_000);
 
