@@ -101,13 +101,17 @@ async function stopWithWorkInHand(): Promise<number> {
   }
 }
 
-/** kill -9 of each child of one stack, RUNS times: ms until the stack has it back (ready, recorded). */
+/**
+ * kill -9 of each child, on RUNS stacks: ms until the stack has it back (ready, recorded). A stack of its
+ * own per run, so that every kill meets the first back-off (0.5 s), as a lone crash does; a second crash
+ * within a minute waits twice as long.
+ */
 async function restartTimes(): Promise<Record<string, number[]>> {
-  const home = await mkdtemp(join(tmpdir(), 'encompass-bench-restart-'));
-  const stack = await startStack({ home, port: 0 });
   const out: Record<string, number[]> = Object.fromEntries(CHILDREN.map((c) => [c, []]));
-  try {
-    for (let run = 0; run < RUNS; run++)
+  for (let run = 0; run < RUNS; run++) {
+    const home = await mkdtemp(join(tmpdir(), 'encompass-bench-restart-'));
+    const stack = await startStack({ home, port: 0 });
+    try {
       for (const name of CHILDREN) {
         const before = stack.processes()[name]!;
         const t0 = Date.now();
@@ -120,9 +124,10 @@ async function restartTimes(): Promise<Record<string, number[]>> {
         // Let the part settle (the agent reports itself, the stores answer) before the next kill.
         await until(60_000, async () => ((await api(stack.url, '', '/v1/health')).status === 'ok' ? true : undefined));
       }
-  } finally {
-    await stack.stop();
-    await rm(home, { recursive: true, force: true });
+    } finally {
+      await stack.stop();
+      await rm(home, { recursive: true, force: true });
+    }
   }
   return out;
 }
