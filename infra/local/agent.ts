@@ -1,12 +1,16 @@
-/** The local site's edge agent, run as a child process like on a real host. */
+/**
+ * The local site's edge agent, run as a child process like on a real host: its package entry
+ * (`encompass-agent`, edge-agent/bin.mjs) in one node process, tied to the stack by its stdin lifeline.
+ */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../../edge-agent/config';
 import { type Child, spawnChild } from './children';
 
-const MAIN = fileURLToPath(new URL('../../edge-agent/main.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../edge-agent/bin.mjs', import.meta.url));
+/** The agent ends itself within 1.5 s of SIGTERM (edge-agent/main.ts); past this it is killed. */
+const STOP_GRACE_MS = 3000;
 
 export async function startAgent(o: {
   config: AgentConfig;
@@ -21,10 +25,11 @@ export async function startAgent(o: {
   const child = await spawnChild({
     name: 'edge agent',
     command: process.execPath,
-    args: [TSX, MAIN, '--config', configFile],
+    args: [BIN, '--config', configFile],
     logFile: o.logFile,
     ready: async () => readFileSync(o.logFile).subarray(from).includes('polling '),
     readyTimeoutMs: 30_000,
+    stopGraceMs: STOP_GRACE_MS,
     onExit: o.onExit,
   });
   return Object.assign(child, { configFile });

@@ -1,8 +1,23 @@
+/**
+ * The stack's long-running children. Each leads its own process group (stopped as a group, out of
+ * reach of the terminal's Ctrl-C, which the stack handles in order) and is tied to the stack's life
+ * by a lifeline, so that no child outlives the stack however it ends, SIGKILL included:
+ * - `stdin`: the child's stdin is a pipe the stack holds and never writes; the kernel closes it when
+ *   the stack dies, and the child (told by `ENCOMPASS_LIFELINE=stdin`) exits on its EOF;
+ * - `deathsig`: for a program that cannot watch a pipe (java), `setpriv --pdeathsig SIGTERM` has the
+ *   kernel send it SIGTERM when the stack dies.
+ */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChildReadyTimeoutError, ChildStartError } from './errors';
+
+export type Lifeline = 'stdin' | 'deathsig';
+
+/** The exec wrapper that sets the parent-death signal (util-linux; see prereqs.ts). */
+const DEATHSIG_WRAPPER = ['setpriv', '--pdeathsig', 'SIGTERM'] as const;
 
 export interface Child {
   name: string;
@@ -30,6 +45,10 @@ export interface SpawnChildOptions {
   stopGraceMs?: number;
   /** Opens a Node IPC channel to the child; each message it sends arrives here. */
   onMessage?: (message: unknown) => void;
+  /** How the child learns that the stack is gone (default `stdin`). */
+  lifeline?: Lifeline;
+  /** The umask the child starts with (e.g. 0o077: the files it creates are the user's alone). */
+  umask?: number;
 }
 
 const POLL_MS = 100;
@@ -39,17 +58,31 @@ let exitHookInstalled = false;
 
 /** Spawns a long-running child in its own process group and resolves once `ready()` says so. */
 export async function spawnChild(o: SpawnChildOptions): Promise<Child> {
-  mkdirSync(dirname(o.logFile), { recursive: true });
-  const fd = openSync(o.logFile, 'a');
+  mkdirSync(dirname(o.logFile), { recursive: true, mode: 0o700 });
+  const lifeline = o.lifeline ?? 'stdin';
+  const [command, args] =
+    lifeline === 'deathsig'
+      ? [DEATHSIG_WRAPPER[0], [...DEATHSIG_WRAPPER.slice(1), o.command, ...o.args]]
+      : [o.command, o.args];
+  const fd = openSync(o.logFile, 'a', 0o600);
+  fchmodSync(fd, 0o600);
   writeSync(fd, `--- ${new Date().toISOString()} starting ${o.name}: ${o.command} ${o.args.join(' ')}\n`);
-  const stdio: StdioOptions = ['ignore', fd, fd];
+  const stdio: StdioOptions = ['pipe', fd, fd];
   if (o.onMessage) stdio.push('ipc');
+  const env = { ...(o.env ?? process.env), ...(lifeline === 'stdin' ? { ENCOMPASS_LIFELINE: 'stdin' } : {}) };
   let proc: ChildProcess;
+  // The child takes the umask at fork, which spawn() does before it returns.
+  const umask = o.umask === undefined ? undefined : process.umask(o.umask);
   try {
-    proc = spawn(o.command, o.args, { cwd: o.cwd, env: o.env ?? process.env, stdio, detached: true });
+    proc = spawn(command, args, { cwd: o.cwd, env, stdio, detached: true });
   } finally {
+    if (umask !== undefined) process.umask(umask);
     closeSync(fd);
   }
+  // The lifeline: held open, never written, and not keeping this process alive by itself.
+  const line = proc.stdin as Socket | null;
+  line?.on('error', () => undefined);
+  line?.unref();
   if (o.onMessage) proc.on('message', o.onMessage);
 
   let stopRequested = false;
@@ -65,7 +98,12 @@ export async function spawnChild(o: SpawnChildOptions): Promise<Child> {
   const spawnError = new Promise<Error>((resolve) => proc.once('error', resolve));
   void exited.then((code) => {
     hasExited = true;
-    if (proc.pid !== undefined) live.delete(proc.pid);
+    line?.destroy();
+    if (proc.pid !== undefined) {
+      live.delete(proc.pid);
+      // What the child left in its group (its own children) goes with it.
+      if (!stopRequested) killGroup(proc.pid, 'SIGKILL');
+    }
     if (isReady && !stopRequested) o.onExit?.(code);
   });
 

@@ -11,6 +11,8 @@ export interface DynamoDBLocal {
   endpoint: string;
   /** The server process (leader of its own process group). */
   pid: number;
+  /** Resolves with the exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export async function startDynamoDB(o: {
   onExit?: (code: number | null) => void;
 }): Promise<DynamoDBLocal> {
   const dir = dynamoDBLocalDir();
-  mkdirSync(o.dataDir, { recursive: true });
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const endpoint = `http://127.0.0.1:${o.port}`;
   const client = new DynamoDBClient({ ...dynamoDBClientConfig(endpoint), requestHandler: { requestTimeout: 2000 } });
   try {
@@ -72,6 +74,9 @@ export async function startDynamoDB(o: {
       ],
       cwd: dir,
       logFile: o.logFile,
+      // java cannot watch a lifeline pipe: the kernel's parent-death signal ends it with the stack.
+      lifeline: 'deathsig',
+      umask: 0o077,
       readyTimeoutMs: 60_000,
       ready: async () => {
         await client.send(new ListTablesCommand({ Limit: 1 }));
@@ -79,7 +84,7 @@ export async function startDynamoDB(o: {
       },
       onExit: o.onExit,
     });
-    return { endpoint, pid: child.pid, stop: () => child.stop() };
+    return { endpoint, pid: child.pid, exited: child.exited, stop: () => child.stop() };
   } finally {
     client.destroy();
   }

@@ -84,3 +84,47 @@ export class PrerequisitesMissingError extends LocalStackError {
     super(message, { missing });
   }
 }
+
+/** A part of the stack was asked for while it is stopped (not while it restarts: callers wait for that). */
+export class ChildNotRunningError extends LocalStackError {
+  override readonly code = 'child_not_running';
+  constructor(
+    readonly child: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${child} is stopped. Start the stack (or that part of it) again before using it.`, { child }, options);
+  }
+}
+
+/** Another stack holds the home: two would run two databases on one file and two agents on one state. */
+export class StackAlreadyRunningError extends LocalStackError {
+  override readonly code = 'stack_already_running';
+  constructor(
+    readonly home: string,
+    readonly pid: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Another ENCOMPASS stack (${pid ? `PID ${pid}` : 'PID unknown'}) is running on ${home}. ` +
+        `Stop it first (Ctrl-C in its terminal${pid ? `, or kill ${pid}` : ''}), or give this one another home with ENCOMPASS_HOME.`,
+      { home, pid },
+      options,
+    );
+  }
+}
+
+/** A process left by a stack that was killed could not be stopped, so the home cannot be taken over. */
+export class LeftoverProcessError extends LocalStackError {
+  override readonly code = 'leftover_process';
+  constructor(
+    readonly home: string,
+    readonly child: string,
+    readonly pid: number,
+  ) {
+    super(
+      `${child} (PID ${pid}), left running on ${home} by a stack that was killed, survived SIGTERM and SIGKILL. ` +
+        `Stop it by hand (kill -9 ${pid}; check it is not in uninterruptible sleep, state D, in /proc/${pid}/stat), then start again.`,
+      { home, child, pid },
+    );
+  }
+}

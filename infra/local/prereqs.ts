@@ -75,6 +75,12 @@ export const prerequisites: Prerequisite[] = [
     debianPackage: 'e2fsprogs',
   },
   {
+    name: 'setpriv (ties DynamoDB Local and workerd to the life of the stack)',
+    check: () => runs('setpriv', ['--version']),
+    install: 'apt-get install -y util-linux',
+    debianPackage: 'util-linux',
+  },
+  {
     name: 'qemu-img (creates and converts disk images)',
     check: () => runs('qemu-img', ['--version']),
     install: 'apt-get install -y qemu-utils',

@@ -48,8 +48,13 @@ server.on('event', (event) => {
   }
 });
 
-// The parent going away (even by SIGKILL) closes the channel: do not outlive it.
+// The parent going away (even by SIGKILL) closes the channel and the stdin lifeline: do not outlive it.
 process.on('disconnect', () => process.exit(0));
+if (process.env.ENCOMPASS_LIFELINE === 'stdin') {
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     server.close().finally(() => process.exit(0));

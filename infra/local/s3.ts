@@ -17,6 +17,8 @@ export interface S3Local {
   endpoint: string;
   /** The server process (leader of its own process group). */
   pid: number;
+  /** Resolves with the exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function startS3(o: {
   onObjectCreated?: (e: ObjectCreatedEvent) => void;
   onExit?: (code: number | null) => void;
 }): Promise<S3Local> {
-  mkdirSync(o.dataDir, { recursive: true });
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const endpoint = `http://127.0.0.1:${o.port}`;
   const config = { port: o.port, address: '127.0.0.1', directory: o.dataDir, buckets: o.buckets };
   const child = await spawnChild({
@@ -56,6 +58,7 @@ export async function startS3(o: {
     args: ['--openssl-legacy-provider', SERVER_ENTRY, JSON.stringify(config)],
     logFile: o.logFile,
     readyTimeoutMs: 30_000,
+    umask: 0o077,
     // s3rver creates the buckets before it listens, so any answer means ready.
     ready: async () => (await fetch(endpoint, { signal: AbortSignal.timeout(2000) })).status < 500,
     onExit: o.onExit,
@@ -66,7 +69,7 @@ export async function startS3(o: {
       }
     },
   });
-  return { endpoint, pid: child.pid, stop: () => child.stop() };
+  return { endpoint, pid: child.pid, exited: child.exited, stop: () => child.stop() };
 }
 
 function isObjectCreated(m: unknown): m is ObjectCreatedEvent & { type: 'objectCreated' } {

@@ -2,36 +2,57 @@
  * The whole local stack in one call: DynamoDB Local, the S3 server, the Step Functions endpoint,
  * the functions in Miniflare and the edge agent of site `local`, all on 127.0.0.1 with free
  * internal ports and their data under one home directory. `npm start` and the tests use this.
+ *
+ * The stack supervises its parts. Each child process is tied to the stack's life (children.ts) and
+ * started again with back-off when it dies on its own, on the same port, while the rest keeps
+ * serving; the Step Functions endpoint runs in this process, so its executions live through any
+ * child's restart (a step that fails meanwhile is retried by its state machine). One stack holds a
+ * home at a time (lock.ts). A stop takes the agent first, so that it aborts its tasks while the rest
+ * still answers, then the rest.
  */
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { configFromEnv } from '../../functions/config';
 import { buildDeps, type Deps } from '../../functions/deps';
 import { randomString } from '../../functions/store/ids';
-import { createTableInput } from '../../functions/store/schema';
 import { HEARTBEAT_INTERVAL_SECONDS } from '../../statemachines/constants';
 import { startAgent } from './agent';
+import {
+  createTable,
+  ensureToken,
+  LOCAL_SITE,
+  provisionSites,
+  reconcile as reconcileOperations,
+  StepsLambda,
+} from './bookkeeping';
 import type { Child } from './children';
-import { dynamoDBClientConfig, startDynamoDB } from './dynamodb';
+import { type DynamoDBLocal, startDynamoDB } from './dynamodb';
 import { type FunctionsLocal, startFunctions } from './functions';
+import { HomeLock } from './lock';
 import { freePort } from './ports';
 import { assertPrerequisites } from './prereqs';
-import { startS3 } from './s3';
+import { isRunning, type ProcessRef, refOf } from './procs';
+import { type S3Local, startS3 } from './s3';
 import { startSecrets } from './secrets/index';
 import { startStepFunctions } from './stepfunctions/index';
+import { type Running, Supervisor } from './supervisor';
 
-export const LOCAL_SITE = 'local';
+export { LOCAL_SITE } from './bookkeeping';
+
 const RECONCILE_EVERY_MS = 60_000;
+/** How long a stop lets a bookkeeping step that has begun (a commit) finish before the functions go. */
+const STEP_DRAIN_MS = 1500;
+
+/** The parts of the stack that are processes of their own, as `processes()` and stack.json name them. */
+export const CHILDREN = ['DynamoDB Local', 'S3 server', 'workerd', 'edge agent'] as const;
+export type ChildName = (typeof CHILDREN)[number];
 
 export interface StackOptions {
   home: string;
   /** Port of the HTTP API (0 = any free port). */
   port: number;
   log?: (line: string) => void;
-  /** Called if a component dies on its own. */
-  onComponentExit?: (name: string, code: number | null) => void;
 }
 
 export interface Stack {
@@ -41,67 +62,91 @@ export interface Stack {
   endpoints: { dynamodb: string; s3: string; stepfunctions: string; secrets: string };
   env: Record<string, string>;
   deps: Deps;
+  /** The agent process now (a new one after each restart). */
   agent: Child & { configFile: string };
   functions: FunctionsLocal;
-  /** Stops only the agent (tests use it to play a crashed agent); `startAgent` brings it back. */
+  /** The child processes running now, by name (a part being started again is absent). */
+  processes(): Partial<Record<ChildName, ProcessRef>>;
+  /** Stops the agent and restarts it (tests use it to play an agent coming back). */
   restartAgent(): Promise<void>;
+  /** Stops the agent and keeps it stopped (it is not started again) until `restartAgent`. */
   stopAgent(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
   const log = o.log ?? (() => {});
-  await assertPrerequisites();
   const home = o.home;
-  for (const d of ['dynamodb', 's3', 'logs', 'agent']) mkdirSync(join(home, d), { recursive: true });
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700);
+  const lock = await HomeLock.acquire(home, log);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
-    for (const s of stops.reverse()) await s().catch(() => undefined);
+    for (const s of stops.reverse()) await s().catch((e: Error) => log(`stop: ${e.message}`));
     stops.length = 0;
   };
-  const died = (name: string) => (code: number | null) => o.onComponentExit?.(name, code);
+  stops.push(() => lock.release());
   try {
-    const db = await startDynamoDB({
-      dataDir: join(home, 'dynamodb'),
-      port: await freePort(),
-      logFile: join(home, 'logs/dynamodb.log'),
-      onExit: died('DynamoDB Local'),
-    });
+    await assertPrerequisites();
+    for (const d of ['dynamodb', 's3', 'logs', 'agent']) {
+      mkdirSync(join(home, d), { recursive: true, mode: 0o700 });
+      chmodSync(join(home, d), 0o700);
+    }
+    const supervise = <T extends Running>(name: ChildName, tag: string, launch: () => Promise<T>) =>
+      Supervisor.start({
+        name,
+        launch,
+        log,
+        onUp: (instance) => lock.child(name, refOf(instance.pid, tag)),
+      });
+
+    const dbDir = join(home, 'dynamodb');
+    const dbPort = await freePort();
+    const db = await supervise<DynamoDBLocal>('DynamoDB Local', dbDir, () =>
+      startDynamoDB({ dataDir: dbDir, port: dbPort, logFile: join(home, 'logs/dynamodb.log') }),
+    );
     stops.push(() => db.stop());
+    const dbEndpoint = (await db.ready()).endpoint;
+
     let functions: FunctionsLocal | undefined;
     const internalSecret = randomString(32);
-    const s3 = await startS3({
-      dataDir: join(home, 's3'),
-      port: await freePort(),
-      logFile: join(home, 'logs/s3.log'),
-      buckets: ['encompass'],
-      onExit: died('S3 server'),
-      // S3's notification, delivered to the functions as AWS would deliver it to a Lambda.
-      onObjectCreated: (e) => {
-        if (!functions) return;
-        const record = {
-          eventName: e.eventName,
-          s3: {
-            bucket: { name: e.bucket },
-            object: { key: encodeURIComponent(e.key).replace(/%2F/g, '/'), size: e.size, eTag: e.eTag },
-          },
-        };
-        void functions
-          .fetch('/internal/events/s3', {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-encompass-internal': internalSecret },
-            body: JSON.stringify({ Records: [record] }),
-          })
-          .then(async (r) => log(`[s3 event] ${e.key}: ${await r.text()}`))
-          .catch((err: Error) => log(`[s3 event] ${e.key}: ${err.message}`));
-      },
-    });
+    const s3Dir = join(home, 's3');
+    const s3Port = await freePort();
+    const s3 = await supervise<S3Local>('S3 server', s3Dir, () =>
+      startS3({
+        dataDir: s3Dir,
+        port: s3Port,
+        logFile: join(home, 'logs/s3.log'),
+        buckets: ['encompass'],
+        // S3's notification, delivered to the functions as AWS would deliver it to a Lambda.
+        onObjectCreated: (e) => {
+          if (!functions) return;
+          const record = {
+            eventName: e.eventName,
+            s3: {
+              bucket: { name: e.bucket },
+              object: { key: encodeURIComponent(e.key).replace(/%2F/g, '/'), size: e.size, eTag: e.eTag },
+            },
+          };
+          void functions
+            .fetch('/internal/events/s3', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', 'x-encompass-internal': internalSecret },
+              body: JSON.stringify({ Records: [record] }),
+            })
+            .then(async (r) => log(`[s3 event] ${e.key}: ${await r.text()}`))
+            .catch((err: Error) => log(`[s3 event] ${e.key}: ${err.message}`));
+        },
+      }),
+    );
     stops.push(() => s3.stop());
-    await createTable(db.endpoint);
+    const s3Endpoint = (await s3.ready()).endpoint;
+    await createTable(dbEndpoint);
 
+    const steps = new StepsLambda(() => functions!, internalSecret);
     const sfn = await startStepFunctions({
       port: await freePort(),
-      invokeFunction: async (_name, payload) => invokeSteps(functions!, internalSecret, payload),
+      invokeFunction: async (_name, payload) => steps.invoke(payload),
       log: (l) => log(`[stepfunctions] ${l}`),
     });
     stops.push(() => sfn.stop());
@@ -116,41 +161,41 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       AWS_SECRET_ACCESS_KEY: 'local',
       ENCOMPASS_TABLE: 'encompass',
       ENCOMPASS_BUCKET: 'encompass',
-      DYNAMODB_ENDPOINT: db.endpoint,
-      S3_ENDPOINT: s3.endpoint,
+      DYNAMODB_ENDPOINT: dbEndpoint,
+      S3_ENDPOINT: s3Endpoint,
       SFN_ENDPOINT: sfn.endpoint,
       ENCOMPASS_INTERNAL_SECRET: internalSecret,
       SECRETS_ENDPOINT: secrets.endpoint,
       SECRETS_ACCESS_KEY_ID: secrets.credentials.accessKeyId,
       SECRETS_SECRET_ACCESS_KEY: secrets.credentials.secretAccessKey,
     };
-    functions = await startFunctions({ port: o.port || (await freePort()), bindings: env });
-    stops.push(() => functions!.stop());
+    const apiPort = o.port || (await freePort());
+    const workerdTag = `--socket-addr=entry=127.0.0.1:${apiPort}`;
+    functions = await startFunctions({
+      port: apiPort,
+      bindings: env,
+      log,
+      onRestart: (pid) => lock.child('workerd', pid ? refOf(pid, workerdTag) : undefined),
+    });
+    const fn = functions;
+    lock.child('workerd', refOf(fn.pid() ?? 0, workerdTag));
+    lock.url = fn.url;
+    // Stopped after the agent (which reports to it) and before the stores it uses.
+    stops.push(async () => {
+      await steps.drain(STEP_DRAIN_MS);
+      await fn.stop();
+      lock.child('workerd', undefined);
+    });
 
-    // Bookkeeping that must hold on every start: the admin token, the local site, workflows of
-    // every site (the Step Functions endpoint forgets them on restart), stuck operations ended.
     const deps = buildDeps(configFromEnv(env));
     const adminToken = await ensureToken(deps, join(home, 'admin-token'), { role: 'admin', label: 'local admin' });
-    if (!(await deps.sites.find(LOCAL_SITE)))
-      await deps.sites.create({
-        id: `st-${randomString(12)}`,
-        name: LOCAL_SITE,
-        rev: 1,
-        createdAt: deps.now(),
-        updatedAt: deps.now(),
-        description: 'this host',
-      });
-    for (const site of await deps.sites.listAll()) await deps.workflows.provisionSite(site.name);
+    await provisionSites(deps);
     const reconcile = async (afterRestart: boolean) => {
-      const res = await functions!.fetch(`/internal/reconcile${afterRestart ? '?afterRestart=1' : ''}`, {
-        method: 'POST',
-        headers: { 'x-encompass-internal': internalSecret },
-      });
-      const { ended } = (await res.json()) as { ended: string[] };
+      const ended = await reconcileOperations(fn, internalSecret, afterRestart);
       if (ended.length) log(`ended ${ended.length} operation(s) whose workflow is gone: ${ended.join(', ')}`);
     };
     await reconcile(true);
-    // Later on, a workflow can still vanish (e.g. the endpoint was killed): check once a minute.
+    // Later on, a workflow can still end without an outcome (a bookkeeping step that kept failing).
     const reconciler = setInterval(() => void reconcile(false).catch(() => undefined), RECONCILE_EVERY_MS);
     reconciler.unref();
     stops.push(async () => clearInterval(reconciler));
@@ -162,7 +207,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     });
     const agentConfig = {
       site: LOCAL_SITE,
-      api: functions.url,
+      api: fn.url,
       token: agentToken,
       region: 'us-east-1',
       accountId: '000000000000',
@@ -174,36 +219,44 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       maxTasks: 64,
       heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
     };
-    const launchAgent = () =>
-      startAgent({
-        config: agentConfig,
-        dir: join(home, 'agent'),
-        logFile: join(home, 'logs/agent.log'),
-        onExit: died('edge agent'),
-      });
-    let agent = await launchAgent();
-    let agentStopped = false;
-    stops.push(() => (agentStopped ? Promise.resolve() : agent.stop()));
+    const agentDir = join(home, 'agent');
+    let lastAgent: Child & { configFile: string };
+    const agent = await supervise('edge agent', join(agentDir, 'agent.json'), async () => {
+      lastAgent = await startAgent({ config: agentConfig, dir: agentDir, logFile: join(home, 'logs/agent.log') });
+      return lastAgent;
+    });
+    stops.push(() => agent.stop());
 
+    const supervised = { 'DynamoDB Local': db, 'S3 server': s3, 'edge agent': agent } as const;
     return {
-      url: functions.url,
+      url: fn.url,
       adminToken,
       home,
-      endpoints: { dynamodb: db.endpoint, s3: s3.endpoint, stepfunctions: sfn.endpoint, secrets: secrets.endpoint },
+      endpoints: { dynamodb: dbEndpoint, s3: s3Endpoint, stepfunctions: sfn.endpoint, secrets: secrets.endpoint },
       env,
       deps,
-      functions,
+      functions: fn,
       get agent() {
-        return agent;
+        return agent.current ?? lastAgent;
+      },
+      processes() {
+        const out: Partial<Record<ChildName, ProcessRef>> = {};
+        for (const [name, s] of Object.entries(supervised)) {
+          const pid = s.current?.pid;
+          const ref = pid ? lock.current.children[name] : undefined;
+          if (ref?.pid === pid) out[name as ChildName] = ref;
+        }
+        // Recorded once Miniflare says workerd is up again (a new PID may be seen before it listens).
+        const workerd = lock.current.children.workerd;
+        if (workerd && isRunning(workerd)) out.workerd = workerd;
+        return out;
       },
       async stopAgent() {
-        agentStopped = true;
         await agent.stop();
       },
       async restartAgent() {
-        if (!agentStopped) await agent.stop();
-        agent = await launchAgent();
-        agentStopped = false;
+        await agent.stop();
+        await agent.resume();
       },
       stop: stopAll,
     };
@@ -211,45 +264,4 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     await stopAll();
     throw e;
   }
-}
-
-async function createTable(endpoint: string): Promise<void> {
-  const client = new DynamoDBClient(dynamoDBClientConfig(endpoint));
-  try {
-    await client.send(new CreateTableCommand(createTableInput('encompass')));
-  } catch (e) {
-    if (!(e instanceof ResourceInUseException)) throw e;
-  } finally {
-    client.destroy();
-  }
-}
-
-/** A token kept in a file under the home; made (and stored hashed) the first time. */
-async function ensureToken(
-  deps: Deps,
-  file: string,
-  t: { role: 'admin' | 'agent'; site?: string; label: string },
-): Promise<string> {
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
-    if (await deps.tokens.lookup(token)) return token;
-  }
-  const { secret } = await deps.tokens.create({ ...t, createdBy: 'local-stack' }, deps.now());
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
-}
-
-/** The Lambda the state machines call, played by the functions' internal route. */
-async function invokeSteps(functions: FunctionsLocal, secret: string, payload: unknown): Promise<unknown> {
-  const res = await functions.fetch('/internal/steps', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-encompass-internal': secret },
-    body: JSON.stringify(payload),
-  });
-  const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-  if (!res.ok)
-    throw Object.assign(new Error(body.error?.message ?? `HTTP ${res.status}`), {
-      name: body.error?.code ?? 'StepFailed',
-    });
-  return body;
 }

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { spawnChild } from '../../../infra/local/children';
+import { type Lifeline, spawnChild } from '../../../infra/local/children';
 import { ChildReadyTimeoutError, ChildStartError } from '../../../infra/local/errors';
 import { pidIsGone, tempDir } from './helpers';
 
@@ -112,5 +114,87 @@ describe('spawnChild', () => {
     // Killed with its group; on a loaded machine the reaper may take a moment to collect it.
     for (const until = Date.now() + 5000; !pidIsGone(grandchild) && Date.now() < until; ) await sleep(50);
     expect(pidIsGone(grandchild)).toBe(true);
+  });
+});
+
+const CHILDREN = fileURLToPath(new URL('../../../infra/local/children.ts', import.meta.url));
+
+/**
+ * A parent process that starts `script` through spawnChild with `lifeline` and prints the child's PID;
+ * the test then kills the parent as the stack might be killed.
+ */
+async function parentOf(script: string, lifeline: Lifeline, logFile: string) {
+  const source = `
+    import { spawnChild } from ${JSON.stringify(CHILDREN)};
+    const child = await spawnChild({ name: 'lifeline', command: process.execPath, args: ['-e', ${JSON.stringify(script)}],
+      logFile: ${JSON.stringify(logFile)}, lifeline: ${JSON.stringify(lifeline)}, ready: async () => true });
+    console.log('child ' + child.pid);
+    setInterval(() => {}, 1000);`;
+  const parent: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  parent.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  for (const end = Date.now() + 30_000; !/child \d+/.test(out) && Date.now() < end; ) await sleep(50);
+  const child = Number(/child (\d+)/.exec(out)?.[1]);
+  expect(child, `the parent said: ${out}`).toBeGreaterThan(0);
+  return { parent, child };
+}
+
+async function goneWithin(pid: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (pidIsGone(pid)) return true;
+  return false;
+}
+
+describe('the lifeline between the stack and a child', () => {
+  let home: { path: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    home = await tempDir('lifeline');
+  });
+  afterAll(() => home.remove());
+
+  it('closes the stdin of a child when its parent is killed with SIGKILL, and the child says it saw EOF', async () => {
+    const logFile = join(home.path, 'stdin.log');
+    const script = `
+      if (process.env.ENCOMPASS_LIFELINE !== 'stdin') { console.log('no lifeline'); process.exit(3); }
+      process.stdin.on('end', () => { console.log('lifeline closed'); process.exit(0); });
+      process.stdin.resume();
+      setInterval(() => {}, 1000);`;
+    const { parent, child } = await parentOf(script, 'stdin', logFile);
+    expect(pidIsGone(child)).toBe(false);
+    parent.kill('SIGKILL');
+    expect(await goneWithin(child, 5000)).toBe(true);
+    expect(await readFile(logFile, 'utf8')).toContain('lifeline closed');
+  });
+
+  it('has the kernel send SIGTERM to a deathsig child (one that cannot watch a pipe) when its parent is killed', async () => {
+    const logFile = join(home.path, 'deathsig.log');
+    const script = `
+      process.on('SIGTERM', () => { console.log('got SIGTERM'); process.exit(0); });
+      setInterval(() => {}, 1000);`;
+    const { parent, child } = await parentOf(script, 'deathsig', logFile);
+    await sleep(200);
+    expect(pidIsGone(child)).toBe(false);
+    parent.kill('SIGKILL');
+    expect(await goneWithin(child, 5000)).toBe(true);
+    expect(await readFile(logFile, 'utf8')).toContain('got SIGTERM');
+  });
+
+  it('makes the log file and, with umask 0o077, what the child writes readable by the user alone', async () => {
+    const logFile = join(home.path, 'private/umask.log');
+    const file = join(home.path, 'private/written');
+    const child = await spawnChild({
+      name: 'umask',
+      ...node(`require('node:fs').writeFileSync(${JSON.stringify(file)}, 'x'); setInterval(() => {}, 1000)`),
+      logFile,
+      umask: 0o077,
+      ready: async () => (await stat(file).catch(() => undefined)) !== undefined,
+    });
+    await child.stop();
+    expect((await stat(logFile)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(home.path, 'private'))).mode & 0o777).toBe(0o700);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 });

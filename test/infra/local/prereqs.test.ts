@@ -10,13 +10,13 @@ import {
 const named = (part: string) => prerequisites.find((p) => p.name.includes(part))!;
 
 describe('prerequisites of the local stack', () => {
-  it('finds java 17+, debugfs and qemu-img installed on this machine', async () => {
+  it('finds java 17+, debugfs, setpriv and qemu-img installed on this machine', async () => {
     const missing = await missingPrerequisites();
     expect(
       missing.map((p) => p.name),
       formatMissing(missing),
     ).toEqual([]);
-    for (const tool of ['java', 'debugfs', 'qemu-img']) expect(await named(tool).check(), tool).toBe(true);
+    for (const tool of ['java', 'debugfs', 'setpriv', 'qemu-img']) expect(await named(tool).check(), tool).toBe(true);
   });
 
   it('reads the major version from java -version output, old and new style', () => {

@@ -160,7 +160,7 @@ describe('the local stack across restarts', () => {
 
   it('ends an operation that was running at the stop as failed: interrupted, and unlocks its clone', async () => {
     const op = (await api.get(`/v1/operations/${interrupted.operation}`)).body;
-    expect(op).toMatchObject({ status: 'failed', error: { code: 'interrupted' } });
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'interrupted', reason: 'control_plane_restarted' } });
     const clone = (await api.get(`/v1/clones/${interrupted.clone}`)).body;
     expect(clone.lock).toBeUndefined();
     expect(clone).toMatchObject({
@@ -180,6 +180,7 @@ describe('the local stack across restarts', () => {
     const agent = stack.agent;
     process.kill(-agent.pid, 'SIGKILL');
     await agent.exited;
+    // The stack starts a dead agent again by itself; restartAgent() makes it happen at once.
     await stack.restartAgent();
     const op = await api.wait(operation, 70_000);
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
@@ -199,8 +200,8 @@ describe('the local stack across restarts', () => {
     await bind(api, clone.id, machine.id, true);
     const operation = await startActivate(api, clone.id);
 
-    // SIGTERM would let the agent finish its tasks first; a crash gives it no such chance. The
-    // agent runs under tsx in a child process, so the whole process group goes.
+    // A crash, not a stop: the agent has no chance to abort its task. The stack would start it
+    // again; stopAgent() keeps it stopped, to play an agent that does not come back.
     const agent = stack.agent;
     process.kill(-agent.pid, 'SIGKILL');
     await agent.exited;
@@ -210,7 +211,7 @@ describe('the local stack across restarts', () => {
     // One heartbeat timeout, one redelivery for an agent that might come back, a second timeout.
     const op = await api.wait(operation, 70_000);
     expect(Date.now() - killedAt).toBeLessThan(70_000);
-    expect(op).toMatchObject({ status: 'failed', error: { code: 'agent_lost' } });
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'agent_lost', reason: 'agent_lost' } });
     expect(op.error.message).toContain('"local"');
     const after = (await api.get(`/v1/clones/${clone.id}`)).body;
     expect(after.lock).toBeUndefined();
