@@ -65,4 +65,35 @@ describe('state machine definitions', () => {
     expect(performed).toEqual(table);
     expect(states[route.Default!]!.Next).toBe('RecordFailure');
   });
+
+  it.each([
+    ['clone', '$.input.target.repository', undefined],
+    ['import', '$.input.repository', '$.input.pull'],
+  ] as const)(
+    '%s: a commit that did not happen discards the image the agent reported (only a pulled one for import)',
+    async (name, repository, only) => {
+      const states = (await load(name)).States as Record<string, any>;
+      const discard = states.Discard;
+      expect(discard.Parameters).toMatchObject({
+        task: 'destroy',
+        input: { image: { 'repository.$': repository, 'path.$': '$.outcome.path' } },
+      });
+      const entry = only ? 'Made' : 'Discard';
+      expect(states.Commit.Catch[0].Next).toBe(entry);
+      expect(states.Rejected.Next).toBe(entry);
+      if (only) {
+        expect(states.Made.Choices).toEqual([{ Variable: only, IsPresent: true, Next: 'Discard' }]);
+        expect(states.Made.Default).toBe('RecordFailure');
+      }
+    },
+  );
+
+  it('routes each repository action to its agent task, and anything else to the failure recorder', async () => {
+    const states = (await load('repository')).States as Record<string, any>;
+    const routed = Object.fromEntries(
+      states.Route.Choices.map((c: any) => [c.StringEquals, states[c.Next].Parameters.task]),
+    );
+    expect(routed).toEqual({ check: 'check', remove_orphan: 'destroy' });
+    expect(states[states.Route.Default].Next).toBe('RecordFailure');
+  });
 });

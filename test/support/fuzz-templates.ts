@@ -93,6 +93,8 @@ export function template(r: RouteSpec, fx: TemplateFixtures, event?: string): fc
         },
         { requiredKeys: [] },
       );
+    case 'POST /v1/repositories/{id}/orphans/{name}/adopt':
+      return fc.record({ name: fuzzName, format: maybe(fc.constant('raw')), customization: maybe(items) });
     case 'POST /v1/uploads':
       return fc.record({
         name: fuzzName,
