@@ -3,7 +3,9 @@
  *
  * Every change is computed (variables, sources, regular expressions) before the first byte of the
  * image changes, so an invalid item, a missing file or a runaway pattern leaves the image untouched.
- * Then, per item: the undo record is stored, the file written and read back.
+ * Then, per item: the undo record is stored, the file written and read back. An item that fails
+ * then (a full filesystem, a file that another writer changed meanwhile) undoes the items this task
+ * applied before it fails, so the image is as the task found it (PartialApplyError).
  *
  * Retrying after a crash is safe: an item whose undo record exists and whose file already has the
  * recorded result is skipped; an item whose record exists but whose write did not finish is redone
@@ -13,9 +15,10 @@
 import { MissingDirectoryError } from '../drivers/imagefs/errors';
 import { splitFsPath } from '../drivers/imagefs/fs-path';
 import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
-import { FileNotFoundError, SourceReadError, UndoConflictError } from './errors';
+import { FileNotFoundError, PartialApplyError, SourceReadError, UndoConflictError } from './errors';
 import { type CustomizationItem, type ResolvedItem, resolveItems } from './items';
 import { DEFAULT_REGEX_TIMEOUT_MS, replaceInContent } from './regex';
+import { rollbackCustomization } from './rollback';
 import type { UndoRecord, UndoStore } from './undo-store';
 import { DEFAULT_MODE, type FileState, sha256, VolumeFiles } from './volume-files';
 
@@ -70,9 +73,13 @@ export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
   const steps = await plan(items, files, a);
   let finished = 0;
   for (const step of steps) {
-    if (!step.done) {
-      await a.undo.put(step.record);
-      await files.write(step.index, step.path, step.after, step.mode);
+    try {
+      if (!step.done) {
+        await a.undo.put(step.record);
+        await files.write(step.index, step.path, step.after, step.mode);
+      }
+    } catch (failure) {
+      throw await undoThisTask(a, step.index, failure);
     }
     a.onProgress?.(++finished, steps.length);
   }
@@ -85,6 +92,21 @@ export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
       sha256After: record.sha256After,
     })),
   };
+}
+
+/**
+ * Item `failed` could not be written after items `a.from` … `failed - 1` were (by this task, or by an
+ * attempt of it that a crash cut short): undoes them and whatever `failed` itself changed, from
+ * their undo records, so the image is as the task found it. The error says whether that worked.
+ */
+async function undoThisTask(a: ApplyArgs, failed: number, failure: unknown): Promise<PartialApplyError> {
+  let undone = 0;
+  try {
+    await rollbackCustomization({ ...a, from: failed + 1, to: a.from, onProgress: (done) => (undone = done) });
+  } catch (undoFailure) {
+    return new PartialApplyError(failure, a.from, failed, { undoFailure, leftUpTo: failed - undone });
+  }
+  return new PartialApplyError(failure, a.from, failed);
 }
 
 /** Works out every item's result in memory, each item seeing the results of the items before it. */

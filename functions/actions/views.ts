@@ -4,6 +4,7 @@ import { allowedEvents } from '../../statemachines/lifecycle';
 import type { Deps } from '../deps';
 import { clonesOf, versionsOf } from '../deps';
 import { cloneState } from '../events/plan';
+import { itemCount } from '../store/customizations';
 import type { Clone, Machine, Master, Repository } from '../store/records';
 
 /** What the API shows of a credential: that it is set. Sent back in a PATCH, it keeps the credential as it is. */
@@ -19,7 +20,7 @@ export function machineView(m: Machine) {
 
 export function cloneView(c: Clone) {
   // The items themselves are in the clone's customization document, not in its record.
-  const total = c.customization.document?.items ?? c.template.length;
+  const total = itemCount(c);
   return {
     ...c,
     customization: { ...c.customization, total, pending: total - c.customization.applied },

@@ -77,7 +77,8 @@ export async function planCustomization(
 ): Promise<{ request: CustomizationPlan; input: TaskInput<'customize'>; discard?: () => Promise<void> }> {
   const { deps, clone, image } = a;
   const own = clone.customization.document;
-  const current = own ? await deps.customizations.get(own) : { items: clone.template, variables: {} };
+  // A clone without a document (new, or recorded before documents) gets one now; the commit drops what was inline.
+  const current = await deps.customizations.of(clone);
   const doc = { items: [...current.items, ...extra], variables: { ...current.variables, ...variables } };
   const from = clone.customization.applied;
   const upTo = to ?? doc.items.length;

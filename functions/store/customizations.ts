@@ -21,6 +21,7 @@ import { CustomizationUnreadableError } from '../errors';
 import type { Catalog } from './catalog';
 import { randomString } from './ids';
 import type { Presigner } from './presigner';
+import type { Clone } from './records';
 
 /** The largest customization document a clone may have: its template, its items and its variables, as JSON. */
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
@@ -41,6 +42,20 @@ export interface EncodedDocument {
 
 /** The key a new document of `clone` gets. */
 export const documentKey = (clone: string) => `${documentPrefix}${clone}/${randomString(12)}.json`;
+
+/**
+ * What a clone without a document holds in its record: its template, then the items and variables
+ * a record written before customization documents keeps inline (none in a newer one).
+ */
+export function inlineDocument(clone: Pick<Clone, 'template' | 'customization'>): CustomizationDocument {
+  const { items = [], variables = {} } = clone.customization;
+  return { items: [...clone.template, ...items], variables };
+}
+
+/** How many effective items the clone has, without reading its document. */
+export function itemCount(clone: Pick<Clone, 'template' | 'customization'>): number {
+  return clone.customization.document?.items ?? inlineDocument(clone).items.length;
+}
 
 export class Customizations {
   constructor(
@@ -71,6 +86,12 @@ export class Customizations {
     const parsed = customizationDocument.safeParse(JSON.parse(text));
     if (!parsed.success) throw new CustomizationUnreadableError(ref.key, 'it is not a customization document');
     return parsed.data;
+  }
+
+  /** The clone's items and variables: its document's, else those its record holds (see `inlineDocument`). */
+  async of(clone: Pick<Clone, 'template' | 'customization'>): Promise<CustomizationDocument> {
+    const ref = clone.customization.document;
+    return ref ? this.get(ref) : inlineDocument(clone);
   }
 
   /** What the agent gets: the reference and a GET URL valid as long as the workflow may run. */

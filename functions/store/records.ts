@@ -84,6 +84,13 @@ export interface CloneCustomization {
    * effective items are the template.
    */
   document?: DocumentRef;
+  /**
+   * Records written before customization documents hold the clone's own items (after its template)
+   * and its variables here instead; they are read as its document (store/customizations.ts) until
+   * the next assign or customize writes one, and that commit drops them.
+   */
+  items?: CustomizationItem[];
+  variables?: Record<string, string>;
   /** How many of the effective items (master's, then the clone's) are applied. */
   applied: number;
   changes: AppliedChange[];

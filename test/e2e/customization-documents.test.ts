@@ -15,6 +15,7 @@ import { MAX_CUSTOMIZATION_BODY_BYTES } from '../../functions/events/customizati
 import { s3Client } from '../../functions/store/catalog';
 import { recordKey } from '../../functions/store/db';
 import { itemSize } from '../../functions/store/limits';
+import { revise } from '../../functions/store/resources';
 import { Api } from '../support/api';
 import { makeClone, makeMaster } from '../support/fixtures';
 import { debugfsCat } from '../support/images';
@@ -123,6 +124,46 @@ describe('customization documents', () => {
 
     expect((await api.run(`/v1/clones/${clone.id}/destroy`)).status).toBe('succeeded');
     expect(await documentsOf(clone.id)).toEqual([]);
+  });
+
+  it('reads a record that keeps its items inline as its document, and the next customize moves them to one', async () => {
+    const { dir, master } = await makeMaster(api);
+    const clone = await makeClone(api, master.name);
+    // A clone record as it was written before customization documents: its own items and variables inline.
+    const deps = stackDeps();
+    const stored = (await deps.clones.get(clone.id))!;
+    const oldItems = [{ type: 'file' as const, path: '/etc/legacy', content: 'site ${site}\n' }];
+    await deps.clones.save(
+      revise(
+        stored,
+        { customization: { items: oldItems, variables: { hostname: 'old-1', site: 'east' }, applied: 0, changes: [] } },
+        new Date().toISOString(),
+      ),
+    );
+    expect((await api.get(`/v1/clones/${clone.id}`)).body.customization).toMatchObject({ total: 3, pending: 3 });
+
+    const op = await api.run(`/v1/clones/${clone.id}/customize`, {
+      items: [{ type: 'file', path: '/etc/added', content: '${hostname} ${site}\n' }],
+      variables: { site: 'west' },
+    });
+    expect(op.status, JSON.stringify(op).slice(0, 500)).toBe('succeeded');
+    const file = join(dir, clone.path);
+    expect(await debugfsCat(file, '/etc/hostname')).toBe('old-1\n');
+    expect(await debugfsCat(file, '/etc/legacy')).toBe('site west\n');
+    expect(await debugfsCat(file, '/etc/added')).toBe('old-1 west\n');
+
+    const after = (await deps.clones.get(clone.id))!;
+    expect(Object.keys(after.customization).sort()).toEqual(['applied', 'changes', 'document']);
+    expect(after.customization.applied).toBe(4);
+    expect(await deps.customizations.get(after.customization.document!)).toEqual({
+      items: [
+        ...master.customization,
+        ...oldItems,
+        { type: 'file', path: '/etc/added', content: '${hostname} ${site}\n' },
+      ],
+      variables: { hostname: 'old-1', site: 'west' },
+    });
+    expect(await documentsOf(clone.id)).toEqual([after.customization.document!.key]);
   });
 
   it(`refuses a body over ${MAX_CUSTOMIZATION_BODY_BYTES / 1024 / 1024} MiB with 413 and writes nothing`, async () => {
