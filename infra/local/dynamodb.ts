@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { DynamoDBClient, type DynamoDBClientConfig, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawnChild } from './children';
 import { PackageFileMissingError } from './errors';
+import { forwardToSocket, isolatedCommand } from './netns';
 
 const PACKAGE = 'amplify-dynamodb-simulator';
 
@@ -41,9 +42,14 @@ export function dynamoDBLocalDir(): string {
   return dir;
 }
 
+/** DynamoDB Local's port inside its own network namespace, where nothing else listens. */
+const INNER_PORT = 8000;
+
 /**
  * Runs DynamoDB Local with its data in `dataDir` (kept across restarts). It has no option to choose the
- * listening address, so it listens on every interface of the host; the endpoint handed out is 127.0.0.1.
+ * listening address and would listen on every interface of the host, so it runs in a network namespace
+ * of its own (netns.ts): the only way in is the 0600 socket `<dataDir>/../dynamodb.sock`, which the
+ * stack forwards from 127.0.0.1:`port`.
  * `-sharedDb` makes every credential and region see the same tables (the SDK, the CLI and the functions
  * all sign with different dummy keys).
  */
@@ -57,25 +63,33 @@ export async function startDynamoDB(o: {
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const endpoint = `http://127.0.0.1:${o.port}`;
   const client = new DynamoDBClient({ ...dynamoDBClientConfig(endpoint), requestHandler: { requestTimeout: 2000 } });
+  const socket = join(dirname(o.dataDir), 'dynamodb.sock');
+  const isolated = isolatedCommand({
+    socket,
+    innerPort: INNER_PORT,
+    command: 'java',
+    args: [
+      `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
+      '-jar',
+      join(dir, 'DynamoDBLocal.jar'),
+      '-dbPath',
+      o.dataDir,
+      '-sharedDb',
+      '-disableTelemetry',
+      '-port',
+      String(INNER_PORT),
+    ],
+  });
+  const forward = await forwardToSocket({ port: o.port, socket });
   try {
     const child = await spawnChild({
       name: 'DynamoDB Local',
-      command: 'java',
-      args: [
-        `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
-        '-jar',
-        join(dir, 'DynamoDBLocal.jar'),
-        '-dbPath',
-        o.dataDir,
-        '-sharedDb',
-        '-disableTelemetry',
-        '-port',
-        String(o.port),
-      ],
+      command: isolated.command,
+      args: isolated.args,
       cwd: dir,
       logFile: o.logFile,
-      // java cannot watch a lifeline pipe: the kernel's parent-death signal ends it with the stack.
-      lifeline: 'deathsig',
+      // The bridge in the namespace watches the lifeline pipe; java has a parent-death signal from it.
+      lifeline: 'stdin',
       umask: 0o077,
       readyTimeoutMs: 60_000,
       ready: async () => {
@@ -84,7 +98,11 @@ export async function startDynamoDB(o: {
       },
       onExit: o.onExit,
     });
-    return { endpoint, pid: child.pid, exited: child.exited, stop: () => child.stop() };
+    void child.exited.then(() => forward.close());
+    return { endpoint, pid: child.pid, exited: child.exited, stop: () => child.stop().finally(() => forward.close()) };
+  } catch (err) {
+    await forward.close();
+    throw err;
   } finally {
     client.destroy();
   }

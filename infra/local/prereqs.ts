@@ -81,6 +81,11 @@ export const prerequisites: Prerequisite[] = [
     debianPackage: 'util-linux',
   },
   {
+    name: 'unshare and ip (run DynamoDB Local in a network namespace of its own, off every interface)',
+    check: async () => (await runs('unshare', ['--version'])) && (await runs('ip', ['-V'])),
+    install: 'apt-get install -y util-linux iproute2',
+  },
+  {
     name: 'qemu-img (creates and converts disk images)',
     check: () => runs('qemu-img', ['--version']),
     install: 'apt-get install -y qemu-utils',
