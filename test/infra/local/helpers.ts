@@ -8,14 +8,7 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove: (
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
 
-export function pidIsGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
+export { pidIsGone } from '../../../infra/local/procs';
 
 /** Runs the AWS CLI with dummy credentials; a missing CLI fails the test with how to install it. */
 export function aws(args: string[]): Promise<string> {
