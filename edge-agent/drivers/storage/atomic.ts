@@ -90,11 +90,15 @@ export async function writeNew<T>(
   const madeDir = await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${path.basename(dstAbs)}`);
   try {
-    const result = await whileWriting(tmp, () => make(tmp));
-    if (owner) await markOwner(dstAbs, owner);
-    // A concurrent writer may have taken the name meanwhile; placeNew never replaces someone's image.
-    await placeNew(tmp, dstAbs, replace);
-    return result;
+    // The temp file stays marked until it has its name: a repository check running meanwhile (another
+    // task's, or the one a restarted agent's heartbeat starts) must not take it for a leftover.
+    return await whileWriting(tmp, async () => {
+      const result = await make(tmp);
+      if (owner) await markOwner(dstAbs, owner);
+      // A concurrent writer may have taken the name meanwhile; placeNew never replaces someone's image.
+      await placeNew(tmp, dstAbs, replace);
+      return result;
+    });
   } catch (err) {
     await fs.rm(tmp, { force: true });
     // A marker noted for an image that never took its name goes with the temp file.
