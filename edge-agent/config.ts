@@ -13,6 +13,7 @@ export interface AgentConfig {
   accountId: string;
   /** Local stack only; in AWS the SDK's default endpoint is used. */
   stepFunctionsEndpoint?: string;
+  /** Local stack only: the one key pair its Step Functions endpoint accepts; in AWS the default chain is used. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /**
    * The secret store that machine credentials are resolved from. Locally: the stack's endpoint and the

@@ -17,6 +17,8 @@ export interface Config {
   /** IAM role the site state machines run as (AWS); the local endpoint ignores it. */
   stateMachineRoleArn: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** The key pair the local Step Functions endpoint accepts (it takes no other); `credentials` when unset. */
+  stepFunctionsCredentials?: { accessKeyId: string; secretAccessKey: string };
   /**
    * Where machine credentials are kept (Secrets Manager, or the local stack's endpoint with its own
    * key pair), and the name prefix of every ENCOMPASS secret (statemachines/secrets.ts).
@@ -57,6 +59,7 @@ export function configFromEnv(env: Env): Config {
       str(env, 'ENCOMPASS_STATEMACHINE_ROLE_ARN') ?? `arn:aws:iam::${accountId}:role/encompass-statemachines`,
     // Only the local stack passes keys; in AWS the SDK's default provider chain is used.
     credentials: keyPair(accessKeyId, secretAccessKey),
+    stepFunctionsCredentials: keyPair(str(env, 'SFN_ACCESS_KEY_ID'), str(env, 'SFN_SECRET_ACCESS_KEY')),
     secrets: {
       endpoint: str(env, 'SECRETS_ENDPOINT'),
       prefix: str(env, 'ENCOMPASS_SECRETS_PREFIX') ?? SECRETS_PREFIX,

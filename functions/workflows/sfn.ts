@@ -40,7 +40,7 @@ export function sfnClient(config: Config): SFNClient {
   return new SFNClient({
     region: config.region,
     endpoint: config.endpoints.stepfunctions,
-    credentials: config.credentials,
+    credentials: config.stepFunctionsCredentials ?? config.credentials,
   });
 }
 

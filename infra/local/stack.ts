@@ -60,6 +60,8 @@ export interface Stack {
   adminToken: string;
   home: string;
   endpoints: { dynamodb: string; s3: string; stepfunctions: string; secrets: string };
+  /** The only key pair the Step Functions endpoint accepts: what a test's or tool's SFNClient signs with. */
+  stepFunctionsCredentials: { accessKeyId: string; secretAccessKey: string };
   env: Record<string, string>;
   deps: Deps;
   /** The agent process now (a new one after each restart). */
@@ -164,6 +166,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       DYNAMODB_ENDPOINT: dbEndpoint,
       S3_ENDPOINT: s3Endpoint,
       SFN_ENDPOINT: sfn.endpoint,
+      // Like the secret store, the Step Functions endpoint accepts only the pair it handed out; DynamoDB
+      // Local and the S3 server take any key, so they keep the dummy one.
+      SFN_ACCESS_KEY_ID: sfn.credentials.accessKeyId,
+      SFN_SECRET_ACCESS_KEY: sfn.credentials.secretAccessKey,
       ENCOMPASS_INTERNAL_SECRET: internalSecret,
       SECRETS_ENDPOINT: secrets.endpoint,
       SECRETS_ACCESS_KEY_ID: secrets.credentials.accessKeyId,
@@ -212,7 +218,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       region: 'us-east-1',
       accountId: '000000000000',
       stepFunctionsEndpoint: sfn.endpoint,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: sfn.credentials,
       secrets: { endpoint: secrets.endpoint, credentials: secrets.credentials },
       stateDir: join(home, 'agent/state'),
       concurrency: 4,
@@ -233,6 +239,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       adminToken,
       home,
       endpoints: { dynamodb: dbEndpoint, s3: s3Endpoint, stepfunctions: sfn.endpoint, secrets: secrets.endpoint },
+      stepFunctionsCredentials: sfn.credentials,
       env,
       deps,
       functions: fn,

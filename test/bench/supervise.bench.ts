@@ -140,7 +140,7 @@ async function agentSigterm(): Promise<Record<string, number[]>> {
   const sfnClient = new SFNClient({
     region: 'us-east-1',
     endpoint: sfn.endpoint,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: sfn.credentials,
   });
   await sfnClient.send(new CreateActivityCommand({ name: 'encompass-bench-agent' }));
   const repo = join(dir, 'repo');
@@ -186,7 +186,7 @@ async function agentSigterm(): Promise<Record<string, number[]>> {
         api: 'http://127.0.0.1:9',
         token: 'enc_bench',
         stepFunctionsEndpoint: endpoint,
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: sfn.credentials,
         stateDir: join(dir, 'state'),
       }),
     );

@@ -27,7 +27,7 @@ const s3 = s3Client(config);
 const sfn = new SFNClient({
   region: config.region,
   endpoint: config.endpoints.stepfunctions,
-  credentials: config.credentials,
+  credentials: config.stepFunctionsCredentials,
 });
 const KiB = 1024;
 

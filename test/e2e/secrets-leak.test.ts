@@ -38,7 +38,11 @@ const run = promisify(execFile);
 const api = Api.admin();
 const stack = inject('stack');
 const local = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-const sfn = new SFNClient({ ...local, endpoint: stack.endpoints.stepfunctions });
+const sfn = new SFNClient({
+  ...local,
+  endpoint: stack.endpoints.stepfunctions,
+  credentials: stack.stepFunctionsCredentials,
+});
 const s3 = new S3Client({
   ...local,
   endpoint: stack.endpoints.s3,

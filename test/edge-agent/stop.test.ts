@@ -28,7 +28,6 @@ import { tempDir } from '../infra/local/helpers';
 
 const BIN = fileURLToPath(new URL('../../edge-agent/bin.mjs', import.meta.url));
 const account = { region: 'us-east-1', accountId: '000000000000' };
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 interface Run {
   proc: ChildProcess;
@@ -75,7 +74,7 @@ describe('the agent process on SIGTERM', () => {
     api: 'http://127.0.0.1:9', // nothing listens: progress and liveness reports fail, as they may
     token: 'enc_test',
     stepFunctionsEndpoint,
-    credentials,
+    credentials: sfn.credentials,
     stateDir: join(dir, 'state'),
     heartbeatSeconds: 2,
   });
@@ -93,7 +92,7 @@ describe('the agent process on SIGTERM', () => {
         throw new Error('no functions here');
       },
     });
-    client = new SFNClient({ ...account, endpoint: sfn.endpoint, credentials });
+    client = new SFNClient({ ...account, endpoint: sfn.endpoint, credentials: sfn.credentials });
     await client.send(new CreateActivityCommand({ name: 'encompass-stop-agent' }));
   });
 

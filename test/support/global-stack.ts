@@ -12,6 +12,7 @@ declare module 'vitest' {
       adminToken: string;
       home: string;
       endpoints: Stack['endpoints'];
+      stepFunctionsCredentials: Stack['stepFunctionsCredentials'];
       env: Record<string, string>;
     };
   }
@@ -25,6 +26,7 @@ export default async function setup(project: TestProject) {
     adminToken: stack.adminToken,
     home,
     endpoints: stack.endpoints,
+    stepFunctionsCredentials: stack.stepFunctionsCredentials,
     env: stack.env,
   });
   return async () => {

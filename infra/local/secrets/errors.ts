@@ -4,6 +4,7 @@
  * `cause` ever holds a secret value: errors name secrets, versions and parameters, never what they hold.
  */
 import { CodedError } from '../../../functions/errors';
+import type { SignatureRefusedError } from '../sigv4';
 
 /** Marks a failure of the local secret store; code, status, details and `cause` come from `CodedError`. */
 export class SecretStoreError extends CodedError {}
@@ -55,47 +56,19 @@ export class RequestTooLargeError extends SecretsApiError {
 
 // ── Who is asking ──────────────────────────────────────────────────────────────────────────────────────────
 
-/** A request refused before any secret was looked at: it is not signed with the store's credentials. */
-export abstract class RefusedRequestError extends SecretsApiError {}
-
-export class MissingAuthenticationError extends RefusedRequestError {
-  readonly awsType = 'MissingAuthenticationTokenException';
-  override readonly code = 'missing_authentication';
-  constructor() {
-    super(
-      'Request is not signed: sign it with AWS Signature Version 4 using the access key the local stack handed out ' +
-        '(the AWS SDK and CLI do so when given credentials).',
-    );
-  }
-}
-
-export class IncompleteSignatureError extends RefusedRequestError {
-  readonly awsType = 'IncompleteSignatureException';
-  override readonly code = 'incomplete_signature';
-  constructor(readonly problem: string) {
-    super(`Authorization header is not a usable AWS4-HMAC-SHA256 signature (${problem}): sign with SigV4.`, {
-      problem,
-    });
-  }
-}
-
-export class UnrecognizedClientError extends RefusedRequestError {
-  readonly awsType = 'UnrecognizedClientException';
-  override readonly code = 'unrecognized_client';
-  constructor(readonly accessKeyId: string) {
-    super(
-      `The security token included in the request is invalid: access key "${accessKeyId}" is not the one this ` +
-        'secret store was started with; use the credentials the local stack handed out.',
-      { accessKeyId },
-    );
-  }
-}
-
-export class InvalidSignatureError extends RefusedRequestError {
-  readonly awsType = 'InvalidSignatureException';
-  override readonly code = 'invalid_signature';
-  constructor(readonly problem: string) {
-    super(`${problem}.`, { problem });
+/**
+ * A request refused before any secret was looked at: it is not signed with the store's credentials. The
+ * type, status, code and message are those of the shared SigV4 check's refusal (../sigv4.ts).
+ */
+export class RefusedRequestError extends SecretsApiError {
+  override readonly status: number;
+  override readonly code: string;
+  readonly awsType: string;
+  constructor(refusal: SignatureRefusedError) {
+    super(refusal.message, refusal.details);
+    this.status = refusal.status;
+    this.code = refusal.code;
+    this.awsType = refusal.awsType;
   }
 }
 

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { type Credentials, credentialsProblem, generateCredentials } from '../sigv4';
 import { StartOptionsError } from './errors';
 import { HOST, startEndpoint } from './server';
-import type { Credentials } from './sigv4';
 
-export type { Credentials } from './sigv4';
+export type { Credentials } from '../sigv4';
 
 export interface SecretsOptions {
   /** Where the encrypted store and its key file live (made with mode 0700), e.g. `$ENCOMPASS_HOME/secrets`. */
@@ -36,7 +35,7 @@ export interface SecretsEndpoint {
  * survive a restart on the same `dir`; a second store on a `dir` in use is refused.
  */
 export async function startSecrets(options: SecretsOptions): Promise<SecretsEndpoint> {
-  const credentials = options.credentials ?? generateCredentials();
+  const credentials = options.credentials ?? generateCredentials('LSEC');
   checkCredentials(credentials);
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
@@ -53,23 +52,7 @@ export async function startSecrets(options: SecretsOptions): Promise<SecretsEndp
 
 export { HOST as SECRETS_HOST };
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** An access key id shaped like AWS's (20 uppercase characters) and a 40-character secret key. */
-export function generateCredentials(): Credentials {
-  const id = [...randomBytes(15)].map((b) => BASE32[b % 32]).join('');
-  return { accessKeyId: `LSEC${id}`.slice(0, 20), secretAccessKey: randomBytes(30).toString('base64') };
-}
-
 function checkCredentials(c: Credentials): void {
-  if (!/^[A-Za-z0-9]{16,128}$/.test(c.accessKeyId))
-    throw new StartOptionsError(
-      'credentials.accessKeyId',
-      'must be 16-128 letters or digits (or leave credentials out)',
-    );
-  if (typeof c.secretAccessKey !== 'string' || c.secretAccessKey.length < 20)
-    throw new StartOptionsError(
-      'credentials.secretAccessKey',
-      'must be at least 20 characters (or leave credentials out)',
-    );
+  const wrong = credentialsProblem(c);
+  if (wrong) throw new StartOptionsError(wrong.option, wrong.problem);
 }

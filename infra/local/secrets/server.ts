@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseJsonObject, readRaw, sendAwsJson } from '../aws-json';
+import { type Credentials, SignatureRefusedError, verifySignature } from '../sigv4';
 import {
   EndpointStartError,
   InternalServiceError,
@@ -12,7 +13,6 @@ import {
 } from './errors';
 import { buildOperations, type Operation } from './operations';
 import type { RequestBody } from './request';
-import { type Credentials, verifySignature } from './sigv4';
 import { SecretStore } from './store';
 import { openVault } from './vault';
 
@@ -91,10 +91,14 @@ async function handle(
     const target = String(req.headers['x-amz-target'] ?? '');
     name = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target;
     const raw = await readRaw(req, MAX_BODY_BYTES, () => new RequestTooLargeError(MAX_BODY_BYTES));
-    verifySignature(
-      { method: req.method ?? '', url: req.url ?? '/', rawHeaders: req.rawHeaders, body: raw },
-      { credentials: config.credentials, region: config.region, service: SERVICE, now: new Date() },
-    );
+    try {
+      verifySignature(
+        { method: req.method ?? '', url: req.url ?? '/', rawHeaders: req.rawHeaders, body: raw },
+        { credentials: config.credentials, region: config.region, service: SERVICE, now: new Date() },
+      );
+    } catch (error) {
+      throw error instanceof SignatureRefusedError ? new RefusedRequestError(error) : error;
+    }
     const operation = req.method === 'POST' && req.url === '/' && Object.hasOwn(operations, name) && operations[name];
     if (!operation) throw new UnknownOperationError(name, Object.keys(operations));
     const body = parseJsonObject<RequestBody>(raw, (why) => new MalformedRequestError(why));

@@ -3,15 +3,42 @@
  * the data a caller needs; an API error also carries the AWS error type that SDK clients match on.
  */
 import { CodedError } from '../../../functions/errors';
+import type { SignatureRefusedError } from '../sigv4';
 
 /** Marks a failure of the local Step Functions endpoint; code, status, details and `cause` come from `CodedError`. */
 export class StepFunctionsError extends CodedError {}
 
 /** An error answered to API callers as HTTP 400 with `{"__type": awsType, "message": ...}`, as AWS does. */
 export abstract class StepFunctionsApiError extends StepFunctionsError {
-  override readonly status = 400;
+  override readonly status: number = 400;
   /** The AWS error code clients match on (e.g. `ExecutionDoesNotExist`). */
   abstract readonly awsType: string;
+}
+
+/**
+ * A request refused before any operation ran: it is not signed with the endpoint's credentials. The type,
+ * status, code and message are those of the shared SigV4 check's refusal (../sigv4.ts).
+ */
+export class RefusedRequestError extends StepFunctionsApiError {
+  override readonly status: number;
+  override readonly code: string;
+  readonly awsType: string;
+  constructor(refusal: SignatureRefusedError) {
+    super(refusal.message, refusal.details);
+    this.status = refusal.status;
+    this.code = refusal.code;
+    this.awsType = refusal.awsType;
+  }
+}
+
+export class StartOptionsError extends StepFunctionsError {
+  override readonly code = 'invalid_options';
+  constructor(
+    readonly option: string,
+    problem: string,
+  ) {
+    super(`startStepFunctions option ${option} ${problem}.`, { option, problem });
+  }
 }
 
 export class UnknownOperationError extends StepFunctionsApiError {

@@ -34,7 +34,11 @@ beforeAll(async () => {
   table = config.table;
   const aws = { region: config.region, credentials: config.credentials };
   doc = DynamoDBDocumentClient.from(new DynamoDBClient({ ...aws, endpoint: stack.endpoints.dynamodb }));
-  sfn = new SFNClient({ ...aws, endpoint: stack.endpoints.stepfunctions });
+  sfn = new SFNClient({
+    region: config.region,
+    endpoint: stack.endpoints.stepfunctions,
+    credentials: config.stepFunctionsCredentials,
+  });
 });
 
 afterAll(async () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   sfn = new SFNClient({
     ...account,
     endpoint: stack.endpoints.stepfunctions,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: stack.stepFunctionsCredentials,
   });
 });
 

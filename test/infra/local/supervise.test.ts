@@ -133,7 +133,7 @@ describe('a supervised stack', () => {
     const sfn = new SFNClient({
       region: 'us-east-1',
       endpoint: stack.endpoints.stepfunctions,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      credentials: stack.stepFunctionsCredentials,
     });
     const history = async () =>
       (await sfn.send(new GetExecutionHistoryCommand({ executionArn: op0.executionArn }))).events!.map((e) => e.type);

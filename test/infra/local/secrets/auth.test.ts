@@ -6,8 +6,7 @@ import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCredentials } from '../../../../infra/local/secrets';
-import { verifySignature } from '../../../../infra/local/secrets/sigv4';
+import { generateCredentials, verifySignature } from '../../../../infra/local/sigv4';
 import { failure, type Running, startInTemp } from './helpers';
 
 let store: Running;

@@ -15,19 +15,16 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startStepFunctions } from '../../../../infra/local/stepfunctions';
+import { type Credentials, generateCredentials } from '../../../../infra/local/sigv4';
+import { type StepFunctionsEndpoint, startStepFunctions } from '../../../../infra/local/stepfunctions';
 import { startEndpoint } from '../../../../infra/local/stepfunctions/server';
 
-let endpoint: { endpoint: string; stop(): Promise<void> };
+let endpoint: StepFunctionsEndpoint;
 let sfn: SFNClient;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function client(url: string): SFNClient {
-  return new SFNClient({
-    endpoint: url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+function client(url: string, credentials: Credentials = endpoint.credentials): SFNClient {
+  return new SFNClient({ endpoint: url, region: 'us-east-1', credentials });
 }
 
 /** A machine with one activity Task state (plus optional Catch) for the activity `name`. */
@@ -213,16 +210,18 @@ describe.concurrent('activity tasks on the local Step Functions endpoint', () =>
   });
 
   it('answers a long poll with no task as {} once the poll time is over', async ({ expect }) => {
+    const credentials = generateCredentials();
     const shortPoll = await startEndpoint({
       host: '127.0.0.1',
       port: 0,
       region: 'us-east-1',
       accountId: '000000000000',
+      credentials,
       invokeFunction: async () => null,
       log: () => {},
       longPollMs: 300,
     });
-    const local = client(shortPoll.endpoint);
+    const local = client(shortPoll.endpoint, credentials);
     try {
       const { activityArn } = await local.send(new CreateActivityCommand({ name: 'idle' }));
       const answer = await local.send(new GetActivityTaskCommand({ activityArn }));

@@ -12,10 +12,10 @@ import {
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startStepFunctions } from '../../../../infra/local/stepfunctions';
+import { type StepFunctionsEndpoint, startStepFunctions } from '../../../../infra/local/stepfunctions';
 
 const LAMBDA = 'arn:aws:lambda:us-east-1:000000000000:function';
-let endpoint: { endpoint: string; stop(): Promise<void> };
+let endpoint: StepFunctionsEndpoint;
 let sfn: SFNClient;
 const failuresLeft = new Map<string, number>();
 const gates = new Map<string, () => void>();
@@ -143,11 +143,7 @@ const machines: Record<string, string> = {};
 
 beforeAll(async () => {
   endpoint = await startStepFunctions({ port: 0, invokeFunction });
-  sfn = new SFNClient({
-    endpoint: endpoint.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  sfn = new SFNClient({ endpoint: endpoint.endpoint, region: 'us-east-1', credentials: endpoint.credentials });
   for (const [name, definition] of Object.entries(definitions)) machines[name] = await createMachine(name, definition);
 });
 
@@ -293,7 +289,7 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
     const client = new SFNClient({
       endpoint: first.endpoint,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'l', secretAccessKey: 'l' },
+      credentials: first.credentials,
     });
     let second: { endpoint: string; stop(): Promise<void> } | undefined;
     try {
@@ -306,7 +302,8 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
       );
       const { executionArn } = await client.send(new StartExecutionCommand({ stateMachineArn }));
       await first.stop();
-      second = await startStepFunctions({ port: Number(port), invokeFunction });
+      // The same key pair, as the stack would hand out again: only the executions are gone.
+      second = await startStepFunctions({ port: Number(port), invokeFunction, credentials: first.credentials });
       await expect(client.send(new DescribeExecutionCommand({ executionArn }))).rejects.toMatchObject({
         name: 'ExecutionDoesNotExist',
       });
@@ -331,12 +328,26 @@ describe.concurrent('the local Step Functions endpoint runs executions', () => {
       }),
     ).rejects.toMatchObject({ name: 'InvalidDefinition' });
 
-    const response = await fetch(endpoint.endpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AWSStepFunctions.FlyToTheMoon' },
-      body: '{}',
+    // A signed request for an operation that does not exist: the target is changed before the SDK signs it.
+    const unknown = new SFNClient({
+      endpoint: endpoint.endpoint,
+      region: 'us-east-1',
+      credentials: endpoint.credentials,
     });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ __type: 'UnknownOperationException' });
+    unknown.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-amz-target'] = 'AWSStepFunctions.FlyToTheMoon';
+        return next(args);
+      },
+      { step: 'build', name: 'unknownTarget' },
+    );
+    try {
+      await expect(unknown.send(new ListStateMachinesCommand({}))).rejects.toMatchObject({
+        name: 'UnknownOperationException',
+        $metadata: { httpStatusCode: 400 },
+      });
+    } finally {
+      unknown.destroy();
+    }
   });
 });

@@ -1,25 +1,91 @@
 /**
- * Checks an AWS Signature Version 4 `Authorization` header the way AWS does: the signature is computed
- * again from the request and the one secret key the store was started with, so only a holder of that key
- * gets in. Steps (AWS General Reference, "Create a signed AWS API request"):
+ * Checks an AWS Signature Version 4 `Authorization` header the way AWS does, for every local AWS endpoint
+ * (Secrets Manager, Step Functions): the signature is computed again from the request and the one secret
+ * key the endpoint was started with, so only a holder of that key gets in. A refused request throws a
+ * `SignatureRefusedError`, which each endpoint answers as its own API error with the AWS type and status. Steps (AWS General Reference, "Create a signed AWS API request"):
  *   canonical request = method \n canonical URI \n canonical query \n canonical headers \n signed headers \n sha256(body)
  *   string to sign    = AWS4-HMAC-SHA256 \n X-Amz-Date \n <date>/<region>/<service>/aws4_request \n sha256(canonical request)
  *   signing key       = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")
  *   signature         = hex(HMAC(signing key, string to sign))
  * Query-string (presigned) authentication is not accepted: clients of this API sign headers.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import {
-  IncompleteSignatureError,
-  InvalidSignatureError,
-  MissingAuthenticationError,
-  UnrecognizedClientError,
-} from './errors';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CodedError } from '../../functions/errors';
 
 export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
 }
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** An access key id shaped like AWS's (20 uppercase characters, starting with `prefix`) and a 40-character secret key. */
+export function generateCredentials(prefix = 'LOCL'): Credentials {
+  const id = [...randomBytes(20)].map((b) => BASE32[b % 32]).join('');
+  return { accessKeyId: `${prefix}${id}`.slice(0, 20), secretAccessKey: randomBytes(30).toString('base64') };
+}
+
+/** What is wrong with a key pair given to an endpoint, by option name; undefined when it is usable. */
+export function credentialsProblem(c: Credentials): { option: string; problem: string } | undefined {
+  if (typeof c.accessKeyId !== 'string' || !/^[A-Za-z0-9]{16,128}$/.test(c.accessKeyId))
+    return {
+      option: 'credentials.accessKeyId',
+      problem: 'must be 16-128 letters or digits (or leave credentials out)',
+    };
+  if (typeof c.secretAccessKey !== 'string' || c.secretAccessKey.length < 20)
+    return {
+      option: 'credentials.secretAccessKey',
+      problem: 'must be at least 20 characters (or leave credentials out)',
+    };
+  return undefined;
+}
+
+/** Why a request was refused; each maps to the error AWS JSON services answer (all HTTP 400). */
+export type Refusal = 'missing_authentication' | 'incomplete_signature' | 'unrecognized_client' | 'invalid_signature';
+
+const AWS_TYPES: Record<Refusal, string> = {
+  missing_authentication: 'MissingAuthenticationTokenException',
+  incomplete_signature: 'IncompleteSignatureException',
+  unrecognized_client: 'UnrecognizedClientException',
+  invalid_signature: 'InvalidSignatureException',
+};
+
+/**
+ * A request that is not signed with the endpoint's credentials. Endpoint-neutral: each endpoint wraps it in
+ * its own API error class, taking `awsType`, `status`, `code`, the message and `details` from here. Neither
+ * the message nor the details hold the signature or the secret key.
+ */
+export class SignatureRefusedError extends CodedError {
+  override readonly status = 400;
+  override readonly code: Refusal;
+  readonly awsType: string;
+  constructor(refusal: Refusal, message: string, details: Record<string, unknown> = {}) {
+    super(message, details);
+    this.code = refusal;
+    this.awsType = AWS_TYPES[refusal];
+  }
+}
+
+const missing = () =>
+  new SignatureRefusedError(
+    'missing_authentication',
+    'Request is not signed: sign it with AWS Signature Version 4 using the access key the local stack handed out ' +
+      '(the AWS SDK and CLI do so when given credentials).',
+  );
+const incomplete = (problem: string) =>
+  new SignatureRefusedError(
+    'incomplete_signature',
+    `Authorization header is not a usable AWS4-HMAC-SHA256 signature (${problem}): sign with SigV4.`,
+    { problem },
+  );
+const unrecognized = (accessKeyId: string) =>
+  new SignatureRefusedError(
+    'unrecognized_client',
+    `The security token included in the request is invalid: access key "${accessKeyId}" is not the one this ` +
+      'endpoint was started with; use the credentials the local stack handed out.',
+    { accessKeyId },
+  );
+const invalid = (problem: string) => new SignatureRefusedError('invalid_signature', `${problem}.`, { problem });
 
 export interface SignedRequest {
   method: string;
@@ -41,29 +107,28 @@ const ALGORITHM = 'AWS4-HMAC-SHA256';
 /** AWS refuses a request whose X-Amz-Date is more than five minutes off its clock. */
 const MAX_SKEW_MS = 5 * 60 * 1000;
 
-/** Throws the AWS error a service answers when `request` is not signed by `expected.credentials`. */
+/** Throws a `SignatureRefusedError` when `request` is not signed by `expected.credentials`. */
 export function verifySignature(request: SignedRequest, expected: Expected): void {
   const headers = headerValues(request.rawHeaders);
   const authorization = headers.get('authorization');
-  if (!authorization) throw new MissingAuthenticationError();
+  if (!authorization) throw missing();
   const auth = parseAuthorization(authorization.join(','));
-  if (auth.accessKeyId !== expected.credentials.accessKeyId) throw new UnrecognizedClientError(auth.accessKeyId);
+  if (auth.accessKeyId !== expected.credentials.accessKeyId) throw unrecognized(auth.accessKeyId);
 
   const amzDate = headers.get('x-amz-date')?.[0] ?? '';
-  if (!/^\d{8}T\d{6}Z$/.test(amzDate))
-    throw new IncompleteSignatureError('no X-Amz-Date header in ISO 8601 basic format');
+  if (!/^\d{8}T\d{6}Z$/.test(amzDate)) throw incomplete('no X-Amz-Date header in ISO 8601 basic format');
   if (!auth.signedHeaders.includes('host') || !auth.signedHeaders.includes('x-amz-date'))
-    throw new IncompleteSignatureError('SignedHeaders must include host and x-amz-date');
+    throw incomplete('SignedHeaders must include host and x-amz-date');
   checkScope(auth.scope, amzDate, expected);
   checkClock(amzDate, expected.now);
 
   const bodyHash = sha256Hex(request.body);
   const declared = headers.get('x-amz-content-sha256')?.[0];
   if (declared !== undefined && declared !== bodyHash)
-    throw new InvalidSignatureError('X-Amz-Content-Sha256 does not match the body: sign the payload');
+    throw invalid('X-Amz-Content-Sha256 does not match the body: sign the payload');
   const canonicalHeaders = auth.signedHeaders.map((name) => {
     const values = headers.get(name);
-    if (!values) throw new InvalidSignatureError(`signed header ${name} is not in the request`);
+    if (!values) throw invalid(`signed header ${name} is not in the request`);
     return `${name}:${values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',')}\n`;
   });
   const [path = '/', query = ''] = request.url.split('?', 2);
@@ -82,7 +147,7 @@ export function verifySignature(request: SignedRequest, expected: Expected): voi
   const signature = createHmac('sha256', key).update(stringToSign).digest();
   const given = Buffer.from(auth.signature, 'hex');
   if (given.length !== signature.length || !timingSafeEqual(given, signature))
-    throw new InvalidSignatureError(
+    throw invalid(
       'The request signature we calculated does not match the signature you provided: check the secret access key ' +
         'the local stack handed out and the signing method',
     );
@@ -96,7 +161,7 @@ interface Authorization {
 }
 
 function parseAuthorization(value: string): Authorization {
-  if (!value.startsWith(`${ALGORITHM} `)) throw new IncompleteSignatureError(`the algorithm is not ${ALGORITHM}`);
+  if (!value.startsWith(`${ALGORITHM} `)) throw incomplete(`the algorithm is not ${ALGORITHM}`);
   const fields = new Map<string, string>();
   for (const part of value.slice(ALGORITHM.length).split(',')) {
     const eq = part.indexOf('=');
@@ -106,38 +171,35 @@ function parseAuthorization(value: string): Authorization {
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
   if (!credential || !signedHeaders || !signature)
-    throw new IncompleteSignatureError('it needs Credential=, SignedHeaders= and Signature=');
+    throw incomplete('it needs Credential=, SignedHeaders= and Signature=');
   const [accessKeyId = '', ...scope] = credential.split('/');
-  if (scope.length !== 4)
-    throw new IncompleteSignatureError('Credential is not <key>/<date>/<region>/<service>/aws4_request');
-  if (!/^[0-9a-f]{64}$/.test(signature)) throw new IncompleteSignatureError('Signature is not 64 hex digits');
+  if (scope.length !== 4) throw incomplete('Credential is not <key>/<date>/<region>/<service>/aws4_request');
+  if (!/^[0-9a-f]{64}$/.test(signature)) throw incomplete('Signature is not 64 hex digits');
   const names = signedHeaders.split(';');
   if (names.some((n) => n !== n.toLowerCase() || n === '') || [...names].sort().join(';') !== signedHeaders)
-    throw new IncompleteSignatureError('SignedHeaders must be lowercase names, sorted, separated by ";"');
+    throw incomplete('SignedHeaders must be lowercase names, sorted, separated by ";"');
   return { accessKeyId, scope, signedHeaders: names, signature };
 }
 
 function checkScope(scope: string[], amzDate: string, expected: Expected): void {
   const [date, region, service, terminator] = scope;
   if (date !== amzDate.slice(0, 8))
-    throw new InvalidSignatureError(`Date in Credential scope does not match ${amzDate.slice(0, 8)} from X-Amz-Date`);
+    throw invalid(`Date in Credential scope does not match ${amzDate.slice(0, 8)} from X-Amz-Date`);
   if (region !== expected.region)
-    throw new InvalidSignatureError(
-      `Credential should be scoped to a valid region, not '${region}': use region ${expected.region}`,
-    );
+    throw invalid(`Credential should be scoped to a valid region, not '${region}': use region ${expected.region}`);
   if (service !== expected.service)
-    throw new InvalidSignatureError(`Credential should be scoped to correct service: '${expected.service}'`);
+    throw invalid(`Credential should be scoped to correct service: '${expected.service}'`);
   if (terminator !== 'aws4_request')
-    throw new InvalidSignatureError(`Credential should be scoped with a valid terminator: 'aws4_request'`);
+    throw invalid(`Credential should be scoped with a valid terminator: 'aws4_request'`);
 }
 
 function checkClock(amzDate: string, now: Date): void {
   const signed = Date.parse(
     `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
   );
-  if (!Number.isFinite(signed)) throw new IncompleteSignatureError('X-Amz-Date is not a date');
+  if (!Number.isFinite(signed)) throw incomplete('X-Amz-Date is not a date');
   if (Math.abs(now.getTime() - signed) > MAX_SKEW_MS)
-    throw new InvalidSignatureError(
+    throw invalid(
       `Signature expired or not yet current: ${amzDate} is more than 5 minutes from ${now.toISOString()}; fix the clock`,
     );
 }
@@ -181,7 +243,7 @@ function decode(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new IncompleteSignatureError('the query string is not percent-encoded');
+    throw incomplete('the query string is not percent-encoded');
   }
 }
 
