@@ -128,3 +128,14 @@ export class LeftoverProcessError extends LocalStackError {
     );
   }
 }
+
+/** A unix socket path under the home longer than the kernel's sun_path allows. */
+export class SocketPathTooLongError extends LocalStackError {
+  override readonly code = 'socket_path_too_long';
+  constructor(readonly path: string) {
+    super(
+      `The socket path ${path} is longer than the 107 bytes a unix socket allows. Set ENCOMPASS_HOME to a shorter directory.`,
+      { path },
+    );
+  }
+}

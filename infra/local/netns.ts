@@ -5,19 +5,16 @@
  * (mode 0600) to it, and the stack forwards 127.0.0.1:<port> to that socket. Needs `unshare` and `setpriv`
  * (util-linux) and `ip` (iproute2); user namespaces let it work without root.
  */
-import { rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { SocketPathTooLongError } from './errors';
 
 const BRIDGE = fileURLToPath(new URL('./netns-bridge.mjs', import.meta.url));
 
 /** The command line that runs `command` inside a new network namespace, reachable through `socket`. */
 export function isolatedCommand(o: { socket: string; innerPort: number; command: string; args: string[] }) {
   // sun_path holds 108 bytes with its terminating NUL.
-  if (Buffer.byteLength(o.socket) > 107)
-    throw new Error(
-      `the socket path ${o.socket} is longer than the 107 bytes a unix socket allows; use a shorter home`,
-    );
+  if (Buffer.byteLength(o.socket) > 107) throw new SocketPathTooLongError(o.socket);
   return {
     command: 'unshare',
     args: [
@@ -72,9 +69,4 @@ export function forwardToSocket(o: { port: number; socket: string }): Promise<Fo
       });
     });
   });
-}
-
-/** Removes a socket file a killed bridge left behind. */
-export function removeStaleSocket(socket: string): void {
-  rmSync(socket, { force: true });
 }
