@@ -15,7 +15,7 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { activityArn } from '../statemachines/names';
-import { checkEnvelope } from '../statemachines/tasks';
+import { checkEnvelope, undoInput, undoOf } from '../statemachines/tasks';
 import type { AgentConfig } from './config';
 import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
@@ -37,6 +37,9 @@ const POLLERS = 2;
  * (a crash, the OOM killer) would otherwise be resumed by every restart until its time limit.
  */
 export const MAX_RESUMES = 2;
+
+/** Step Functions' answer for a task token whose workflow no longer waits: ended, timed out, or unknown. */
+const workflowGone = (e: unknown) => ['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken'].includes((e as Error).name);
 
 export class Agent {
   private readonly sfn: SFNClient;
@@ -215,13 +218,49 @@ export class Agent {
     }
   }
 
+  private context(operation: string, signal: AbortSignal, quiet = false): TaskContext {
+    return {
+      operation,
+      drivers: this.drivers,
+      report: quiet ? () => undefined : (p, step, message) => this.plane.progress(operation, p, step, message),
+      signal,
+      seen: (repo) => void this.remember(repo).catch(() => undefined),
+      exports: this.exports,
+      secrets: this.secrets,
+    };
+  }
+
+  /**
+   * A task whose workflow no longer waits for it (the control plane restarted and ended its operation
+   * as interrupted, or the task timed out): what it changed, or may have changed before it was cut
+   * short, is undone as its workflow would have (undoTasks), so the failed operation leaves no change.
+   */
+  private async abandon(d: Delivery, entry: JournalEntry): Promise<void> {
+    const spec = undoOf(d.task);
+    let outcome = 'it changes nothing that needs undoing';
+    if (spec) {
+      const undo = prepare(spec.task, undoInput(spec, d.input as Record<string, unknown>));
+      outcome = await undo.run(this.context(d.operation, this.stopping.signal, true)).then(
+        () => `${spec.undoes} undone (${spec.task})`,
+        (e: Error) => `undoing it (${spec.task}) failed: ${e.message}`,
+      );
+    }
+    this.log(`${d.task} ${d.operation}: its workflow no longer waits for it; ${outcome}`);
+    await this.journal.put(d.operation, d.task, { ...entry, reported: true });
+  }
+
   /** Fails a task that cannot even be journaled (no operation to file it under). */
   private async refuse(taskToken: string, e: Error): Promise<void> {
     this.log(`refused a task: ${e.message}`);
     await this.sfn.send(new SendTaskFailureCommand({ taskToken, ...failureOf(e) })).catch(() => undefined);
   }
 
-  /** Sends a journaled outcome to Step Functions and notes that it arrived. */
+  /**
+   * Sends a journaled outcome to Step Functions. It is marked reported once it arrived, or once Step
+   * Functions says the workflow no longer waits for it (a success is then undone: nobody will commit
+   * it). An outcome that could not be sent (the control plane unreachable) stays unreported, so the
+   * next start sends it again; meanwhile the workflow's heartbeat timeout delivers the task anew.
+   */
   private async report(d: Delivery, entry: JournalEntry): Promise<void> {
     try {
       if (entry.status === 'succeeded')
@@ -232,6 +271,8 @@ export class Agent {
       this.log(`${d.task} ${d.operation}: ${entry.status}${entry.error ? `: ${entry.error.error}` : ''}`);
     } catch (e) {
       this.log(`${d.task} ${d.operation}: could not report ${entry.status}: ${(e as Error).message}`);
+      if (!workflowGone(e)) return;
+      if (entry.status === 'succeeded') return this.abandon(d, entry);
     }
     await this.journal.put(d.operation, d.task, { ...entry, reported: true });
   }
@@ -247,18 +288,9 @@ export class Agent {
     startedAt: string,
     resumes: number,
   ): Promise<JournalEntry | undefined> {
-    const ctx: TaskContext = {
-      operation: d.operation,
-      drivers: this.drivers,
-      report: (p, step, message) => this.plane.progress(d.operation, p, step, message),
-      signal,
-      seen: (repo) => void this.remember(repo).catch(() => undefined),
-      exports: this.exports,
-      secrets: this.secrets,
-    };
     let entry: JournalEntry;
     try {
-      const result = await task.run(ctx);
+      const result = await task.run(this.context(d.operation, signal));
       entry = { status: 'succeeded', startedAt, endedAt: new Date().toISOString(), delivery: d, result, resumes };
     } catch (e) {
       if (this.stopping.signal.aborted) {
@@ -292,11 +324,10 @@ export class Agent {
       }
       const alive = await this.sfn.send(new SendTaskHeartbeatCommand({ taskToken: d.taskToken })).then(
         () => true,
-        () => false,
+        (e: unknown) => !workflowGone(e),
       );
       if (!alive) {
-        this.log(`${d.task} ${d.operation}: interrupted, and its workflow no longer waits for it`);
-        await this.journal.put(d.operation, d.task, { ...entry, reported: true });
+        await this.abandon(d, entry);
         continue;
       }
       const resumes = (entry.resumes ?? 0) + 1;

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS } from './constants';
 import { transitions } from './lifecycle';
-import { type TaskName, undoTaskOf } from './tasks';
+import { type TaskName, type UndoSpec, undoOf } from './tasks';
 
 const stepsRetry = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 }];
 
@@ -153,11 +153,9 @@ export function repositoryMachine() {
   };
 }
 
-/** What the undo task of each undoable task gets, from the workflow's state (the task's input is `$.input`). */
-const undoInputs: Record<string, Record<string, string>> = {
-  // Roll back exactly the range the customize applied: from its `to` back to its `from`.
-  rollback: { 'image.$': '$.input.image', 'from.$': '$.input.to', 'to.$': '$.input.from' },
-};
+/** The undo task's input as Parameters: each field from the undone task's input (`$.input`). */
+const undoParameters = (spec: UndoSpec) =>
+  Object.fromEntries(Object.entries(spec.input).map(([field, from]) => [`${field}.$`, `$.input.${from}`]));
 
 /**
  * A commit that fails after the agent changed the image: the agent undoes the change first, then
@@ -166,8 +164,8 @@ const undoInputs: Record<string, Record<string, string>> = {
  */
 function undoStates(events: readonly { event: string; task: TaskName | null }[]) {
   const undoable = events.flatMap((t) => {
-    const undo = undoTaskOf(t.task);
-    return undo ? [{ event: t.event, undo }] : [];
+    const spec = undoOf(t.task);
+    return spec ? [{ event: t.event, undo: spec.task, spec }] : [];
   });
   const states: Record<string, unknown> = {
     Undo: {
@@ -184,9 +182,9 @@ function undoStates(events: readonly { event: string; task: TaskName | null }[])
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.recordError', Next: 'RecordFailure' }],
     },
   };
-  for (const undo of new Set(undoable.map((u) => u.undo)))
+  for (const { undo, spec } of new Map(undoable.map((u) => [u.undo, u])).values())
     states[`Undo${stateName(undo)}`] = {
-      ...agentTask(undo, 'RecordUndone', undoInputs[undo]),
+      ...agentTask(undo, 'RecordUndone', undoParameters(spec)),
       Comment: `undo the change on the agent ("${undo}")`,
       ResultPath: '$.undo',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.undo', Next: 'RecordUndone' }],

@@ -13,8 +13,8 @@ export const stepInput = z.discriminatedUnion('step', [
     step: z.literal('fail'),
     operation: z.string().min(1),
     error: stepError.optional(),
-    /** What undoing the agent's change did, when the workflow undid one: its outcome, or its error. */
-    undo: z.union([z.looseObject({ applied: z.number() }), stepError]).optional(),
+    /** What undoing the agent's change did, when the workflow undid one: its error, or its outcome. */
+    undo: z.union([stepError.extend({ Error: z.string() }), z.looseObject({})]).optional(),
   }),
 ]);
 

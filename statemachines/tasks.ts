@@ -222,15 +222,31 @@ export type StoredImage = z.infer<typeof storedImage>;
 export const taskNames = Object.keys(taskContracts) as TaskName[];
 
 /**
- * The task that undoes a task on the agent when its outcome cannot be committed: the transition
- * workflow runs it before the failure is recorded (generate.ts), and the commit step leaves such a
- * failure to the workflow (functions/operations/end.ts), so a failed operation leaves no change in
- * the image. A customize is undone by rolling back the range it applied.
+ * The task that undoes a task on the agent, and where each field of its input comes from in the
+ * undone task's input. It runs when the task's outcome cannot be committed: the transition workflow
+ * runs it before the failure is recorded (generate.ts), and the commit step leaves such a failure to
+ * the workflow (functions/operations/end.ts). The agent runs it itself for a task it finds cut short
+ * whose workflow is gone (a restart of the control plane). So a failed operation leaves no change
+ * behind: a customize is undone by rolling back the range it applied, an attach by detaching.
  */
-export const undoTasks = { customize: 'rollback' } as const satisfies Partial<Record<TaskName, TaskName>>;
+export const undoTasks = {
+  customize: { task: 'rollback', input: { image: 'image', from: 'to', to: 'from' }, undoes: 'the change to the image' },
+  attach: {
+    task: 'detach',
+    input: { image: 'image', machine: 'machine' },
+    undoes: "the export and the machine's disk",
+  },
+} as const satisfies Partial<Record<TaskName, { task: TaskName; input: Record<string, string>; undoes: string }>>;
 
-export function undoTaskOf(task: string | null | undefined): TaskName | undefined {
+export type UndoSpec = (typeof undoTasks)[keyof typeof undoTasks];
+
+export function undoOf(task: string | null | undefined): UndoSpec | undefined {
   return task && Object.hasOwn(undoTasks, task) ? undoTasks[task as keyof typeof undoTasks] : undefined;
+}
+
+/** The undo task's input, taken from the undone task's input. */
+export function undoInput(spec: UndoSpec, input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(spec.input).map(([field, from]) => [field, input[from]]));
 }
 
 export function isTask(name: string): name is TaskName {

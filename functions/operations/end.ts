@@ -4,7 +4,7 @@
  * entry. Both are idempotent: a retried step finds the operation already ended and does nothing.
  */
 import type { StepError, StepUndo } from '../../statemachines/steps';
-import { undoTaskOf } from '../../statemachines/tasks';
+import { undoOf } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
 import { MalformedOutcomeError } from '../errors';
 import { TransactionConflict, type Write } from '../store/db';
@@ -76,14 +76,16 @@ export function recordFailure(deps: Deps, id: string, error: StepError | undefin
 }
 
 /** The failure, told with what undoing the agent's change did (the workflow undoes before it records). */
-function withUndo(e: UserError, undo: StepUndo | undefined, site: string): UserError {
+function withUndo(e: UserError, op: Operation, undo: StepUndo | undefined): UserError {
   if (!undo) return e;
-  if ('applied' in undo)
-    return { ...e, message: `${e.message}. The change to the image was undone before this failure was recorded.` };
-  const why = userError(undo, site).message;
+  const what = undoOf(op.transition?.task)?.undoes ?? "the agent's change";
+  const What = what[0]!.toUpperCase() + what.slice(1);
+  if (!('Error' in undo))
+    return { ...e, message: `${e.message}. ${What} was undone before this failure was recorded.` };
+  const why = userError(undo, op.site).message;
   return {
     ...e,
-    message: `${e.message}. The change to the image could not be undone (${why}): the image may hold changes its record does not; once the agent is back, send the request again (it finishes or replaces them) or destroy the clone.`,
+    message: `${e.message}. ${What} could not be undone (${why}): it may still be in place although the records do not show it; once the agent is back, send the request again, which finishes or replaces it.`,
   };
 }
 
@@ -96,7 +98,7 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
   } catch (e) {
     // An outcome that breaks the task's contract is never committed: the operation fails with it,
     // recorded here, unless the workflow first undoes the task on the agent and records it then.
-    if (!(e instanceof MalformedOutcomeError) || undoTaskOf(op.transition?.task)) throw e;
+    if (!(e instanceof MalformedOutcomeError) || undoOf(op.transition?.task)) throw e;
     return recordFailureOnce(deps, id, { Error: e.code, Cause: JSON.stringify({ code: e.code, message: e.message }) });
   }
   const out = await finish(deps, op, 'succeeded', { result: committed.result }, committed.writes);
@@ -110,7 +112,7 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
 async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined, undo?: StepUndo) {
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
-  const e = withUndo(await explainFailure(deps, op, error), undo, op.site);
+  const e = withUndo(await explainFailure(deps, op, error), op, undo);
   const writes = await kindOf(op).undo(deps, op, e, deps.now());
   return finish(deps, op, 'failed', { error: e }, writes);
 }

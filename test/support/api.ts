@@ -3,10 +3,11 @@ import { Agent, fetch } from 'undici';
 import { inject } from 'vitest';
 
 /**
- * Idle connections are dropped well before workerd would close them, so a request never races the
- * server closing a kept-alive socket ("other side closed").
+ * One connection per request (`connection: close`). A kept-alive socket can be closed by the server
+ * just as the next request goes out; the client then sees ECONNRESET on write or on read, and on read
+ * it cannot know whether the request was handled, so it could not safely retry.
  */
-const dispatcher = new Agent({ keepAliveTimeout: 500, keepAliveMaxTimeout: 1000 });
+export const dispatcher = new Agent({ pipelining: 0 });
 
 export interface Reply<T = any> {
   status: number;
@@ -29,17 +30,6 @@ export class Api {
   }
 
   async call<T = any>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
-    try {
-      return await this.callOnce<T>(method, path, body);
-    } catch (e) {
-      // A kept-alive socket the server closed as the request was being written: it never arrived.
-      const cause = (e as Error).cause as { code?: string; syscall?: string } | undefined;
-      if (cause?.syscall !== 'write' || (cause.code !== 'ECONNRESET' && cause.code !== 'EPIPE')) throw e;
-      return this.callOnce<T>(method, path, body);
-    }
-  }
-
-  private async callOnce<T>(method: string, path: string, body?: unknown): Promise<Reply<T>> {
     const res = await fetch(`${this.url}${path}`, {
       dispatcher,
       method,

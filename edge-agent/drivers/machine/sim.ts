@@ -2,7 +2,8 @@
  * A simulated machine: a fake, not a no-op. Its power lives in its record (`<stateDir>/sim-<id>.json`,
  * beside the disk and boot count), and the harness holds it to the same preconditions as a real
  * machine. `settings.failBoot === true` makes every power-on fail, to exercise failed activations;
- * `settings.bootSeconds` makes a boot take that long, like a real blade.
+ * `settings.bootSeconds` makes a boot take that long, like a real blade, and `settings.attachSeconds`
+ * an attach, like virtual media mounted through a slow BMC.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk } from '../disk';
@@ -10,7 +11,7 @@ import { MachineHarness } from './common/harness';
 import type { MachineRecord } from './common/machine-record';
 import type { MachineProtocol } from './common/protocol';
 import { BootFailedError } from './errors';
-import type { MachineRef, PowerState } from './interface';
+import type { DiskRef, MachineRef, PowerState } from './interface';
 
 /** What the simulated machine remembers between agent restarts. */
 export interface SimMachineState extends MachineRecord {
@@ -48,5 +49,11 @@ const simulation: MachineProtocol<MachineRef, SimMachineState> = {
 export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState> {
   constructor(opts: { stateDir: string }) {
     super(simulation, opts);
+  }
+
+  override async attach(machine: MachineRef, disk: DiskRef): Promise<void> {
+    const attachSeconds = Number(machine.settings['attachSeconds'] ?? 0);
+    if (attachSeconds > 0) await sleep(Math.min(attachSeconds, 3600) * 1000);
+    return super.attach(machine, disk);
   }
 }

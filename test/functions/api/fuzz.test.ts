@@ -7,14 +7,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { Agent, fetch } from 'undici';
+import { fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { routes } from '../../../functions/app';
 import type { RouteSpec } from '../../../functions/http/route';
 import { type Key, nameKey, recordKey } from '../../../functions/store/db';
 import { sha256Hex } from '../../../functions/store/tokens';
 import { events } from '../../../statemachines/lifecycle';
-import { Api } from '../../support/api';
+import { Api, dispatcher } from '../../support/api';
 import { makeClone, makeMachine, makeMaster } from '../../support/fixtures';
 import { type Body, bodyFor, queryFrom, refFrom } from '../../support/fuzz';
 import { template } from '../../support/fuzz-templates';
@@ -38,7 +38,6 @@ const doc = DynamoDBDocumentClient.from(
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   }),
 );
-const dispatcher = new Agent({ keepAliveTimeout: 500, keepAliveMaxTimeout: 1000 });
 
 interface Fixtures {
   tokens: Record<(typeof roles)[number], { token: string; id: string }>;

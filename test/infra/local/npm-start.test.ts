@@ -12,9 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../infra/local/ports';
-import { isRunning, type ProcessRef, processInfo } from '../../../infra/local/procs';
+import { isRunning, type ProcessRef } from '../../../infra/local/procs';
 import { Api } from '../../support/api';
 import { tempDir } from './helpers';
+import { allGone, until } from './stack-process';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MASTER_BYTES = 2 * 1024 ** 3;
@@ -28,14 +29,6 @@ interface Started {
   stack: ProcessRef;
   children: Record<string, ProcessRef>;
   api: Api;
-}
-
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
-    const v = await probe();
-    if (v !== undefined) return v;
-  }
-  throw new Error(`${what} did not happen within ${ms} ms`);
 }
 
 describe('npm start', () => {
@@ -71,19 +64,6 @@ describe('npm start', () => {
     all.push(stack, ...Object.values(children));
     const token = (await readFile(join(home.path, 'admin-token'), 'utf8')).trim();
     return { npm, output: () => out, exited, stack, children, api: new Api(`http://127.0.0.1:${port}`, token) };
-  }
-
-  /** Resolves with how long it took until none of `procs` runs any more. */
-  async function allGone(procs: ProcessRef[], ms: number): Promise<number> {
-    const t0 = Date.now();
-    const left = () =>
-      procs
-        .filter((p) => isRunning(p))
-        .map((p) => `${p.pid} ${processInfo(p.pid)?.state} ${processInfo(p.pid)?.argv.join(' ').slice(0, 100)}`);
-    await until('every process gone', ms, () => (left().length === 0 ? true : undefined)).catch((e: Error) => {
-      throw new Error(`${e.message}; still running: ${left().join('; ')}`);
-    });
-    return Date.now() - t0;
   }
 
   const temps = async () => (await readdir(join(data.path, 'clones')).catch(() => [])).filter((n) => n.includes('tmp'));

@@ -15,18 +15,10 @@ import { type ChildName, type Stack, startStack } from '../../../infra/local/sta
 import { Api } from '../../support/api';
 import { unique } from '../../support/fixtures';
 import { tempDir } from './helpers';
+import { until } from './stack-process';
 
 /** The master: sparse and all zeros, so a `copy` clone streams seconds of sha256 and writes nothing. */
 const MASTER_BYTES = 3 * 1024 ** 3;
-
-/** Polls `probe` (each call given 5 s at most) until it returns a value. */
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
-    const v = await Promise.race([probe().catch(() => undefined), sleep(5000).then(() => undefined)]);
-    if (v !== undefined) return v;
-  }
-  throw new Error(`${what} did not happen within ${ms} ms`);
-}
 
 describe('a supervised stack', () => {
   let home: Awaited<ReturnType<typeof tempDir>>;
