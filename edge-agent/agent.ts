@@ -82,7 +82,8 @@ export class Agent {
     await this.reexport();
     await this.resume();
     const startedAt = new Date().toISOString();
-    const alive = () => void this.plane.alive({ version: AGENT_VERSION, host: hostname(), startedAt });
+    const alive = () =>
+      void this.plane.alive({ version: AGENT_VERSION, host: hostname(), startedAt, slots: this.config.concurrency });
     alive();
     this.aliveTimer = setInterval(alive, 10_000);
     this.loops = Array.from({ length: POLLERS }, (_, i) => this.pollLoop(`${hostname()}-${process.pid}-${i}`));

@@ -24,7 +24,7 @@ export class ControlPlane {
     }
   }
 
-  alive(info: { version: string; host: string; startedAt: string }): Promise<boolean> {
+  alive(info: { version: string; host: string; startedAt: string; slots: number }): Promise<boolean> {
     return this.call('PUT', `/v1/sites/${encodeURIComponent(this.config.site)}/agent`, info);
   }
 

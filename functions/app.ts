@@ -14,8 +14,9 @@ import { imageRoutes } from './routes/images';
 import { internalRoutes } from './routes/internal';
 import { inventoryRoutes } from './routes/inventory';
 import { operationRoutes } from './routes/operations';
+import { scenarioRoutes } from './routes/scenarios';
 
-export const routes: RouteSpec[] = [...operationRoutes, ...inventoryRoutes, ...imageRoutes];
+export const routes: RouteSpec[] = [...operationRoutes, ...inventoryRoutes, ...imageRoutes, ...scenarioRoutes];
 
 /**
  * `envOf` says where the runtime keeps the settings: Workers pass them as bindings (`c.env`, the
@@ -46,7 +47,7 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
         query,
         request: c.req.raw,
       });
-      return c.json(result as object, spec.status ?? 200);
+      return c.json(result as object, spec.statusOf?.(result) ?? spec.status ?? 200);
     });
   }
 

@@ -11,7 +11,7 @@ import { Db } from './store/db';
 import { Masters } from './store/masters';
 import { Operations } from './store/operations';
 import { Presigner } from './store/presigner';
-import type { Clone, Machine, Repository, Site } from './store/records';
+import type { Clone, Deployment, Machine, Repository, Site } from './store/records';
 import { RepositoryChecks } from './store/repository-checks';
 import { Resources } from './store/resources';
 import { Secrets, secretsClient } from './store/secrets';
@@ -26,6 +26,7 @@ export interface Deps {
   machines: Resources<Machine>;
   masters: Masters;
   clones: Resources<Clone>;
+  deployments: Resources<Deployment>;
   operations: Operations;
   checks: RepositoryChecks;
   audit: Audit;
@@ -55,6 +56,7 @@ export function buildDeps(config: Config): Deps {
     machines: new Resources<Machine>(db, 'machine'),
     masters: new Masters(db, 'master', (m) => (m.parent ? versionsOf(m.parent) : undefined)),
     clones: new Resources<Clone>(db, 'clone', (c) => clonesOf(c.master)),
+    deployments: new Resources<Deployment>(db, 'deployment'),
     operations: new Operations(db),
     checks: new RepositoryChecks(db),
     audit: new Audit(db),

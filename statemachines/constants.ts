@@ -6,3 +6,6 @@ export const HEARTBEAT_SECONDS = 20;
 export const HEARTBEAT_INTERVAL_SECONDS = 5;
 /** The longest an agent task may run (a full copy of a large image). */
 export const AGENT_TIMEOUT_SECONDS = 6 * 3600;
+
+/** How long one `member` step of a deployment may wait for its member's operation before the workflow asks again. */
+export const MEMBER_WAIT_SECONDS = 20;

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS } from './constants';
+import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS, MEMBER_WAIT_SECONDS } from './constants';
 import { transitions } from './lifecycle';
 import { type TaskName, type UndoSpec, undoOf } from './tasks';
 
@@ -236,6 +236,80 @@ export function transitionMachine() {
   };
 }
 
+/**
+ * A deployment: every member runs its chain (clone, assign, attach, activate; or the teardown) in a
+ * Map bounded by the agent's slots. Each `member` step moves one member on by one operation, waiting
+ * for it up to MEMBER_WAIT_SECONDS; `finish` ends the deployment, or asks for a rollback of the
+ * members that succeeded, which runs the same Map again in `rollback` mode.
+ */
+export function deploymentMachine() {
+  const step = (name: string, parameters: Record<string, unknown>, resultPath: string, next: string) => ({
+    Type: 'Task',
+    Resource: '${StepsFunctionArn}',
+    Parameters: { step: name, ...parameters },
+    ResultPath: resultPath,
+    TimeoutSeconds: MEMBER_WAIT_SECONDS + 40,
+    Retry: stepsRetry,
+    Next: next,
+  });
+  return {
+    Comment: 'A deployment: many members, each a chain of lifecycle operations, with an outcome per member',
+    StartAt: 'Members',
+    TimeoutSeconds: 7 * 24 * 3600,
+    States: {
+      Members: {
+        Type: 'Map',
+        Comment: "every member's chain; at most the agent's slots at once",
+        ItemsPath: '$.members',
+        MaxConcurrencyPath: '$.concurrency',
+        ItemSelector: { 'deployment.$': '$.deployment', 'index.$': '$$.Map.Item.Value', 'mode.$': '$.mode' },
+        ItemProcessor: {
+          StartAt: 'Advance',
+          States: {
+            Advance: {
+              ...step(
+                'member',
+                { 'deployment.$': '$.deployment', 'index.$': '$.index', 'mode.$': '$.mode' },
+                '$.advance',
+                'MemberDone',
+              ),
+              Comment: 'move the member on by one operation (the functions start it and wait for it)',
+            },
+            MemberDone: {
+              Type: 'Choice',
+              Choices: [{ Variable: '$.advance.done', BooleanEquals: true, Next: 'Member' }],
+              Default: 'Advance',
+            },
+            Member: { Type: 'Succeed' },
+          },
+        },
+        ResultPath: null,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
+        Next: 'Finish',
+      },
+      Finish: {
+        ...step(
+          'finish',
+          { 'operation.$': '$.operation', 'deployment.$': '$.deployment', 'mode.$': '$.mode' },
+          '$.finish',
+          'RollBack',
+        ),
+        Comment: "end the deployment with its members' outcomes, or ask for a rollback",
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
+      },
+      RollBack: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.finish.rollback', BooleanEquals: true, Next: 'RollbackMode' }],
+        Default: 'Ended',
+      },
+      RollbackMode: { Type: 'Pass', Result: 'rollback', ResultPath: '$.mode', Next: 'Members' },
+      Ended: { Type: 'Succeed' },
+      RecordFailure: tail.RecordFailure,
+      Failed: tail.Failed,
+    },
+  };
+}
+
 export const machines = {
   // An import that pulled its image (an upload) discards it; an image that sat in the repository stays.
   import: () =>
@@ -246,6 +320,7 @@ export const machines = {
   clone: () => makingMachine('Clone a master image into a new clone image', 'clone', '$.input.target.repository'),
   transition: transitionMachine,
   repository: repositoryMachine,
+  deployment: deploymentMachine,
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

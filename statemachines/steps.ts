@@ -7,7 +7,23 @@ import { z } from 'zod';
 
 export const stepError = z.object({ Error: z.string().optional(), Cause: z.string().optional() });
 
+const deploymentMode = z.enum(['deploy', 'rollback', 'delete']);
+
 export const stepInput = z.discriminatedUnion('step', [
+  /** Moves one member of a deployment on; answers `{done}`. */
+  z.object({
+    step: z.literal('member'),
+    deployment: z.string().min(1),
+    index: z.number().int().min(1),
+    mode: deploymentMode,
+  }),
+  /** Ends a deployment's phase; answers `{rollback}` when the members that succeeded are to be undone first. */
+  z.object({
+    step: z.literal('finish'),
+    operation: z.string().min(1),
+    deployment: z.string().min(1),
+    mode: deploymentMode,
+  }),
   z.object({ step: z.literal('commit'), operation: z.string().min(1), outcome: z.unknown().optional() }),
   z.object({
     step: z.literal('fail'),
@@ -19,5 +35,6 @@ export const stepInput = z.discriminatedUnion('step', [
 ]);
 
 export type StepInput = z.infer<typeof stepInput>;
+export type DeploymentMode = z.infer<typeof deploymentMode>;
 export type StepError = z.infer<typeof stepError>;
 export type StepUndo = NonNullable<Extract<StepInput, { step: 'fail' }>['undo']>;

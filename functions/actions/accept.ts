@@ -36,6 +36,15 @@ export interface AcceptSpec {
   firstStep: string;
   /** Input of the workflow besides the operation id: `{event?, input}`. */
   input: Record<string, unknown>;
+  /** A step of a scenario (a deployment's member): the scenario's operation and the actor it acts for. */
+  parent?: Parent;
+}
+
+export interface Parent {
+  operation: string;
+  actor: string;
+  /** The deployment whose reservation of a machine the step may use. */
+  deployment?: string;
 }
 
 /** Builds the operation; `writes(op)` returns the reservations to commit with it. */
@@ -50,7 +59,7 @@ export async function accept(
   const inputBytes = utf8Bytes(JSON.stringify(spec.input));
   if (inputBytes > MAX_WORKFLOW_INPUT_BYTES) throw new WorkflowInputTooLargeError(inputBytes, MAX_WORKFLOW_INPUT_BYTES);
   const now = deps.now();
-  const actor = actorOf(principal);
+  const actor = spec.parent?.actor ?? actorOf(principal);
   const op = deps.operations.create(
     {
       kind: spec.kind,
@@ -59,6 +68,7 @@ export async function accept(
       actor,
       request: spec.request,
       ...(spec.transition ? { transition: spec.transition } : {}),
+      ...(spec.parent ? { parent: spec.parent.operation } : {}),
     },
     now,
     spec.firstStep,

@@ -6,10 +6,15 @@ import type { createClone } from '../domain/schemas';
 import { ConflictError, InvalidInputError } from '../errors';
 import { newId } from '../store/ids';
 import type { Clone } from '../store/records';
-import { accept } from './accept';
+import { accept, type Parent } from './accept';
 import { repoRef } from './views';
 
-export async function createCloneAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createClone>) {
+export async function createCloneAction(
+  deps: Deps,
+  p: Principal | undefined,
+  body: z.infer<typeof createClone>,
+  parent?: Parent,
+) {
   const master = await deps.masters.require(body.master);
   if (master.status !== 'ready')
     throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
@@ -53,6 +58,7 @@ export async function createCloneAction(deps: Deps, p: Principal | undefined, bo
       site: repo.site,
       request: { master: master.id, method },
       firstStep: 'copy',
+      parent,
       input: {
         input: {
           source: { repository: repoRef(masterRepo), path: master.path },

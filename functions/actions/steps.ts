@@ -3,9 +3,12 @@ import { stepInput } from '../../statemachines/steps';
 import type { Deps } from '../deps';
 import { parseWith } from '../http/validate';
 import { commit, recordFailure } from '../operations/end';
+import { advanceMember, finishDeployment } from '../scenarios/members';
 
-export async function runStep(deps: Deps, raw: unknown): Promise<{ operation: string; status: string }> {
+export async function runStep(deps: Deps, raw: unknown): Promise<Record<string, unknown>> {
   const input = parseWith(stepInput, raw, 'step');
+  if (input.step === 'member') return advanceMember(deps, input.deployment, input.index, input.mode);
+  if (input.step === 'finish') return finishDeployment(deps, input.operation, input.deployment, input.mode);
   if (input.step === 'commit') return commit(deps, input.operation, input.outcome ?? {});
   return recordFailure(deps, input.operation, input.error, input.undo);
 }

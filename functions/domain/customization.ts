@@ -31,6 +31,23 @@ export function withVariables(text: string, variables: Record<string, string>): 
   return text.replace(reference, (_, name: string) => variables[name] ?? '');
 }
 
+/**
+ * `template` with every `${name}` taken from `values`; `$${` stays a literal `${`. A name that
+ * `values` lacks is the caller's mistake: `unknown(name)` says so (nothing is rendered as empty).
+ */
+export function renderTemplate(
+  template: string,
+  values: Record<string, string>,
+  unknown: (name: string) => Error,
+): string {
+  return template
+    .replace(reference, (_, name: string) => {
+      if (!Object.hasOwn(values, name)) throw unknown(name);
+      return values[name]!;
+    })
+    .replaceAll('$${', '${');
+}
+
 /** Why a `replace` item's pattern does not compile under JavaScript's RegExp rules, if it does not. */
 export function patternProblem(item: CustomizationItem): string | undefined {
   if (item.type !== 'replace') return undefined;

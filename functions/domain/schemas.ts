@@ -1,6 +1,6 @@
 /** Request bodies of the API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
-import { customizationItem } from '../../statemachines/customization';
+import { customizationItem, variablesSchema } from '../../statemachines/customization';
 import { unstorable, valueBytes } from '../store/limits';
 import { patternProblem } from './customization';
 import { NAME_PATTERN, NAME_RULE } from './paths';
@@ -128,6 +128,10 @@ export const machineFields = z
     identity: identity.default({}),
     settings: settings().default({}),
     credentials: credentials.optional(),
+    tags: z
+      .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,62}$/, 'a tag is 1-63 letters, digits, . _ : / -'))
+      .max(32)
+      .optional(),
   })
   .strict();
 
@@ -204,3 +208,48 @@ export const page = z.object({
   limit: z.coerce.number().int().min(1).max(500).optional(),
   cursor: z.string().max(2000).optional(),
 });
+
+export const tags = machineFields.shape.tags;
+
+export const MAX_DEPLOYMENT_MEMBERS = 500;
+
+export const createDeployment = z
+  .object({
+    master: ref,
+    machines: z.array(ref).min(1).max(MAX_DEPLOYMENT_MEMBERS).optional(),
+    count: z.number().int().min(1).max(MAX_DEPLOYMENT_MEMBERS).optional(),
+    selector: z
+      .object({
+        site: ref.optional(),
+        kind: machineFields.shape.kind.optional(),
+        tags: tags.optional(),
+      })
+      .strict()
+      .optional(),
+    /** The clone name template; `${index}` (from 1) keeps the names apart. */
+    name: z.string().min(1).max(200).optional(),
+    variables: variablesSchema.optional(),
+    items: items.optional(),
+    method: createClone.shape.method,
+    repository: ref.optional(),
+    activate: z.boolean().default(true),
+    failurePolicy: z
+      .object({
+        maxFailures: z.number().int().min(0).max(MAX_DEPLOYMENT_MEMBERS).default(0),
+        onFailure: z.enum(['continue', 'stop', 'rollback']).default('stop'),
+      })
+      .strict()
+      .default({ maxFailures: 0, onFailure: 'stop' }),
+    clientToken: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/, '1-64 letters, digits, . _ : -')
+      .optional(),
+    dryRun: z.boolean().default(false),
+  })
+  .strict()
+  .refine((d) => (d.machines === undefined) !== (d.count === undefined), {
+    message: 'give either "machines" (a list) or "count" (with an optional "selector"), not both',
+  })
+  .refine((d) => d.selector === undefined || d.count !== undefined, {
+    message: '"selector" picks machines for "count"; with "machines" it has no use',
+  });

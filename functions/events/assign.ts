@@ -4,6 +4,7 @@ import { variablesSchema } from '../../statemachines/customization';
 import { unmetRequirements } from '../domain/requirements';
 import { items, ref } from '../domain/schemas';
 import { InvalidInputError, MachineTakenError, RequirementsNotMetError } from '../errors';
+import { checkMachineUsable } from '../scenarios/machine-state';
 import type { Write } from '../store/db';
 import type { Machine } from '../store/records';
 import { revise } from '../store/resources';
@@ -36,6 +37,7 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
         `machine ${machine.name} is on site ${machine.site}, the clone on site ${repo.site}; pick a machine of the clone's site`,
       );
     if (machine.clone) throw new MachineTakenError(machine.name, machine.clone);
+    checkMachineUsable(machine, a.parent?.deployment);
     const master = await deps.masters.require(clone.master);
     const unmet = unmetRequirements(master.requirements, machine);
     if (unmet.length) throw new RequirementsNotMetError(machine.name, unmet);

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { LifecycleEvent, Transition, transitions } from '../../statemachines/lifecycle';
 import type { ImageRef, TaskInput, TaskName, TaskOutcome } from '../../statemachines/tasks';
+import type { Parent } from '../actions/accept';
 import type { Deps } from '../deps';
 import type { Write } from '../store/db';
 import type { Clone, Machine, Operation, Repository } from '../store/records';
@@ -28,6 +29,8 @@ export interface Accepting {
   repo: Repository;
   image: ImageRef;
   transition: Transition;
+  /** The scenario this request is a step of (a deployment), if any. */
+  parent?: Parent;
 }
 
 /** What accept decides: what the operation records, what the agent gets, what it reserves. */

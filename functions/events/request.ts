@@ -5,7 +5,7 @@
  * workflow. Nothing changes unless all checks pass.
  */
 import type { LifecycleEvent } from '../../statemachines/lifecycle';
-import { accept } from '../actions/accept';
+import { accept, type Parent } from '../actions/accept';
 import { repoRef } from '../actions/views';
 import type { Principal } from '../auth/principal';
 import type { Deps } from '../deps';
@@ -23,6 +23,7 @@ export async function cloneEvent(
   ref: string,
   event: LifecycleEvent,
   raw: unknown,
+  parent?: Parent,
 ) {
   const entry = eventEntries[event];
   const body = parseWith(entry.body, raw ?? {}, 'body');
@@ -31,7 +32,7 @@ export async function cloneEvent(
   const transition = plan(cloneState(clone), event);
   const repo = await deps.repositories.require(clone.repository);
   const image = { repository: repoRef(repo), path: clone.path, format: clone.format ?? 'raw' };
-  const planned = await entry.accept({ deps, clone, repo, image, transition }, body);
+  const planned = await entry.accept({ deps, clone, repo, image, transition, parent }, body);
   const now = deps.now();
   const reserve = planned.reserve;
   const machineWrite = (): Write[] =>
@@ -49,6 +50,7 @@ export async function cloneEvent(
         transition: { event, to: transition.to, task: transition.task, firstBoot: transition.firstBoot },
         firstStep: transition.task ?? event,
         input: { event, input: planned.input },
+        parent,
       },
       (op) => [deps.clones.saveWrite(revise(clone, { lock: op.id }, now)), ...machineWrite()],
     );

@@ -34,6 +34,8 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   maxBodyBytes?: number;
   /** Status of a successful answer (202 for operations). */
   status?: 200 | 201 | 202;
+  /** A status that depends on the result (a dry run or a repeated request answers 200). */
+  statusOf?: (result: unknown) => 200 | 201 | 202;
   handler: (ctx: Ctx<B, Q>) => Promise<unknown>;
 }
 

@@ -52,9 +52,27 @@ export function jsonDepth(text: string, limit = MAX_JSON_DEPTH): number {
   return max;
 }
 
+/**
+ * Reads and drops a body that will not be used (up to `max` bytes), so that the client, still
+ * sending it, gets the answer instead of a connection reset.
+ */
+async function drain(request: Request, max: number): Promise<void> {
+  const reader = request.body?.getReader();
+  if (!reader) return;
+  for (let seen = 0; seen <= max; ) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    seen += value.byteLength;
+  }
+  await reader.cancel();
+}
+
 export async function readJson(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
   const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > limit) throw new PayloadTooLargeError(limit);
+  if (declared > limit) {
+    await drain(request, 4 * limit).catch(() => undefined);
+    throw new PayloadTooLargeError(limit);
+  }
   const text = await request.text();
   if (text.length > limit) throw new PayloadTooLargeError(limit);
   if (text.trim() === '') return {};

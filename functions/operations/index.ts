@@ -3,6 +3,7 @@ import { isEvent } from '../../statemachines/lifecycle';
 import type { Operation } from '../store/records';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
+import { deploymentDeleteKind, deploymentKind } from './deployment';
 import { eventKind } from './event';
 import { importKind } from './import';
 import type { OperationKind } from './kind';
@@ -12,6 +13,8 @@ const kinds: Record<string, OperationKind> = {
   clone: cloneKind,
   check: checkKind,
   remove_orphan: removeOrphanKind,
+  deployment: deploymentKind,
+  deployment_delete: deploymentDeleteKind,
 };
 
 export function kindOf(op: Operation): OperationKind {

@@ -97,6 +97,8 @@ export const inventoryRoutes: RouteSpec[] = [
         version: z.string().max(100).optional(),
         host: z.string().max(255).optional(),
         startedAt: z.string().max(40).optional(),
+        /** Storage tasks the agent runs at once per repository; deployments run as many members at once. */
+        slots: z.number().int().min(1).max(1024).optional(),
       })
       .strict(),
     handler: (c) => agentHeartbeat(c.deps, c.principal, c.params.id!, c.body),

@@ -91,7 +91,10 @@ export class Db {
       credentials: config.credentials,
     }),
   ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    // Records are plain JSON; a key such as "constructor" in free-form settings must not make an object look like a class instance.
+    this.doc = DynamoDBDocumentClient.from(client, {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+    });
   }
 
   get table(): string {

@@ -9,6 +9,7 @@ export const prefixes = {
   token: 'tk',
   audit: 'au',
   upload: 'up',
+  deployment: 'dp',
 } as const;
 
 export type Kind = keyof typeof prefixes;

@@ -24,7 +24,7 @@ export class Operations {
   }
 
   create(
-    o: Pick<Operation, 'kind' | 'resource' | 'site' | 'actor' | 'request' | 'transition'>,
+    o: Pick<Operation, 'kind' | 'resource' | 'site' | 'actor' | 'request' | 'transition' | 'parent'>,
     now: string,
     firstStep: string,
     executionArnFor: (id: string) => string,

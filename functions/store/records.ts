@@ -17,7 +17,7 @@ export interface Base {
 
 export interface Site extends Base {
   description?: string;
-  agent?: { lastSeen: string; version?: string; host?: string; startedAt?: string };
+  agent?: { lastSeen: string; version?: string; host?: string; startedAt?: string; slots?: number };
 }
 
 export interface Repository extends Base {
@@ -47,7 +47,19 @@ export interface Machine extends Base {
   credentials?: Record<string, string>;
   /** The clone assigned to this machine, if any (at most one). */
   clone?: string;
+  /** Free-form labels that deployment selectors pick pools by. */
+  tags?: string[];
+  /**
+   * `ready` (the default when absent): free to use. `reserved`: held by the deployment in
+   * `reservation` until it ends. `quarantined`: a deployment failed on it (`quarantine` says how);
+   * nothing uses it until an operator releases it (POST /v1/machines/{id}/release).
+   */
+  state?: MachineState;
+  reservation?: string;
+  quarantine?: { deployment: string; member: number; error: { code: string; message: string }; at: string };
 }
+
+export type MachineState = 'ready' | 'reserved' | 'quarantined';
 
 export interface Requirements {
   arch?: string;
@@ -119,6 +131,66 @@ export interface Clone extends Base, Partial<ImageFacts> {
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
 
+/** One machine of a deployment and the clone made for it, as the chain moves. */
+export interface DeploymentMember {
+  index: number;
+  machine: string;
+  machineName: string;
+  /** The clone's name, rendered at accept; its id once it exists. */
+  clone: string;
+  cloneId?: string;
+  variables: Record<string, string>;
+  /** The step running or next: a deploy step, a teardown step, or where the member ended. */
+  step: MemberStep;
+  /** The operation of the step in hand. */
+  operation?: string;
+  /** Tries of the step in hand (a step cut short by a restart is tried again). */
+  attempts: number;
+  /** Why the member is being torn down: it failed, the deployment rolls back, or it is deleted. */
+  teardown?: 'failed' | 'rollback' | 'delete';
+  outcome?: 'succeeded' | 'failed' | 'skipped' | 'rolled_back' | 'removed';
+  error?: { code: string; message: string; step: string; operation?: string };
+}
+
+export type MemberStep =
+  | 'pending'
+  | 'clone'
+  | 'assign'
+  | 'attach'
+  | 'activate'
+  | 'deactivate'
+  | 'detach'
+  | 'unassign'
+  | 'destroy'
+  | 'done';
+
+export interface FailurePolicy {
+  maxFailures: number;
+  onFailure: 'continue' | 'stop' | 'rollback';
+}
+
+export interface Deployment extends Base {
+  site: string;
+  master: string;
+  masterName: string;
+  repository: string;
+  method: string;
+  activate: boolean;
+  failurePolicy: FailurePolicy;
+  /** The customization items added for every member (after the master's). */
+  items: CustomizationItem[];
+  clientToken?: string;
+  /** sha256 of the request as accepted: the same clientToken with another body is refused. */
+  requestHash: string;
+  status: 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'deleting' | 'deleted';
+  /** The operation of the phase in hand (the deploy, then the delete). */
+  operation: string;
+  /** Members that failed so far; past `failurePolicy.maxFailures`, `onFailure` applies to the rest. */
+  failures: number;
+  members: DeploymentMember[];
+  actor: string;
+}
+
 export interface OperationStep {
   name: string;
   status: 'running' | 'succeeded' | 'failed';
@@ -143,6 +215,8 @@ export interface Operation {
   /** `reason` says what cut it short, for `interrupted` and `agent_lost` (operations/failures.ts). */
   error?: { code: string; message: string; reason?: string };
   executionArn: string;
+  /** The scenario operation (a deployment's) that started this one as one of its steps. */
+  parent?: string;
   actor: string;
   createdAt: string;
   updatedAt: string;

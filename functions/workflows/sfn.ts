@@ -15,6 +15,7 @@ import {
   UpdateStateMachineCommand,
 } from '@aws-sdk/client-sfn';
 import cloneAsl from '../../statemachines/clone.asl.json';
+import deploymentAsl from '../../statemachines/deployment.asl.json';
 import importAsl from '../../statemachines/import.asl.json';
 import {
   activityArn,
@@ -34,6 +35,7 @@ const definitions: Record<Workflow, unknown> = {
   clone: cloneAsl,
   transition: transitionAsl,
   repository: repositoryAsl,
+  deployment: deploymentAsl,
 };
 
 export function sfnClient(config: Config): SFNClient {

@@ -1,0 +1,58 @@
+/**
+ * The end of a deployment's phase. A deploy that succeeded marks the deployment succeeded; a delete
+ * that succeeded removes its record. A failure marks it failed (or rolled back) and makes ready any
+ * machine still reserved for a member that never ended (a workflow that broke off).
+ */
+import type { Deps } from '../deps';
+import { releaseAll } from '../scenarios/deployments';
+import { nameKey } from '../store/db';
+import type { Deployment, Operation } from '../store/records';
+import { revise } from '../store/resources';
+import type { OperationKind } from './kind';
+
+async function deploymentOf(deps: Deps, op: Operation): Promise<Deployment | undefined> {
+  return deps.deployments.get(op.resource.id);
+}
+
+const summary = (d: Deployment) => ({
+  deployment: d.id,
+  members: d.members.map((m) => ({ index: m.index, machine: m.machineName, clone: m.clone, outcome: m.outcome })),
+});
+
+async function failedWrites(deps: Deps, op: Operation, now: string) {
+  const d = await deploymentOf(deps, op);
+  if (!d || d.operation !== op.id) return [];
+  const open = d.members.filter((m) => !m.outcome);
+  const machines = (await Promise.all(open.map((m) => deps.machines.get(m.machine)))).filter(
+    (m) => m?.state === 'reserved' && m.reservation === d.id,
+  );
+  await releaseAll(deps, machines as NonNullable<(typeof machines)[number]>[]);
+  const status = d.members.some((m) => m.outcome === 'rolled_back') ? 'rolled_back' : 'failed';
+  return [deps.deployments.saveWrite(revise(d, { status }, now))];
+}
+
+export const deploymentKind: OperationKind = {
+  async commit(deps, op, _outcome, now) {
+    const d = await deploymentOf(deps, op);
+    if (!d) return { writes: [], result: { deployment: op.resource.id } };
+    return { writes: [deps.deployments.saveWrite(revise(d, { status: 'succeeded' }, now))], result: summary(d) };
+  },
+  undo: (deps, op, _error, now) => failedWrites(deps, op, now),
+};
+
+export const deploymentDeleteKind: OperationKind = {
+  async commit(deps, op) {
+    const d = await deploymentOf(deps, op);
+    if (!d) return { writes: [], result: { deployment: op.resource.id, deleted: true } };
+    const token = d.clientToken
+      ? [
+          deps.db.delete(nameKey('deployment-token', d.clientToken), {
+            expression: 'id = :id',
+            values: { ':id': d.id },
+          }),
+        ]
+      : [];
+    return { writes: [...deps.deployments.deleteWrites(d), ...token], result: { ...summary(d), deleted: true } };
+  },
+  undo: (deps, op, _error, now) => failedWrites(deps, op, now),
+};

@@ -1,0 +1,64 @@
+/** Routes for the scenarios: deployments, and releasing the machines they quarantine. */
+
+import { machineView } from '../actions/views';
+import * as s from '../domain/schemas';
+import { type RouteSpec, route } from '../http/route';
+import {
+  createDeploymentAction,
+  deleteDeploymentAction,
+  deploymentView,
+  getDeployment,
+  listDeployments,
+} from '../scenarios/deployments';
+import { releaseMachineAction } from '../scenarios/machine-state';
+
+export const scenarioRoutes: RouteSpec[] = [
+  route({
+    method: 'post',
+    path: '/v1/deployments',
+    tag: 'scenarios',
+    summary:
+      'Deploy a master onto many machines: a clone per machine, customized, attached and powered on, as one operation (200 for a dry run or a repeated clientToken)',
+    access: 'operator',
+    status: 202,
+    statusOf: (r) =>
+      (r as { dryRun?: boolean; again?: boolean }).dryRun || (r as { again?: boolean }).again ? 200 : 202,
+    body: s.createDeployment,
+    handler: (c) => createDeploymentAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/deployments',
+    tag: 'scenarios',
+    summary: 'List deployments',
+    access: 'viewer',
+    query: s.page,
+    handler: (c) => listDeployments(c.deps, c.query),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/deployments/{id}',
+    tag: 'scenarios',
+    summary: 'Read a deployment: its members, each with its machine, clone, step, attempts, outcome and error',
+    access: 'viewer',
+    handler: async (c) => deploymentView(await getDeployment(c.deps, c.params.id!)),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/deployments/{id}',
+    tag: 'scenarios',
+    summary:
+      'Tear a deployment down (each member in reverse: deactivate, detach, unassign, destroy); 409 while it runs',
+    access: 'operator',
+    status: 202,
+    handler: (c) => deleteDeploymentAction(c.deps, c.principal, c.params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/machines/{id}/release',
+    tag: 'machines',
+    summary: 'Release a quarantined machine: it becomes ready for use again',
+    access: 'operator',
+    handler: async (c) => machineView(await releaseMachineAction(c.deps, c.params.id!)),
+  }),
+];

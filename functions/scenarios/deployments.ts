@@ -1,0 +1,376 @@
+/**
+ * `POST /v1/deployments`: many clones of one master, each built, bound, attached and powered on on
+ * a machine of its own, as one operation with an outcome per member.
+ *
+ * Accept picks the machines (the list given, or `count` free ones that match the selector and the
+ * master's requirements), renders each member's clone name and variables, and reserves the machines
+ * in the same transactions as the deployment record: a machine is never picked twice, and a request
+ * that cannot be met reserves nothing. The deployment workflow then runs the members (members.ts).
+ */
+import type { z } from 'zod';
+import { accept } from '../actions/accept';
+import type { Principal } from '../auth/principal';
+import { actorOf } from '../auth/principal';
+import type { Deps } from '../deps';
+import { missingVariables, renderTemplate } from '../domain/customization';
+import { NAME_PATTERN, NAME_RULE } from '../domain/paths';
+import { unmetRequirements } from '../domain/requirements';
+import type { createDeployment } from '../domain/schemas';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
+import { nameKey, TransactionConflict, type Write } from '../store/db';
+import { newId } from '../store/ids';
+import type { Deployment, DeploymentMember, Machine, Master, Repository } from '../store/records';
+import { revise } from '../store/resources';
+import { sha256Hex } from '../store/tokens';
+import { ClientTokenReusedError, DeploymentRunningError, NotEnoughMachinesError } from './errors';
+import { checkMachineUsable, isFree, readied, stateOf } from './machine-state';
+
+type Body = z.infer<typeof createDeployment>;
+
+/** A transaction holds 100 writes: the first also carries the deployment, its name, its token, the operation and the audit entry. */
+const FIRST_CHUNK = 95;
+const CHUNK = 100;
+/** Picks again from what is free when another request took a picked machine meanwhile. */
+const PICK_ATTEMPTS = 3;
+
+const tokenKey = (token: string) => nameKey('deployment-token', token);
+
+/** The values a member's templates may use, beside the request's own variables. */
+function builtins(index: number, m: Machine, master: Master, deployment: string): Record<string, string> {
+  return {
+    index: String(index),
+    'machine.name': m.name,
+    'machine.id': m.id,
+    'machine.mac': m.identity.macs?.[0] ?? '',
+    'machine.serial': m.identity.serial ?? '',
+    master: master.name,
+    deployment,
+  };
+}
+
+const unknownVariable = (where: string) => (name: string) =>
+  new InvalidInputError(
+    `${where} uses \${${name}}, which is neither a variable of the request nor one of \${index}, \${machine.name}, \${machine.id}, \${machine.mac}, \${machine.serial}, \${master}, \${deployment}; check its spelling`,
+    { problems: [`${where}: unknown variable ${name}`] },
+  );
+
+/** Each member's clone name and variables, rendered now: the agent gets plain values. */
+function renderMembers(body: Body, master: Master, machines: Machine[], id: string): DeploymentMember[] {
+  const nameTemplate = body.name ?? `${master.name}-\${index}`;
+  const members = machines.map((m, i): DeploymentMember => {
+    const values = builtins(i + 1, m, master, id);
+    // A variable may use the built-ins and the variables before it.
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(body.variables ?? {}))
+      own[k] = renderTemplate(v, { ...values, ...own }, unknownVariable(`body.variables.${k}`));
+    const first = own;
+    const clone = renderTemplate(nameTemplate, { ...values, ...first }, unknownVariable('body.name'));
+    if (!NAME_PATTERN.test(clone))
+      throw new InvalidInputError(
+        `body.name renders "${clone}" for member ${i + 1}, which is not a name: ${NAME_RULE}`,
+        {
+          problems: [`body.name: renders an invalid name "${clone}"`],
+        },
+      );
+    return { index: i + 1, machine: m.id, machineName: m.name, clone, variables: first, step: 'pending', attempts: 0 };
+  });
+  const names = new Set<string>();
+  for (const m of members) {
+    if (names.has(m.clone))
+      throw new InvalidInputError(
+        `body.name gives two members the clone name "${m.clone}"; use \${index} or \${machine.name} in it`,
+        { problems: ['body.name: renders the same name twice'] },
+      );
+    names.add(m.clone);
+  }
+  return members;
+}
+
+/** Machines that match the request, and which of them are free. */
+async function candidates(deps: Deps, body: Body, master: Master, repo: Repository) {
+  const sel = body.selector ?? {};
+  const site = sel.site ? (await deps.sites.require(sel.site)).name : repo.site;
+  if (site !== repo.site)
+    throw new InvalidInputError(
+      `selector.site is ${site} but the clones would be on site ${repo.site} (repository ${repo.name}); deploy within one site`,
+    );
+  const all = (await deps.machines.listAll()).filter(
+    (m) =>
+      m.site === site &&
+      (!sel.kind || m.kind === sel.kind) &&
+      (sel.tags ?? []).every((t) => m.tags?.includes(t)) &&
+      unmetRequirements(master.requirements, m).length === 0,
+  );
+  all.sort((a, b) => a.name.localeCompare(b.name));
+  const detail = [
+    `site ${site}`,
+    sel.kind ? `kind ${sel.kind}` : '',
+    sel.tags?.length ? `tags ${sel.tags.join(', ')}` : '',
+    "the master's requirements",
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return { matched: all, free: all.filter(isFree), detail };
+}
+
+/** The machines named in the request: each must exist, be on the site, meet the requirements and be free. */
+async function named(deps: Deps, refs: string[], master: Master, repo: Repository): Promise<Machine[]> {
+  const machines: Machine[] = [];
+  for (const ref of refs) {
+    const m = await deps.machines.require(ref);
+    if (machines.some((x) => x.id === m.id))
+      throw new InvalidInputError(`machine ${m.name} is named twice in body.machines; name each machine once`);
+    if (m.site !== repo.site)
+      throw new InvalidInputError(`machine ${m.name} is on site ${m.site}, the clones would be on site ${repo.site}`);
+    const unmet = unmetRequirements(master.requirements, m);
+    if (unmet.length)
+      throw new ConflictError(`machine ${m.name} does not meet the master's requirements: ${unmet.join('; ')}`, {
+        machine: m.name,
+        unmet,
+      });
+    checkMachineUsable(m);
+    if (m.clone)
+      throw new ConflictError(`machine ${m.name} already carries clone ${m.clone}; unassign it or pick another`, {
+        machine: m.name,
+        clone: m.clone,
+      });
+    machines.push(m);
+  }
+  return machines;
+}
+
+const reserveWrite = (deps: Deps, m: Machine, deployment: string, now: string) =>
+  deps.machines.saveWrite(revise<Machine>(m, { state: 'reserved', reservation: deployment }, now));
+
+/** The reservations of the chunks after the first, each all or nothing; on a conflict those made are released. */
+async function reserveRest(deps: Deps, machines: Machine[], deployment: string, now: string): Promise<Machine[]> {
+  const done: Machine[] = [];
+  try {
+    for (let i = FIRST_CHUNK; i < machines.length; i += CHUNK) {
+      const chunk = machines.slice(i, i + CHUNK);
+      await deps.db.transact(chunk.map((m) => reserveWrite(deps, m, deployment, now)));
+      done.push(...chunk.map((m) => revise<Machine>(m, { state: 'reserved', reservation: deployment }, now)));
+    }
+    return done;
+  } catch (e) {
+    await releaseAll(deps, done);
+    throw e;
+  }
+}
+
+/** Makes reserved machines ready again (best effort, each on its own: a conflict means someone else changed it). */
+export async function releaseAll(deps: Deps, machines: Machine[]): Promise<void> {
+  for (const m of machines) {
+    const now = await deps.machines.get(m.id);
+    if (now && stateOf(now) === 'reserved' && now.reservation === m.reservation)
+      await deps.machines.save(readied(now, deps.now())).catch(() => undefined);
+  }
+}
+
+export async function createDeploymentAction(deps: Deps, p: Principal | undefined, body: Body) {
+  const { dryRun, clientToken, ...asked } = body;
+  const requestHash = await sha256Hex(JSON.stringify(asked));
+  if (clientToken && !dryRun) {
+    const again = await byToken(deps, clientToken, requestHash);
+    if (again) return again;
+  }
+  const master = await deps.masters.require(body.master);
+  if (master.status !== 'ready')
+    throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
+  const repo = await deps.repositories.require(body.repository ?? master.repository);
+  const masterRepo = await deps.repositories.require(master.repository);
+  if (repo.site !== masterRepo.site)
+    throw new InvalidInputError(
+      `repository ${repo.name} is on site ${repo.site}, the master on site ${masterRepo.site}`,
+    );
+  const missing = missingVariables([...master.customization, ...(body.items ?? [])], body.variables ?? {});
+  if (missing.length)
+    throw new InvalidInputError(
+      `the customization uses ${missing.map((v) => `\${${v}}`).join(', ')}, which body.variables does not give; add them, e.g. "variables": {"${missing[0]}": "…-\${index}"}`,
+      { problems: missing.map((v) => `body.variables.${v}: missing`) },
+    );
+
+  for (let attempt = 1; ; attempt++) {
+    const id = newId('deployment');
+    let machines: Machine[];
+    if (body.machines) machines = await named(deps, body.machines, master, repo);
+    else {
+      const { matched, free, detail } = await candidates(deps, body, master, repo);
+      if (free.length < body.count!) throw new NotEnoughMachinesError(body.count!, free.length, matched.length, detail);
+      machines = free.slice(0, body.count!);
+    }
+    const members = renderMembers(body, master, machines, id);
+    for (const m of members)
+      if (await deps.db.get(nameKey('clone', m.clone)))
+        throw new ConflictError(`a clone named "${m.clone}" already exists (member ${m.index}); change body.name`, {
+          clone: m.clone,
+        });
+    if (dryRun)
+      return {
+        dryRun: true,
+        plan: members.map((m) => ({
+          index: m.index,
+          machine: m.machineName,
+          clone: m.clone,
+          variables: m.variables,
+          repository: repo.name,
+          method: body.method,
+        })),
+      };
+    try {
+      return await reserveAndStart(deps, p, { id, body, master, repo, machines, members, requestHash, clientToken });
+    } catch (e) {
+      if (!(e instanceof TransactionConflict)) throw e;
+      if (clientToken) {
+        const again = await byToken(deps, clientToken, requestHash);
+        if (again) return again;
+      }
+      if (body.machines)
+        throw new ConflictError('another request took one of body.machines meanwhile; nothing was reserved', {});
+      if (attempt >= PICK_ATTEMPTS)
+        throw new ConflictError(
+          `other requests kept taking the machines picked (${PICK_ATTEMPTS} tries); nothing was reserved, retry`,
+          {},
+        );
+    }
+  }
+}
+
+/** The deployment a clientToken already made: the same one again (200), or 409 for another body. */
+async function byToken(deps: Deps, token: string, requestHash: string) {
+  const hit = await deps.db.get<{ id: string }>(tokenKey(token));
+  if (!hit) return undefined;
+  const d = await deps.deployments.get(hit.id);
+  if (!d) return undefined;
+  if (d.requestHash !== requestHash) throw new ClientTokenReusedError(token, d.id);
+  return { id: d.id, operation: d.operation, status: 'running' as const, again: true, links: links(d.id, d.operation) };
+}
+
+const links = (id: string, operation: string) => ({
+  self: `/v1/deployments/${id}`,
+  operation: `/v1/operations/${operation}`,
+});
+
+async function reserveAndStart(
+  deps: Deps,
+  p: Principal | undefined,
+  a: {
+    id: string;
+    body: Body;
+    master: Master;
+    repo: Repository;
+    machines: Machine[];
+    members: DeploymentMember[];
+    requestHash: string;
+    clientToken?: string;
+  },
+) {
+  const now = deps.now();
+  const rest = await reserveRest(deps, a.machines, a.id, now);
+  const site = await deps.sites.require(a.repo.site);
+  const deployment = (operation: string): Deployment => ({
+    id: a.id,
+    name: a.id,
+    rev: 1,
+    createdAt: now,
+    updatedAt: now,
+    site: a.repo.site,
+    master: a.master.id,
+    masterName: a.master.name,
+    repository: a.repo.id,
+    method: a.body.method,
+    activate: a.body.activate,
+    failurePolicy: a.body.failurePolicy,
+    items: a.body.items ?? [],
+    ...(a.clientToken ? { clientToken: a.clientToken } : {}),
+    requestHash: a.requestHash,
+    status: 'running',
+    operation,
+    failures: 0,
+    members: a.members,
+    actor: actorOf(p),
+  });
+  try {
+    const accepted = await accept(
+      deps,
+      p,
+      {
+        workflow: 'deployment',
+        kind: 'deployment',
+        resource: { kind: 'deployment', id: a.id, name: a.id },
+        site: a.repo.site,
+        request: { master: a.master.id, members: a.members.length },
+        firstStep: 'members',
+        input: {
+          deployment: a.id,
+          mode: 'deploy',
+          members: a.members.map((m) => m.index),
+          concurrency: site.agent?.slots ?? 4,
+        },
+      },
+      (op) => {
+        const writes: Write[] = [...deps.deployments.createWrites(deployment(op.id))];
+        if (a.clientToken) writes.push(deps.db.putNew({ ...tokenKey(a.clientToken), id: a.id, kind: 'deployment' }));
+        return [...writes, ...a.machines.slice(0, FIRST_CHUNK).map((m) => reserveWrite(deps, m, a.id, now))];
+      },
+    );
+    return { id: a.id, ...accepted, links: links(a.id, accepted.operation) };
+  } catch (e) {
+    await releaseAll(deps, rest);
+    throw e;
+  }
+}
+
+export async function getDeployment(deps: Deps, ref: string): Promise<Deployment> {
+  const d = await deps.deployments.get(ref);
+  if (!d) throw new NotFoundError('deployment', ref);
+  return d;
+}
+
+export function deploymentView(d: Deployment) {
+  const count = (o: string) => d.members.filter((m) => m.outcome === o).length;
+  return {
+    ...d,
+    summary: {
+      members: d.members.length,
+      succeeded: count('succeeded'),
+      failed: count('failed'),
+      skipped: count('skipped'),
+      rolledBack: count('rolled_back'),
+      inProgress: d.members.filter((m) => !m.outcome).length,
+    },
+  };
+}
+
+/** `DELETE /v1/deployments/{id}`: tears down every member that succeeded (reverse steps), then removes the record. */
+export async function deleteDeploymentAction(deps: Deps, p: Principal | undefined, ref: string) {
+  const d = await getDeployment(deps, ref);
+  if (d.status === 'running' || d.status === 'deleting') throw new DeploymentRunningError(d.id, d.operation);
+  const site = await deps.sites.require(d.site);
+  const now = deps.now();
+  const accepted = await accept(
+    deps,
+    p,
+    {
+      workflow: 'deployment',
+      kind: 'deployment_delete',
+      resource: { kind: 'deployment', id: d.id, name: d.id },
+      site: d.site,
+      request: {},
+      firstStep: 'members',
+      input: {
+        deployment: d.id,
+        mode: 'delete',
+        members: d.members.map((m) => m.index),
+        concurrency: site.agent?.slots ?? 4,
+      },
+    },
+    (op) => [deps.deployments.saveWrite(revise(d, { status: 'deleting', operation: op.id }, now))],
+  );
+  return { id: d.id, ...accepted, links: links(d.id, accepted.operation) };
+}
+
+export async function listDeployments(deps: Deps, page: { limit?: number; cursor?: string }) {
+  const p = await deps.deployments.list(page);
+  return { items: p.items.map(deploymentView), ...(p.cursor ? { cursor: p.cursor } : {}) };
+}

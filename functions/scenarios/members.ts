@@ -1,0 +1,231 @@
+/**
+ * The members of a deployment, moved on one operation at a time by the deployment workflow's
+ * `member` step. Each step is an ordinary operation (a clone, or a lifecycle event of the member's
+ * clone) accepted by the same code as the API's, with the deployment's operation as its parent, so
+ * every lock, check, undo and agent task is the one a single request would get.
+ *
+ * deploy:   pending → clone → assign (customized with the member's variables) → attach → activate → done
+ * teardown: from the clone's state: deactivate → detach → unassign → destroy → done
+ *
+ * A member that fails is torn down and its machine quarantined; a rollback or a delete tears down the
+ * members that succeeded and makes their machines ready. `finish` ends the phase.
+ */
+
+import { MEMBER_WAIT_SECONDS } from '../../statemachines/constants';
+import type { DeploymentMode } from '../../statemachines/steps';
+import type { Parent } from '../actions/accept';
+import { createCloneAction } from '../actions/clones';
+import type { Deps } from '../deps';
+import { ApiError, BusyError, StaleRecordError } from '../errors';
+import { cloneEvent } from '../events/request';
+import { commit, recordFailure } from '../operations/end';
+import { TransactionConflict, type Write } from '../store/db';
+import type { Clone, Deployment, DeploymentMember, Machine, MemberStep, Operation } from '../store/records';
+import { revise } from '../store/resources';
+import { getDeployment } from './deployments';
+import { readied } from './machine-state';
+
+/** Failures that say nothing about the member: the step is tried again, up to this many times in all. */
+const RETRYABLE = new Set(['interrupted', 'agent_lost', 'workflow_unavailable']);
+const MAX_ATTEMPTS = 3;
+const POLL_MS = 150;
+
+const deploySteps = (d: Deployment): MemberStep[] =>
+  d.activate ? ['clone', 'assign', 'attach', 'activate'] : ['clone', 'assign', 'attach'];
+
+/** The next teardown step of a clone in this state; `done` once nothing of it is left. */
+function teardownStep(c: Clone | undefined): MemberStep {
+  if (c?.status !== 'ready') return 'done';
+  return ({ active: 'deactivate', attached: 'detach', assigned: 'unassign', unassigned: 'destroy' } as const)[
+    c.binding
+  ];
+}
+
+interface Move {
+  /** The member as it is to be saved. */
+  member: DeploymentMember;
+  /** One more failed member. */
+  failed?: boolean;
+  /** What the member's end does to its machine. */
+  machine?: 'ready' | 'quarantine';
+}
+
+type Next = { kind: 'done' } | { kind: 'wait' } | { kind: 'move'; move: Move };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function advanceMember(deps: Deps, id: string, index: number, mode: DeploymentMode) {
+  const end = Date.now() + (MEMBER_WAIT_SECONDS - 3) * 1000;
+  for (;;) {
+    const d = await getDeployment(deps, id);
+    const m = d.members.find((x) => x.index === index);
+    if (!m) throw new Error(`deployment ${id} has no member ${index}`);
+    const next = await nextOf(deps, d, m, mode);
+    if (next.kind === 'done') return { done: true, outcome: m.outcome };
+    if (next.kind === 'wait') {
+      if (Date.now() > end) return { done: false };
+      await sleep(POLL_MS);
+      continue;
+    }
+    await save(deps, d, next.move);
+  }
+}
+
+/**
+ * Saves a member's move with the deployment's counters and its machine, in one transaction. Members
+ * move at once, so the deployment may have changed since it was read: the move (which only this
+ * member's step makes) is applied again to the deployment as it is now, never recomputed, so an
+ * operation it started is recorded exactly once.
+ */
+async function save(deps: Deps, first: Deployment, move: Move): Promise<void> {
+  let d = first;
+  for (let attempt = 1; ; attempt++) {
+    const now = deps.now();
+    const members = d.members.map((x) => (x.index === move.member.index ? move.member : x));
+    const writes: Write[] = [
+      deps.deployments.saveWrite(revise(d, { members, failures: d.failures + (move.failed ? 1 : 0) }, now)),
+    ];
+    if (move.machine) {
+      const m = await deps.machines.get(move.member.machine);
+      if (m) writes.push(deps.machines.saveWrite(machineAfter(m, d, move, now)));
+    }
+    try {
+      return await deps.db.transact(writes);
+    } catch (e) {
+      if ((!(e instanceof TransactionConflict) && !(e instanceof StaleRecordError)) || attempt >= 50) throw e;
+      await sleep(5 + Math.random() * 20 * Math.min(attempt, 5));
+      d = await getDeployment(deps, d.id);
+    }
+  }
+}
+
+function machineAfter(m: Machine, d: Deployment, move: Move, now: string): Machine {
+  if (move.machine === 'ready') return m.state === 'quarantined' ? m : readied(m, now);
+  const error = move.member.error ?? { code: 'failed', message: 'the member failed' };
+  return revise<Machine>(
+    m,
+    {
+      state: 'quarantined',
+      reservation: undefined,
+      quarantine: {
+        deployment: d.id,
+        member: move.member.index,
+        error: { code: error.code, message: error.message },
+        at: now,
+      },
+    },
+    now,
+  );
+}
+
+async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: DeploymentMode): Promise<Next> {
+  if (m.operation) return afterOperation(deps, d, m, await deps.operations.get(m.operation));
+  // A phase picks the members it tears down; every other member is done for it.
+  if (!m.teardown && mode !== 'deploy') {
+    if (m.outcome !== 'succeeded') return { kind: 'done' };
+    return {
+      kind: 'move',
+      move: { member: { ...m, outcome: undefined, teardown: mode, step: 'pending', attempts: 0 } },
+    };
+  }
+  if (m.outcome) return { kind: 'done' };
+  if (m.teardown) {
+    const clone = m.cloneId ? await deps.clones.get(m.cloneId) : undefined;
+    const step = teardownStep(clone);
+    if (step === 'done') return { kind: 'move', move: ended(m) };
+    return start(deps, d, { ...m, step });
+  }
+  if (m.step === 'pending') {
+    const { maxFailures, onFailure } = d.failurePolicy;
+    if (onFailure !== 'continue' && d.failures > maxFailures)
+      return { kind: 'move', move: { member: { ...m, step: 'done', outcome: 'skipped' }, machine: 'ready' } };
+    return start(deps, d, { ...m, step: 'clone' });
+  }
+  return start(deps, d, m);
+}
+
+/** The end of a teardown: a failed member's machine is quarantined, others are ready again. */
+function ended(m: DeploymentMember): Move {
+  const outcome = m.teardown === 'failed' ? 'failed' : m.teardown === 'rollback' ? 'rolled_back' : 'removed';
+  return {
+    member: { ...m, step: 'done', outcome, operation: undefined },
+    machine: m.teardown === 'failed' ? 'quarantine' : 'ready',
+  };
+}
+
+function afterOperation(deps: Deps, d: Deployment, m: DeploymentMember, op: Operation | undefined): Next {
+  if (op?.status === 'running') return { kind: 'wait' };
+  const base = { ...m, operation: undefined };
+  if (op?.status === 'succeeded') {
+    const cloneId = m.step === 'clone' ? op.resource.id : m.cloneId;
+    if (m.teardown) return { kind: 'move', move: { member: { ...base, cloneId, attempts: 0 } } };
+    const steps = deploySteps(d);
+    const next = steps[steps.indexOf(m.step) + 1];
+    if (!next)
+      return {
+        kind: 'move',
+        move: { member: { ...base, cloneId, step: 'done', outcome: 'succeeded' }, machine: 'ready' },
+      };
+    return { kind: 'move', move: { member: { ...base, cloneId, step: next, attempts: 0 } } };
+  }
+  const error = op?.error ?? { code: 'lost', message: `operation ${m.operation} is gone` };
+  if (RETRYABLE.has(error.code) && m.attempts < MAX_ATTEMPTS) return { kind: 'move', move: { member: base } };
+  return failed(deps, base, { code: error.code, message: error.message, step: m.step, operation: m.operation });
+}
+
+function failed(_deps: Deps, m: DeploymentMember, error: NonNullable<DeploymentMember['error']>): Next {
+  if (m.teardown)
+    // The teardown itself failed: what is left stays as it is, and the machine is quarantined with the error.
+    return { kind: 'move', move: { member: { ...m, step: 'done', outcome: 'failed', error }, machine: 'quarantine' } };
+  return { kind: 'move', move: { member: { ...m, error, teardown: 'failed', attempts: 0 }, failed: true } };
+}
+
+/** Starts the member's step as an operation of its own; a refusal is the step's failure. */
+async function start(deps: Deps, d: Deployment, m: DeploymentMember): Promise<Next> {
+  const parent: Parent = { operation: d.operation, actor: d.actor, deployment: d.id };
+  let accepted: { operation: string };
+  try {
+    if (m.step === 'clone') {
+      const repository = await deps.repositories.get(d.repository);
+      accepted = await createCloneAction(
+        deps,
+        undefined,
+        { master: d.master, name: m.clone, repository: repository?.id, method: d.method as 'auto' },
+        parent,
+      );
+    } else {
+      const body =
+        m.step === 'assign' ? { machine: m.machine, customization: { items: d.items, variables: m.variables } } : {};
+      accepted = await cloneEvent(deps, undefined, m.cloneId!, m.step as never, body, parent);
+    }
+  } catch (e) {
+    // Someone else's operation holds the clone: wait for it.
+    if (e instanceof BusyError) return { kind: 'wait' };
+    if (!(e instanceof ApiError)) throw e;
+    return failed(deps, m, { code: e.code, message: e.message, step: m.step });
+  }
+  return { kind: 'move', move: { member: { ...m, operation: accepted.operation, attempts: m.attempts + 1 } } };
+}
+
+/** Ends a phase of the deployment: its operation succeeds when every member did, else fails saying how many did not. */
+export async function finishDeployment(deps: Deps, operation: string, id: string, mode: DeploymentMode) {
+  const d = await getDeployment(deps, id);
+  const count = (o: DeploymentMember['outcome']) => d.members.filter((m) => m.outcome === o).length;
+  const { maxFailures, onFailure } = d.failurePolicy;
+  if (mode === 'deploy' && onFailure === 'rollback' && d.failures > maxFailures && count('succeeded') > 0)
+    return { rollback: true };
+  const failures = d.members.filter((m) => m.outcome === 'failed');
+  if (failures.length === 0 && count('skipped') === 0)
+    return { rollback: false, ...(await commit(deps, operation, { mode })) };
+  const first = failures[0]?.error;
+  const what =
+    mode === 'delete'
+      ? `${failures.length} of ${d.members.length} members could not be torn down`
+      : `${failures.length} of ${d.members.length} members failed, ${count('succeeded')} succeeded, ${count('skipped')} were skipped, ${count('rolled_back')} were rolled back`;
+  const message = `${what}${first ? ` (member ${failures[0]!.index}, ${first.step}: ${first.message})` : ''}; the machines of failed members are quarantined: see GET /v1/deployments/${id}`;
+  const ended = await recordFailure(deps, operation, {
+    Error: 'members_failed',
+    Cause: JSON.stringify({ code: 'members_failed', message }),
+  });
+  return { rollback: false, ...ended };
+}
