@@ -142,6 +142,21 @@ describe('bad input', () => {
     expect(huge.status).toBe(413);
   });
 
+  it('keeps free-form settings whose keys are names of Object.prototype ("constructor", "toString")', async () => {
+    const settings = { constructor: 'x', toString: { valueOf: 1 }, hasOwnProperty: true };
+    const m = await makeMachine(api, { settings });
+    expect(m.settings).toEqual(settings);
+    expect((await api.get(`/v1/machines/${m.id}`)).body.settings).toEqual(settings);
+    const repo = await api.post('/v1/repositories', {
+      name: unique('proto'),
+      site: 'local',
+      kind: 'file',
+      path: await tempDir('encompass-proto-'),
+      settings: { constructor: 'x' },
+    });
+    expect(repo.status, JSON.stringify(repo.body)).toBe(201);
+  });
+
   it('normalizes MAC addresses to lower case with colons', async () => {
     const m = await makeMachine(api, { identity: { macs: ['52-54-00-AB-CD-EF'] } });
     expect(m.identity.macs).toEqual(['52:54:00:ab:cd:ef']);

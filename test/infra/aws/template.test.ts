@@ -168,15 +168,20 @@ describe('the workflows', () => {
       const definition = flatten(machine![1].Properties.DefinitionString);
       expect(definition).not.toContain('${');
       expect(machine![1].Properties.DefinitionSubstitutions).toBeUndefined();
-      const tasks = Object.values(JSON.parse(definition).States as Record<string, any>).filter(
-        (s) => s.Type === 'Task',
-      );
+      // Every Task state, those inside a Map's item processor included.
+      const tasksOf = (states: Record<string, any>): any[] =>
+        Object.values(states).flatMap((s) =>
+          s.Type === 'Task' ? [s] : s.Type === 'Map' ? tasksOf((s.ItemProcessor ?? s.Iterator).States) : [],
+        );
+      const tasks = tasksOf(JSON.parse(definition).States);
+      expect(tasks.length).toBeGreaterThan(0);
       for (const task of tasks)
         expect([
           `<${activityId(site)}>`,
           `arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${FUNCTION_NAME}`,
         ]).toContain(task.Resource);
-      expect(tasks.some((t) => t.Resource === `<${activityId(site)}>`)).toBe(true);
+      // A deployment only sequences operations; each of those runs the agent in its own workflow.
+      expect(tasks.some((t) => t.Resource === `<${activityId(site)}>`)).toBe(wf !== 'deployment');
     },
   );
 
