@@ -89,6 +89,12 @@ async function save(deps: Deps, first: Deployment, move: Move): Promise<void> {
       const m = await deps.machines.get(move.member.machine);
       if (m) writes.push(deps.machines.saveWrite(machineAfter(m, d, move, now)));
     }
+    // The deployment's operation shows how many members have ended.
+    const op = move.member.outcome ? await deps.operations.get(d.operation) : undefined;
+    if (op?.status === 'running') {
+      const progress = members.filter((x) => x.outcome).length / members.length;
+      writes.push(deps.operations.saveWrite({ ...op, progress, updatedAt: now, rev: op.rev + 1 }));
+    }
     try {
       return await deps.db.transact(writes);
     } catch (e) {
@@ -221,7 +227,7 @@ export async function finishDeployment(deps: Deps, operation: string, id: string
   const what =
     mode === 'delete'
       ? `${failures.length} of ${d.members.length} members could not be torn down`
-      : `${failures.length} of ${d.members.length} members failed, ${count('succeeded')} succeeded, ${count('skipped')} were skipped, ${count('rolled_back')} were rolled back`;
+      : `${failures.length} of ${d.members.length} members failed (succeeded ${count('succeeded')}, skipped ${count('skipped')}, rolled back ${count('rolled_back')})`;
   const message = `${what}${first ? ` (member ${failures[0]!.index}, ${first.step}: ${first.message})` : ''}; the machines of failed members are quarantined: see GET /v1/deployments/${id}`;
   const ended = await recordFailure(deps, operation, {
     Error: 'members_failed',

@@ -67,6 +67,7 @@ describe('deployments', () => {
       ['activate', 'assign', 'attach', 'clone'].flatMap((k) => [k, k, k]).sort(),
     );
     expect(op.result.members).toHaveLength(3);
+    expect(op.progress).toBe(1);
 
     // Deleting tears every member down and frees the machines.
     const del = await api.del(`/v1/deployments/${d.id}`);
@@ -178,7 +179,7 @@ describe('deployments', () => {
     const { op, d } = await finished(r);
     expect(op.status).toBe('failed');
     expect(op.error.code).toBe('members_failed');
-    expect(op.error.message).toContain('1 of 3 members failed, 2 succeeded');
+    expect(op.error.message).toContain('1 of 3 members failed (succeeded 2, skipped 0, rolled back 0)');
     expect(d.summary).toMatchObject({ succeeded: 2, failed: 1 });
     const bad = d.members[1];
     expect(bad).toMatchObject({ outcome: 'failed', error: { step: 'activate', code: 'boot_failed' } });
