@@ -51,10 +51,10 @@ export interface Transition {
 const anyBinding = ['unassigned', 'assigned', 'attached', 'active'] as const;
 
 export const transitions = [
-  // Bind to a machine, applying the customization for it.
+  // Bind to a machine, applying the customization for it; a clone that is not clean is bound as it is.
   {
     event: 'assign',
-    doc: 'bind to a machine and customize',
+    doc: 'bind to a machine; a clean clone is customized for it, another is bound without customizing',
     from: { binding: ['unassigned'] },
     to: { binding: 'assigned' },
     task: 'customize',

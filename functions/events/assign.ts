@@ -41,11 +41,17 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
     const master = await deps.masters.require(clone.master);
     const unmet = unmetRequirements(master.requirements, machine);
     if (unmet.length) throw new RequirementsNotMetError(machine.name, unmet);
+    // A clone that has booted holds state of its own: it is bound as it is, never customized again.
+    if (clone.metastate !== 'clean' && body.customization)
+      throw new InvalidInputError(
+        `clone ${clone.name} is ${clone.metastate}: it is bound as it is and cannot be customized again; leave out "customization"`,
+        { problems: ['body.customization: only a clean clone is customized'] },
+      );
     const { request, input, discard } = await planCustomization(
       a,
       body.customization?.items,
       body.customization?.variables,
-      undefined,
+      clone.metastate === 'clean' ? undefined : clone.customization.applied,
       { machine: machine.id },
     );
     return { request: { ...request, machine: machine.id }, input, reserve: machine, discard };

@@ -12,6 +12,7 @@
  */
 
 import { MEMBER_WAIT_SECONDS } from '../../statemachines/constants';
+import type { Binding, LifecycleEvent } from '../../statemachines/lifecycle';
 import type { DeploymentMode } from '../../statemachines/steps';
 import type { Parent } from '../actions/accept';
 import { createCloneAction } from '../actions/clones';
@@ -20,7 +21,7 @@ import { ApiError, BusyError, StaleRecordError } from '../errors';
 import { cloneEvent } from '../events/request';
 import { commit, recordFailure } from '../operations/end';
 import { TransactionConflict, type Write } from '../store/db';
-import type { Clone, Deployment, DeploymentMember, Machine, MemberStep, Operation } from '../store/records';
+import type { Clone, Deployment, DeploymentMember, Goal, Machine, MemberStep, Operation } from '../store/records';
 import { revise } from '../store/resources';
 import { getDeployment } from './deployments';
 import { readied } from './machine-state';
@@ -30,15 +31,32 @@ const RETRYABLE = new Set(['interrupted', 'agent_lost', 'workflow_unavailable'])
 const MAX_ATTEMPTS = 3;
 const POLL_MS = 150;
 
-const deploySteps = (d: Deployment): MemberStep[] =>
-  d.activate ? ['clone', 'assign', 'attach', 'activate'] : ['clone', 'assign', 'attach'];
+const ORDER: Binding[] = ['unassigned', 'assigned', 'attached', 'active'];
+const DOWN = { active: 'deactivate', attached: 'detach', assigned: 'unassign' } as const;
+const UP = { assigned: 'attach', attached: 'activate' } as const;
 
-/** The next teardown step of a clone in this state; `done` once nothing of it is left. */
-function teardownStep(c: Clone | undefined): MemberStep {
-  if (c?.status !== 'ready') return 'done';
-  return ({ active: 'deactivate', attached: 'detach', assigned: 'unassign', unassigned: 'destroy' } as const)[
-    c.binding
-  ];
+/** The goals of the member in hand: its own list, its compensation, or a deployment's (built, or torn down). */
+function goalsOf(d: Deployment, m: DeploymentMember): Goal[] {
+  if (m.teardown === 'failed' && m.compensation) return m.compensation;
+  if (m.teardown) return [{ binding: 'destroyed' }];
+  if (m.goals) return m.goals;
+  return [{ machine: m.machine, binding: d.activate ? 'active' : 'attached', variables: m.variables }];
+}
+
+/** The next step that takes `clone` toward `goal`, or `done` when it is there. */
+function converge(clone: Clone | undefined, goal: Goal): MemberStep {
+  if (goal.binding === 'destroyed') {
+    if (clone?.status !== 'ready') return 'done';
+    return clone.binding === 'unassigned' ? 'destroy' : DOWN[clone.binding];
+  }
+  if (!clone || clone.status === 'destroyed') return 'clone';
+  if (clone.binding !== 'unassigned' && goal.machine && clone.machine !== goal.machine) return DOWN[clone.binding];
+  if (clone.binding === 'unassigned' && goal.machine && goal.binding !== 'unassigned') return 'assign';
+  const have = ORDER.indexOf(clone.binding);
+  const want = ORDER.indexOf(goal.binding);
+  if (have < want) return UP[clone.binding as keyof typeof UP];
+  if (have > want) return DOWN[clone.binding as keyof typeof DOWN];
+  return 'done';
 }
 
 interface Move {
@@ -125,69 +143,72 @@ function machineAfter(m: Machine, d: Deployment, move: Move, now: string): Machi
 }
 
 async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: DeploymentMode): Promise<Next> {
-  if (m.operation) return afterOperation(deps, d, m, await deps.operations.get(m.operation));
+  if (m.operation) return afterOperation(d, m, await deps.operations.get(m.operation));
   // A phase picks the members it tears down; every other member is done for it.
   if (!m.teardown && mode !== 'deploy') {
     if (m.outcome !== 'succeeded') return { kind: 'done' };
-    return {
-      kind: 'move',
-      move: { member: { ...m, outcome: undefined, teardown: mode, step: 'pending', attempts: 0 } },
-    };
+    return { kind: 'move', move: { member: { ...m, outcome: undefined, teardown: mode, reached: 0, attempts: 0 } } };
   }
   if (m.outcome) return { kind: 'done' };
-  if (m.teardown) {
-    const clone = m.cloneId ? await deps.clones.get(m.cloneId) : undefined;
-    const step = teardownStep(clone);
-    if (step === 'done') return { kind: 'move', move: ended(m) };
-    return start(deps, d, { ...m, step });
-  }
-  if (m.step === 'pending') {
+  if (m.step === 'pending' && !m.teardown) {
     const { maxFailures, onFailure } = d.failurePolicy;
     if (onFailure !== 'continue' && d.failures > maxFailures)
       return { kind: 'move', move: { member: { ...m, step: 'done', outcome: 'skipped' }, machine: 'ready' } };
-    return start(deps, d, { ...m, step: 'clone' });
   }
-  return start(deps, d, m);
+  const goals = goalsOf(d, m);
+  const reached = m.reached ?? 0;
+  const goal = goals[reached];
+  if (!goal) return { kind: 'move', move: ended(d, m) };
+  const cloneId = goal.clone ?? m.cloneId;
+  const clone = cloneId ? await deps.clones.get(cloneId) : undefined;
+  const step = converge(clone, goal);
+  if (step === 'done') return { kind: 'move', move: { member: { ...m, reached: reached + 1, attempts: 0 } } };
+  if (step === 'clone' && (goal.clone || m.teardown))
+    return failed(m, { code: 'clone_gone', message: `clone ${cloneId ?? m.clone} is gone`, step });
+  return start(deps, d, { ...m, step }, goal, clone);
 }
 
-/** The end of a teardown: a failed member's machine is quarantined, others are ready again. */
-function ended(m: DeploymentMember): Move {
+/** A member whose goals are all reached: succeeded, or torn down (a failed member's machine is quarantined). */
+function ended(d: Deployment, m: DeploymentMember): Move {
+  const member = { ...m, step: 'done' as const, operation: undefined };
+  if (!m.teardown) return { member: { ...member, outcome: 'succeeded' }, machine: 'ready' };
   const outcome = m.teardown === 'failed' ? 'failed' : m.teardown === 'rollback' ? 'rolled_back' : 'removed';
-  return {
-    member: { ...m, step: 'done', outcome, operation: undefined },
-    machine: m.teardown === 'failed' ? 'quarantine' : 'ready',
-  };
+  const quarantine = m.teardown === 'failed' && (d.scenario ?? 'deployment') === 'deployment';
+  return { member: { ...member, outcome }, machine: quarantine ? 'quarantine' : 'ready' };
 }
 
-function afterOperation(deps: Deps, d: Deployment, m: DeploymentMember, op: Operation | undefined): Next {
+function afterOperation(d: Deployment, m: DeploymentMember, op: Operation | undefined): Next {
   if (op?.status === 'running') return { kind: 'wait' };
   const base = { ...m, operation: undefined };
-  if (op?.status === 'succeeded') {
-    const cloneId = m.step === 'clone' ? op.resource.id : m.cloneId;
-    if (m.teardown) return { kind: 'move', move: { member: { ...base, cloneId, attempts: 0 } } };
-    const steps = deploySteps(d);
-    const next = steps[steps.indexOf(m.step) + 1];
-    if (!next)
-      return {
-        kind: 'move',
-        move: { member: { ...base, cloneId, step: 'done', outcome: 'succeeded' }, machine: 'ready' },
-      };
-    return { kind: 'move', move: { member: { ...base, cloneId, step: next, attempts: 0 } } };
-  }
+  // The next step follows from the clone's new state.
+  if (op?.status === 'succeeded')
+    return { kind: 'move', move: { member: { ...base, cloneId: m.step === 'clone' ? op.resource.id : m.cloneId } } };
   const error = op?.error ?? { code: 'lost', message: `operation ${m.operation} is gone` };
   if (RETRYABLE.has(error.code) && m.attempts < MAX_ATTEMPTS) return { kind: 'move', move: { member: base } };
-  return failed(deps, base, { code: error.code, message: error.message, step: m.step, operation: m.operation });
+  return failed(base, { code: error.code, message: error.message, step: m.step, operation: m.operation }, d);
 }
 
-function failed(_deps: Deps, m: DeploymentMember, error: NonNullable<DeploymentMember['error']>): Next {
-  if (m.teardown)
-    // The teardown itself failed: what is left stays as it is, and the machine is quarantined with the error.
-    return { kind: 'move', move: { member: { ...m, step: 'done', outcome: 'failed', error }, machine: 'quarantine' } };
-  return { kind: 'move', move: { member: { ...m, error, teardown: 'failed', attempts: 0 }, failed: true } };
+function failed(m: DeploymentMember, error: NonNullable<DeploymentMember['error']>, d?: Deployment): Next {
+  if (m.teardown) {
+    // The teardown itself failed: what is left stays as it is, and the member ends failed with the error.
+    const quarantine = (d?.scenario ?? 'deployment') === 'deployment';
+    const told = m.error
+      ? { ...m.error, message: `${m.error.message}; then putting it back failed at ${error.step}: ${error.message}` }
+      : error;
+    const member = { ...m, step: 'done' as const, outcome: 'failed' as const, error: told };
+    return { kind: 'move', move: { member, machine: quarantine ? 'quarantine' : 'ready' } };
+  }
+  return { kind: 'move', move: { member: { ...m, error, teardown: 'failed', reached: 0, attempts: 0 }, failed: true } };
 }
 
 /** Starts the member's step as an operation of its own; a refusal is the step's failure. */
-async function start(deps: Deps, d: Deployment, m: DeploymentMember): Promise<Next> {
+async function start(
+  deps: Deps,
+  d: Deployment,
+  m: DeploymentMember,
+  goal: Goal,
+  clone: Clone | undefined,
+): Promise<Next> {
   const parent: Parent = { operation: d.operation, actor: d.actor, deployment: d.id };
   let accepted: { operation: string };
   try {
@@ -200,15 +221,17 @@ async function start(deps: Deps, d: Deployment, m: DeploymentMember): Promise<Ne
         parent,
       );
     } else {
-      const body =
-        m.step === 'assign' ? { machine: m.machine, customization: { items: d.items, variables: m.variables } } : {};
-      accepted = await cloneEvent(deps, undefined, m.cloneId!, m.step as never, body, parent);
+      // An operational clone is bound as it is; a clean one is customized for the machine.
+      const customization =
+        clone?.metastate === 'clean' ? { items: d.items, variables: goal.variables ?? {} } : undefined;
+      const body = m.step === 'assign' ? { machine: goal.machine, ...(customization ? { customization } : {}) } : {};
+      accepted = await cloneEvent(deps, undefined, clone!.id, m.step as LifecycleEvent, body, parent);
     }
   } catch (e) {
     // Someone else's operation holds the clone: wait for it.
     if (e instanceof BusyError) return { kind: 'wait' };
     if (!(e instanceof ApiError)) throw e;
-    return failed(deps, m, { code: e.code, message: e.message, step: m.step });
+    return failed(m, { code: e.code, message: e.message, step: m.step }, d);
   }
   return { kind: 'move', move: { member: { ...m, operation: accepted.operation, attempts: m.attempts + 1 } } };
 }

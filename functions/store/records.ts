@@ -57,6 +57,8 @@ export interface Machine extends Base {
   state?: MachineState;
   reservation?: string;
   quarantine?: { deployment: string; member: number; error: { code: string; message: string }; at: string };
+  /** A clone kept for this machine by a reassignment, to switch back to. */
+  standby?: string;
 }
 
 export type MachineState = 'ready' | 'reserved' | 'quarantined';
@@ -148,8 +150,24 @@ export interface DeploymentMember {
   attempts: number;
   /** Why the member is being torn down: it failed, the deployment rolls back, or it is deleted. */
   teardown?: 'failed' | 'rollback' | 'delete';
+  /** Where the member's clones are to end, in order (a migration's, a reassignment's); a deployment's follow from it. */
+  goals?: Goal[];
+  /** Where they go back to when a goal cannot be reached (a migration's source machine). */
+  compensation?: Goal[];
+  /** How many goals of the list in hand are reached. */
+  reached?: number;
   outcome?: 'succeeded' | 'failed' | 'skipped' | 'rolled_back' | 'removed';
   error?: { code: string; message: string; step: string; operation?: string };
+}
+
+/** A state a clone is to reach: bound to `machine` with `binding`, or destroyed. */
+export interface Goal {
+  /** The clone; absent: the member's own, made by its `clone` step. */
+  clone?: string;
+  machine?: string;
+  binding: Binding | 'destroyed';
+  /** Variables for the assign of a clean clone. */
+  variables?: Record<string, string>;
 }
 
 export type MemberStep =
@@ -164,12 +182,18 @@ export type MemberStep =
   | 'destroy'
   | 'done';
 
+export type Scenario = 'deployment' | 'migration' | 'reassignment';
+
 export interface FailurePolicy {
   maxFailures: number;
   onFailure: 'continue' | 'stop' | 'rollback';
 }
 
 export interface Deployment extends Base {
+  /** What the record is: a deployment (the default), or a migration or reassignment of one member. */
+  scenario?: Scenario;
+  /** A reassignment that keeps the old clone: it is listed on the machine as its standby. */
+  standby?: { machine: string; clone: string };
   site: string;
   master: string;
   masterName: string;
