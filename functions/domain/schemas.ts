@@ -253,3 +253,25 @@ export const createDeployment = z
   .refine((d) => d.selector === undefined || d.count !== undefined, {
     message: '"selector" picks machines for "count"; with "machines" it has no use',
   });
+
+export const createMigration = z
+  .object({
+    clone: ref,
+    toMachine: ref,
+    /** "keep": the image stays in its repository and the new machine reaches it there. */
+    storage: z.union([z.literal('keep'), z.object({ repository: ref }).strict()]).default('keep'),
+    /** For a clean clone: variables of its customization for the new machine. */
+    variables: variablesSchema.optional(),
+  })
+  .strict();
+
+export const createReassignment = z
+  .object({
+    machine: ref,
+    to: z.union([
+      z.object({ clone: ref }).strict(),
+      z.object({ master: ref, name: name.optional(), variables: variablesSchema.optional() }).strict(),
+    ]),
+    old: z.enum(['standby', 'destroy']).default('standby'),
+  })
+  .strict();

@@ -35,7 +35,11 @@ export const deploymentKind: OperationKind = {
   async commit(deps, op, _outcome, now) {
     const d = await deploymentOf(deps, op);
     if (!d) return { writes: [], result: { deployment: op.resource.id } };
-    return { writes: [deps.deployments.saveWrite(revise(d, { status: 'succeeded' }, now))], result: summary(d) };
+    const writes = [deps.deployments.saveWrite(revise(d, { status: 'succeeded' }, now))];
+    // A reassignment that kept the old clone lists it on the machine, to switch back to.
+    const machine = d.standby ? await deps.machines.get(d.standby.machine) : undefined;
+    if (machine) writes.push(deps.machines.saveWrite(revise(machine, { standby: d.standby!.clone }, now)));
+    return { writes, result: summary(d) };
   },
   undo: (deps, op, _error, now) => failedWrites(deps, op, now),
 };

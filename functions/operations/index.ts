@@ -14,6 +14,8 @@ const kinds: Record<string, OperationKind> = {
   check: checkKind,
   remove_orphan: removeOrphanKind,
   deployment: deploymentKind,
+  migration: deploymentKind,
+  reassignment: deploymentKind,
   deployment_delete: deploymentDeleteKind,
 };
 

@@ -11,6 +11,7 @@ import {
   listDeployments,
 } from '../scenarios/deployments';
 import { releaseMachineAction } from '../scenarios/machine-state';
+import { createMigrationAction, createReassignmentAction, getScenario } from '../scenarios/moves';
 
 export const scenarioRoutes: RouteSpec[] = [
   route({
@@ -41,7 +42,7 @@ export const scenarioRoutes: RouteSpec[] = [
     tag: 'scenarios',
     summary: 'Read a deployment: its members, each with its machine, clone, step, attempts, outcome and error',
     access: 'viewer',
-    handler: async (c) => deploymentView(await getDeployment(c.deps, c.params.id!)),
+    handler: async (c) => deploymentView(await getDeployment(c.deps, c.params.id!, 'deployment')),
   }),
   route({
     method: 'delete',
@@ -52,6 +53,44 @@ export const scenarioRoutes: RouteSpec[] = [
     access: 'operator',
     status: 202,
     handler: (c) => deleteDeploymentAction(c.deps, c.principal, c.params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/migrations',
+    tag: 'scenarios',
+    summary:
+      'Move a clone to another machine, keeping its storage and its binding (an operational clone is not customized again); on a failure it goes back to its source machine',
+    access: 'operator',
+    status: 202,
+    body: s.createMigration,
+    handler: (c) => createMigrationAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/migrations/{id}',
+    tag: 'scenarios',
+    summary: 'Read a migration: its one member, with its goals, step, outcome and error',
+    access: 'viewer',
+    handler: (c) => getScenario(c.deps, c.params.id!, 'migration'),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/reassignments',
+    tag: 'scenarios',
+    summary:
+      "Switch a machine to another clone (an existing one, or one made now from a master); the old one becomes the machine's standby or is destroyed",
+    access: 'operator',
+    status: 202,
+    body: s.createReassignment,
+    handler: (c) => createReassignmentAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/reassignments/{id}',
+    tag: 'scenarios',
+    summary: 'Read a reassignment: its one member, with its goals, step, outcome and error',
+    access: 'viewer',
+    handler: (c) => getScenario(c.deps, c.params.id!, 'reassignment'),
   }),
   route({
     method: 'post',

@@ -19,7 +19,7 @@ import type { createDeployment } from '../domain/schemas';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import { nameKey, TransactionConflict, type Write } from '../store/db';
 import { newId } from '../store/ids';
-import type { Deployment, DeploymentMember, Machine, Master, Repository } from '../store/records';
+import type { Deployment, DeploymentMember, Machine, Master, Repository, Scenario } from '../store/records';
 import { revise } from '../store/resources';
 import { sha256Hex } from '../store/tokens';
 import { ClientTokenReusedError, DeploymentRunningError, NotEnoughMachinesError } from './errors';
@@ -246,10 +246,62 @@ async function byToken(deps: Deps, token: string, requestHash: string) {
   return { id: d.id, operation: d.operation, status: 'running' as const, again: true, links: links(d.id, d.operation) };
 }
 
-const links = (id: string, operation: string) => ({
-  self: `/v1/deployments/${id}`,
+/** Where each scenario's records are read. */
+export const scenarioPaths = {
+  deployment: 'deployments',
+  migration: 'migrations',
+  reassignment: 'reassignments',
+} as const;
+
+const links = (id: string, operation: string, scenario: keyof typeof scenarioPaths = 'deployment') => ({
+  self: `/v1/${scenarioPaths[scenario]}/${id}`,
   operation: `/v1/operations/${operation}`,
 });
+
+/** The record of a scenario as accept writes it, before its operation is known. */
+export type ScenarioRecord = Omit<Deployment, 'operation'>;
+
+/** Reserves `machines` for the scenario and starts its workflow, in the transactions described above. */
+export async function startScenario(
+  deps: Deps,
+  p: Principal | undefined,
+  a: { record: ScenarioRecord; machines: Machine[]; extra?: Write[] },
+) {
+  const { record } = a;
+  const now = deps.now();
+  const rest = await reserveRest(deps, a.machines, record.id, now);
+  const site = await deps.sites.require(record.site);
+  const scenario = record.scenario ?? 'deployment';
+  try {
+    const accepted = await accept(
+      deps,
+      p,
+      {
+        workflow: 'deployment',
+        kind: scenario,
+        resource: { kind: 'deployment', id: record.id, name: record.id },
+        site: record.site,
+        request: { master: record.master, members: record.members.length },
+        firstStep: 'members',
+        input: {
+          deployment: record.id,
+          mode: 'deploy',
+          members: record.members.map((m) => m.index),
+          concurrency: site.agent?.slots ?? 4,
+        },
+      },
+      (op) => [
+        ...deps.deployments.createWrites({ ...record, operation: op.id }),
+        ...(a.extra ?? []),
+        ...a.machines.slice(0, FIRST_CHUNK).map((m) => reserveWrite(deps, m, record.id, now)),
+      ],
+    );
+    return { id: record.id, ...accepted, links: links(record.id, accepted.operation, scenario) };
+  } catch (e) {
+    await releaseAll(deps, rest);
+    throw e;
+  }
+}
 
 async function reserveAndStart(
   deps: Deps,
@@ -266,9 +318,7 @@ async function reserveAndStart(
   },
 ) {
   const now = deps.now();
-  const rest = await reserveRest(deps, a.machines, a.id, now);
-  const site = await deps.sites.require(a.repo.site);
-  const deployment = (operation: string): Deployment => ({
+  const record: ScenarioRecord = {
     id: a.id,
     name: a.id,
     rev: 1,
@@ -285,45 +335,18 @@ async function reserveAndStart(
     ...(a.clientToken ? { clientToken: a.clientToken } : {}),
     requestHash: a.requestHash,
     status: 'running',
-    operation,
     failures: 0,
     members: a.members,
     actor: actorOf(p),
-  });
-  try {
-    const accepted = await accept(
-      deps,
-      p,
-      {
-        workflow: 'deployment',
-        kind: 'deployment',
-        resource: { kind: 'deployment', id: a.id, name: a.id },
-        site: a.repo.site,
-        request: { master: a.master.id, members: a.members.length },
-        firstStep: 'members',
-        input: {
-          deployment: a.id,
-          mode: 'deploy',
-          members: a.members.map((m) => m.index),
-          concurrency: site.agent?.slots ?? 4,
-        },
-      },
-      (op) => {
-        const writes: Write[] = [...deps.deployments.createWrites(deployment(op.id))];
-        if (a.clientToken) writes.push(deps.db.putNew({ ...tokenKey(a.clientToken), id: a.id, kind: 'deployment' }));
-        return [...writes, ...a.machines.slice(0, FIRST_CHUNK).map((m) => reserveWrite(deps, m, a.id, now))];
-      },
-    );
-    return { id: a.id, ...accepted, links: links(a.id, accepted.operation) };
-  } catch (e) {
-    await releaseAll(deps, rest);
-    throw e;
-  }
+  };
+  const extra = a.clientToken ? [deps.db.putNew({ ...tokenKey(a.clientToken), id: a.id, kind: 'deployment' })] : [];
+  return startScenario(deps, p, { record, machines: a.machines, extra });
 }
 
-export async function getDeployment(deps: Deps, ref: string): Promise<Deployment> {
+export async function getDeployment(deps: Deps, ref: string, scenario?: Scenario): Promise<Deployment> {
   const d = await deps.deployments.get(ref);
-  if (!d) throw new NotFoundError('deployment', ref);
+  if (!d || (scenario && (d.scenario ?? 'deployment') !== scenario))
+    throw new NotFoundError(scenario ?? 'deployment', ref);
   return d;
 }
 
@@ -344,7 +367,7 @@ export function deploymentView(d: Deployment) {
 
 /** `DELETE /v1/deployments/{id}`: tears down every member that succeeded (reverse steps), then removes the record. */
 export async function deleteDeploymentAction(deps: Deps, p: Principal | undefined, ref: string) {
-  const d = await getDeployment(deps, ref);
+  const d = await getDeployment(deps, ref, 'deployment');
   if (d.status === 'running' || d.status === 'deleting') throw new DeploymentRunningError(d.id, d.operation);
   const site = await deps.sites.require(d.site);
   const now = deps.now();
@@ -370,7 +393,9 @@ export async function deleteDeploymentAction(deps: Deps, p: Principal | undefine
   return { id: d.id, ...accepted, links: links(d.id, accepted.operation) };
 }
 
+/** Deployments only (migrations and reassignments share the records); a page may hold fewer than `limit`. */
 export async function listDeployments(deps: Deps, page: { limit?: number; cursor?: string }) {
   const p = await deps.deployments.list(page);
-  return { items: p.items.map(deploymentView), ...(p.cursor ? { cursor: p.cursor } : {}) };
+  const items = p.items.filter((d) => (d.scenario ?? 'deployment') === 'deployment').map(deploymentView);
+  return { items, ...(p.cursor ? { cursor: p.cursor } : {}) };
 }
