@@ -9,21 +9,27 @@ import type { Clone } from '../store/records';
 import { accept, type Parent } from './accept';
 import { repoRef } from './views';
 
+/** A ready master and the repository its clones go to (its own unless named), which must be on the master's site. */
+export async function cloneSource(deps: Deps, masterRef: string, repositoryRef?: string) {
+  const master = await deps.masters.require(masterRef);
+  if (master.status !== 'ready')
+    throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
+  const repo = await deps.repositories.require(repositoryRef ?? master.repository);
+  const masterRepo = await deps.repositories.require(master.repository);
+  if (repo.site !== masterRepo.site)
+    throw new InvalidInputError(
+      `repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`,
+    );
+  return { master, repo, masterRepo };
+}
+
 export async function createCloneAction(
   deps: Deps,
   p: Principal | undefined,
   body: z.infer<typeof createClone>,
   parent?: Parent,
 ) {
-  const master = await deps.masters.require(body.master);
-  if (master.status !== 'ready')
-    throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
-  const repo = await deps.repositories.require(body.repository ?? master.repository);
-  const masterRepo = await deps.repositories.require(master.repository);
-  if (repo.site !== masterRepo.site)
-    throw new InvalidInputError(
-      `repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`,
-    );
+  const { master, repo, masterRepo } = await cloneSource(deps, body.master, body.repository);
   // The agent knows what the repository can do: `auto` becomes the fastest method it supports.
   const method = body.method;
   if (repo.id !== masterRepo.id && (method === 'overlay' || method === 'reflink'))

@@ -36,9 +36,9 @@ export const deploymentKind: OperationKind = {
     const d = await deploymentOf(deps, op);
     if (!d) return { writes: [], result: { deployment: op.resource.id } };
     const writes = [deps.deployments.saveWrite(revise(d, { status: 'succeeded' }, now))];
-    // A reassignment that kept the old clone lists it on the machine, to switch back to.
-    const machine = d.standby ? await deps.machines.get(d.standby.machine) : undefined;
-    if (machine) writes.push(deps.machines.saveWrite(revise(machine, { standby: d.standby!.clone }, now)));
+    // A reassignment lists the clone it kept on the machine, to switch back to (none when it destroyed it).
+    const machine = d.scenario === 'reassignment' ? await deps.machines.get(d.members[0]!.machine) : undefined;
+    if (machine) writes.push(deps.machines.saveWrite(revise(machine, { standby: d.standby?.clone }, now)));
     return { writes, result: summary(d) };
   },
   undo: (deps, op, _error, now) => failedWrites(deps, op, now),

@@ -8,7 +8,9 @@
  * that cannot be met reserves nothing. The deployment workflow then runs the members (members.ts).
  */
 import type { z } from 'zod';
+import type { DeploymentMode } from '../../statemachines/steps';
 import { accept } from '../actions/accept';
+import { cloneSource } from '../actions/clones';
 import type { Principal } from '../auth/principal';
 import { actorOf } from '../auth/principal';
 import type { Deps } from '../deps';
@@ -19,7 +21,7 @@ import type { createDeployment } from '../domain/schemas';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import { nameKey, TransactionConflict, type Write } from '../store/db';
 import { newId } from '../store/ids';
-import type { Deployment, DeploymentMember, Machine, Master, Repository, Scenario } from '../store/records';
+import type { Deployment, DeploymentMember, Machine, Master, Repository, Scenario, Site } from '../store/records';
 import { revise } from '../store/resources';
 import { sha256Hex } from '../store/tokens';
 import { ClientTokenReusedError, DeploymentRunningError, NotEnoughMachinesError } from './errors';
@@ -174,15 +176,7 @@ export async function createDeploymentAction(deps: Deps, p: Principal | undefine
     const again = await byToken(deps, clientToken, requestHash);
     if (again) return again;
   }
-  const master = await deps.masters.require(body.master);
-  if (master.status !== 'ready')
-    throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
-  const repo = await deps.repositories.require(body.repository ?? master.repository);
-  const masterRepo = await deps.repositories.require(master.repository);
-  if (repo.site !== masterRepo.site)
-    throw new InvalidInputError(
-      `repository ${repo.name} is on site ${repo.site}, the master on site ${masterRepo.site}`,
-    );
+  const { master, repo } = await cloneSource(deps, body.master, body.repository);
   const missing = missingVariables([...master.customization, ...(body.items ?? [])], body.variables ?? {});
   if (missing.length)
     throw new InvalidInputError(
@@ -261,6 +255,14 @@ const links = (id: string, operation: string, scenario: keyof typeof scenarioPat
 /** The record of a scenario as accept writes it, before its operation is known. */
 export type ScenarioRecord = Omit<Deployment, 'operation'>;
 
+/** The deployment workflow's input: the members' indexes for its Map, at most the agent's slots at once. */
+const workflowInput = (d: ScenarioRecord, mode: DeploymentMode, site: Site) => ({
+  deployment: d.id,
+  mode,
+  members: d.members.map((m) => m.index),
+  concurrency: site.agent?.slots ?? 4,
+});
+
 /** Reserves `machines` for the scenario and starts its workflow, in the transactions described above. */
 export async function startScenario(
   deps: Deps,
@@ -283,12 +285,7 @@ export async function startScenario(
         site: record.site,
         request: { master: record.master, members: record.members.length },
         firstStep: 'members',
-        input: {
-          deployment: record.id,
-          mode: 'deploy',
-          members: record.members.map((m) => m.index),
-          concurrency: site.agent?.slots ?? 4,
-        },
+        input: workflowInput(record, 'deploy', site),
       },
       (op) => [
         ...deps.deployments.createWrites({ ...record, operation: op.id }),
@@ -381,12 +378,7 @@ export async function deleteDeploymentAction(deps: Deps, p: Principal | undefine
       site: d.site,
       request: {},
       firstStep: 'members',
-      input: {
-        deployment: d.id,
-        mode: 'delete',
-        members: d.members.map((m) => m.index),
-        concurrency: site.agent?.slots ?? 4,
-      },
+      input: workflowInput(d, 'delete', site),
     },
     (op) => [deps.deployments.saveWrite(revise(d, { status: 'deleting', operation: op.id }, now))],
   );

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack } from '../../infra/local/stack';
 import { Api } from '../support/api';
-import { baseFiles, makeExt4 } from '../support/images';
+import { baseFiles, hostnameItems, makeExt4 } from '../support/images';
 import { checkPrerequisites, freeBytes, makeScratchFs, removeScratchFs } from './clone-fs';
 import { linearFit } from './fit';
 import { median, quantile } from './load';
@@ -20,17 +20,6 @@ const SIZES = (process.env.SIZES ?? '10,25,50,100').split(',').map(Number);
 const RUNS = Number(process.env.RUNS ?? 3);
 const GiB = 1024 ** 3;
 const PAPER = { a: 53.6, b: 13 };
-
-const hostnameItems = [
-  { type: 'file', path: '/etc/hostname', content: '${hostname}\n' },
-  {
-    type: 'replace',
-    path: '/etc/hosts',
-    pattern: '^127\\.0\\.1\\.1 .*$',
-    replacement: '127.0.1.1 ${hostname}',
-    flags: 'm',
-  },
-];
 
 async function main() {
   checkPrerequisites();

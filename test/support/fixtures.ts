@@ -3,20 +3,11 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, inject } from 'vitest';
 import type { Api } from './api';
-import { baseFiles, makeExt4 } from './images';
+import { baseFiles, hostnameItems, makeExt4 } from './images';
 
 export const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 
-export const hostnameItems = [
-  { type: 'file', path: '/etc/hostname', content: '${hostname}\n' },
-  {
-    type: 'replace',
-    path: '/etc/hosts',
-    pattern: '^127\\.0\\.1\\.1 .*$',
-    replacement: '127.0.1.1 ${hostname}',
-    flags: 'm',
-  },
-];
+export { hostnameItems } from './images';
 
 export async function makeRepository(api: Api) {
   // Inside the stack's home, which the global teardown removes.

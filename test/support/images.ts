@@ -30,3 +30,15 @@ export const baseFiles = {
   'etc/hostname': 'template\n',
   'etc/hosts': '127.0.0.1 localhost\n127.0.1.1 template\n',
 };
+
+/** The hostname customization most tests give their masters. */
+export const hostnameItems = [
+  { type: 'file', path: '/etc/hostname', content: '${hostname}\n' },
+  {
+    type: 'replace',
+    path: '/etc/hosts',
+    pattern: '^127\\.0\\.1\\.1 .*$',
+    replacement: '127.0.1.1 ${hostname}',
+    flags: 'm',
+  },
+];

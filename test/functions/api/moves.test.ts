@@ -119,5 +119,6 @@ describe('migrations and reassignments', () => {
     expect((await api.wait(back.body.operation, 120_000)).status).toBe('succeeded');
     expect((await api.get(`/v1/clones/${old.id}`)).body).toMatchObject({ machine: machine.id, binding: 'active' });
     expect((await api.get(`/v1/clones/${fresh.id}`)).body.status ?? 'gone').not.toBe('ready');
+    expect((await api.get(`/v1/machines/${machine.id}`)).body.standby).toBeUndefined();
   }, 180_000);
 });
