@@ -275,3 +275,23 @@ export const createReassignment = z
     old: z.enum(['standby', 'destroy']).default('standby'),
   })
   .strict();
+
+export const createServiceUpdate = z
+  .object({
+    machines: z.array(ref).min(1).max(MAX_DEPLOYMENT_MEMBERS).optional(),
+    deployment: ref.optional(),
+    newMaster: ref,
+    /** Not supported yet: named only to be refused with what to do instead. */
+    stagingMachine: ref.optional(),
+    waves: z
+      .object({
+        size: z.number().int().min(1).max(MAX_DEPLOYMENT_MEMBERS).default(1),
+        pauseOnFailure: z.boolean().default(true),
+      })
+      .strict()
+      .default({ size: 1, pauseOnFailure: true }),
+  })
+  .strict()
+  .refine((b) => (b.machines === undefined) !== (b.deployment === undefined), {
+    message: 'give either "machines" or "deployment", not both',
+  });

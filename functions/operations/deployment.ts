@@ -31,18 +31,25 @@ async function failedWrites(deps: Deps, op: Operation, now: string) {
   return [deps.deployments.saveWrite(revise(d, { status }, now))];
 }
 
-export const deploymentKind: OperationKind = {
-  async commit(deps, op, _outcome, now) {
-    const d = await deploymentOf(deps, op);
-    if (!d) return { writes: [], result: { deployment: op.resource.id } };
-    const writes = [deps.deployments.saveWrite(revise(d, { status: 'succeeded' }, now))];
-    // A reassignment lists the clone it kept on the machine, to switch back to (none when it destroyed it).
-    const machine = d.scenario === 'reassignment' ? await deps.machines.get(d.members[0]!.machine) : undefined;
-    if (machine) writes.push(deps.machines.saveWrite(revise(machine, { standby: d.standby?.clone }, now)));
-    return { writes, result: summary(d) };
-  },
-  undo: (deps, op, _error, now) => failedWrites(deps, op, now),
-};
+/** A phase that ended well leaves the scenario `status`. */
+function phaseKind(status: Deployment['status']): OperationKind {
+  return {
+    async commit(deps, op, _outcome, now) {
+      const d = await deploymentOf(deps, op);
+      if (!d) return { writes: [], result: { deployment: op.resource.id } };
+      const writes = [deps.deployments.saveWrite(revise(d, { status }, now))];
+      // A reassignment lists the clone it kept on the machine, to switch back to (none when it destroyed it).
+      const machine = d.scenario === 'reassignment' ? await deps.machines.get(d.members[0]!.machine) : undefined;
+      if (machine) writes.push(deps.machines.saveWrite(revise(machine, { standby: d.standby?.clone }, now)));
+      return { writes, result: summary(d) };
+    },
+    undo: (deps, op, _error, now) => failedWrites(deps, op, now),
+  };
+}
+
+export const deploymentKind = phaseKind('succeeded');
+export const rolledBackKind = phaseKind('rolled_back');
+export const finalizedKind = phaseKind('finalized');
 
 export const deploymentDeleteKind: OperationKind = {
   async commit(deps, op) {

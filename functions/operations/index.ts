@@ -3,7 +3,7 @@ import { isEvent } from '../../statemachines/lifecycle';
 import type { Operation } from '../store/records';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
-import { deploymentDeleteKind, deploymentKind } from './deployment';
+import { deploymentDeleteKind, deploymentKind, finalizedKind, rolledBackKind } from './deployment';
 import { eventKind } from './event';
 import { importKind } from './import';
 import type { OperationKind } from './kind';
@@ -16,6 +16,9 @@ const kinds: Record<string, OperationKind> = {
   deployment: deploymentKind,
   migration: deploymentKind,
   reassignment: deploymentKind,
+  service_update: deploymentKind,
+  service_update_rollback: rolledBackKind,
+  service_update_finalize: finalizedKind,
   deployment_delete: deploymentDeleteKind,
 };
 

@@ -12,6 +12,12 @@ import {
 } from '../scenarios/deployments';
 import { releaseMachineAction } from '../scenarios/machine-state';
 import { createMigrationAction, createReassignmentAction, getScenario } from '../scenarios/moves';
+import {
+  createServiceUpdateAction,
+  finalizeServiceUpdate,
+  rollbackServiceUpdate,
+  serviceUpdateView,
+} from '../scenarios/service-updates';
 
 export const scenarioRoutes: RouteSpec[] = [
   route({
@@ -91,6 +97,43 @@ export const scenarioRoutes: RouteSpec[] = [
     summary: 'Read a reassignment: its one member, with its goals, step, outcome and error',
     access: 'viewer',
     handler: (c) => getScenario(c.deps, c.params.id!, 'reassignment'),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/service-updates',
+    tag: 'scenarios',
+    summary:
+      "Roll a new master out onto a service's machines in waves: each gets a clone of it with its old clone's variables, and the old clone stays as its standby",
+    access: 'operator',
+    status: 202,
+    body: s.createServiceUpdate,
+    handler: (c) => createServiceUpdateAction(c.deps, c.principal, c.body),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/service-updates/{id}',
+    tag: 'scenarios',
+    summary: 'Read a service update: each machine with its old clone, its new clone, step and outcome',
+    access: 'viewer',
+    handler: (c) => serviceUpdateView(c.deps, c.params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/service-updates/{id}/rollback',
+    tag: 'scenarios',
+    summary: 'Switch every updated machine back to its standby clone: nothing is cloned or customized; idempotent',
+    access: 'operator',
+    status: 202,
+    handler: (c) => rollbackServiceUpdate(c.deps, c.principal, c.params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/service-updates/{id}/finalize',
+    tag: 'scenarios',
+    summary: 'Destroy the standby clones of a service update',
+    access: 'operator',
+    status: 202,
+    handler: (c) => finalizeServiceUpdate(c.deps, c.principal, c.params.id!),
   }),
   route({
     method: 'post',

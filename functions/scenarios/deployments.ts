@@ -245,6 +245,7 @@ export const scenarioPaths = {
   deployment: 'deployments',
   migration: 'migrations',
   reassignment: 'reassignments',
+  service_update: 'service-updates',
 } as const;
 
 const links = (id: string, operation: string, scenario: keyof typeof scenarioPaths = 'deployment') => ({
@@ -256,11 +257,11 @@ const links = (id: string, operation: string, scenario: keyof typeof scenarioPat
 export type ScenarioRecord = Omit<Deployment, 'operation'>;
 
 /** The deployment workflow's input: the members' indexes for its Map, at most the agent's slots at once. */
-const workflowInput = (d: ScenarioRecord, mode: DeploymentMode, site: Site) => ({
+export const workflowInput = (d: ScenarioRecord, mode: DeploymentMode, site: Site) => ({
   deployment: d.id,
   mode,
   members: d.members.map((m) => m.index),
-  concurrency: site.agent?.slots ?? 4,
+  concurrency: d.concurrency ?? site.agent?.slots ?? 4,
 });
 
 /** Reserves `machines` for the scenario and starts its workflow, in the transactions described above. */

@@ -38,6 +38,7 @@ const UP = { assigned: 'attach', attached: 'activate' } as const;
 /** The goals of the member in hand: its own list, its compensation, or a deployment's (built, or torn down). */
 function goalsOf(d: Deployment, m: DeploymentMember): Goal[] {
   if (m.teardown === 'failed' && m.compensation) return m.compensation;
+  if (m.teardown && m.teardown !== 'failed' && m.phases?.[m.teardown]) return m.phases[m.teardown]!;
   if (m.teardown) return [{ binding: 'destroyed' }];
   if (m.goals) return m.goals;
   return [{ machine: m.machine, binding: d.activate ? 'active' : 'attached', variables: m.variables }];
@@ -182,7 +183,10 @@ function afterOperation(d: Deployment, m: DeploymentMember, op: Operation | unde
   const base = { ...m, operation: undefined };
   // The next step follows from the clone's new state.
   if (op?.status === 'succeeded')
-    return { kind: 'move', move: { member: { ...base, cloneId: m.step === 'clone' ? op.resource.id : m.cloneId } } };
+    return {
+      kind: 'move',
+      move: { member: { ...base, attempts: 0, cloneId: m.step === 'clone' ? op.resource.id : m.cloneId } },
+    };
   const error = op?.error ?? { code: 'lost', message: `operation ${m.operation} is gone` };
   if (RETRYABLE.has(error.code) && m.attempts < MAX_ATTEMPTS) return { kind: 'move', move: { member: base } };
   return failed(base, { code: error.code, message: error.message, step: m.step, operation: m.operation }, d);
@@ -243,9 +247,12 @@ export async function finishDeployment(deps: Deps, operation: string, id: string
   const { maxFailures, onFailure } = d.failurePolicy;
   if (mode === 'deploy' && onFailure === 'rollback' && d.failures > maxFailures && count('succeeded') > 0)
     return { rollback: true };
-  const failures = d.members.filter((m) => m.outcome === 'failed');
-  if (failures.length === 0 && count('skipped') === 0)
-    return { rollback: false, ...(await commit(deps, operation, { mode })) };
+  // A deployment's rollback ends its failed deploy; a phase asked for later (a service update's
+  // rollback, a delete, a finalize) answers for the members it tore down only.
+  const ofDeploy = mode === 'deploy' || (mode === 'rollback' && (d.scenario ?? 'deployment') === 'deployment');
+  const failures = d.members.filter((m) => m.outcome === 'failed' && (ofDeploy || m.teardown === mode));
+  const clean = failures.length === 0 && (!ofDeploy || count('skipped') === 0);
+  if (clean) return { rollback: false, ...(await commit(deps, operation, { mode })) };
   const first = failures[0]?.error;
   const what =
     mode === 'delete'

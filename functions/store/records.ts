@@ -146,7 +146,7 @@ export interface DeploymentMember {
   step: MemberStep;
   /** The operation of the step in hand. */
   operation?: string;
-  /** Tries of the step in hand (a step cut short by a restart is tried again). */
+  /** Tries of the step in hand (a step cut short by a restart is tried again); 0 between steps. */
   attempts: number;
   /** Why the member is being torn down: it failed, the deployment rolls back, or it is deleted. */
   teardown?: 'failed' | 'rollback' | 'delete';
@@ -154,6 +154,8 @@ export interface DeploymentMember {
   goals?: Goal[];
   /** Where they go back to when a goal cannot be reached (a migration's source machine). */
   compensation?: Goal[];
+  /** The goals of a later phase, when they are not "destroy the member's clone" (a service update's rollback). */
+  phases?: { rollback?: Goal[]; delete?: Goal[] };
   /** How many goals of the list in hand are reached. */
   reached?: number;
   outcome?: 'succeeded' | 'failed' | 'skipped' | 'rolled_back' | 'removed';
@@ -182,7 +184,7 @@ export type MemberStep =
   | 'destroy'
   | 'done';
 
-export type Scenario = 'deployment' | 'migration' | 'reassignment';
+export type Scenario = 'deployment' | 'migration' | 'reassignment' | 'service_update';
 
 export interface FailurePolicy {
   maxFailures: number;
@@ -192,6 +194,8 @@ export interface FailurePolicy {
 export interface Deployment extends Base {
   /** What the record is: a deployment (the default), or a migration or reassignment of one member. */
   scenario?: Scenario;
+  /** Members at once (a service update's wave size); by default the agent's slots. */
+  concurrency?: number;
   /** A reassignment that keeps the old clone: it is listed on the machine as its standby. */
   standby?: { machine: string; clone: string };
   site: string;
@@ -206,7 +210,7 @@ export interface Deployment extends Base {
   clientToken?: string;
   /** sha256 of the request as accepted: the same clientToken with another body is refused. */
   requestHash: string;
-  status: 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'deleting' | 'deleted';
+  status: 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'deleting' | 'deleted' | 'finalized';
   /** The operation of the phase in hand (the deploy, then the delete). */
   operation: string;
   /** Members that failed so far; past `failurePolicy.maxFailures`, `onFailure` applies to the rest. */
