@@ -163,7 +163,9 @@ describe('npm start', () => {
     // Cut short, every copy was removed (and clones/ with the last); the ones that finished are recorded.
     const records = ((await s.api.get('/v1/clones?limit=100')).body.items as any[]).map((c) => c.path);
     const files = (await readdir(join(data.path, 'clones')).catch(() => [] as string[])).map((n) => `clones/${n}`);
-    expect(files.sort()).toEqual(records.sort());
+    // A clone that finished has its sidecar beside it (`<image>.encompass`: who made it).
+    expect(files.filter((f) => !f.endsWith('.encompass')).sort()).toEqual(records.sort());
+    expect(files.filter((f) => f.endsWith('.encompass')).sort()).toEqual(records.map((r) => `${r}.encompass`).sort());
 
     process.kill(s.stack.pid, 'SIGKILL');
     await allGone(Object.values(s.children), 10_000);
