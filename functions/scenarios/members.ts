@@ -165,7 +165,7 @@ async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: Depl
   const step = converge(clone, goal);
   if (step === 'done') return { kind: 'move', move: { member: { ...m, reached: reached + 1, attempts: 0 } } };
   if (step === 'clone' && (goal.clone || m.teardown))
-    return failed(m, { code: 'clone_gone', message: `clone ${cloneId ?? m.clone} is gone`, step });
+    return failed(m, { code: 'clone_gone', message: `clone ${cloneId ?? m.clone} is gone`, step }, d);
   return start(deps, d, { ...m, step }, goal, clone);
 }
 

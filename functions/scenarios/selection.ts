@@ -1,0 +1,120 @@
+/**
+ * Which machines a deployment gets and what each member is called: the machines named in the
+ * request, or the free ones that match its selector and the master's requirements (in name order),
+ * and each member's clone name and variables rendered from the request's templates.
+ */
+import type { z } from 'zod';
+import type { Deps } from '../deps';
+import { renderTemplate } from '../domain/customization';
+import { NAME_PATTERN, NAME_RULE } from '../domain/paths';
+import { unmetRequirements } from '../domain/requirements';
+import type { createDeployment } from '../domain/schemas';
+import { ConflictError, InvalidInputError } from '../errors';
+import type { DeploymentMember, Machine, Master, Repository } from '../store/records';
+import { checkMachineUsable, isFree } from './machine-state';
+
+type Body = z.infer<typeof createDeployment>;
+
+/** The values a member's templates may use, beside the request's own variables. */
+function builtins(index: number, m: Machine, master: Master, deployment: string): Record<string, string> {
+  return {
+    index: String(index),
+    'machine.name': m.name,
+    'machine.id': m.id,
+    'machine.mac': m.identity.macs?.[0] ?? '',
+    'machine.serial': m.identity.serial ?? '',
+    master: master.name,
+    deployment,
+  };
+}
+
+const unknownVariable = (where: string) => (name: string) =>
+  new InvalidInputError(
+    `${where} uses \${${name}}, which is neither a variable of the request nor one of \${index}, \${machine.name}, \${machine.id}, \${machine.mac}, \${machine.serial}, \${master}, \${deployment}; check its spelling`,
+    { problems: [`${where}: unknown variable ${name}`] },
+  );
+
+/** Each member's clone name and variables, rendered now: the agent gets plain values. */
+export function renderMembers(body: Body, master: Master, machines: Machine[], id: string): DeploymentMember[] {
+  const nameTemplate = body.name ?? `${master.name}-\${index}`;
+  const members = machines.map((m, i): DeploymentMember => {
+    const values = builtins(i + 1, m, master, id);
+    // A variable may use the built-ins and the variables before it.
+    const own: Record<string, string> = {};
+    for (const [k, v] of Object.entries(body.variables ?? {}))
+      own[k] = renderTemplate(v, { ...values, ...own }, unknownVariable(`body.variables.${k}`));
+    const first = own;
+    const clone = renderTemplate(nameTemplate, { ...values, ...first }, unknownVariable('body.name'));
+    if (!NAME_PATTERN.test(clone))
+      throw new InvalidInputError(
+        `body.name renders "${clone}" for member ${i + 1}, which is not a name: ${NAME_RULE}`,
+        {
+          problems: [`body.name: renders an invalid name "${clone}"`],
+        },
+      );
+    return { index: i + 1, machine: m.id, machineName: m.name, clone, variables: first, step: 'pending', attempts: 0 };
+  });
+  const names = new Set<string>();
+  for (const m of members) {
+    if (names.has(m.clone))
+      throw new InvalidInputError(
+        `body.name gives two members the clone name "${m.clone}"; use \${index} or \${machine.name} in it`,
+        { problems: ['body.name: renders the same name twice'] },
+      );
+    names.add(m.clone);
+  }
+  return members;
+}
+
+/** Machines that match the request, and which of them are free. */
+export async function candidates(deps: Deps, body: Body, master: Master, repo: Repository) {
+  const sel = body.selector ?? {};
+  const site = sel.site ? (await deps.sites.require(sel.site)).name : repo.site;
+  if (site !== repo.site)
+    throw new InvalidInputError(
+      `selector.site is ${site} but the clones would be on site ${repo.site} (repository ${repo.name}); deploy within one site`,
+    );
+  const all = (await deps.machines.listAll()).filter(
+    (m) =>
+      m.site === site &&
+      (!sel.kind || m.kind === sel.kind) &&
+      (sel.tags ?? []).every((t) => m.tags?.includes(t)) &&
+      unmetRequirements(master.requirements, m).length === 0,
+  );
+  all.sort((a, b) => a.name.localeCompare(b.name));
+  const detail = [
+    `site ${site}`,
+    sel.kind ? `kind ${sel.kind}` : '',
+    sel.tags?.length ? `tags ${sel.tags.join(', ')}` : '',
+    "the master's requirements",
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return { matched: all, free: all.filter(isFree), detail };
+}
+
+/** The machines named in the request: each must exist, be on the site, meet the requirements and be free. */
+export async function named(deps: Deps, refs: string[], master: Master, repo: Repository): Promise<Machine[]> {
+  const machines: Machine[] = [];
+  for (const ref of refs) {
+    const m = await deps.machines.require(ref);
+    if (machines.some((x) => x.id === m.id))
+      throw new InvalidInputError(`machine ${m.name} is named twice in body.machines; name each machine once`);
+    if (m.site !== repo.site)
+      throw new InvalidInputError(`machine ${m.name} is on site ${m.site}, the clones would be on site ${repo.site}`);
+    const unmet = unmetRequirements(master.requirements, m);
+    if (unmet.length)
+      throw new ConflictError(`machine ${m.name} does not meet the master's requirements: ${unmet.join('; ')}`, {
+        machine: m.name,
+        unmet,
+      });
+    checkMachineUsable(m);
+    if (m.clone)
+      throw new ConflictError(`machine ${m.name} already carries clone ${m.clone}; unassign it or pick another`, {
+        machine: m.name,
+        clone: m.clone,
+      });
+    machines.push(m);
+  }
+  return machines;
+}
