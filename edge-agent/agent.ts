@@ -40,6 +40,12 @@ export const MAX_RESUMES = 2;
 
 /** Step Functions' answer for a task token whose workflow no longer waits: ended, timed out, or unknown. */
 const workflowGone = (e: unknown) => ['TaskDoesNotExist', 'TaskTimedOut', 'InvalidToken'].includes((e as Error).name);
+/**
+ * The token is unknown: the workflow endpoint forgot the execution (the control plane restarted).
+ * Only then is a task undone. A token that timed out is not enough: its workflow may have delivered
+ * the task again (to this agent or another), and that run must not be undone under it.
+ */
+const workflowForgotten = (e: unknown) => ['TaskDoesNotExist', 'InvalidToken'].includes((e as Error).name);
 
 export class Agent {
   private readonly sfn: SFNClient;
@@ -258,11 +264,12 @@ export class Agent {
 
   /**
    * Sends a journaled outcome to Step Functions. It is marked reported once it arrived, or once Step
-   * Functions says the workflow no longer waits for it (a success is then undone: nobody will commit
-   * it). An outcome that could not be sent (the control plane unreachable) stays unreported, so the
-   * next start sends it again; meanwhile the workflow's heartbeat timeout delivers the task anew.
+   * Functions says the workflow no longer waits for it. At the agent's start (`atStart`, when this
+   * agent runs nothing else), a success whose workflow was forgotten is undone: nobody will commit it.
+   * An outcome that could not be sent (the control plane unreachable) stays unreported, so the next
+   * start sends it again; meanwhile the workflow's heartbeat timeout delivers the task anew.
    */
-  private async report(d: Delivery, entry: JournalEntry): Promise<void> {
+  private async report(d: Delivery, entry: JournalEntry, atStart = false): Promise<void> {
     try {
       if (entry.status === 'succeeded')
         await this.sfn.send(
@@ -273,7 +280,7 @@ export class Agent {
     } catch (e) {
       this.log(`${d.task} ${d.operation}: could not report ${entry.status}: ${(e as Error).message}`);
       if (!workflowGone(e)) return;
-      if (entry.status === 'succeeded') return this.abandon(d, entry);
+      if (atStart && entry.status === 'succeeded' && workflowForgotten(e)) return this.abandon(d, entry);
     }
     await this.journal.put(d.operation, d.task, { ...entry, reported: true });
   }
@@ -320,15 +327,20 @@ export class Agent {
     for (const entry of await this.journal.unreported()) {
       const d = entry.delivery!;
       if (entry.status !== 'running') {
-        await this.report(d, entry);
+        await this.report(d, entry, true);
         continue;
       }
-      const alive = await this.sfn.send(new SendTaskHeartbeatCommand({ taskToken: d.taskToken })).then(
-        () => true,
-        (e: unknown) => !workflowGone(e),
+      const heartbeat = await this.sfn.send(new SendTaskHeartbeatCommand({ taskToken: d.taskToken })).then(
+        () => 'alive' as const,
+        (e: unknown) => (workflowForgotten(e) ? 'forgotten' : workflowGone(e) ? 'timed out' : 'alive'),
       );
-      if (!alive) {
+      if (heartbeat === 'forgotten') {
         await this.abandon(d, entry);
+        continue;
+      }
+      if (heartbeat === 'timed out') {
+        this.log(`${d.task} ${d.operation}: its workflow no longer waits for this delivery (timed out); left as it is`);
+        await this.journal.put(d.operation, d.task, { ...entry, reported: true });
         continue;
       }
       const resumes = (entry.resumes ?? 0) + 1;
