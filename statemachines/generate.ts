@@ -127,31 +127,43 @@ function makingMachine(
   };
 }
 
-/** The agent work on a repository as a whole, one branch per action: check it, or remove an orphan. */
-export function repositoryMachine() {
-  const actions = { check: 'check', remove_orphan: 'destroy' } as const satisfies Record<string, TaskName>;
+/** Agent work outside a clone's lifecycle, one branch per action: each runs one agent task and commits. */
+function actionsMachine(comment: string, of: string, actions: Record<string, TaskName>) {
   const states: Record<string, unknown> = {
     Route: {
       Type: 'Choice',
-      Comment: 'one branch per repository action',
+      Comment: `one branch per ${of} action`,
       Choices: Object.keys(actions).map((a) => ({ Variable: '$.action', StringEquals: a, Next: stateName(a) })),
       Default: 'UnknownAction',
     },
     UnknownAction: {
       Type: 'Pass',
-      Result: { Error: 'UnknownAction', Cause: 'the action is not one of the repository workflow' },
+      Result: { Error: 'UnknownAction', Cause: `the action is not one of the ${of} workflow` },
       ResultPath: '$.error',
       Next: 'RecordFailure',
     },
   };
   for (const [action, task] of Object.entries(actions)) states[stateName(action)] = agentTask(task, 'Commit');
   return {
-    Comment: 'Work on a repository as a whole: the agent does it, the functions record it',
+    Comment: comment,
     StartAt: 'Route',
     TimeoutSeconds: AGENT_TIMEOUT_SECONDS + 600,
     States: { ...states, ...tail },
   };
 }
+
+/** The agent work on a repository as a whole: check it, or remove an orphan. */
+export const repositoryMachine = () =>
+  actionsMachine('Work on a repository as a whole: the agent does it, the functions record it', 'repository', {
+    check: 'check',
+    remove_orphan: 'destroy',
+  });
+
+/** The agent work on a machine outside a clone's lifecycle: its health check. */
+export const machineMachine = () =>
+  actionsMachine('Work on a machine: the agent does it, the functions record it', 'machine', {
+    health_check: 'health',
+  });
 
 /** The undo task's input as Parameters: each field from the undone task's input (`$.input`). */
 const undoParameters = (spec: UndoSpec) =>
@@ -320,6 +332,7 @@ export const machines = {
   clone: () => makingMachine('Clone a master image into a new clone image', 'clone', '$.input.target.repository'),
   transition: transitionMachine,
   repository: repositoryMachine,
+  machine: machineMachine,
   deployment: deploymentMachine,
 };
 

@@ -109,6 +109,36 @@ export const appliedChange = z.object({
   sha256After: z.string(),
 });
 
+/**
+ * What decides that a machine came up healthy after its activation: a marker on its serial console
+ * (a regular expression, matched against what this power-on printed), a TCP connect, or an HTTP
+ * status. `timeoutSeconds` bounds the wait for each.
+ */
+export const healthCheck = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('console'),
+    marker: z.string().min(1).max(512),
+    timeoutSeconds: z.number().int().min(1).max(3600).default(120),
+  }),
+  z.strictObject({
+    kind: z.literal('tcp'),
+    host: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535),
+    timeoutSeconds: z.number().int().min(1).max(3600).default(120),
+  }),
+  z.strictObject({
+    kind: z.literal('http'),
+    url: z
+      .string()
+      .url()
+      .max(2048)
+      .refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
+    status: z.number().int().min(100).max(599).default(200),
+    timeoutSeconds: z.number().int().min(1).max(3600).default(120),
+  }),
+]);
+export type HealthCheck = z.infer<typeof healthCheck>;
+
 const range = { from: count, to: count };
 const onMachine = z.object({ image: imageRef, machine: machineRef });
 
@@ -186,6 +216,11 @@ export const taskContracts = {
     input: z.object({ image: imageRef }),
     outcome: z.looseObject({ removed: id }),
     slot: (i) => i.image.repository.id,
+  }),
+  health: contract({
+    doc: 'wait until the machine passes its health check; a check that never passes is an `unhealthy` failure',
+    input: z.object({ machine: machineRef, check: healthCheck }),
+    outcome: z.looseObject({ healthy: z.literal(true), detail: z.string(), seconds: z.number().nonnegative() }),
   }),
   check: contract({
     doc: 'compare a repository with its records: remove stray temp output, find images no record names, and records whose image is gone',

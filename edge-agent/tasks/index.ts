@@ -6,6 +6,7 @@ import type { TaskName } from '../../statemachines/tasks';
 import { checkRepository } from './check';
 import type { Task } from './context';
 import { customize, rollback } from './customize';
+import { health } from './health';
 import { captureImage, cloneImage, destroyImage, importImage } from './images';
 import { attach, detach, powerOff, powerOn } from './machines';
 
@@ -21,4 +22,5 @@ export const tasks: { [T in TaskName]: Task<T> } = {
   capture: captureImage,
   destroy: destroyImage,
   check: checkRepository,
+  health,
 };

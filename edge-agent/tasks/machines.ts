@@ -9,7 +9,7 @@ import type { Task, TaskContext } from './context';
 const accessOf = (m: MachineRef) => ({ machine: m.id, initiatorName: m.identity.initiatorName });
 
 /** The machine's driver and the machine with its credentials resolved. */
-async function onMachine(machine: MachineRef, ctx: TaskContext) {
+export async function onMachine(machine: MachineRef, ctx: TaskContext) {
   return { driver: ctx.drivers.machine(machine.kind), machine: await withCredentials(machine, ctx.secrets) };
 }
 

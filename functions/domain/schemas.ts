@@ -1,6 +1,7 @@
 /** Request bodies of the API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
 import { customizationItem, variablesSchema } from '../../statemachines/customization';
+import { healthCheck } from '../../statemachines/tasks';
 import { unstorable, valueBytes } from '../store/limits';
 import { patternProblem } from './customization';
 import { NAME_PATTERN, NAME_RULE } from './paths';
@@ -245,6 +246,8 @@ export const createDeployment = z
       .regex(/^[A-Za-z0-9._:-]{1,64}$/, '1-64 letters, digits, . _ : -')
       .optional(),
     dryRun: z.boolean().default(false),
+    /** Tried after each member's activation; a member that fails it is torn down like any failed member. */
+    healthCheck: healthCheck.optional(),
   })
   .strict()
   .refine((d) => (d.machines === undefined) !== (d.count === undefined), {
@@ -290,6 +293,8 @@ export const createServiceUpdate = z
       })
       .strict()
       .default({ size: 1, pauseOnFailure: true }),
+    /** Tried after each machine's activation: a machine that fails it is switched back to its old clone at once. */
+    healthCheck: healthCheck.optional(),
   })
   .strict()
   .refine((b) => (b.machines === undefined) !== (b.deployment === undefined), {

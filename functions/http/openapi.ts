@@ -20,10 +20,11 @@ function requestBody(r: RouteSpec) {
     };
   }
   if (!r.body) return undefined;
-  return {
-    required: true,
-    content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) } },
-  };
+  const schema = z.toJSONSchema(r.body, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  // A body that is one of several objects (a health check's kinds) is still an object, said so for clients.
+  const variants = (schema.oneOf ?? schema.anyOf) as { type?: unknown }[] | undefined;
+  if (!schema.type && variants?.every((v) => v.type === 'object')) schema.type = 'object';
+  return { required: true, content: { 'application/json': { schema } } };
 }
 
 const errorBody = {

@@ -1,10 +1,11 @@
-/** Every kind of operation by the name it is recorded under: import, clone, each lifecycle event, and the repository work. */
+/** Every kind of operation by the name it is recorded under: import, clone, each lifecycle event, the repository and machine work, the scenarios. */
 import { isEvent } from '../../statemachines/lifecycle';
 import type { Operation } from '../store/records';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
 import { deploymentDeleteKind, deploymentKind, finalizedKind, rolledBackKind } from './deployment';
 import { eventKind } from './event';
+import { healthCheckKind } from './health';
 import { importKind } from './import';
 import type { OperationKind } from './kind';
 
@@ -13,6 +14,7 @@ const kinds: Record<string, OperationKind> = {
   clone: cloneKind,
   check: checkKind,
   remove_orphan: removeOrphanKind,
+  health_check: healthCheckKind,
   deployment: deploymentKind,
   migration: deploymentKind,
   reassignment: deploymentKind,

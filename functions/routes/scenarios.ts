@@ -1,5 +1,7 @@
 /** Routes for the scenarios: deployments, and releasing the machines they quarantine. */
 
+import { healthCheck } from '../../statemachines/tasks';
+import { checkHealthAction } from '../actions/machine-health';
 import { machineView } from '../actions/views';
 import * as s from '../domain/schemas';
 import { type RouteSpec, route } from '../http/route';
@@ -142,5 +144,16 @@ export const scenarioRoutes: RouteSpec[] = [
     summary: 'Release a quarantined machine: it becomes ready for use again',
     access: 'operator',
     handler: async (c) => machineView(await releaseMachineAction(c.deps, c.params.id!)),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/machines/{id}/health-check',
+    tag: 'machines',
+    summary:
+      "Check a machine: a marker on its console, a TCP connect or an HTTP status, tried until it passes or times out (a failed check is the operation's `unhealthy` error)",
+    access: 'operator',
+    status: 202,
+    body: healthCheck,
+    handler: (c) => checkHealthAction(c.deps, c.principal, c.params.id!, c.body),
   }),
 ];

@@ -4,7 +4,8 @@
  * clone) accepted by the same code as the API's, with the deployment's operation as its parent, so
  * every lock, check, undo and agent task is the one a single request would get.
  *
- * deploy:   pending → clone → assign (customized with the member's variables) → attach → activate → done
+ * deploy:   pending → clone → assign (customized with the member's variables) → attach → activate
+ *           → health (when the scenario has a health check) → done
  * teardown: from the clone's state: deactivate → detach → unassign → destroy → done
  *
  * A member that fails is torn down and its machine quarantined; a rollback or a delete tears down the
@@ -16,6 +17,7 @@ import type { Binding, LifecycleEvent } from '../../statemachines/lifecycle';
 import type { DeploymentMode } from '../../statemachines/steps';
 import type { Parent } from '../actions/accept';
 import { createCloneAction } from '../actions/clones';
+import { checkHealthAction } from '../actions/machine-health';
 import type { Deps } from '../deps';
 import { ApiError, BusyError, StaleRecordError } from '../errors';
 import { cloneEvent } from '../events/request';
@@ -159,7 +161,12 @@ async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: Depl
   const goals = goalsOf(d, m);
   const reached = m.reached ?? 0;
   const goal = goals[reached];
-  if (!goal) return { kind: 'move', move: ended(d, m) };
+  if (!goal) {
+    // A member that was brought up passes its health check before it succeeds.
+    if (!m.teardown && m.healthCheck && !m.health?.healthy)
+      return start(deps, d, { ...m, step: 'health' }, undefined, undefined);
+    return { kind: 'move', move: ended(d, m) };
+  }
   const cloneId = goal.clone ?? m.cloneId;
   const clone = cloneId ? await deps.clones.get(cloneId) : undefined;
   const step = converge(clone, goal);
@@ -181,6 +188,10 @@ function ended(d: Deployment, m: DeploymentMember): Move {
 function afterOperation(d: Deployment, m: DeploymentMember, op: Operation | undefined): Next {
   if (op?.status === 'running') return { kind: 'wait' };
   const base = { ...m, operation: undefined };
+  if (m.step === 'health' && op) {
+    const detail = op.status === 'succeeded' ? String(op.result?.detail ?? 'passed') : (op.error?.message ?? op.status);
+    base.health = { healthy: op.status === 'succeeded', detail, at: op.updatedAt, operation: op.id };
+  }
   // The next step follows from the clone's new state.
   if (op?.status === 'succeeded')
     return {
@@ -210,13 +221,15 @@ async function start(
   deps: Deps,
   d: Deployment,
   m: DeploymentMember,
-  goal: Goal,
+  goal: Goal | undefined,
   clone: Clone | undefined,
 ): Promise<Next> {
   const parent: Parent = { operation: d.operation, actor: d.actor, deployment: d.id };
   let accepted: { operation: string };
   try {
-    if (m.step === 'clone') {
+    if (m.step === 'health') {
+      accepted = await checkHealthAction(deps, undefined, m.machine, m.healthCheck!, parent);
+    } else if (m.step === 'clone') {
       const repository = await deps.repositories.get(d.repository);
       accepted = await createCloneAction(
         deps,
@@ -227,8 +240,8 @@ async function start(
     } else {
       // An operational clone is bound as it is; a clean one is customized for the machine.
       const customization =
-        clone?.metastate === 'clean' ? { items: d.items, variables: goal.variables ?? {} } : undefined;
-      const body = m.step === 'assign' ? { machine: goal.machine, ...(customization ? { customization } : {}) } : {};
+        clone?.metastate === 'clean' ? { items: d.items, variables: goal?.variables ?? {} } : undefined;
+      const body = m.step === 'assign' ? { machine: goal?.machine, ...(customization ? { customization } : {}) } : {};
       accepted = await cloneEvent(deps, undefined, clone!.id, m.step as LifecycleEvent, body, parent);
     }
   } catch (e) {

@@ -4,6 +4,7 @@
  * and each member's clone name and variables rendered from the request's templates.
  */
 import type { z } from 'zod';
+import type { HealthCheck } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
 import { renderTemplate } from '../domain/customization';
 import { NAME_PATTERN, NAME_RULE } from '../domain/paths';
@@ -16,7 +17,7 @@ import { checkMachineUsable, isFree } from './machine-state';
 type Body = z.infer<typeof createDeployment>;
 
 /** The values a member's templates may use, beside the request's own variables. */
-function builtins(index: number, m: Machine, master: Master, deployment: string): Record<string, string> {
+export function builtins(index: number, m: Machine, master: Master, deployment: string): Record<string, string> {
   return {
     index: String(index),
     'machine.name': m.name,
@@ -52,7 +53,17 @@ export function renderMembers(body: Body, master: Master, machines: Machine[], i
           problems: [`body.name: renders an invalid name "${clone}"`],
         },
       );
-    return { index: i + 1, machine: m.id, machineName: m.name, clone, variables: first, step: 'pending', attempts: 0 };
+    const healthCheck = renderHealthCheck(body.healthCheck, { ...values, ...first });
+    return {
+      index: i + 1,
+      machine: m.id,
+      machineName: m.name,
+      clone,
+      variables: first,
+      step: 'pending',
+      attempts: 0,
+      ...(healthCheck ? { healthCheck } : {}),
+    };
   });
   const names = new Set<string>();
   for (const m of members) {
@@ -64,6 +75,26 @@ export function renderMembers(body: Body, master: Master, machines: Machine[], i
     names.add(m.clone);
   }
   return members;
+}
+
+/**
+ * A member's health check with its templates rendered (`\${hostname}` in a URL, `\${index}` in a
+ * console marker): the agent gets plain values. A marker that does not compile is refused now.
+ */
+export function renderHealthCheck(check: HealthCheck | undefined, values: Record<string, string>) {
+  if (!check) return undefined;
+  const render = (field: string, v: string) => renderTemplate(v, values, unknownVariable(`body.healthCheck.${field}`));
+  if (check.kind === 'tcp') return { ...check, host: render('host', check.host) };
+  if (check.kind === 'http') return { ...check, url: render('url', check.url) };
+  const marker = render('marker', check.marker);
+  try {
+    new RegExp(marker);
+  } catch (e) {
+    throw new InvalidInputError(`body.healthCheck.marker is not a regular expression: ${(e as Error).message}`, {
+      problems: ['body.healthCheck.marker: does not compile'],
+    });
+  }
+  return { ...check, marker };
 }
 
 /** Machines that match the request, and which of them are free. */

@@ -26,6 +26,7 @@ import { revise } from '../store/resources';
 import { deploymentView, getDeployment, startScenario, workflowInput } from './deployments';
 import { DeploymentRunningError } from './errors';
 import { checkMachineUsable } from './machine-state';
+import { builtins, renderHealthCheck } from './selection';
 
 type Body = z.infer<typeof createServiceUpdate>;
 
@@ -46,6 +47,7 @@ export async function createServiceUpdateAction(deps: Deps, p: Principal | undef
   const master = await deps.masters.require(body.newMaster);
   if (master.status !== 'ready') throw new ConflictError(`master ${master.name} is still being imported`);
   const machines = await machinesOf(deps, body);
+  const id = newId('deployment');
   const members: DeploymentMember[] = [];
   let repository: string | undefined;
   for (const [i, machine] of machines.entries()) {
@@ -69,6 +71,7 @@ export async function createServiceUpdateAction(deps: Deps, p: Principal | undef
     repository ??= old.repository;
     const { variables } = await deps.customizations.of(old);
     const binding = old.binding;
+    const healthCheck = renderHealthCheck(body.healthCheck, { ...builtins(i + 1, machine, master, id), ...variables });
     members.push({
       index: i + 1,
       machine: machine.id,
@@ -88,11 +91,11 @@ export async function createServiceUpdateAction(deps: Deps, p: Principal | undef
         rollback: [{ binding: 'unassigned' }, { clone: old.id, machine: machine.id, binding }],
         delete: [{ clone: old.id, binding: 'destroyed' }],
       },
+      ...(healthCheck ? { healthCheck } : {}),
     });
   }
   const repo = await deps.repositories.require(repository ?? master.repository);
   const now = deps.now();
-  const id = newId('deployment');
   return startScenario(deps, p, {
     record: {
       id,
@@ -163,6 +166,7 @@ export async function serviceUpdateView(deps: Deps, ref: string) {
       new: m.cloneId,
       outcome: m.outcome,
       step: m.step,
+      health: m.health ?? null,
       error: m.error,
     })),
   };

@@ -2,7 +2,7 @@
 
 import type { CustomizationItem, DocumentRef } from '../../statemachines/customization';
 import type { Binding, Metastate, PlannedTransition } from '../../statemachines/lifecycle';
-import type { AppliedChange, Filesystem, ImageFacts } from '../../statemachines/tasks';
+import type { AppliedChange, Filesystem, HealthCheck, ImageFacts } from '../../statemachines/tasks';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
 
@@ -160,6 +160,10 @@ export interface DeploymentMember {
   reached?: number;
   outcome?: 'succeeded' | 'failed' | 'skipped' | 'rolled_back' | 'removed';
   error?: { code: string; message: string; step: string; operation?: string };
+  /** Tried once the member's goals are reached, before it succeeds (rendered at accept). */
+  healthCheck?: HealthCheck;
+  /** What the health check found. */
+  health?: { healthy: boolean; detail: string; at: string; operation: string };
 }
 
 /** A state a clone is to reach: bound to `machine` with `binding`, or destroyed. */
@@ -182,6 +186,7 @@ export type MemberStep =
   | 'detach'
   | 'unassign'
   | 'destroy'
+  | 'health'
   | 'done';
 
 export type Scenario = 'deployment' | 'migration' | 'reassignment' | 'service_update';

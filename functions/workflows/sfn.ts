@@ -17,6 +17,7 @@ import {
 import cloneAsl from '../../statemachines/clone.asl.json';
 import deploymentAsl from '../../statemachines/deployment.asl.json';
 import importAsl from '../../statemachines/import.asl.json';
+import machineAsl from '../../statemachines/machine.asl.json';
 import {
   activityArn,
   activityName,
@@ -35,6 +36,7 @@ const definitions: Record<Workflow, unknown> = {
   clone: cloneAsl,
   transition: transitionAsl,
   repository: repositoryAsl,
+  machine: machineAsl,
   deployment: deploymentAsl,
 };
 

@@ -8,8 +8,14 @@ const image = { repository, path: 'clones/web-1.img' };
 const machine = { id: 'mc-1', name: 'blade-1', kind: 'ipmi', identity: {}, settings: {} };
 
 describe('task contracts', () => {
-  it('cover every agent task of the lifecycle table, import, clone and the repository check', () => {
-    const used = new Set([...transitions.flatMap((t) => (t.task ? [t.task] : [])), 'import', 'clone', 'check']);
+  it('cover every agent task of the lifecycle table, import, clone, the repository check and the machine work', () => {
+    const used = new Set([
+      ...transitions.flatMap((t) => (t.task ? [t.task] : [])),
+      'import',
+      'clone',
+      'check',
+      'health',
+    ]);
     expect([...used].sort()).toEqual([...taskNames].sort());
   });
 
@@ -37,6 +43,7 @@ describe('task contracts', () => {
       detach: { image, machine },
       power_on: { image, machine },
       power_off: { image, machine },
+      health: { machine, check: { kind: 'tcp', host: '127.0.0.1', port: 22 } },
     } as const;
     const slots = Object.fromEntries(
       taskNames.map((t) => {
@@ -57,6 +64,7 @@ describe('task contracts', () => {
       detach: null,
       power_on: null,
       power_off: null,
+      health: null,
     });
   });
 

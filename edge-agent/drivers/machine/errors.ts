@@ -112,3 +112,26 @@ export class MachineSettingsError extends AgentError {
     super('invalid_settings', `Machine ${machineId}: ${key} ${problem}. Fix ${fix} and try again.`);
   }
 }
+
+/** The machine did not pass its health check in time: the scenario puts its old clone back. */
+export class UnhealthyError extends AgentError {
+  constructor(
+    readonly machineId: string,
+    readonly detail: string,
+  ) {
+    super('unhealthy', `Machine ${machineId} failed its health check: ${detail}.`);
+  }
+}
+
+/** A console health check on a machine whose driver shows no console. */
+export class NoConsoleError extends AgentError {
+  constructor(
+    readonly machineId: string,
+    readonly kind: string,
+  ) {
+    super(
+      'no_console',
+      `Machine ${machineId} is of kind ${kind}, whose driver shows no serial console; use a tcp or http health check.`,
+    );
+  }
+}

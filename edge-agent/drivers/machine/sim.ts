@@ -3,7 +3,8 @@
  * beside the disk and boot count), and the harness holds it to the same preconditions as a real
  * machine. `settings.failBoot === true` makes every power-on fail, to exercise failed activations;
  * `settings.bootSeconds` makes a boot take that long, like a real blade, and `settings.attachSeconds`
- * an attach, like virtual media mounted through a slow BMC.
+ * an attach, like virtual media mounted through a slow BMC. `settings.console` is what its serial
+ * console shows while it is on.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeDisk } from '../disk';
@@ -11,7 +12,7 @@ import { MachineHarness } from './common/harness';
 import type { MachineRecord } from './common/machine-record';
 import type { MachineProtocol } from './common/protocol';
 import { BootFailedError } from './errors';
-import type { DiskRef, MachineRef, PowerState } from './interface';
+import type { ConsoleCapable, DiskRef, MachineRef, PowerState } from './interface';
 
 /** What the simulated machine remembers between agent restarts. */
 export interface SimMachineState extends MachineRecord {
@@ -46,7 +47,7 @@ const simulation: MachineProtocol<MachineRef, SimMachineState> = {
   },
 };
 
-export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState> {
+export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState> implements ConsoleCapable {
   constructor(opts: { stateDir: string }) {
     super(simulation, opts);
   }
@@ -55,5 +56,10 @@ export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState
     const attachSeconds = Number(machine.settings['attachSeconds'] ?? 0);
     if (attachSeconds > 0) await sleep(Math.min(attachSeconds, 3600) * 1000);
     return super.attach(machine, disk);
+  }
+
+  async console(machine: MachineRef): Promise<string> {
+    const { power } = await this.status(machine);
+    return power === 'on' ? String(machine.settings['console'] ?? '') : '';
   }
 }

@@ -32,13 +32,14 @@ describe('service updates', () => {
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
   }, 120_000);
 
-  /** Two machines running version 1, deployed with hostnames svc-1 and svc-2. */
-  async function service() {
+  /** Machines running version 1 (two by default), deployed with hostnames svc-1, svc-2…; `consoles` are what each sim console shows. */
+  async function service(consoles: string[] = ['', '']) {
     const tag = unique('svc');
-    for (let i = 0; i < 2; i++) await makeMachine(api, { tags: [tag] });
+    for (const [i, console] of consoles.entries())
+      await makeMachine(api, { name: `${tag}-m${i + 1}`, tags: [tag], settings: { console } });
     const r = await api.post('/v1/deployments', {
       master: v1,
-      count: 2,
+      count: consoles.length,
       selector: { tags: [tag] },
       name: `${tag}-\${index}`,
       variables: { hostname: 'svc-${index}' },
@@ -108,6 +109,70 @@ describe('service updates', () => {
     expect(second.status).toBe('succeeded');
     expect(await children(second.id)).toEqual([]);
   }, 300_000);
+
+  it('checks each machine after its activation: a machine that fails is switched back at once and the wave stops there', async () => {
+    const d = await service(['svc-1 ready', 'svc-2 kernel panic', 'svc-3 ready']);
+    const before = await running(d);
+    const r = await api.post('/v1/service-updates', {
+      deployment: d.id,
+      newMaster: v2,
+      waves: { size: 1, pauseOnFailure: true },
+      healthCheck: { kind: 'console', marker: '^${hostname} ready$', timeoutSeconds: 2 },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const op = await api.wait(r.body.operation, 180_000);
+    expect(op.status).toBe('failed');
+    expect(op.error.message).toContain('1 of 3 members failed');
+    const view = (await api.get(`/v1/service-updates/${r.body.id}`)).body;
+    expect(view.machines.map((m: any) => m.outcome)).toEqual(['succeeded', 'failed', 'skipped']);
+    expect(view.machines[0].health).toMatchObject({ healthy: true });
+    expect(view.machines[1].health).toMatchObject({ healthy: false });
+    expect(view.machines[1].health.detail).toContain('/^svc-2 ready$/');
+    expect(view.machines[1].error).toMatchObject({ code: 'unhealthy', step: 'health' });
+    // The unhealthy machine runs its old clone again and its new one is gone; the third was never touched.
+    const now = await running(d);
+    expect(now.map((x) => x.version)).toEqual(['2\n', '1\n', '1\n']);
+    expect(now.map((x) => x.hostname)).toEqual(['svc-1\n', 'svc-2\n', 'svc-3\n']);
+    expect(now.slice(1).map((x) => x.clone)).toEqual(before.slice(1).map((b) => b.clone));
+    expect((await api.get(`/v1/clones/${view.machines[1].new}`)).body.status ?? 'gone').not.toBe('ready');
+    // A service update's machines are not quarantined for a failed member: it runs its old clone.
+    expect((await api.get(`/v1/machines/${d.members[1].machine}`)).body.state).toBe('ready');
+  }, 300_000);
+
+  it('checks a machine on request: tcp and http probes, a console that shows nothing, and garbage refused', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/ok' ? 200 : 503;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const m = await makeMachine(api);
+      const check = (body: unknown) => api.run(`/v1/machines/${m.id}/health-check`, body);
+      const tcp = await check({ kind: 'tcp', host: '127.0.0.1', port, timeoutSeconds: 2 });
+      expect(tcp.status, JSON.stringify(tcp)).toBe('succeeded');
+      expect(tcp.result).toMatchObject({ machine: m.id, healthy: true });
+      const ok = await check({ kind: 'http', url: `http://127.0.0.1:${port}/ok`, timeoutSeconds: 2 });
+      expect(ok.status).toBe('succeeded');
+      const bad = await check({ kind: 'http', url: `http://127.0.0.1:${port}/down`, timeoutSeconds: 2 });
+      expect(bad.status).toBe('failed');
+      expect(bad.error).toMatchObject({ code: 'unhealthy' });
+      expect(bad.error.message).toContain('answered 503, not 200');
+      server.close();
+      const closed = await check({ kind: 'tcp', host: '127.0.0.1', port, timeoutSeconds: 1 });
+      expect(closed.error.message).toContain('ECONNREFUSED');
+      // The sim machine is off: its console shows nothing.
+      const silent = await check({ kind: 'console', marker: 'login:', timeoutSeconds: 1 });
+      expect(silent.error).toMatchObject({ code: 'unhealthy' });
+      for (const garbage of [{ kind: 'ping' }, { kind: 'tcp', host: 'x', port: 0 }, { kind: 'http', url: 'ftp://x' }]) {
+        const r = await api.post(`/v1/machines/${m.id}/health-check`, garbage);
+        expect(r.status, JSON.stringify(garbage)).toBe(400);
+      }
+    } finally {
+      server.close();
+    }
+  }, 120_000);
 
   it('finalizes an update that stays by destroying the standby clones, and refuses what it cannot do', async () => {
     const d = await service();
