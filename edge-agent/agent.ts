@@ -89,7 +89,13 @@ export class Agent {
     await this.resume();
     const startedAt = new Date().toISOString();
     const alive = () =>
-      void this.plane.alive({ version: AGENT_VERSION, host: hostname(), startedAt, slots: this.config.concurrency });
+      void this.plane.alive({
+        version: AGENT_VERSION,
+        host: hostname(),
+        startedAt,
+        slots: this.config.concurrency,
+        hooks: Object.entries(this.config.hooks ?? {}).map(([name, h]) => ({ name, on: h.on, ...(h.doc ? { doc: h.doc } : {}) })),
+      });
     alive();
     this.aliveTimer = setInterval(alive, 10_000);
     this.loops = Array.from({ length: POLLERS }, (_, i) => this.pollLoop(`${hostname()}-${process.pid}-${i}`));
@@ -234,6 +240,7 @@ export class Agent {
       seen: (repo) => void this.remember(repo).catch(() => undefined),
       exports: this.exports,
       secrets: this.secrets,
+      hooks: this.config.hooks ?? {},
     };
   }
 

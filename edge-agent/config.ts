@@ -31,6 +31,41 @@ export interface AgentConfig {
   drivers?: { storage?: string[]; machines?: string[]; qemuBinary?: string };
   /** Seconds between heartbeats of a running task (under the workflows' HEARTBEAT_SECONDS). */
   heartbeatSeconds: number;
+  /**
+   * Commands a service update may run by name to apply an update (a request names a hook, never a
+   * command). `on: "image"` runs against the clone's image while no machine uses it
+   * (ENCOMPASS_IMAGE is its path); `on: "machine"` against the running machine (ENCOMPASS_MACHINE…).
+   */
+  hooks?: Record<string, HookConfig>;
+}
+
+export interface HookConfig {
+  /** The program and its arguments, run without a shell. */
+  command: string[];
+  on: 'image' | 'machine';
+  /** Default 600. */
+  timeoutSeconds?: number;
+  /** What it does, shown to operators. */
+  doc?: string;
+}
+
+const HOOK_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+function checkHooks(hooks: unknown): void {
+  if (hooks === undefined) return;
+  const bad = (why: string) => {
+    throw new ConfigError(`agent config: ${why}; see "hooks" in the agent's configuration documentation`);
+  };
+  if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) bad('hooks must be an object of named hooks');
+  for (const [name, h] of Object.entries(hooks as Record<string, Partial<HookConfig>>)) {
+    if (!HOOK_NAME.test(name)) bad(`hook name "${name}" must be lower case letters, digits and -, starting with a letter`);
+    if (!Array.isArray(h?.command) || !h.command.length || h.command.some((a) => typeof a !== 'string' || !a))
+      bad(`hooks.${name}.command must be a non-empty array of strings (the program, then its arguments)`);
+    if (h.on !== 'image' && h.on !== 'machine') bad(`hooks.${name}.on must be "image" or "machine"`);
+    const t = h.timeoutSeconds;
+    if (t !== undefined && !(Number.isInteger(t) && t > 0 && t <= 24 * 3600))
+      bad(`hooks.${name}.timeoutSeconds must be a whole number of seconds from 1 to 86400`);
+  }
 }
 
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -61,6 +96,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const missing = (['site', 'api', 'token', 'stateDir'] as const).filter((k) => !c[k]);
   if (missing.length)
     throw new ConfigError(`agent config lacks ${missing.join(', ')}; set them in the config file or the environment`);
+  checkHooks(c.hooks);
   const beat = c.heartbeatSeconds!;
   if (!(beat > 0 && beat < HEARTBEAT_SECONDS))
     throw new ConfigError(

@@ -24,7 +24,13 @@ export class ControlPlane {
     }
   }
 
-  alive(info: { version: string; host: string; startedAt: string; slots: number }): Promise<boolean> {
+  alive(info: {
+    version: string;
+    host: string;
+    startedAt: string;
+    slots: number;
+    hooks: { name: string; on: 'image' | 'machine'; doc?: string }[];
+  }): Promise<boolean> {
     return this.call('PUT', `/v1/sites/${encodeURIComponent(this.config.site)}/agent`, info);
   }
 

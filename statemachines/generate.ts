@@ -159,10 +159,11 @@ export const repositoryMachine = () =>
     remove_orphan: 'destroy',
   });
 
-/** The agent work on a machine outside a clone's lifecycle: its health check. */
+/** The agent work on a machine, or on an image, outside a clone's lifecycle: a health check, a hook. */
 export const machineMachine = () =>
-  actionsMachine('Work on a machine: the agent does it, the functions record it', 'machine', {
+  actionsMachine('Work on a machine or an image: the agent does it, the functions record it', 'machine', {
     health_check: 'health',
+    hook: 'hook',
   });
 
 /** The undo task's input as Parameters: each field from the undone task's input (`$.input`). */
@@ -251,8 +252,9 @@ export function transitionMachine() {
 /**
  * A deployment: every member runs its chain (clone, assign, attach, activate; or the teardown) in a
  * Map bounded by the agent's slots. Each `member` step moves one member on by one operation, waiting
- * for it up to MEMBER_WAIT_SECONDS; `finish` ends the deployment, or asks for a rollback of the
- * members that succeeded, which runs the same Map again in `rollback` mode.
+ * for it up to MEMBER_WAIT_SECONDS; `finish` ends the phase, or asks for another (`next`: a rollback
+ * of the members that succeeded; the roll-out of an approved service update), which runs the same Map
+ * again in that mode over the members it names.
  */
 export function deploymentMachine() {
   const step = (name: string, parameters: Record<string, unknown>, resultPath: string, next: string) => ({
@@ -304,17 +306,28 @@ export function deploymentMachine() {
           'finish',
           { 'operation.$': '$.operation', 'deployment.$': '$.deployment', 'mode.$': '$.mode' },
           '$.finish',
-          'RollBack',
+          'NextPhase',
         ),
-        Comment: "end the deployment with its members' outcomes, or ask for a rollback",
+        Comment: "end the phase with its members' outcomes, or ask for the next phase",
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
       },
-      RollBack: {
+      NextPhase: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.finish.rollback', BooleanEquals: true, Next: 'RollbackMode' }],
+        Comment: 'a phase that asks for another (a rollback, or the roll-out of an approved update) runs it now',
+        Choices: [{ Variable: '$.finish.next', IsPresent: true, Next: 'StartPhase' }],
         Default: 'Ended',
       },
-      RollbackMode: { Type: 'Pass', Result: 'rollback', ResultPath: '$.mode', Next: 'Members' },
+      StartPhase: {
+        Type: 'Pass',
+        Parameters: {
+          'deployment.$': '$.deployment',
+          'operation.$': '$.operation',
+          'concurrency.$': '$.concurrency',
+          'mode.$': '$.finish.next.mode',
+          'members.$': '$.finish.next.members',
+        },
+        Next: 'Members',
+      },
       Ended: { Type: 'Succeed' },
       RecordFailure: tail.RecordFailure,
       Failed: tail.Failed,

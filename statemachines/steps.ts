@@ -7,14 +7,15 @@ import { z } from 'zod';
 
 export const stepError = z.object({ Error: z.string().optional(), Cause: z.string().optional() });
 
-const deploymentMode = z.enum(['deploy', 'rollback', 'delete']);
+/** The phases of a scenario: deploy (roll out), rollback, delete (finalize), and a service update's prepare and approve. */
+const deploymentMode = z.enum(['deploy', 'rollback', 'delete', 'prepare', 'approve']);
 
 export const stepInput = z.discriminatedUnion('step', [
   /** Moves one member of a deployment on; answers `{done}`. */
   z.object({
     step: z.literal('member'),
     deployment: z.string().min(1),
-    index: z.number().int().min(1),
+    index: z.number().int().min(0),
     mode: deploymentMode,
   }),
   /** Ends a deployment's phase; answers `{rollback}` when the members that succeeded are to be undone first. */

@@ -146,8 +146,8 @@ interface Contract<I extends z.ZodType, O extends z.ZodType> {
   doc: string;
   input: I;
   outcome: O;
-  /** The repository whose slot a storage task takes. */
-  slot?: (input: z.infer<I>) => string;
+  /** The repository whose slot a storage task takes (none: the task takes no slot). */
+  slot?: (input: z.infer<I>) => string | undefined;
 }
 
 const contract = <I extends z.ZodType, O extends z.ZodType>(c: Contract<I, O>) => c;
@@ -221,6 +221,16 @@ export const taskContracts = {
     doc: 'wait until the machine passes its health check; a check that never passes is an `unhealthy` failure',
     input: z.object({ machine: machineRef, check: healthCheck }),
     outcome: z.looseObject({ healthy: z.literal(true), detail: z.string(), seconds: z.number().nonnegative() }),
+  }),
+  hook: contract({
+    doc: "run a hook named in the agent's configuration against an image (no machine uses it) or a machine",
+    input: z.object({
+      hook: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a hook name'),
+      image: imageRef.optional(),
+      machine: machineRef.optional(),
+    }),
+    outcome: z.looseObject({ hook: id, exitCode: z.literal(0), output: z.string(), seconds: z.number().nonnegative() }),
+    slot: (i) => i.image?.repository.id,
   }),
   check: contract({
     doc: 'compare a repository with its records: remove stray temp output, find images no record names, and records whose image is gone',
@@ -331,6 +341,6 @@ export function checkOutcome<T extends TaskName>(task: T, outcome: unknown): Che
 
 /** The repository a storage task waits for a slot of; undefined for machine tasks. */
 export function slotOf<T extends TaskName>(task: T, input: TaskInput<T>): string | undefined {
-  const slot = taskContracts[task].slot as ((i: TaskInput<T>) => string) | undefined;
+  const slot = taskContracts[task].slot as ((i: TaskInput<T>) => string | undefined) | undefined;
   return slot?.(input);
 }

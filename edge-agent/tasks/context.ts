@@ -1,4 +1,5 @@
 /** What every agent task gets: its input (checked against its contract), the drivers, and a way to report progress. */
+import type { HookConfig } from '../config';
 import type { ImageRef, TaskInput, TaskName, TaskOutcome } from '../../statemachines/tasks';
 import type { RepositoryRef } from '../drivers/storage/interface';
 import type { ExportBook } from '../exports';
@@ -17,6 +18,8 @@ export interface TaskContext {
   exports: ExportBook;
   /** Resolves the secret references a task carries (machine credentials), in memory only. */
   secrets: SecretResolver;
+  /** The hooks of the agent's configuration, by name. */
+  hooks: Readonly<Record<string, HookConfig>>;
 }
 
 /** An image as the control plane names it: a repository and a path inside it. */

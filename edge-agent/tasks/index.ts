@@ -7,6 +7,7 @@ import { checkRepository } from './check';
 import type { Task } from './context';
 import { customize, rollback } from './customize';
 import { health } from './health';
+import { runHook } from './hook';
 import { captureImage, cloneImage, destroyImage, importImage } from './images';
 import { attach, detach, powerOff, powerOn } from './machines';
 
@@ -23,4 +24,5 @@ export const tasks: { [T in TaskName]: Task<T> } = {
   destroy: destroyImage,
   check: checkRepository,
   health,
+  hook: runHook,
 };

@@ -104,7 +104,7 @@ export async function agentHeartbeat(
   deps: Deps,
   p: Principal | undefined,
   siteRef: string,
-  body: { version?: string; host?: string; startedAt?: string; slots?: number },
+  body: Omit<NonNullable<Site['agent']>, 'lastSeen'>,
 ) {
   const site = await deps.sites.require(siteRef);
   requireAgentOf(p, site, 'heartbeats');

@@ -4,6 +4,7 @@ import { allowedEvents } from '../../statemachines/lifecycle';
 import type { Deps } from '../deps';
 import { clonesOf, versionsOf } from '../deps';
 import { cloneState } from '../events/plan';
+import { stateOf } from '../scenarios/machine-state';
 import { itemCount } from '../store/customizations';
 import type { Clone, Machine, Master, Repository } from '../store/records';
 
@@ -14,6 +15,7 @@ export function machineView(m: Machine) {
   const { credentials, ...rest } = m;
   return {
     ...rest,
+    state: stateOf(m),
     credentials: credentials ? Object.fromEntries(Object.keys(credentials).map((k) => [k, CREDENTIAL_SET])) : {},
   };
 }

@@ -283,9 +283,17 @@ export const createServiceUpdate = z
   .object({
     machines: z.array(ref).min(1).max(MAX_DEPLOYMENT_MEMBERS).optional(),
     deployment: ref.optional(),
-    newMaster: ref,
-    /** Not supported yet: named only to be refused with what to do instead. */
+    /** The master the service moves to (a newer version, or another master): the update is not prepared. */
+    newMaster: ref.optional(),
+    /** Prepare the update here: a clone of the service's master, in maintenance, for a hook or an operator to change. */
     stagingMachine: ref.optional(),
+    /** A hook of the site's agent (by name) that applies the update to the staging clone; none: an operator does it. */
+    hook: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,62}$/, 'a hook name: lower case letters, digits and -')
+      .optional(),
+    /** Variables of the staging clone's customization (its own hostname…). */
+    variables: variablesSchema.optional(),
     waves: z
       .object({
         size: z.number().int().min(1).max(MAX_DEPLOYMENT_MEMBERS).default(1),
@@ -299,4 +307,11 @@ export const createServiceUpdate = z
   .strict()
   .refine((b) => (b.machines === undefined) !== (b.deployment === undefined), {
     message: 'give either "machines" or "deployment", not both',
+  })
+  .refine((b) => (b.newMaster === undefined) !== (b.stagingMachine === undefined), {
+    message:
+      'give either "newMaster" (the master to roll out) or "stagingMachine" (where to prepare it from the service\'s master), not both',
+  })
+  .refine((b) => b.stagingMachine !== undefined || (b.hook === undefined && b.variables === undefined), {
+    message: '"hook" and "variables" are for the staging clone: they need "stagingMachine"',
   });

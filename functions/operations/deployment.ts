@@ -48,6 +48,7 @@ function phaseKind(status: Deployment['status']): OperationKind {
 }
 
 export const deploymentKind = phaseKind('succeeded');
+export const preparedKind = phaseKind('prepared');
 export const rolledBackKind = phaseKind('rolled_back');
 export const finalizedKind = phaseKind('finalized');
 

@@ -3,9 +3,10 @@ import { isEvent } from '../../statemachines/lifecycle';
 import type { Operation } from '../store/records';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
-import { deploymentDeleteKind, deploymentKind, finalizedKind, rolledBackKind } from './deployment';
+import { deploymentDeleteKind, deploymentKind, finalizedKind, preparedKind, rolledBackKind } from './deployment';
 import { eventKind } from './event';
 import { healthCheckKind } from './health';
+import { hookKind } from './hook';
 import { importKind } from './import';
 import type { OperationKind } from './kind';
 
@@ -15,10 +16,12 @@ const kinds: Record<string, OperationKind> = {
   check: checkKind,
   remove_orphan: removeOrphanKind,
   health_check: healthCheckKind,
+  hook: hookKind,
   deployment: deploymentKind,
   migration: deploymentKind,
   reassignment: deploymentKind,
   service_update: deploymentKind,
+  service_update_prepare: preparedKind,
   service_update_rollback: rolledBackKind,
   service_update_finalize: finalizedKind,
   deployment_delete: deploymentDeleteKind,

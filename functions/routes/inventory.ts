@@ -99,6 +99,18 @@ export const inventoryRoutes: RouteSpec[] = [
         startedAt: z.string().max(40).optional(),
         /** Storage tasks the agent runs at once per repository; deployments run as many members at once. */
         slots: z.number().int().min(1).max(1024).optional(),
+        hooks: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
+                on: z.enum(['image', 'machine']),
+                doc: z.string().max(500).optional(),
+              })
+              .strict(),
+          )
+          .max(100)
+          .optional(),
       })
       .strict(),
     handler: (c) => agentHeartbeat(c.deps, c.principal, c.params.id!, c.body),

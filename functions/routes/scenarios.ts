@@ -15,6 +15,7 @@ import {
 import { releaseMachineAction } from '../scenarios/machine-state';
 import { createMigrationAction, createReassignmentAction, getScenario } from '../scenarios/moves';
 import {
+  approveServiceUpdate,
   createServiceUpdateAction,
   finalizeServiceUpdate,
   rollbackServiceUpdate,
@@ -118,6 +119,16 @@ export const scenarioRoutes: RouteSpec[] = [
     summary: 'Read a service update: each machine with its old clone, its new clone, step and outcome',
     access: 'viewer',
     handler: (c) => serviceUpdateView(c.deps, c.params.id!),
+  }),
+  route({
+    method: 'post',
+    path: '/v1/service-updates/{id}/approve',
+    tag: 'scenarios',
+    summary:
+      'Approve a prepared update: its staging clone is captured as the next version of the master, which is then rolled out',
+    access: 'operator',
+    status: 202,
+    handler: (c) => approveServiceUpdate(c.deps, c.principal, c.params.id!),
   }),
   route({
     method: 'post',

@@ -151,19 +151,28 @@ const links = (id: string, operation: string, scenario: keyof typeof scenarioPat
 /** The record of a scenario as accept writes it, before its operation is known. */
 export type ScenarioRecord = Omit<Deployment, 'operation'>;
 
-/** The deployment workflow's input: the members' indexes for its Map, at most the agent's slots at once. */
-export const workflowInput = (d: ScenarioRecord, mode: DeploymentMode, site: Site) => ({
-  deployment: d.id,
-  mode,
-  members: d.members.map((m) => m.index),
-  concurrency: d.concurrency ?? site.agent?.slots ?? 4,
-});
+/**
+ * The deployment workflow's input: the indexes of the members the phase runs, at most the agent's
+ * slots at once. A service update's staging member (0) is prepared and approved alone, and a
+ * rollback also takes back a staging clone that was prepared.
+ */
+export function workflowInput(d: ScenarioRecord, mode: DeploymentMode, site: Site) {
+  const staging = d.staging ? [d.staging.index] : [];
+  const members =
+    mode === 'prepare' || mode === 'approve'
+      ? staging
+      : [
+          ...(mode === 'rollback' && d.staging?.outcome === 'succeeded' ? staging : []),
+          ...d.members.map((m) => m.index),
+        ];
+  return { deployment: d.id, mode, members, concurrency: d.concurrency ?? site.agent?.slots ?? 4 };
+}
 
 /** Reserves `machines` for the scenario and starts its workflow, in the transactions described above. */
 export async function startScenario(
   deps: Deps,
   p: Principal | undefined,
-  a: { record: ScenarioRecord; machines: Machine[]; extra?: Write[] },
+  a: { record: ScenarioRecord; machines: Machine[]; extra?: Write[]; mode?: DeploymentMode; kind?: string },
 ) {
   const { record } = a;
   const now = deps.now();
@@ -176,12 +185,12 @@ export async function startScenario(
       p,
       {
         workflow: 'deployment',
-        kind: scenario,
+        kind: a.kind ?? scenario,
         resource: { kind: 'deployment', id: record.id, name: record.id },
         site: record.site,
         request: { master: record.master, members: record.members.length },
         firstStep: 'members',
-        input: workflowInput(record, 'deploy', site),
+        input: workflowInput(record, a.mode ?? 'deploy', site),
       },
       (op) => [
         ...deps.deployments.createWrites({ ...record, operation: op.id }),

@@ -7,6 +7,7 @@
  * deploy:   pending → clone → assign (customized with the member's variables) → attach → activate
  *           → health (when the scenario has a health check) → done
  * teardown: from the clone's state: deactivate → detach → unassign → destroy → done
+ * staging:  a service update's member 0: clone → … → activate → reconfigure → hook → (approve) → capture
  *
  * A member that fails is torn down and its machine quarantined; a rollback or a delete tears down the
  * members that succeeded and makes their machines ready. `finish` ends the phase.
@@ -17,6 +18,7 @@ import type { Binding, LifecycleEvent } from '../../statemachines/lifecycle';
 import type { DeploymentMode } from '../../statemachines/steps';
 import type { Parent } from '../actions/accept';
 import { createCloneAction } from '../actions/clones';
+import { runHookAction } from '../actions/hook';
 import { checkHealthAction } from '../actions/machine-health';
 import type { Deps } from '../deps';
 import { ApiError, BusyError, StaleRecordError } from '../errors';
@@ -52,14 +54,26 @@ function converge(clone: Clone | undefined, goal: Goal): MemberStep {
     if (clone?.status !== 'ready') return 'done';
     return clone.binding === 'unassigned' ? 'destroy' : DOWN[clone.binding];
   }
-  if (!clone || clone.status === 'destroyed') return 'clone';
+  if (goal.binding === 'captured' && clone?.status === 'captured') return 'done';
+  if (!clone || clone.status !== 'ready') return 'clone';
+  if (goal.binding === 'captured') {
+    if (clone.binding !== 'unassigned') return DOWN[clone.binding];
+    return clone.metastate === 'maintenance' ? 'capture' : 'reconfigure';
+  }
   if (clone.binding !== 'unassigned' && goal.machine && clone.machine !== goal.machine) return DOWN[clone.binding];
   if (clone.binding === 'unassigned' && goal.machine && goal.binding !== 'unassigned') return 'assign';
   const have = ORDER.indexOf(clone.binding);
   const want = ORDER.indexOf(goal.binding);
   if (have < want) return UP[clone.binding as keyof typeof UP];
   if (have > want) return DOWN[clone.binding as keyof typeof DOWN];
+  if (goal.metastate && clone.metastate !== goal.metastate) return 'reconfigure';
   return 'done';
+}
+
+/** The member by its index: a service update's staging member is 0. */
+const STAGING = 0;
+export function memberOf(d: Deployment, index: number): DeploymentMember | undefined {
+  return index === STAGING ? d.staging : d.members.find((x) => x.index === index);
 }
 
 interface Move {
@@ -79,7 +93,7 @@ export async function advanceMember(deps: Deps, id: string, index: number, mode:
   const end = Date.now() + (MEMBER_WAIT_SECONDS - 3) * 1000;
   for (;;) {
     const d = await getDeployment(deps, id);
-    const m = d.members.find((x) => x.index === index);
+    const m = memberOf(d, index);
     if (!m) throw new Error(`deployment ${id} has no member ${index}`);
     const next = await nextOf(deps, d, m, mode);
     if (next.kind === 'done') return { done: true, outcome: m.outcome };
@@ -102,16 +116,20 @@ async function save(deps: Deps, first: Deployment, move: Move): Promise<void> {
   let d = first;
   for (let attempt = 1; ; attempt++) {
     const now = deps.now();
-    const members = d.members.map((x) => (x.index === move.member.index ? move.member : x));
-    const writes: Write[] = [
-      deps.deployments.saveWrite(revise(d, { members, failures: d.failures + (move.failed ? 1 : 0) }, now)),
-    ];
+    const staging = move.member.index === STAGING;
+    const members = staging ? d.members : d.members.map((x) => (x.index === move.member.index ? move.member : x));
+    const changes = {
+      members,
+      failures: d.failures + (move.failed ? 1 : 0),
+      ...(staging ? { staging: move.member } : {}),
+    };
+    const writes: Write[] = [deps.deployments.saveWrite(revise(d, changes, now))];
     if (move.machine) {
       const m = await deps.machines.get(move.member.machine);
       if (m) writes.push(deps.machines.saveWrite(machineAfter(m, d, move, now)));
     }
     // The deployment's operation shows how many members have ended.
-    const op = move.member.outcome ? await deps.operations.get(d.operation) : undefined;
+    const op = move.member.outcome && !staging ? await deps.operations.get(d.operation) : undefined;
     if (op?.status === 'running') {
       const progress = members.filter((x) => x.outcome).length / members.length;
       writes.push(deps.operations.saveWrite({ ...op, progress, updatedAt: now, rev: op.rev + 1 }));
@@ -148,7 +166,10 @@ function machineAfter(m: Machine, d: Deployment, move: Move, now: string): Machi
 async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: DeploymentMode): Promise<Next> {
   if (m.operation) return afterOperation(d, m, await deps.operations.get(m.operation));
   // A phase picks the members it tears down; every other member is done for it.
-  if (!m.teardown && mode !== 'deploy') {
+  if (!m.teardown && mode !== 'deploy' && mode !== 'prepare') {
+    // A rollback of an update that was prepared and never rolled out lets its machines go.
+    if (!m.outcome && m.step === 'pending' && mode === 'rollback')
+      return { kind: 'move', move: { member: { ...m, step: 'done', outcome: 'skipped' }, machine: 'ready' } };
     if (m.outcome !== 'succeeded') return { kind: 'done' };
     return { kind: 'move', move: { member: { ...m, outcome: undefined, teardown: mode, reached: 0, attempts: 0 } } };
   }
@@ -170,7 +191,10 @@ async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: Depl
   const cloneId = goal.clone ?? m.cloneId;
   const clone = cloneId ? await deps.clones.get(cloneId) : undefined;
   const step = converge(clone, goal);
-  if (step === 'done') return { kind: 'move', move: { member: { ...m, reached: reached + 1, attempts: 0 } } };
+  if (step === 'done') {
+    if (goal.hook) return start(deps, d, { ...m, step: 'hook' }, goal, clone);
+    return { kind: 'move', move: { member: { ...m, reached: reached + 1, attempts: 0 } } };
+  }
   if (step === 'clone' && (goal.clone || m.teardown))
     return failed(m, { code: 'clone_gone', message: `clone ${cloneId ?? m.clone} is gone`, step }, d);
   return start(deps, d, { ...m, step }, goal, clone);
@@ -179,8 +203,12 @@ async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: Depl
 /** A member whose goals are all reached: succeeded, or torn down (a failed member's machine is quarantined). */
 function ended(d: Deployment, m: DeploymentMember): Move {
   const member = { ...m, step: 'done' as const, operation: undefined };
-  if (!m.teardown) return { member: { ...member, outcome: 'succeeded' }, machine: 'ready' };
-  const outcome = m.teardown === 'failed' ? 'failed' : m.teardown === 'rollback' ? 'rolled_back' : 'removed';
+  // A prepared staging clone keeps its machine reserved until the update is approved or rolled back.
+  if (!m.teardown)
+    return { member: { ...member, outcome: 'succeeded' }, machine: m.index === STAGING ? undefined : 'ready' };
+  const outcome = ({ failed: 'failed', rollback: 'rolled_back', delete: 'removed', approve: 'captured' } as const)[
+    m.teardown
+  ];
   const quarantine = m.teardown === 'failed' && (d.scenario ?? 'deployment') === 'deployment';
   return { member: { ...member, outcome }, machine: quarantine ? 'quarantine' : 'ready' };
 }
@@ -192,12 +220,14 @@ function afterOperation(d: Deployment, m: DeploymentMember, op: Operation | unde
     const detail = op.status === 'succeeded' ? String(op.result?.detail ?? 'passed') : (op.error?.message ?? op.status);
     base.health = { healthy: op.status === 'succeeded', detail, at: op.updatedAt, operation: op.id };
   }
-  // The next step follows from the clone's new state.
-  if (op?.status === 'succeeded')
+  // The next step follows from the clone's new state; a hook, which leaves no state, reaches its goal.
+  if (op?.status === 'succeeded') {
+    const reached = m.step === 'hook' ? { reached: (m.reached ?? 0) + 1 } : {};
     return {
       kind: 'move',
-      move: { member: { ...base, attempts: 0, cloneId: m.step === 'clone' ? op.resource.id : m.cloneId } },
+      move: { member: { ...base, ...reached, attempts: 0, cloneId: m.step === 'clone' ? op.resource.id : m.cloneId } },
     };
+  }
   const error = op?.error ?? { code: 'lost', message: `operation ${m.operation} is gone` };
   if (RETRYABLE.has(error.code) && m.attempts < MAX_ATTEMPTS) return { kind: 'move', move: { member: base } };
   return failed(base, { code: error.code, message: error.message, step: m.step, operation: m.operation }, d);
@@ -229,6 +259,8 @@ async function start(
   try {
     if (m.step === 'health') {
       accepted = await checkHealthAction(deps, undefined, m.machine, m.healthCheck!, parent);
+    } else if (m.step === 'hook') {
+      accepted = await runHookAction(deps, clone!, goal!.hook!, parent);
     } else if (m.step === 'clone') {
       const repository = await deps.repositories.get(d.repository);
       accepted = await createCloneAction(
@@ -253,13 +285,39 @@ async function start(
   return { kind: 'move', move: { member: { ...m, operation: accepted.operation, attempts: m.attempts + 1 } } };
 }
 
+/**
+ * Ends a service update's staging phase. A prepared clone ends the prepare (the update waits for
+ * its approval); a captured one makes the new master version the one the roll-out clones, and the
+ * same execution goes on to roll it out.
+ */
+async function finishStaging(deps: Deps, operation: string, d: Deployment, mode: 'prepare' | 'approve') {
+  const staging = d.staging!;
+  const wanted = mode === 'prepare' ? 'succeeded' : 'captured';
+  const clone = staging.cloneId ? await deps.clones.get(staging.cloneId) : undefined;
+  if (staging.outcome === wanted && mode === 'prepare') return { ...(await commit(deps, operation, { mode })) };
+  const captured = clone?.capturedAs ? await deps.masters.get(clone.capturedAs) : undefined;
+  if (staging.outcome === wanted && captured) {
+    await deps.db.transact([
+      deps.deployments.saveWrite(revise(d, { master: captured.id, masterName: captured.name }, deps.now())),
+    ]);
+    return { next: { mode: 'deploy', members: d.members.map((m) => m.index) } };
+  }
+  const error = staging.error ?? { code: 'not_captured', message: 'the staging clone was not captured', step: mode };
+  const message = `${mode === 'prepare' ? 'preparing' : 'capturing'} the update on machine ${staging.machineName} failed at ${error.step}: ${error.message}; no machine of the service was touched`;
+  return recordFailure(deps, operation, {
+    Error: error.code,
+    Cause: JSON.stringify({ code: error.code, message }),
+  });
+}
+
 /** Ends a phase of the deployment: its operation succeeds when every member did, else fails saying how many did not. */
 export async function finishDeployment(deps: Deps, operation: string, id: string, mode: DeploymentMode) {
   const d = await getDeployment(deps, id);
   const count = (o: DeploymentMember['outcome']) => d.members.filter((m) => m.outcome === o).length;
   const { maxFailures, onFailure } = d.failurePolicy;
   if (mode === 'deploy' && onFailure === 'rollback' && d.failures > maxFailures && count('succeeded') > 0)
-    return { rollback: true };
+    return { next: { mode: 'rollback', members: d.members.map((m) => m.index) } };
+  if (mode === 'prepare' || mode === 'approve') return finishStaging(deps, operation, d, mode);
   // A deployment's rollback ends its failed deploy; a phase asked for later (a service update's
   // rollback, a delete, a finalize) answers for the members it tore down only.
   const ofDeploy = mode === 'deploy' || (mode === 'rollback' && (d.scenario ?? 'deployment') === 'deployment');

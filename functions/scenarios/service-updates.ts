@@ -9,19 +9,23 @@
  *   it clones nothing and customizes nothing, and a second rollback changes nothing.
  * - `POST /v1/service-updates/{id}/finalize` destroys the standby clones.
  *
- * Preparing the new master on a staging machine (with hooks, and an approval) is not done here yet:
- * the request names the new master, as a newer version or another master.
+ * - With `stagingMachine` instead of `newMaster`, the update is prepared first: a clone of the
+ *   service's master is deployed on the staging machine, put in maintenance and changed by `hook`
+ *   (a hook of the site's agent) or by an operator; the update then waits (`prepared`).
+ *   `POST /v1/service-updates/{id}/approve` captures it as the master's next version and rolls that
+ *   out in the same execution. Each phase is a workflow execution of its own: a workflow cannot wait
+ *   for a person.
  */
 import type { z } from 'zod';
-import type { DeploymentMode } from '../../statemachines/steps';
 import { accept } from '../actions/accept';
+import { hookOf } from '../actions/hook';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { unmetRequirements } from '../domain/requirements';
 import type { createServiceUpdate } from '../domain/schemas';
 import { BusyError, ConflictError, InvalidInputError } from '../errors';
 import { newId, randomString } from '../store/ids';
-import type { Deployment, DeploymentMember, Machine } from '../store/records';
+import type { Clone, Deployment, DeploymentMember, Goal, Machine, Master } from '../store/records';
 import { revise } from '../store/resources';
 import { deploymentView, getDeployment, startScenario, workflowInput } from './deployments';
 import { DeploymentRunningError } from './errors';
@@ -39,17 +43,59 @@ async function machinesOf(deps: Deps, body: Body): Promise<Machine[]> {
   return Promise.all(done.map((m) => deps.machines.require(m.machine)));
 }
 
-export async function createServiceUpdateAction(deps: Deps, p: Principal | undefined, body: Body) {
-  if (body.stagingMachine)
+/**
+ * The staging member of an update that is prepared: a clone of the service's master on a machine
+ * outside the service, booted, put in maintenance, and changed by the hook (an image hook runs while
+ * the machine is off, then the machine boots it again). Approving captures it; a rollback destroys it.
+ */
+async function stagingOf(deps: Deps, body: Body, master: Master, service: Machine[]) {
+  const machine = await deps.machines.require(body.stagingMachine!);
+  if (service.some((m) => m.id === machine.id))
     throw new InvalidInputError(
-      'preparing the update on a staging machine is not supported yet: prepare the new master version (capture), then name it as "newMaster"',
+      `staging machine ${machine.name} is one of the machines to update; pick a machine outside the service`,
     );
-  const master = await deps.masters.require(body.newMaster);
-  if (master.status !== 'ready') throw new ConflictError(`master ${master.name} is still being imported`);
+  const site = (await deps.repositories.require(master.repository)).site;
+  if (machine.site !== site)
+    throw new InvalidInputError(`staging machine ${machine.name} is on site ${machine.site}, the service on ${site}`);
+  checkMachineUsable(machine);
+  if (machine.clone)
+    throw new ConflictError(`staging machine ${machine.name} carries clone ${machine.clone}; pick a free one`, {});
+  const unmet = unmetRequirements(master.requirements, machine);
+  if (unmet.length)
+    throw new ConflictError(
+      `staging machine ${machine.name} does not meet the requirements of ${master.name}: ${unmet.join('; ')}`,
+      {
+        machine: machine.name,
+        unmet,
+      },
+    );
+  const hook = body.hook ? hookOf(await deps.sites.require(site), body.hook) : undefined;
+  const variables = body.variables ?? {};
+  const goals: Goal[] = [
+    { machine: machine.id, binding: 'active', variables },
+    { binding: 'active', metastate: 'maintenance' },
+  ];
+  if (hook?.on === 'image')
+    goals.push({ binding: 'assigned', hook: hook.name }, { machine: machine.id, binding: 'active' });
+  if (hook?.on === 'machine') goals.push({ binding: 'active', hook: hook.name });
+  const member: DeploymentMember = {
+    index: 0,
+    machine: machine.id,
+    machineName: machine.name,
+    clone: `${master.name}-staging-${randomString(4)}`,
+    variables,
+    step: 'pending',
+    attempts: 0,
+    goals,
+    compensation: [{ binding: 'destroyed' }],
+    phases: { approve: [{ binding: 'unassigned' }, { binding: 'captured' }], rollback: [{ binding: 'destroyed' }] },
+  };
+  return { machine, member };
+}
+
+export async function createServiceUpdateAction(deps: Deps, p: Principal | undefined, body: Body) {
   const machines = await machinesOf(deps, body);
-  const id = newId('deployment');
-  const members: DeploymentMember[] = [];
-  let repository: string | undefined;
+  const olds: Clone[] = [];
   for (const [i, machine] of machines.entries()) {
     if (machines.findIndex((m) => m.id === machine.id) !== i)
       throw new InvalidInputError(`machine ${machine.name} is named twice; name each machine once`);
@@ -57,8 +103,31 @@ export async function createServiceUpdateAction(deps: Deps, p: Principal | undef
     checkMachineUsable(machine);
     const old = await deps.clones.require(machine.clone);
     if (old.lock) throw new BusyError('clone', old.id, old.lock);
-    if (old.master === master.id)
-      throw new ConflictError(`machine ${machine.name} runs master ${master.name} already`, {});
+    olds.push(old);
+  }
+  let master: Master;
+  let staging: Awaited<ReturnType<typeof stagingOf>> | undefined;
+  if (body.newMaster) {
+    master = await deps.masters.require(body.newMaster);
+    if (master.status !== 'ready') throw new ConflictError(`master ${master.name} is still being imported`);
+    const same = machines.find((_, i) => olds[i]!.master === master.id);
+    if (same) throw new ConflictError(`machine ${same.name} runs master ${master.name} already`, {});
+  } else {
+    // The update is prepared from what the service runs: one master version for all its machines.
+    const other = olds.find((o) => o.master !== olds[0]!.master);
+    if (other)
+      throw new ConflictError(
+        `the machines run different master versions (clone ${olds[0]!.name} and clone ${other.name}); prepare an update per master version`,
+        {},
+      );
+    master = await deps.masters.require(olds[0]!.master);
+    staging = await stagingOf(deps, body, master, machines);
+  }
+  const id = newId('deployment');
+  const members: DeploymentMember[] = [];
+  let repository: string | undefined;
+  for (const [i, machine] of machines.entries()) {
+    const old = olds[i]!;
     const unmet = unmetRequirements(master.requirements, machine);
     if (unmet.length)
       throw new ConflictError(
@@ -120,17 +189,35 @@ export async function createServiceUpdateAction(deps: Deps, p: Principal | undef
       members,
       actor: actorOf(p),
       concurrency: body.waves.size,
+      ...(staging ? { staging: staging.member } : {}),
     },
-    machines,
+    machines: staging ? [...machines, staging.machine] : machines,
+    ...(staging ? { mode: 'prepare' as const, kind: 'service_update_prepare' } : {}),
   });
 }
 
-/** Starts a later phase of an update that is not running: `rollback` or `delete` (finalize). */
-async function phase(deps: Deps, p: Principal | undefined, ref: string, mode: Exclude<DeploymentMode, 'deploy'>) {
+const PHASE_KINDS = {
+  approve: 'service_update',
+  rollback: 'service_update_rollback',
+  delete: 'service_update_finalize',
+} as const;
+
+/**
+ * Starts a later phase of an update that is not running: `approve` (a prepared update: capture its
+ * staging clone, then roll out), `rollback`, or `delete` (finalize).
+ */
+async function phase(deps: Deps, p: Principal | undefined, ref: string, mode: keyof typeof PHASE_KINDS) {
   const d = await getDeployment(deps, ref, 'service_update');
   if (d.status === 'running' || d.status === 'deleting') throw new DeploymentRunningError(d.id, d.operation);
   if (d.status === 'finalized')
     throw new ConflictError(`service update ${d.id} is finalized: its standby clones are gone`, {});
+  if (mode === 'approve' && d.status !== 'prepared')
+    throw new ConflictError(`service update ${d.id} is ${d.status}: only a prepared update can be approved`, {});
+  if (mode === 'delete' && d.status === 'prepared')
+    throw new ConflictError(
+      `service update ${d.id} is prepared and not rolled out: approve it, or roll it back to drop the staging clone`,
+      {},
+    );
   const site = await deps.sites.require(d.site);
   const now = deps.now();
   const accepted = await accept(
@@ -138,7 +225,7 @@ async function phase(deps: Deps, p: Principal | undefined, ref: string, mode: Ex
     p,
     {
       workflow: 'deployment',
-      kind: mode === 'rollback' ? 'service_update_rollback' : 'service_update_finalize',
+      kind: PHASE_KINDS[mode],
       resource: { kind: 'deployment', id: d.id, name: d.id },
       site: d.site,
       request: {},
@@ -150,6 +237,8 @@ async function phase(deps: Deps, p: Principal | undefined, ref: string, mode: Ex
   return { id: d.id, ...accepted };
 }
 
+export const approveServiceUpdate = (deps: Deps, p: Principal | undefined, ref: string) =>
+  phase(deps, p, ref, 'approve');
 export const rollbackServiceUpdate = (deps: Deps, p: Principal | undefined, ref: string) =>
   phase(deps, p, ref, 'rollback');
 export const finalizeServiceUpdate = (deps: Deps, p: Principal | undefined, ref: string) =>
@@ -158,8 +247,18 @@ export const finalizeServiceUpdate = (deps: Deps, p: Principal | undefined, ref:
 /** Each machine with its old clone, its new one, and where it is. */
 export async function serviceUpdateView(deps: Deps, ref: string) {
   const d = await getDeployment(deps, ref, 'service_update');
+  const staging = d.staging;
   return {
     ...deploymentView(d),
+    staging: staging
+      ? {
+          machine: staging.machineName,
+          clone: staging.cloneId ?? null,
+          step: staging.step,
+          outcome: staging.outcome ?? null,
+          error: staging.error ?? null,
+        }
+      : null,
     machines: d.members.map((m) => ({
       machine: m.machineName,
       old: m.goals?.[0]?.clone,

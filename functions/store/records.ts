@@ -17,7 +17,15 @@ export interface Base {
 
 export interface Site extends Base {
   description?: string;
-  agent?: { lastSeen: string; version?: string; host?: string; startedAt?: string; slots?: number };
+  agent?: {
+    lastSeen: string;
+    version?: string;
+    host?: string;
+    startedAt?: string;
+    slots?: number;
+    /** The hooks its configuration names (a service update may run them by name). */
+    hooks?: { name: string; on: 'image' | 'machine'; doc?: string }[];
+  };
 }
 
 export interface Repository extends Base {
@@ -148,17 +156,17 @@ export interface DeploymentMember {
   operation?: string;
   /** Tries of the step in hand (a step cut short by a restart is tried again); 0 between steps. */
   attempts: number;
-  /** Why the member is being torn down: it failed, the deployment rolls back, or it is deleted. */
-  teardown?: 'failed' | 'rollback' | 'delete';
+  /** Why the member is being torn down: it failed, the deployment rolls back, it is deleted, or (a staging clone) captured. */
+  teardown?: 'failed' | 'rollback' | 'delete' | 'approve';
   /** Where the member's clones are to end, in order (a migration's, a reassignment's); a deployment's follow from it. */
   goals?: Goal[];
   /** Where they go back to when a goal cannot be reached (a migration's source machine). */
   compensation?: Goal[];
   /** The goals of a later phase, when they are not "destroy the member's clone" (a service update's rollback). */
-  phases?: { rollback?: Goal[]; delete?: Goal[] };
+  phases?: { rollback?: Goal[]; delete?: Goal[]; approve?: Goal[] };
   /** How many goals of the list in hand are reached. */
   reached?: number;
-  outcome?: 'succeeded' | 'failed' | 'skipped' | 'rolled_back' | 'removed';
+  outcome?: 'succeeded' | 'failed' | 'skipped' | 'rolled_back' | 'removed' | 'captured';
   error?: { code: string; message: string; step: string; operation?: string };
   /** Tried once the member's goals are reached, before it succeeds (rendered at accept). */
   healthCheck?: HealthCheck;
@@ -166,12 +174,16 @@ export interface DeploymentMember {
   health?: { healthy: boolean; detail: string; at: string; operation: string };
 }
 
-/** A state a clone is to reach: bound to `machine` with `binding`, or destroyed. */
+/** A state a clone is to reach: bound to `machine` with `binding`, or destroyed, or captured as a master version. */
 export interface Goal {
   /** The clone; absent: the member's own, made by its `clone` step. */
   clone?: string;
   machine?: string;
-  binding: Binding | 'destroyed';
+  binding: Binding | 'destroyed' | 'captured';
+  /** In maintenance (reconfigured), to be changed and captured. */
+  metastate?: 'maintenance';
+  /** A hook of the agent run once the binding is reached (a service update's change to its staging clone). */
+  hook?: string;
   /** Variables for the assign of a clean clone. */
   variables?: Record<string, string>;
 }
@@ -186,6 +198,9 @@ export type MemberStep =
   | 'detach'
   | 'unassign'
   | 'destroy'
+  | 'reconfigure'
+  | 'hook'
+  | 'capture'
   | 'health'
   | 'done';
 
@@ -215,12 +230,14 @@ export interface Deployment extends Base {
   clientToken?: string;
   /** sha256 of the request as accepted: the same clientToken with another body is refused. */
   requestHash: string;
-  status: 'running' | 'succeeded' | 'failed' | 'rolled_back' | 'deleting' | 'deleted' | 'finalized';
+  status: 'running' | 'prepared' | 'succeeded' | 'failed' | 'rolled_back' | 'deleting' | 'deleted' | 'finalized';
   /** The operation of the phase in hand (the deploy, then the delete). */
   operation: string;
   /** Members that failed so far; past `failurePolicy.maxFailures`, `onFailure` applies to the rest. */
   failures: number;
   members: DeploymentMember[];
+  /** A service update's staging member (index 0): the clone the update is prepared on, then captured. */
+  staging?: DeploymentMember;
   actor: string;
 }
 

@@ -11,12 +11,13 @@
  * still answers, then the rest.
  */
 
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configFromEnv } from '../../functions/config';
 import { buildDeps, type Deps } from '../../functions/deps';
 import { randomString } from '../../functions/store/ids';
 import { HEARTBEAT_INTERVAL_SECONDS } from '../../statemachines/constants';
+import type { HookConfig } from '../../edge-agent/config';
 import { startAgent } from './agent';
 import {
   createTable,
@@ -74,6 +75,20 @@ export interface Stack {
   /** Stops the agent and keeps it stopped (it is not started again) until `restartAgent`. */
   stopAgent(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The local agent's hooks: `$ENCOMPASS_HOME/hooks.json`, an object of named hooks as in the agent's
+ * configuration (`{"apply-patch": {"command": ["/usr/local/bin/patch-image"], "on": "image"}}`).
+ */
+function hooksOf(home: string): Record<string, HookConfig> | undefined {
+  const file = join(home, 'hooks.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, HookConfig>;
+  } catch (e) {
+    throw new Error(`cannot read ${file}: ${(e as Error).message}; it holds the agent's hooks as a JSON object`);
+  }
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
@@ -224,6 +239,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       concurrency: 4,
       maxTasks: 64,
       heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
+      hooks: hooksOf(home),
     };
     const agentDir = join(home, 'agent');
     let lastAgent: Child & { configFile: string };

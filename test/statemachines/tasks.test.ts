@@ -15,6 +15,7 @@ describe('task contracts', () => {
       'clone',
       'check',
       'health',
+      'hook',
     ]);
     expect([...used].sort()).toEqual([...taskNames].sort());
   });
@@ -44,6 +45,7 @@ describe('task contracts', () => {
       power_on: { image, machine },
       power_off: { image, machine },
       health: { machine, check: { kind: 'tcp', host: '127.0.0.1', port: 22 } },
+      hook: { hook: 'apply-update', image },
     } as const;
     const slots = Object.fromEntries(
       taskNames.map((t) => {
@@ -65,6 +67,7 @@ describe('task contracts', () => {
       power_on: null,
       power_off: null,
       health: null,
+      hook: 'rp-1',
     });
   });
 

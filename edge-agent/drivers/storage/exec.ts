@@ -14,6 +14,8 @@ export interface RunOptions {
   onStdout?: (text: string) => void;
   /** What the abort message names, e.g. `{ operation: 'Cloning', path: '/repo/m.img' }`. */
   what?: { operation: string; path: string };
+  /** The child's environment (default: the agent's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunResult {
@@ -36,7 +38,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted)
       return reject(new OperationAbortedError(what.operation, what.path, { cause: opts.signal.reason }));
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: opts.env } : {}) });
     let output = '';
     const kill = () => child.kill('SIGTERM');
     opts.signal?.addEventListener('abort', kill, { once: true });

@@ -29,6 +29,7 @@ describe('the check task', () => {
       seen: () => {},
       exports: new ExportBook(path.join(dir, 'state')),
       secrets: { resolve: (ref) => Promise.reject(new Error(`a check resolves no secret (asked for ${ref})`)) },
+      hooks: {},
     };
   });
   afterEach(async () => fs.rm(dir, { recursive: true, force: true }));

@@ -31,6 +31,7 @@ describe('storage tasks', () => {
       seen: () => {},
       exports: new ExportBook(path.join(dir, 'state')),
       secrets: { resolve: (ref) => Promise.reject(new Error(`image tasks resolve no secret (asked for ${ref})`)) },
+      hooks: {},
     };
   });
   afterEach(async () => fs.rm(dir, { recursive: true, force: true }));

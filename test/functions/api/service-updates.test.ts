@@ -4,8 +4,10 @@
  * machine back to its standby clone without cloning or customizing anything, twice; finalize
  * destroys the standbys of an update that stays.
  */
+
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { Api } from '../../support/api';
 import { hostnameItems, makeMachine, makeMaster, unique } from '../../support/fixtures';
 import { baseFiles, debugfsCat, makeExt4 } from '../../support/images';
@@ -33,12 +35,12 @@ describe('service updates', () => {
   }, 120_000);
 
   /** Machines running version 1 (two by default), deployed with hostnames svc-1, svc-2…; `consoles` are what each sim console shows. */
-  async function service(consoles: string[] = ['', '']) {
+  async function service(consoles: string[] = ['', ''], master = v1) {
     const tag = unique('svc');
     for (const [i, console] of consoles.entries())
       await makeMachine(api, { name: `${tag}-m${i + 1}`, tags: [tag], settings: { console } });
     const r = await api.post('/v1/deployments', {
-      master: v1,
+      master,
       count: consoles.length,
       selector: { tags: [tag] },
       name: `${tag}-\${index}`,
@@ -173,6 +175,165 @@ describe('service updates', () => {
       server.close();
     }
   }, 120_000);
+
+  /** A master of its own at version 1, for a test that captures its next version. */
+  async function freshMaster() {
+    const name = unique('svc-master');
+    await makeExt4(join(dir, `masters/${name}.img`), { ...baseFiles, 'etc/version': '1\n' });
+    const repo = (await api.get(`/v1/masters/${v1}`)).body.repository;
+    const op = await api.run('/v1/masters', {
+      name,
+      repository: repo,
+      path: `masters/${name}.img`,
+      customization: hostnameItems,
+    });
+    expect(op.status, JSON.stringify(op)).toBe('succeeded');
+    return name;
+  }
+
+  const idle = async (machine: string) => {
+    const m = (await api.get(`/v1/machines/${machine}`)).body;
+    return { state: m.state, clone: m.clone ?? null };
+  };
+
+  it('prepares an update on a staging machine with a hook, waits, and on approval captures it as the next version and rolls it out', async () => {
+    const master = await freshMaster();
+    const d = await service(['', ''], master);
+    const before = await running(d);
+    const staging = await makeMachine(api);
+    const r = await api.post('/v1/service-updates', {
+      deployment: d.id,
+      stagingMachine: staging.name,
+      hook: 'set-version-2',
+      variables: { hostname: 'staging' },
+      waves: { size: 2 },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const prepared = await api.wait(r.body.operation, 180_000);
+    expect(prepared.status, JSON.stringify(prepared)).toBe('succeeded');
+    expect(prepared.kind).toBe('service_update_prepare');
+    const view = (await api.get(`/v1/service-updates/${r.body.id}`)).body;
+    expect(view.status).toBe('prepared');
+    expect(view.staging).toMatchObject({ machine: staging.name, outcome: 'succeeded' });
+    // The staging clone runs in maintenance with the hook's change; the service was not touched.
+    const clone = (await api.get(`/v1/clones/${view.staging.clone}`)).body;
+    expect(clone).toMatchObject({ metastate: 'maintenance', binding: 'active', machine: staging.id });
+    expect(await debugfsCat(join(dir, clone.path), '/etc/version')).toBe('2\n');
+    expect(await debugfsCat(join(dir, clone.path), '/etc/hostname')).toBe('staging\n');
+    expect((await running(d)).map((x) => x.clone)).toEqual(before.map((b) => b.clone));
+    const hooks = (await children(prepared.id)).filter((o: any) => o.kind === 'hook');
+    expect(hooks.map((o: any) => [o.status, o.result.output])).toEqual([['succeeded', 'version 2 written']]);
+    expect((await api.get(`/v1/machines/${staging.id}`)).body.state).toBe('reserved');
+    // Waiting for the operator: a finalize has nothing to finalize, and the machines stay reserved.
+    expect((await api.post(`/v1/service-updates/${r.body.id}/finalize`)).status).toBe(409);
+    expect((await api.get(`/v1/machines/${d.members[0].machine}`)).body.state).toBe('reserved');
+
+    const ok = await api.post(`/v1/service-updates/${r.body.id}/approve`);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(202);
+    expect((await api.post(`/v1/service-updates/${r.body.id}/approve`)).status).toBe(409);
+    const rolled = await api.wait(ok.body.operation, 240_000);
+    expect(rolled.status, JSON.stringify(rolled)).toBe('succeeded');
+    const v2 = (await api.get(`/v1/masters/${master}`)).body;
+    expect(v2).toMatchObject({ version: 2, sourceClone: clone.id });
+    expect(await debugfsCat(join(dir, v2.path), '/etc/version')).toBe('2\n');
+    const after = await running(d);
+    expect(after.map((x) => [x.version, x.hostname])).toEqual([
+      ['2\n', 'svc-1\n'],
+      ['2\n', 'svc-2\n'],
+    ]);
+    const done = (await api.get(`/v1/service-updates/${r.body.id}`)).body;
+    expect(done).toMatchObject({ status: 'succeeded', master: v2.id, staging: { outcome: 'captured' } });
+    expect((await api.get(`/v1/clones/${clone.id}`)).body.status).toBe('captured');
+    expect(await idle(staging.id)).toEqual({ state: 'ready', clone: null });
+    // The old clones are the standbys: a rollback goes back to version 1 at once.
+    const back = await api.post(`/v1/service-updates/${r.body.id}/rollback`);
+    expect((await api.wait(back.body.operation, 180_000)).status).toBe('succeeded');
+    expect((await running(d)).map((x) => x.clone)).toEqual(before.map((b) => b.clone));
+  }, 400_000);
+
+  it('lets an operator prepare by hand or with a machine hook, and drops a prepared update on rollback', async () => {
+    const master = await freshMaster();
+    const d = await service(['', ''], master);
+    const before = await running(d);
+    const staging = await makeMachine(api);
+    const r = await api.post('/v1/service-updates', {
+      machines: d.members.map((m: any) => m.machine),
+      stagingMachine: staging.id,
+      hook: 'note-machine',
+      variables: { hostname: 'staging' },
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    expect((await api.wait(r.body.operation, 180_000)).status).toBe('succeeded');
+    const home = inject('stack').home;
+    const noted = await readFile(join(home, 'noted', staging.name), 'utf8');
+    expect(noted.split(' ').slice(0, 2)).toEqual([staging.id, 'sim']);
+    const view = (await api.get(`/v1/service-updates/${r.body.id}`)).body;
+    const cloneId = view.staging.clone;
+    expect((await api.get(`/v1/clones/${cloneId}`)).body).toMatchObject({
+      metastate: 'maintenance',
+      binding: 'active',
+    });
+
+    const back = await api.post(`/v1/service-updates/${r.body.id}/rollback`);
+    expect(back.status).toBe(202);
+    expect((await api.wait(back.body.operation, 180_000)).status).toBe('succeeded');
+    const dropped = (await api.get(`/v1/service-updates/${r.body.id}`)).body;
+    expect(dropped.status).toBe('rolled_back');
+    expect(dropped.machines.map((m: any) => m.outcome)).toEqual(['skipped', 'skipped']);
+    expect((await api.get(`/v1/clones/${cloneId}`)).body.status ?? 'gone').not.toBe('ready');
+    expect(await idle(staging.id)).toEqual({ state: 'ready', clone: null });
+    for (const m of d.members) expect((await idle(m.machine)).state).toBe('ready');
+    expect((await running(d)).map((x) => x.clone)).toEqual(before.map((b) => b.clone));
+    expect((await api.post(`/v1/service-updates/${r.body.id}/approve`)).status).toBe(409);
+    expect((await api.get(`/v1/masters/${master}`)).body.version).toBe(1);
+
+    // By hand: no hook; the clone waits in maintenance on the staging machine.
+    const manual = await api.post('/v1/service-updates', {
+      deployment: d.id,
+      stagingMachine: staging.id,
+      variables: { hostname: 'staging' },
+    });
+    expect(manual.status).toBe(202);
+    expect((await api.wait(manual.body.operation, 180_000)).status).toBe('succeeded');
+    const waiting = (await api.get(`/v1/service-updates/${manual.body.id}`)).body;
+    expect(waiting.status).toBe('prepared');
+    expect((await children(manual.body.operation)).map((o: any) => o.kind)).not.toContain('hook');
+    const drop = await api.post(`/v1/service-updates/${manual.body.id}/rollback`);
+    expect((await api.wait(drop.body.operation, 180_000)).status).toBe('succeeded');
+    expect(await idle(staging.id)).toEqual({ state: 'ready', clone: null });
+  }, 400_000);
+
+  it('refuses what cannot be prepared, and cleans up after a hook that fails', async () => {
+    const master = await freshMaster();
+    const d = await service(['', ''], master);
+    const staging = await makeMachine(api);
+    const post = (extra: Record<string, unknown>) => api.post('/v1/service-updates', { deployment: d.id, ...extra });
+    const unknown = await post({ stagingMachine: staging.id, hook: 'rm-rf' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toContain('no hook "rm-rf"');
+    expect(unknown.body.error.message).toContain('set-version-2');
+    expect((await post({ stagingMachine: d.members[0].machine })).status).toBe(400);
+    expect((await post({ hook: 'set-version-2', newMaster: v2 })).status).toBe(400);
+    expect((await post({ stagingMachine: staging.id, hook: 'echo hi; rm -rf /' })).status).toBe(400);
+    expect((await post({})).status).toBe(400);
+    // Nothing was reserved by the refusals.
+    expect((await idle(staging.id)).state).toBe('ready');
+    for (const m of d.members) expect((await idle(m.machine)).state).toBe('ready');
+
+    const r = await post({ stagingMachine: staging.id, hook: 'always-fails', variables: { hostname: 'staging' } });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const op = await api.wait(r.body.operation, 180_000);
+    expect(op.status).toBe('failed');
+    expect(op.error.code).toBe('hook_failed');
+    expect(op.error.message).toContain('the update does not apply');
+    expect(op.error.message).toContain('no machine of the service was touched');
+    const view = (await api.get(`/v1/service-updates/${r.body.id}`)).body;
+    expect(view.status).toBe('failed');
+    expect((await api.get(`/v1/clones/${view.staging.clone}`)).body.status ?? 'gone').not.toBe('ready');
+    expect(await idle(staging.id)).toEqual({ state: 'ready', clone: null });
+    for (const m of d.members) expect((await idle(m.machine)).state).toBe('ready');
+    expect((await api.post(`/v1/service-updates/${r.body.id}/approve`)).status).toBe(409);
+  }, 300_000);
 
   it('finalizes an update that stays by destroying the standby clones, and refuses what it cannot do', async () => {
     const d = await service();
