@@ -94,7 +94,11 @@ export class Agent {
         host: hostname(),
         startedAt,
         slots: this.config.concurrency,
-        hooks: Object.entries(this.config.hooks ?? {}).map(([name, h]) => ({ name, on: h.on, ...(h.doc ? { doc: h.doc } : {}) })),
+        hooks: Object.entries(this.config.hooks ?? {}).map(([name, h]) => ({
+          name,
+          on: h.on,
+          ...(h.doc ? { doc: h.doc } : {}),
+        })),
       });
     alive();
     this.aliveTimer = setInterval(alive, 10_000);

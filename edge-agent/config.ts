@@ -56,9 +56,11 @@ function checkHooks(hooks: unknown): void {
   const bad = (why: string) => {
     throw new ConfigError(`agent config: ${why}; see "hooks" in the agent's configuration documentation`);
   };
-  if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) bad('hooks must be an object of named hooks');
+  if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks))
+    bad('hooks must be an object of named hooks');
   for (const [name, h] of Object.entries(hooks as Record<string, Partial<HookConfig>>)) {
-    if (!HOOK_NAME.test(name)) bad(`hook name "${name}" must be lower case letters, digits and -, starting with a letter`);
+    if (!HOOK_NAME.test(name))
+      bad(`hook name "${name}" must be lower case letters, digits and -, starting with a letter`);
     if (!Array.isArray(h?.command) || !h.command.length || h.command.some((a) => typeof a !== 'string' || !a))
       bad(`hooks.${name}.command must be a non-empty array of strings (the program, then its arguments)`);
     if (h.on !== 'image' && h.on !== 'machine') bad(`hooks.${name}.on must be "image" or "machine"`);

@@ -1,6 +1,7 @@
 /** What every agent task gets: its input (checked against its contract), the drivers, and a way to report progress. */
-import type { HookConfig } from '../config';
+
 import type { ImageRef, TaskInput, TaskName, TaskOutcome } from '../../statemachines/tasks';
+import type { HookConfig } from '../config';
 import type { RepositoryRef } from '../drivers/storage/interface';
 import type { ExportBook } from '../exports';
 import type { Drivers } from '../registry';

@@ -5,8 +5,9 @@
  * ENCOMPASS_MACHINE (its name), ENCOMPASS_MACHINE_ID, ENCOMPASS_MACHINE_KIND, ENCOMPASS_MACHINE_MACS
  * (comma separated) and ENCOMPASS_MACHINE_SETTINGS (JSON). It passes when it exits 0 within its time.
  */
-import { AgentError } from '../errors';
+
 import { run } from '../drivers/storage/exec';
+import { AgentError } from '../errors';
 import type { Task } from './context';
 
 const DEFAULT_TIMEOUT_SECONDS = 600;
@@ -32,8 +33,15 @@ export const runHook: Task<'hook'> = async (input, ctx) => {
   if (!hook || !Object.hasOwn(ctx.hooks, input.hook)) throw new UnknownHookError(input.hook, Object.keys(ctx.hooks));
   const on = hook.on === 'image' ? input.image : input.machine;
   if (!on)
-    throw new HookFailedError(input.hook, `runs on ${hook.on === 'image' ? 'an image' : 'a machine'}, and the task gave none`, '');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ENCOMPASS_HOOK: input.hook };
+    throw new HookFailedError(
+      input.hook,
+      `runs on ${hook.on === 'image' ? 'an image' : 'a machine'}, and the task gave none`,
+      '',
+    );
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+    ENCOMPASS_HOOK: input.hook,
+  };
   if (hook.on === 'image' && input.image) {
     const { repository, path } = input.image;
     env.ENCOMPASS_IMAGE = await ctx.drivers.storage(repository.kind).resolve(repository, path, true);
@@ -62,9 +70,15 @@ export const runHook: Task<'hook'> = async (input, ctx) => {
       what: { operation: `Running hook ${input.hook}`, path: cmd },
     });
   } catch (e) {
-    if (timeout.aborted && !ctx.signal.aborted) throw new HookFailedError(input.hook, `did not end within ${seconds} s`, '');
+    if (timeout.aborted && !ctx.signal.aborted)
+      throw new HookFailedError(input.hook, `did not end within ${seconds} s`, '');
     throw e;
   }
   if (result.exitCode !== 0) throw new HookFailedError(input.hook, `exited with ${result.exitCode}`, result.output);
-  return { hook: input.hook, exitCode: 0, output: result.output.slice(-OUTPUT_SHOWN_CHARS), seconds: (Date.now() - started) / 1000 };
+  return {
+    hook: input.hook,
+    exitCode: 0,
+    output: result.output.slice(-OUTPUT_SHOWN_CHARS),
+    seconds: (Date.now() - started) / 1000,
+  };
 };

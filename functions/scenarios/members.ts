@@ -55,7 +55,7 @@ function converge(clone: Clone | undefined, goal: Goal): MemberStep {
     return clone.binding === 'unassigned' ? 'destroy' : DOWN[clone.binding];
   }
   if (goal.binding === 'captured' && clone?.status === 'captured') return 'done';
-  if (!clone || clone.status !== 'ready') return 'clone';
+  if (clone?.status !== 'ready') return 'clone';
   if (goal.binding === 'captured') {
     if (clone.binding !== 'unassigned') return DOWN[clone.binding];
     return clone.metastate === 'maintenance' ? 'capture' : 'reconfigure';

@@ -13,11 +13,11 @@
 
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HookConfig } from '../../edge-agent/config';
 import { configFromEnv } from '../../functions/config';
 import { buildDeps, type Deps } from '../../functions/deps';
 import { randomString } from '../../functions/store/ids';
 import { HEARTBEAT_INTERVAL_SECONDS } from '../../statemachines/constants';
-import type { HookConfig } from '../../edge-agent/config';
 import { startAgent } from './agent';
 import {
   createTable,
