@@ -1,7 +1,11 @@
 /**
  * A simulated blade behind a real BMC: OpenIPMI's `ipmi_sim` on 127.0.0.1 with free ports, configured
  * in a temp dir. Power on runs a tiny "operating system" (a shell script) that writes the boot marker
- * to a serial console log after half a second and then idles; power off signals it.
+ * to a serial console log after half a second and then idles, or the caller's `startcmd` (e.g.
+ * blade-qemu.ts, a blade that boots qemu from a LUN). Power off sends SIGTERM to that process only
+ * (its children are not signalled, and outlive it), then SIGKILL after `kill_wait` (2 s). `chassis power
+ * soft` is refused unless a VM is connected to the BMC's VM port (`vmPort`); then it reaches the guest
+ * as an ACPI power button press. The blade is on while the process runs; ipmi_sim's exit leaves it running.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +30,8 @@ export interface IpmiSimBlade {
   serial: string;
   /** The blade's serial console log. */
   consoleLog: string;
+  /** The TCP port of the BMC's VM interface (`serial … codec VM`): qemu's ipmi-bmc-extern connects here. */
+  vmPort: number;
   dir: string;
   /** The next boots print a kernel panic instead of the boot marker, until `failBoots(false)`. */
   failBoots(fail: boolean): Promise<void>;
@@ -38,11 +44,20 @@ function guidConfigFor(uuid: string): string {
   return hex.match(/../g)!.reverse().join('');
 }
 
-export async function startIpmiSim(opts: { serial?: string; uuid?: string } = {}): Promise<IpmiSimBlade> {
+export interface IpmiSimOptions {
+  serial?: string;
+  uuid?: string;
+  /** The UDP port the BMC answers on; a free one by default. */
+  port?: number;
+  /** What power on runs instead of the idle script. Power off signals only that PID: a script should exec its program. */
+  startcmd?: string;
+}
+
+export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimBlade> {
   await requireTool('ipmi_sim', 'openipmi');
   await requireTool('ipmitool', 'ipmitool');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-ipmi-sim-'));
-  const port = await freeUdpPort();
+  const port = opts.port ?? (await freeUdpPort());
   const serialPort = await freeTcpPort();
   const blade = {
     host: '127.0.0.1',
@@ -52,6 +67,7 @@ export async function startIpmiSim(opts: { serial?: string; uuid?: string } = {}
     uuid: opts.uuid ?? '4f1c2d3e-5a6b-4c7d-8e9f-a0b1c2d3e4f5',
     serial: opts.serial ?? `SN-${randomBytes(4).toString('hex').toUpperCase()}`,
     consoleLog: path.join(dir, 'console.log'),
+    vmPort: serialPort,
     dir,
   };
   const bladeScript = path.join(dir, 'blade.sh');
@@ -66,7 +82,7 @@ exec sleep 86400
 `,
     { mode: 0o755 },
   );
-  await fs.writeFile(path.join(dir, 'lan.conf'), lanConf(blade, serialPort, bladeScript));
+  await fs.writeFile(path.join(dir, 'lan.conf'), lanConf(blade, serialPort, opts.startcmd ?? bladeScript));
   await fs.writeFile(path.join(dir, 'blade.emu'), emu(blade.serial));
   await fs.mkdir(path.join(dir, 'state'));
 
@@ -176,6 +192,8 @@ async function waitUntilAnswering(
 
 /** Stops ipmi_sim and the blade process it started (by their PIDs), then removes the temp dir. */
 async function stopSim(sim: ChildProcess, dir: string): Promise<void> {
+  // ipmi_sim leaves a running blade process behind when it exits: end it first, while it is still its child.
+  for (const pid of sim.pid ? await childrenOf(sim.pid) : []) await killPid(pid);
   if (sim.exitCode === null && sim.signalCode === null) {
     const exited = new Promise((resolve) => sim.once('exit', resolve));
     sim.kill('SIGTERM');
@@ -193,4 +211,44 @@ async function stopSim(sim: ChildProcess, dir: string): Promise<void> {
     }
   }
   await fs.rm(dir, { recursive: true, force: true });
+}
+
+/** The PIDs whose parent is `parent` (from /proc/PID/stat, whose 4th field is the parent PID). */
+async function childrenOf(parent: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(afterComm(stat)[1]);
+    if (ppid === parent) out.push(Number(entry));
+  }
+  return out;
+}
+
+/** SIGTERM, then SIGKILL after 3 s, for a process of ours (it is a child of the simulator we started). */
+async function killPid(pid: number): Promise<void> {
+  // A zombie has exited already; its parent has yet to reap it.
+  const alive = async () => /^[^ZX]/.test(procState(await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')));
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let waited = 0; waited < 3000 && (await alive()); waited += 100) await sleep(100);
+  if (await alive()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // It exited just now.
+    }
+  }
+}
+
+/** The fields of a /proc/PID/stat line after the command name, which is in parentheses and may hold spaces. */
+function afterComm(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function procState(stat: string): string {
+  return stat ? (afterComm(stat)[0] ?? '') : '';
 }
