@@ -14,10 +14,26 @@ import { noBody } from './entry';
 
 type AssignPlan = CustomizationPlan & { machine: string };
 
-/** Lets go of the machine, if it is still bound to this clone. */
-async function releaseMachine(e: Ending<unknown>, id: string | undefined): Promise<Write[]> {
+/** Bindings a machine's record keeps, newest last; older ones are in the audit log. */
+export const MACHINE_HISTORY = 50;
+
+/** Lets go of the machine, if it is still bound to this clone; its history notes when (`unassigned`). */
+async function releaseMachine(e: Ending<unknown>, id: string | undefined, unassigned = false): Promise<Write[]> {
   const m = id ? await e.deps.machines.get(id) : undefined;
-  return m?.clone === e.clone.id ? [e.deps.machines.saveWrite(revise<Machine>(m, { clone: undefined }, e.now))] : [];
+  if (m?.clone !== e.clone.id) return [];
+  const history = unassigned
+    ? (m.history ?? []).map((h) => (h.clone === e.clone.id && !h.to ? { ...h, to: e.now } : h))
+    : m.history;
+  return [e.deps.machines.saveWrite(revise<Machine>(m, { clone: undefined, history }, e.now))];
+}
+
+/** The machine's history with this clone's binding begun now. */
+async function boundWrites(e: Ending<unknown>, id: string): Promise<Write[]> {
+  const m = await e.deps.machines.get(id);
+  if (m?.clone !== e.clone.id) return [];
+  const entry = { clone: e.clone.id, cloneName: e.clone.name, from: e.now, operation: e.op.id };
+  const history = [...(m.history ?? []), entry].slice(-MACHINE_HISTORY);
+  return [e.deps.machines.saveWrite(revise<Machine>(m, { history }, e.now))];
 }
 
 const assignBody = z
@@ -56,9 +72,13 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
     );
     return { request: { ...request, machine: machine.id }, input, reserve: machine, discard };
   },
-  commit(e, outcome) {
+  async commit(e, outcome) {
     const { customization, after } = customizationAfter(e, outcome);
-    return { changes: { machine: e.request.machine, customization }, after };
+    return {
+      changes: { machine: e.request.machine, customization },
+      writes: await boundWrites(e, e.request.machine),
+      after,
+    };
   },
   async undo(e) {
     await discardDocument(e);
@@ -69,5 +89,5 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
 export const unassign: EventEntry<'unassign'> = {
   body: noBody,
   accept: () => ({ request: {}, input: {} }),
-  commit: async (e) => ({ changes: { machine: undefined }, writes: await releaseMachine(e, e.clone.machine) }),
+  commit: async (e) => ({ changes: { machine: undefined }, writes: await releaseMachine(e, e.clone.machine, true) }),
 };

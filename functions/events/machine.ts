@@ -44,7 +44,8 @@ export const detach: OnMachine<'detach'> = { body: noBody, accept: (a) => onMach
 export const activate: OnMachine<'activate'> = {
   body: noBody,
   accept: (a) => onMachine(a),
-  commit: (_e, outcome) => ({ changes: { bootCount: outcome.bootCount } }),
+  // The clone counts its own boots, whichever machines it booted on (the outcome's count is the machine's).
+  commit: (e, outcome) => ({ changes: { bootCount: e.clone.bootCount + (outcome.booted ? 1 : 0) } }),
 };
 
 export const deactivate: OnMachine<'deactivate'> = { body: noBody, accept: (a) => onMachine(a) };

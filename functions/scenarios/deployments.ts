@@ -143,8 +143,11 @@ export const scenarioPaths = {
   service_update: 'service-updates',
 } as const;
 
+/** Where a scenario's record is read. */
+export const scenarioLink = (scenario: Scenario, id: string) => `/v1/${scenarioPaths[scenario]}/${id}`;
+
 const links = (id: string, operation: string, scenario: keyof typeof scenarioPaths = 'deployment') => ({
-  self: `/v1/${scenarioPaths[scenario]}/${id}`,
+  self: scenarioLink(scenario, id),
   operation: `/v1/operations/${operation}`,
 });
 

@@ -27,7 +27,7 @@ import { commit, recordFailure } from '../operations/end';
 import { TransactionConflict, type Write } from '../store/db';
 import type { Clone, Deployment, DeploymentMember, Goal, Machine, MemberStep, Operation } from '../store/records';
 import { revise } from '../store/resources';
-import { getDeployment } from './deployments';
+import { getDeployment, scenarioLink } from './deployments';
 import { readied } from './machine-state';
 
 /** Failures that say nothing about the member: the step is tried again, up to this many times in all. */
@@ -329,7 +329,14 @@ export async function finishDeployment(deps: Deps, operation: string, id: string
     mode === 'delete'
       ? `${failures.length} of ${d.members.length} members could not be torn down`
       : `${failures.length} of ${d.members.length} members failed (succeeded ${count('succeeded')}, skipped ${count('skipped')}, rolled back ${count('rolled_back')})`;
-  const message = `${what}${first ? ` (member ${failures[0]!.index}, ${first.step}: ${first.message})` : ''}; the machines of failed members are quarantined: see GET /v1/deployments/${id}`;
+  const scenario = d.scenario ?? 'deployment';
+  const after =
+    scenario === 'deployment'
+      ? 'the machines of failed members are quarantined'
+      : scenario === 'service_update'
+        ? 'each machine whose update failed runs its old clone again'
+        : 'the clone was put back where it was';
+  const message = `${what}${first ? ` (member ${failures[0]!.index}, ${first.step}: ${first.message})` : ''}; ${after}: see GET ${scenarioLink(scenario, id)}`;
   const ended = await recordFailure(deps, operation, {
     Error: 'members_failed',
     Cause: JSON.stringify({ code: 'members_failed', message }),

@@ -67,6 +67,8 @@ export interface Machine extends Base {
   quarantine?: { deployment: string; member: number; error: { code: string; message: string }; at: string };
   /** A clone kept for this machine by a reassignment, to switch back to. */
   standby?: string;
+  /** The clones it was bound to, oldest first (at most MACHINE_HISTORY): from assign to unassign. */
+  history?: { clone: string; cloneName: string; from: string; to?: string; operation: string }[];
 }
 
 export type MachineState = 'ready' | 'reserved' | 'quarantined';

@@ -59,6 +59,14 @@ describe('migrations and reassignments', () => {
       .map((o: any) => o.kind)
       .reverse();
     expect(kinds).toEqual(['deactivate', 'detach', 'unassign', 'assign', 'attach', 'activate']);
+    // The clone counts its own boots: one on each machine, whatever each machine's own count.
+    expect(after.bootCount).toBe(clone.bootCount + 1);
+    // Each machine's history has the binding, the source's closed when it let go.
+    const [source, target] = [from, to].map(async (x) => (await api.get(`/v1/machines/${x.id}`)).body.history);
+    expect(await source).toEqual([
+      expect.objectContaining({ clone: clone.id, cloneName: clone.name, to: expect.any(String) }),
+    ]);
+    expect((await target).map((h: any) => [h.clone, h.to])).toEqual([[clone.id, undefined]]);
   }, 180_000);
 
   it('puts the clone back on its source machine when the new one fails to boot, and says so', async () => {
@@ -120,5 +128,12 @@ describe('migrations and reassignments', () => {
     expect((await api.get(`/v1/clones/${old.id}`)).body).toMatchObject({ machine: machine.id, binding: 'active' });
     expect((await api.get(`/v1/clones/${fresh.id}`)).body.status ?? 'gone').not.toBe('ready');
     expect((await api.get(`/v1/machines/${machine.id}`)).body.standby).toBeUndefined();
+    // The machine's history lists the bindings it had: old, the fresh one, old again.
+    const history = (await api.get(`/v1/machines/${machine.id}`)).body.history;
+    expect(history.map((h: any) => [h.clone, Boolean(h.to)])).toEqual([
+      [old.id, true],
+      [fresh.id, true],
+      [old.id, false],
+    ]);
   }, 180_000);
 });
