@@ -12,7 +12,7 @@ import { MachineHarness } from './common/harness';
 import type { MachineRecord } from './common/machine-record';
 import type { MachineProtocol } from './common/protocol';
 import { BootFailedError } from './errors';
-import type { ConsoleCapable, DiskRef, MachineRef, PowerState } from './interface';
+import type { DiskRef, MachineRef, PowerState } from './interface';
 
 /** What the simulated machine remembers between agent restarts. */
 export interface SimMachineState extends MachineRecord {
@@ -47,7 +47,7 @@ const simulation: MachineProtocol<MachineRef, SimMachineState> = {
   },
 };
 
-export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState> implements ConsoleCapable {
+export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState> {
   constructor(opts: { stateDir: string }) {
     super(simulation, opts);
   }
@@ -58,7 +58,7 @@ export class SimMachineDriver extends MachineHarness<MachineRef, SimMachineState
     return super.attach(machine, disk);
   }
 
-  async console(machine: MachineRef): Promise<string> {
+  override async console(machine: MachineRef): Promise<string> {
     const { power } = await this.status(machine);
     return power === 'on' ? String(machine.settings['console'] ?? '') : '';
   }

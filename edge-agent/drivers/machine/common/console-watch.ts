@@ -108,6 +108,14 @@ class LogReader {
   }
 }
 
+/** What the log holds since the mark (all of it when it was replaced or truncated since), at most the last `max` bytes. */
+export async function readSince(file: string, since: ConsoleMark, max = READ_MAX): Promise<string> {
+  const st = await fs.stat(file).catch(() => undefined);
+  if (!st) return '';
+  const from = st.ino === since.ino && st.size >= since.size ? since.size : 0;
+  return (await readRange(file, Math.max(from, st.size - max), st.size)).toString('utf8');
+}
+
 async function readRange(file: string, from: number, to: number): Promise<Buffer> {
   const fh = await fs.open(file, 'r');
   try {

@@ -4,9 +4,16 @@
  * hands its protocol over, plus any optional capability (identity, console) it offers.
  */
 import { describeDisk, sameDisk } from '../../disk';
-import { AlreadyAttachedError, BootFailedError, NoDiskError, PoweredOnError, PowerNotConfirmedError } from '../errors';
-import type { DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from '../interface';
-import { type ConsoleMark, markConsole, waitForMarker } from './console-watch';
+import {
+  AlreadyAttachedError,
+  BootFailedError,
+  NoConsoleError,
+  NoDiskError,
+  PoweredOnError,
+  PowerNotConfirmedError,
+} from '../errors';
+import type { ConsoleCapable, DiskRef, MachineDriver, MachineRef, PowerOnOutcome, PowerState } from '../interface';
+import { type ConsoleMark, markConsole, readSince, waitForMarker } from './console-watch';
 import { MachineCall } from './machine-call';
 import { type MachineRecord, MachineRecordStore, requireDiskFile } from './machine-record';
 import type { MachineProtocol, PowerSettings } from './protocol';
@@ -21,7 +28,7 @@ export interface HarnessOptions {
 /** A console the machine's start empties: all of it is new. */
 const FROM_START: ConsoleMark = { ino: 0, size: 0 };
 
-export class MachineHarness<C, R extends MachineRecord = MachineRecord> implements MachineDriver {
+export class MachineHarness<C, R extends MachineRecord = MachineRecord> implements MachineDriver, ConsoleCapable {
   readonly kind: string;
   /** The per-machine records, e.g. to read lastBootAt, which status does not report. */
   readonly records: MachineRecordStore<R>;
@@ -101,6 +108,17 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
     return disk ? { power, disk, bootCount } : { power, bootCount };
   }
 
+  /**
+   * What the machine printed on its console since its last power-on, from the console log its
+   * settings name (`consoleLog`); NoConsoleError when they name none.
+   */
+  async console(machine: MachineRef): Promise<string> {
+    const s = this.protocol.settings(machine);
+    if (!s.console) throw new NoConsoleError(machine.id, machine.kind);
+    const record = await this.records.read(machine);
+    return readSince(s.console.file, record.consoleMark ?? FROM_START);
+  }
+
   /** Runs `work` in the machine's lock, on the record as it is once the lock is held. */
   private locked<T>(machine: MachineRef, work: (call: MachineCall<C, R>) => Promise<T>): Promise<T> {
     return this.records.exclusive(machine, async () =>
@@ -128,7 +146,8 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
       }
     }
     const bootCount = call.record.bootCount + 1;
-    await call.save({ ...call.record, bootCount, lastBootAt: new Date().toISOString() });
+    const consoleMark = s.console && !s.console.fresh ? { consoleMark: since } : {};
+    await call.save({ ...call.record, bootCount, lastBootAt: new Date().toISOString(), ...consoleMark });
     // A guest that printed the marker and then powered itself off has booted too.
     const power: PowerState = s.console && !(await call.isOn()) ? 'off' : 'on';
     return { power, booted: true, bootCount };

@@ -17,6 +17,8 @@ export interface MachineRecord {
   bootCount: number;
   /** ISO time of the last successful boot. */
   lastBootAt?: string;
+  /** Where the console log stood at the last power-on: what the machine printed since is this boot's. */
+  consoleMark?: { ino: number; size: number };
 }
 
 /** A machine never seen, and the check a parsed file must pass before it is trusted. */

@@ -4,8 +4,7 @@
  * and the serial console in `<stateDir>/qemu-<id>.console.log`. Settings: see settings.ts.
  */
 import { MachineHarness } from '../common/harness';
-import type { ConsoleCapable, MachineRef } from '../interface';
-import { readConsole } from './console';
+import type { MachineRef } from '../interface';
 import { type QemuCall, QemuProtocol } from './protocol';
 import { type MachineFiles, machineFiles, type QemuMachineState } from './state';
 
@@ -17,16 +16,13 @@ export interface QemuDriverOptions {
   log?: (line: string) => void;
 }
 
-export class QemuMachineDriver extends MachineHarness<QemuCall, QemuMachineState> implements ConsoleCapable {
+/** Its console (the harness's `console`) is this power-on's: qemu starts the log afresh at each start. */
+export class QemuMachineDriver extends MachineHarness<QemuCall, QemuMachineState> {
   constructor(opts: QemuDriverOptions) {
     super(new QemuProtocol(opts.stateDir, opts.qemuBinary ?? 'qemu-system-x86_64'), opts);
   }
 
   files(machine: MachineRef): MachineFiles {
     return machineFiles(this.records.dir, machine);
-  }
-
-  console(machine: MachineRef): Promise<string> {
-    return readConsole(this.files(machine).console);
   }
 }

@@ -74,7 +74,7 @@ describeMachineConformance('ipmi (ipmi_sim over lanplus, boot marker on the cons
     ...ws,
     driver,
     machine,
-    offers: { console: false, identity: true },
+    offers: { console: true, identity: true },
     cleanup: async () => {
       await driver.powerOff(machine);
       await fs.rm(ws.dir, { recursive: true, force: true });
@@ -191,6 +191,19 @@ describe('ipmi machine driver', () => {
       diskPath: ws.disk.path,
     });
     expect(await driver.status(machine)).toEqual({ power: 'off', disk: ws.disk, bootCount: 0 });
+  });
+
+  it("shows on its console what this power-on printed, not an earlier boot's output", async () => {
+    const machine = bladeMachine(b);
+    await fs.appendFile(b.consoleLog, 'output of an earlier boot\n');
+    await b.failBoots(false);
+    await driver.attach(machine, ws.disk);
+    await driver.powerOn(machine);
+    const text = await driver.console(machine);
+    expect(text).toContain('ENCOMPASS-BOOTED');
+    expect(text).not.toContain('an earlier boot');
+    await driver.powerOff(machine);
+    await expect(driver.console(bladeMachine(b, { consoleLog: '' }))).rejects.toMatchObject({ code: 'no_console' });
   });
 
   it('says which BMC refused the sign-in when the password is wrong, without showing it', async () => {

@@ -63,7 +63,7 @@ describeMachineConformance(
       ...ws,
       driver,
       machine,
-      offers: { console: false, identity: false },
+      offers: { console: true, identity: false },
       cleanup: async () => {
         await removeDomain(driver, machine);
         await fs.rm(ws.dir, { recursive: true, force: true });

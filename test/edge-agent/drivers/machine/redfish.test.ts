@@ -57,7 +57,7 @@ describeMachineConformance('redfish (a Redfish service over HTTP)', async () => 
     ...ws,
     driver: new RedfishMachineDriver({ stateDir: ws.stateDir, log: () => undefined }),
     machine: machineFor(sim),
-    offers: { console: false, identity: true },
+    offers: { console: true, identity: true },
     cleanup: async () => {
       await sim.stop();
       await fs.rm(ws.dir, { recursive: true, force: true });

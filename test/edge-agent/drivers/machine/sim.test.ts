@@ -26,7 +26,7 @@ describeMachineConformance('sim', async () => {
     ...ws,
     driver: new SimMachineDriver({ stateDir: ws.stateDir }),
     machine: machineRef('m-conformance'),
-    offers: { console: false, identity: false },
+    offers: { console: true, identity: false },
     missingDisk: { kind: 'file', path: path.join(ws.dir, 'missing.img'), format: 'raw' },
   };
 });
