@@ -6,7 +6,7 @@ import type { TaskName } from '../../statemachines/tasks';
 import { checkRepository } from './check';
 import type { Task } from './context';
 import { customize, rollback } from './customize';
-import { captureImage, cloneImage, destroyImage, importImage } from './images';
+import { captureImage, cloneImage, destroyImage, importImage, relocateImage } from './images';
 import { attach, detach, powerOff, powerOn } from './machines';
 
 export const tasks: { [T in TaskName]: Task<T> } = {
@@ -19,6 +19,7 @@ export const tasks: { [T in TaskName]: Task<T> } = {
   power_on: powerOn,
   power_off: powerOff,
   capture: captureImage,
+  relocate: relocateImage,
   destroy: destroyImage,
   check: checkRepository,
 };

@@ -116,7 +116,10 @@ export interface Clone extends Base, Partial<ImageFacts> {
   repository: string;
   path: string;
   method?: string;
-  /** Linked clones (`overlay`): the master image this clone reads through to. */
+  /**
+   * Linked clones (`overlay`): the path of the master image this clone reads through to, in the
+   * master's repository (the clone's own until a relocation moves it elsewhere).
+   */
   backing?: string;
   metastate: Metastate;
   binding: Binding;
@@ -239,6 +242,11 @@ export interface Operation {
   request: Record<string, unknown>;
   /** A lifecycle event's transition as planned at accept; its commit applies exactly this. */
   transition?: PlannedTransition;
+  /**
+   * When the outcome of a task with a release (statemachines/tasks.ts releaseTasks) was committed:
+   * the records are switched and `result` is set, while the workflow still removes what they replaced.
+   */
+  switchedAt?: string;
   result?: Record<string, unknown>;
   /** `reason` says what cut it short, for `interrupted` and `agent_lost` (operations/failures.ts). */
   error?: { code: string; message: string; reason?: string };
