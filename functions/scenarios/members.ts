@@ -6,6 +6,7 @@
  *
  * deploy:   pending → clone → assign (customized with the member's variables) → attach → activate → done
  * teardown: from the clone's state: deactivate → detach → unassign → destroy → done
+ * storage:  a goal in another repository: down to assigned (or unassigned) → relocate → back up
  *
  * A member that fails is torn down and its machine quarantined; a rollback or a delete tears down the
  * members that succeeded and makes their machines ready. `finish` ends the phase.
@@ -52,6 +53,9 @@ function converge(clone: Clone | undefined, goal: Goal): MemberStep {
   }
   if (!clone || clone.status === 'destroyed') return 'clone';
   if (clone.binding !== 'unassigned' && goal.machine && clone.machine !== goal.machine) return DOWN[clone.binding];
+  // The image moves while no machine reaches it.
+  if (goal.repository && clone.repository !== goal.repository)
+    return clone.binding === 'attached' || clone.binding === 'active' ? DOWN[clone.binding] : 'relocate';
   if (clone.binding === 'unassigned' && goal.machine && goal.binding !== 'unassigned') return 'assign';
   const have = ORDER.indexOf(clone.binding);
   const want = ORDER.indexOf(goal.binding);
@@ -104,7 +108,7 @@ async function save(deps: Deps, first: Deployment, move: Move): Promise<void> {
     const writes: Write[] = [
       deps.deployments.saveWrite(revise(d, { members, failures: d.failures + (move.failed ? 1 : 0) }, now)),
     ];
-    if (move.machine) {
+    if (move.machine && move.member.machine) {
       const m = await deps.machines.get(move.member.machine);
       if (m) writes.push(deps.machines.saveWrite(machineAfter(m, d, move, now)));
     }
@@ -228,7 +232,12 @@ async function start(
       // An operational clone is bound as it is; a clean one is customized for the machine.
       const customization =
         clone?.metastate === 'clean' ? { items: d.items, variables: goal.variables ?? {} } : undefined;
-      const body = m.step === 'assign' ? { machine: goal.machine, ...(customization ? { customization } : {}) } : {};
+      const body =
+        m.step === 'assign'
+          ? { machine: goal.machine, ...(customization ? { customization } : {}) }
+          : m.step === 'relocate'
+            ? { repository: goal.repository }
+            : {};
       accepted = await cloneEvent(deps, undefined, clone!.id, m.step as LifecycleEvent, body, parent);
     }
   } catch (e) {

@@ -139,8 +139,9 @@ export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
 /** One machine of a deployment and the clone made for it, as the chain moves. */
 export interface DeploymentMember {
   index: number;
-  machine: string;
-  machineName: string;
+  /** The member's machine; absent for a migration of a clone bound to none (its image moves only). */
+  machine?: string;
+  machineName?: string;
   /** The clone's name, rendered at accept; its id once it exists. */
   clone: string;
   cloneId?: string;
@@ -171,6 +172,8 @@ export interface Goal {
   clone?: string;
   machine?: string;
   binding: Binding | 'destroyed';
+  /** The repository the clone's image is to be in (a migration's storage); absent: wherever it is. */
+  repository?: string;
   /** Variables for the assign of a clean clone. */
   variables?: Record<string, string>;
 }
@@ -184,6 +187,7 @@ export type MemberStep =
   | 'deactivate'
   | 'detach'
   | 'unassign'
+  | 'relocate'
   | 'destroy'
   | 'done';
 
