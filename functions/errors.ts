@@ -175,6 +175,21 @@ export class MachineBoundError extends ConflictError {
 }
 
 /** Credentials kept with one site's secrets, on a machine that moves to another site, whose agent cannot read them. */
+/** A linked clone asked to move where its image could not read through to its master. */
+export class BackingUnreachableError extends InvalidInputError {
+  override readonly code = 'backing_unreachable';
+  constructor(clone: string, master: string, repository: string, kind: string, site: string) {
+    const why =
+      kind === 'iscsi'
+        ? 'an iSCSI repository serves each image as a raw LUN, which cannot read through to a backing file'
+        : `its images cannot reach the master's repository`;
+    super(
+      `clone ${clone} is a linked clone (a qcow2 overlay that reads through to master ${master}), and ${why}, so it cannot move to repository ${repository}; it is never flattened on the way. Move it to a file repository of site ${site}, or reconfigure and capture it (a capture flattens it into a new master version) and clone that into ${repository}`,
+      { clone, master, repository },
+    );
+  }
+}
+
 export class CredentialsOfOtherSiteError extends InvalidInputError {
   override readonly code = 'credentials_of_other_site';
   constructor(machine: string, from: string, to: string, fields: string[]) {

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AGENT_TIMEOUT_SECONDS, HEARTBEAT_SECONDS, MEMBER_WAIT_SECONDS } from './constants';
 import { transitions } from './lifecycle';
-import { type TaskName, type UndoSpec, undoOf } from './tasks';
+import { type ReleaseSpec, releaseOf, type TaskName, type UndoSpec, undoOf } from './tasks';
 
 const stepsRetry = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2 }];
 
@@ -166,8 +166,8 @@ export const machineMachine = () =>
     hook: 'hook',
   });
 
-/** The undo task's input as Parameters: each field from the undone task's input (`$.input`). */
-const undoParameters = (spec: UndoSpec) =>
+/** The undo (or release) task's input as Parameters: each field from the task's input (`$.input`). */
+const undoParameters = (spec: UndoSpec | ReleaseSpec) =>
   Object.fromEntries(Object.entries(spec.input).map(([field, from]) => [`${field}.$`, `$.input.${from}`]));
 
 /**
@@ -201,6 +201,55 @@ function undoStates(events: readonly { event: string; task: TaskName | null }[])
       Comment: `undo the change on the agent ("${undo}")`,
       ResultPath: '$.undo',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.undo', Next: 'RecordUndone' }],
+    };
+  return states;
+}
+
+/**
+ * After the commit. An event whose task has a release (releaseTasks) runs it once the commit says the
+ * records are switched, and the `released` step ends the operation with what it did (a failed release
+ * leaves its leftover named, and the operation still succeeded). When the commit did not switch them
+ * (the operation had ended), what the agent made has no record: it is undone.
+ */
+function releaseStates(events: readonly { event: string; task: TaskName | null }[]) {
+  const releasing = events.flatMap((t) => {
+    const spec = releaseOf(t.task);
+    return spec ? [{ event: t.event, spec }] : [];
+  });
+  const states: Record<string, unknown> = {
+    Committed: {
+      Type: 'Choice',
+      Comment: 'an event with a release runs it once its records are switched',
+      Choices: releasing.flatMap(({ event }) => [
+        {
+          And: [
+            { Variable: '$.event', StringEquals: event },
+            { Variable: '$.committed.status', StringEquals: 'switched' },
+          ],
+          Next: `Release${stateName(event)}`,
+        },
+        { Variable: '$.event', StringEquals: event, Next: 'Undo' },
+      ]),
+      Default: 'Done',
+    },
+    Released: {
+      Type: 'Task',
+      Comment: 'end the operation with what the release did',
+      Resource: '${StepsFunctionArn}',
+      Parameters: { step: 'released', 'operation.$': '$.operation', 'released.$': '$.released' },
+      TimeoutSeconds: 60,
+      Retry: stepsRetry,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
+      End: true,
+    },
+    Done: { Type: 'Succeed' },
+  };
+  for (const { event, spec } of releasing)
+    states[`Release${stateName(event)}`] = {
+      ...agentTask(spec.task, 'Released', undoParameters(spec)),
+      Comment: `remove ${spec.releases} ("${spec.task}")`,
+      ResultPath: '$.released',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.released', Next: 'Released' }],
     };
   return states;
 }
@@ -243,8 +292,12 @@ export function transitionMachine() {
           ...stepsRetry,
         ],
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Undo' }],
+        ResultPath: '$.committed',
+        End: undefined,
+        Next: 'Committed',
       },
       ...undoStates(transitions),
+      ...releaseStates(transitions),
     },
   };
 }

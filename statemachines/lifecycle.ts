@@ -129,6 +129,15 @@ export const transitions = [
     to: {},
     task: 'rollback',
   },
+  // Move the image to another repository of the site while no machine reaches it; lineage, state
+  // and customization stay. The old image goes once the record names the new one (tasks.ts releaseTasks).
+  {
+    event: 'relocate',
+    doc: 'move the image to another repository of the site',
+    from: { binding: ['unassigned', 'assigned'] },
+    to: {},
+    task: 'relocate',
+  },
   {
     event: 'destroy',
     doc: 'release the storage',

@@ -26,6 +26,15 @@ export const stepInput = z.discriminatedUnion('step', [
     mode: deploymentMode,
   }),
   z.object({ step: z.literal('commit'), operation: z.string().min(1), outcome: z.unknown().optional() }),
+  /**
+   * Ends an operation whose commit switched its records over (a task with a release, tasks.ts
+   * releaseTasks) once the agent removed what they replaced: `released` is the release's outcome, or its error.
+   */
+  z.object({
+    step: z.literal('released'),
+    operation: z.string().min(1),
+    released: z.union([stepError.extend({ Error: z.string() }), z.looseObject({})]),
+  }),
   z.object({
     step: z.literal('fail'),
     operation: z.string().min(1),
@@ -39,3 +48,4 @@ export type StepInput = z.infer<typeof stepInput>;
 export type DeploymentMode = z.infer<typeof deploymentMode>;
 export type StepError = z.infer<typeof stepError>;
 export type StepUndo = NonNullable<Extract<StepInput, { step: 'fail' }>['undo']>;
+export type StepRelease = Extract<StepInput, { step: 'released' }>['released'];

@@ -211,6 +211,18 @@ export const taskContracts = {
     outcome: described,
     slot: (i) => i.image.repository.id,
   }),
+  relocate: contract({
+    doc: "copy a clone's image (and the undo records beside it) into another repository, verified against the source; the source stays",
+    input: z.object({
+      source: imageRef,
+      /** The image's place in the other repository: the same path and extension. */
+      target: imageRef,
+      /** A linked clone's master: the copy must read through to it, rebased onto it if its backing file would not resolve. */
+      backing: imageRef.optional(),
+    }),
+    outcome: z.looseObject({ ...imageFacts.shape, path: id }),
+    slot: (i) => i.target.repository.id,
+  }),
   destroy: contract({
     doc: "remove the clone's image",
     input: z.object({ image: imageRef }),
@@ -281,6 +293,7 @@ export const undoTasks = {
     input: { image: 'image', machine: 'machine' },
     undoes: "the export and the machine's disk",
   },
+  relocate: { task: 'destroy', input: { image: 'target' }, undoes: 'the copy in the other repository' },
 } as const satisfies Partial<Record<TaskName, { task: TaskName; input: Record<string, string>; undoes: string }>>;
 
 export type UndoSpec = (typeof undoTasks)[keyof typeof undoTasks];
@@ -292,6 +305,23 @@ export function undoOf(task: string | null | undefined): UndoSpec | undefined {
 /** The undo task's input, taken from the undone task's input. */
 export function undoInput(spec: UndoSpec, input: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(spec.input).map(([field, from]) => [field, input[from]]));
+}
+
+/**
+ * The task that removes what a committed outcome replaced, and where each field of its input comes
+ * from in the task's input. A relocation's commit switches the clone's record to the copy; the old
+ * image is removed only then, so a failure at any point leaves one image that a record names. The
+ * commit of such a task keeps its operation running (and the clone locked) until the workflow has
+ * run the release (generate.ts) and the `released` step ends the operation (functions/operations/end.ts).
+ */
+export const releaseTasks = {
+  relocate: { task: 'destroy', input: { image: 'source' }, releases: 'the image at its old place' },
+} as const satisfies Partial<Record<TaskName, { task: TaskName; input: Record<string, string>; releases: string }>>;
+
+export type ReleaseSpec = (typeof releaseTasks)[keyof typeof releaseTasks];
+
+export function releaseOf(task: string | null | undefined): ReleaseSpec | undefined {
+  return task && Object.hasOwn(releaseTasks, task) ? releaseTasks[task as keyof typeof releaseTasks] : undefined;
 }
 
 export function isTask(name: string): name is TaskName {

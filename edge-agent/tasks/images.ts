@@ -1,4 +1,4 @@
-/** Import, clone, capture and destroy: the storage side of a clone's life. */
+/** Import, clone, relocate, capture and destroy: the storage side of a clone's life. */
 import { readPartitionTable } from '../drivers/imagefs/partitions';
 import type { StorageDriver } from '../drivers/storage/interface';
 import { ChecksumMismatchError, UnrecognizedImageError } from '../errors';
@@ -96,6 +96,33 @@ export const cloneImage: Task<'clone'> = async (input, ctx) => {
     throw new ChecksumMismatchError(path, sha256, out.sha256);
   }
   return { ...out, path };
+};
+
+/**
+ * The clone's image is copied into another repository, verified, with its undo records; a linked clone's
+ * copy reads through to its master. The source stays: the workflow removes it once the record names the
+ * copy. A retry finds the copy it made complete (it took its name only when whole): described, it is the outcome.
+ */
+export const relocateImage: Task<'relocate'> = async (input, ctx) => {
+  const { source, target, backing } = input;
+  ctx.seen(target.repository);
+  const from = ctx.drivers.storage(source.repository.kind);
+  const to = ctx.drivers.storage(target.repository.kind);
+  if (await ownImage(to, target, ctx))
+    return { ...(await to.inspect(target.repository, target.path, { signal: ctx.signal })), path: target.path };
+  const src = {
+    path: await from.resolve(source.repository, source.path, true),
+    sidecar: await from.sidecar(source.repository, source.path),
+  };
+  const master =
+    backing && (await ctx.drivers.storage(backing.repository.kind).resolve(backing.repository, backing.path, true));
+  const out = await to.copyIn(target.repository, target.path, src, {
+    onProgress: (d, t) => ctx.report(t ? d / t : 0, 2 * d < t ? 'copy' : 'verify'),
+    signal: ctx.signal,
+    owner: ctx.operation,
+    ...(master ? { backing: master } : {}),
+  });
+  return { ...out, path: target.path };
 };
 
 /** The clone becomes the master (a linked clone flattened on the way); a retry only finishes the cleanup. */

@@ -8,7 +8,7 @@ import type { Task } from './context';
 import { customize, rollback } from './customize';
 import { health } from './health';
 import { runHook } from './hook';
-import { captureImage, cloneImage, destroyImage, importImage } from './images';
+import { captureImage, cloneImage, destroyImage, importImage, relocateImage } from './images';
 import { attach, detach, powerOff, powerOn } from './machines';
 
 export const tasks: { [T in TaskName]: Task<T> } = {
@@ -21,6 +21,7 @@ export const tasks: { [T in TaskName]: Task<T> } = {
   power_on: powerOn,
   power_off: powerOff,
   capture: captureImage,
+  relocate: relocateImage,
   destroy: destroyImage,
   check: checkRepository,
   health,

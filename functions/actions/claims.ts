@@ -1,11 +1,12 @@
 /**
  * What claims an image in a repository: a master or clone record (`known`: its image should be there),
  * or work in hand (`pending`: an import, a clone being made, a capture's new master, an orphan being
- * removed). An image nothing claims is an orphan.
+ * removed, both places of an image being relocated). An image nothing claims is an orphan.
  */
 import { isClaimed } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
 import { captureTarget } from '../events/capture';
+import type { RelocatePlan } from '../events/relocate';
 import type { Repository } from '../store/records';
 import type { MissingImage } from '../store/repository-checks';
 
@@ -38,6 +39,10 @@ export async function claimsOf(deps: Deps, repo: Repository): Promise<Claims> {
     if (op.kind === 'capture' && clone?.repository === repo.id)
       pending.set(captureTarget(op.request as { name: string; version: number }), op.id);
     if (op.kind === 'remove_orphan' && op.request.repository === repo.id) pending.set(op.request.path as string, op.id);
+    // The copy until the record names it, the old image until the release removed it.
+    if (op.kind === 'relocate')
+      for (const end of Object.values(op.request as unknown as RelocatePlan))
+        if (end.repository === repo.id) pending.set(end.path, op.id);
   }
   return { known, pending };
 }

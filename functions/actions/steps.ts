@@ -2,7 +2,7 @@
 import { stepInput } from '../../statemachines/steps';
 import type { Deps } from '../deps';
 import { parseWith } from '../http/validate';
-import { commit, recordFailure } from '../operations/end';
+import { commit, recordFailure, recordRelease } from '../operations/end';
 import { advanceMember, finishDeployment } from '../scenarios/members';
 
 export async function runStep(deps: Deps, raw: unknown): Promise<Record<string, unknown>> {
@@ -10,5 +10,6 @@ export async function runStep(deps: Deps, raw: unknown): Promise<Record<string, 
   if (input.step === 'member') return advanceMember(deps, input.deployment, input.index, input.mode);
   if (input.step === 'finish') return finishDeployment(deps, input.operation, input.deployment, input.mode);
   if (input.step === 'commit') return commit(deps, input.operation, input.outcome ?? {});
+  if (input.step === 'released') return recordRelease(deps, input.operation, input.released);
   return recordFailure(deps, input.operation, input.error, input.undo);
 }

@@ -260,8 +260,12 @@ export const createDeployment = z
 export const createMigration = z
   .object({
     clone: ref,
-    toMachine: ref,
-    /** "keep": the image stays in its repository and the new machine reaches it there. */
+    /** The machine the clone moves to; absent: it stays bound as it is. */
+    toMachine: ref.optional(),
+    /**
+     * "keep": the image stays in its repository and the new machine reaches it there; `{repository}`:
+     * the image moves to that repository of the site, while no machine reaches it.
+     */
     storage: z.union([z.literal('keep'), z.object({ repository: ref }).strict()]).default('keep'),
     /** For a clean clone: variables of its customization for the new machine. */
     variables: variablesSchema.optional(),

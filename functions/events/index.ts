@@ -9,6 +9,7 @@ import { customize, rollback } from './customize';
 import { destroy } from './destroy';
 import type { EventEntry } from './entry';
 import { activate, attach, deactivate, detach } from './machine';
+import { relocate } from './relocate';
 
 type Entries = { [E in LifecycleEvent]: EventEntry<E, unknown, unknown> };
 
@@ -23,5 +24,6 @@ export const eventEntries: Entries = {
   capture,
   customize,
   rollback,
+  relocate,
   destroy,
 };

@@ -22,8 +22,8 @@ const summary = (d: Deployment) => ({
 async function failedWrites(deps: Deps, op: Operation, now: string) {
   const d = await deploymentOf(deps, op);
   if (!d || d.operation !== op.id) return [];
-  const open = d.members.filter((m) => !m.outcome);
-  const machines = (await Promise.all(open.map((m) => deps.machines.get(m.machine)))).filter(
+  const open = d.members.flatMap((m) => (!m.outcome && m.machine ? [m.machine] : []));
+  const machines = (await Promise.all(open.map((id) => deps.machines.get(id)))).filter(
     (m) => m?.state === 'reserved' && m.reservation === d.id,
   );
   await releaseAll(deps, machines as NonNullable<(typeof machines)[number]>[]);
@@ -39,7 +39,7 @@ function phaseKind(status: Deployment['status']): OperationKind {
       if (!d) return { writes: [], result: { deployment: op.resource.id } };
       const writes = [deps.deployments.saveWrite(revise(d, { status }, now))];
       // A reassignment lists the clone it kept on the machine, to switch back to (none when it destroyed it).
-      const machine = d.scenario === 'reassignment' ? await deps.machines.get(d.members[0]!.machine) : undefined;
+      const machine = d.scenario === 'reassignment' ? await deps.machines.get(d.members[0]!.machine!) : undefined;
       if (machine) writes.push(deps.machines.saveWrite(revise(machine, { standby: d.standby?.clone }, now)));
       return { writes, result: summary(d) };
     },

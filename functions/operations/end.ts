@@ -2,15 +2,19 @@
  * Ending an operation, once: `commit` records a successful outcome, `recordFailure` a failure and
  * undoes the request's reservations, each in one transaction with the operation and its audit
  * entry. Both are idempotent: a retried step finds the operation already ended and does nothing.
+ * A task with a release (statemachines/tasks.ts releaseTasks) ends in two steps: `commit` switches
+ * the records and keeps the operation running, `recordRelease` ends it once the release ran.
  */
-import type { StepError, StepUndo } from '../../statemachines/steps';
-import { undoOf } from '../../statemachines/tasks';
+import type { StepError, StepRelease, StepUndo } from '../../statemachines/steps';
+import { releaseOf, undoOf } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
 import { MalformedOutcomeError } from '../errors';
 import { TransactionConflict, type Write } from '../store/db';
+import { enterStep } from '../store/operations';
 import type { Operation } from '../store/records';
 import { explainFailure, type UserError, userError } from './failures';
 import { kindOf } from './index';
+import type { Committed } from './kind';
 
 async function load(deps: Deps, id: string): Promise<Operation | undefined> {
   const op = await deps.operations.get(id);
@@ -89,10 +93,16 @@ function withUndo(e: UserError, op: Operation, undo: StepUndo | undefined): User
   };
 }
 
+export function recordRelease(deps: Deps, id: string, released: StepRelease) {
+  return retryOnRace(() => recordReleaseOnce(deps, id, released));
+}
+
 async function commitOnce(deps: Deps, id: string, outcome: unknown) {
+  // Switched already (a retried step): the workflow goes on to the release, whatever became of the operation.
+  if ((await deps.operations.get(id))?.switchedAt) return { operation: id, status: 'switched' };
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
-  let committed: Awaited<ReturnType<ReturnType<typeof kindOf>['commit']>>;
+  let committed: Committed;
   try {
     committed = await kindOf(op).commit(deps, op, outcome, deps.now());
   } catch (e) {
@@ -101,6 +111,7 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
     if (!(e instanceof MalformedOutcomeError) || undoOf(op.transition?.task)) throw e;
     return recordFailureOnce(deps, id, { Error: e.code, Cause: JSON.stringify({ code: e.code, message: e.message }) });
   }
+  if (releaseOf(op.transition?.task)) return switchOver(deps, op, committed);
   const out = await finish(deps, op, 'succeeded', { result: committed.result }, committed.writes);
   // Clean-up after the record is safe (e.g. the uploaded object); a failure here loses nothing.
   await committed
@@ -109,9 +120,59 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
   return out;
 }
 
+/**
+ * Commits an outcome whose task has a release: the records switch over and the result is kept, but
+ * the operation stays running (its kind keeps the clone locked) while the workflow runs the release.
+ */
+async function switchOver(deps: Deps, op: Operation, committed: Committed) {
+  const now = deps.now();
+  const switched: Operation = {
+    ...op,
+    switchedAt: now,
+    result: committed.result,
+    steps: enterStep(op, 'release', now),
+    updatedAt: now,
+    rev: op.rev + 1,
+  };
+  await deps.db.transact([...committed.writes, deps.operations.saveWrite(switched)]);
+  await committed
+    .after?.()
+    .catch((e: Error) => console.error(`operation ${op.id}: clean-up after commit failed: ${e.message}`));
+  return { operation: op.id, status: 'switched' };
+}
+
+/**
+ * Ends a switched operation as succeeded: its outcome is in the records. What the release could not
+ * remove is named in the result; it has no record now, so a check of its repository lists it as an orphan.
+ */
+async function endSwitched(deps: Deps, op: Operation, leftover: UserError | undefined) {
+  const what = releaseOf(op.transition?.task)?.releases ?? 'what the commit replaced';
+  const result = leftover
+    ? {
+        ...op.result,
+        released: false,
+        releaseError: {
+          code: leftover.code,
+          message: `${what} could not be removed (${leftover.message}); no record names it now: check its repository and remove it as an orphan`,
+        },
+      }
+    : { ...op.result, released: true };
+  const writes = (await kindOf(op).released?.(deps, op, deps.now())) ?? [];
+  return finish(deps, op, 'succeeded', { result }, writes);
+}
+
+async function recordReleaseOnce(deps: Deps, id: string, released: StepRelease) {
+  const op = await load(deps, id);
+  if (!op) return { operation: id, status: 'already-ended' };
+  if (!op.switchedAt) throw new Error(`operation ${id} has no committed outcome to release after`);
+  return endSwitched(deps, op, 'Error' in released ? userError(released, op.site) : undefined);
+}
+
 async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined, undo?: StepUndo) {
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
+  // The outcome is committed: only the release is cut short, which is no failure of the operation.
+  if (op.switchedAt) return endSwitched(deps, op, await explainFailure(deps, op, error));
   const e = withUndo(await explainFailure(deps, op, error), op, undo);
   const writes = await kindOf(op).undo(deps, op, e, deps.now());
   return finish(deps, op, 'failed', { error: e }, writes);

@@ -1,9 +1,11 @@
 /**
  * The end of a lifecycle event: success applies the transition planned when the request was
  * accepted (not planned again) and the event entry's commit; failure releases the clone's lock,
- * records `lastError` and runs the entry's undo. The state stays as it was.
+ * records `lastError` and runs the entry's undo. The state stays as it was. An event whose task has
+ * a release (relocate) keeps the clone locked at its commit, until the release has run.
  */
 import { apply, type LifecycleEvent } from '../../statemachines/lifecycle';
+import { releaseOf } from '../../statemachines/tasks';
 import { eventEntries } from '../events';
 import type { Ending } from '../events/entry';
 import { cloneState } from '../events/plan';
@@ -28,7 +30,8 @@ export const eventKind: OperationKind = {
     // `outcome` fits the contract of this event's task (outcomeOf above): the entry's own type.
     const done = (await entry.commit?.(e, outcome as never)) ?? {};
     const next = apply(cloneState(e.clone), planned, 'booted' in outcome && outcome.booted === true);
-    const updated = revise<Clone>(e.clone, { ...next, ...done.changes, lock: undefined, lastError: undefined }, now);
+    const lock = releaseOf(planned.task) ? op.id : undefined;
+    const updated = revise<Clone>(e.clone, { ...next, ...done.changes, lock, lastError: undefined }, now);
     return {
       writes: [deps.clones.saveWrite(updated), ...(done.writes ?? [])],
       result: done.result ?? {
@@ -40,6 +43,10 @@ export const eventKind: OperationKind = {
       },
       after: done.after,
     };
+  },
+  async released(deps, op, now) {
+    const clone = await deps.clones.get(op.resource.id);
+    return clone?.lock === op.id ? [deps.clones.saveWrite(revise(clone, { lock: undefined }, now))] : [];
   },
   async undo(deps, op, error, now) {
     const clone = await deps.clones.get(op.resource.id);

@@ -19,4 +19,6 @@ export interface OperationKind {
   /** `outcome` is the agent's, unchecked: MalformedOutcomeError when it does not fit the task's contract. */
   commit(deps: Deps, op: Operation, outcome: unknown, now: string): Promise<Committed>;
   undo(deps: Deps, op: Operation, error: UserError, now: string): Promise<Write[]>;
+  /** For a kind whose commit keeps the operation running for a release (tasks.ts releaseTasks): the writes that end it. */
+  released?(deps: Deps, op: Operation, now: string): Promise<Write[]>;
 }

@@ -68,7 +68,7 @@ export const scenarioRoutes: RouteSpec[] = [
     path: '/v1/migrations',
     tag: 'scenarios',
     summary:
-      'Move a clone to another machine, keeping its storage and its binding (an operational clone is not customized again); on a failure it goes back to its source machine',
+      'Move a clone to another machine, its image to another repository of the site (storage: {repository}), or both, keeping its binding (an operational clone is not customized again); on a failure it goes back where it was',
     access: 'operator',
     status: 202,
     body: s.createMigration,

@@ -8,6 +8,7 @@
  *           → health (when the scenario has a health check) → done
  * teardown: from the clone's state: deactivate → detach → unassign → destroy → done
  * staging:  a service update's member 0: clone → … → activate → reconfigure → hook → (approve) → capture
+ * storage:  a goal in another repository: down to assigned (or unassigned) → relocate → back up
  *
  * A member that fails is torn down and its machine quarantined; a rollback or a delete tears down the
  * members that succeeded and makes their machines ready. `finish` ends the phase.
@@ -61,6 +62,9 @@ function converge(clone: Clone | undefined, goal: Goal): MemberStep {
     return clone.metastate === 'maintenance' ? 'capture' : 'reconfigure';
   }
   if (clone.binding !== 'unassigned' && goal.machine && clone.machine !== goal.machine) return DOWN[clone.binding];
+  // The image moves while no machine reaches it.
+  if (goal.repository && clone.repository !== goal.repository)
+    return clone.binding === 'attached' || clone.binding === 'active' ? DOWN[clone.binding] : 'relocate';
   if (clone.binding === 'unassigned' && goal.machine && goal.binding !== 'unassigned') return 'assign';
   const have = ORDER.indexOf(clone.binding);
   const want = ORDER.indexOf(goal.binding);
@@ -124,7 +128,7 @@ async function save(deps: Deps, first: Deployment, move: Move): Promise<void> {
       ...(staging ? { staging: move.member } : {}),
     };
     const writes: Write[] = [deps.deployments.saveWrite(revise(d, changes, now))];
-    if (move.machine) {
+    if (move.machine && move.member.machine) {
       const m = await deps.machines.get(move.member.machine);
       if (m) writes.push(deps.machines.saveWrite(machineAfter(m, d, move, now)));
     }
@@ -184,7 +188,7 @@ async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: Depl
   const goal = goals[reached];
   if (!goal) {
     // A member that was brought up passes its health check before it succeeds.
-    if (!m.teardown && m.healthCheck && !m.health?.healthy)
+    if (!m.teardown && m.healthCheck && m.machine && !m.health?.healthy)
       return start(deps, d, { ...m, step: 'health' }, undefined, undefined);
     return { kind: 'move', move: ended(d, m) };
   }
@@ -258,7 +262,7 @@ async function start(
   let accepted: { operation: string };
   try {
     if (m.step === 'health') {
-      accepted = await checkHealthAction(deps, undefined, m.machine, m.healthCheck!, parent);
+      accepted = await checkHealthAction(deps, undefined, m.machine!, m.healthCheck!, parent);
     } else if (m.step === 'hook') {
       accepted = await runHookAction(deps, clone!, goal!.hook!, parent);
     } else if (m.step === 'clone') {
@@ -273,7 +277,12 @@ async function start(
       // An operational clone is bound as it is; a clean one is customized for the machine.
       const customization =
         clone?.metastate === 'clean' ? { items: d.items, variables: goal?.variables ?? {} } : undefined;
-      const body = m.step === 'assign' ? { machine: goal?.machine, ...(customization ? { customization } : {}) } : {};
+      const body =
+        m.step === 'assign'
+          ? { machine: goal?.machine, ...(customization ? { customization } : {}) }
+          : m.step === 'relocate'
+            ? { repository: goal?.repository }
+            : {};
       accepted = await cloneEvent(deps, undefined, clone!.id, m.step as LifecycleEvent, body, parent);
     }
   } catch (e) {

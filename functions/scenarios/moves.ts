@@ -1,10 +1,12 @@
 /**
  * Scenarios of one member, run by the deployment workflow and engine (members.ts) with explicit goals:
  *
- * - `POST /v1/migrations`: a clone moves from its machine to another, keeping its storage. It ends
- *   on the new machine with the binding it had (active stays active). An operational clone is bound
- *   as it is; a clean one is customized for the new machine. If a step fails, the clone goes back to
- *   its source machine with its old binding, and the failure says so.
+ * - `POST /v1/migrations`: a clone moves from its machine to another, its image to another repository
+ *   of the site (`storage: {repository}`), or both. It ends with the binding it had (active stays
+ *   active), on the new machine if one is named. An operational clone is bound as it is; a clean one is
+ *   customized for the new machine. The image moves while no machine reaches it (the engine brings
+ *   the clone down to assigned and back up). If a step fails, the clone goes back where it was, with
+ *   its old binding, and the failure says so.
  * - `POST /v1/reassignments`: a machine switches to another clone, an existing one or one made now
  *   from a master. The old clone becomes the machine's standby (unassigned, kept) or is destroyed.
  *   If the new clone cannot be brought up, the old one is put back.
@@ -15,9 +17,10 @@ import type { Deps } from '../deps';
 import { unmetRequirements } from '../domain/requirements';
 import type { createMigration, createReassignment } from '../domain/schemas';
 import { BusyError, ConflictError, InvalidInputError } from '../errors';
+import { relocationTarget } from '../events/relocate';
 import { nameKey } from '../store/db';
 import { newId, randomString } from '../store/ids';
-import type { Clone, DeploymentMember, Goal, Machine, Scenario } from '../store/records';
+import type { Clone, DeploymentMember, Goal, Machine, Repository, Scenario } from '../store/records';
 import { deploymentView, getDeployment, type ScenarioRecord, startScenario } from './deployments';
 import { checkMachineUsable } from './machine-state';
 
@@ -30,10 +33,17 @@ async function boundClone(deps: Deps, ref: string): Promise<Clone> {
   return clone;
 }
 
-/** A machine the clone may move to: same site, requirements met, free, and able to reach the storage. */
-async function targetFor(deps: Deps, clone: Clone, ref: string): Promise<Machine> {
+/** Refuses a machine that could not reach the clone's storage in `repo`: iSCSI lets in one initiator name. */
+function checkReaches(machine: Machine, repo: Repository) {
+  if (repo.kind === 'iscsi' && !machine.identity.initiatorName)
+    throw new InvalidInputError(
+      `machine ${machine.name} has no identity.initiatorName and the clone's storage is iSCSI repository ${repo.name}; set it first`,
+    );
+}
+
+/** A machine the clone may move to: same site, requirements met, free, and able to reach the storage in `repo`. */
+async function targetFor(deps: Deps, clone: Clone, ref: string, repo: Repository): Promise<Machine> {
   const machine = await deps.machines.require(ref);
-  const repo = await deps.repositories.require(clone.repository);
   const master = await deps.masters.require(clone.master);
   if (machine.site !== repo.site)
     throw new InvalidInputError(
@@ -45,10 +55,7 @@ async function targetFor(deps: Deps, clone: Clone, ref: string): Promise<Machine
       machine: machine.name,
       unmet,
     });
-  if (repo.kind === 'iscsi' && !machine.identity.initiatorName)
-    throw new InvalidInputError(
-      `machine ${machine.name} has no identity.initiatorName and the clone is on iSCSI storage; set it first`,
-    );
+  checkReaches(machine, repo);
   checkMachineUsable(machine);
   return machine;
 }
@@ -90,35 +97,49 @@ export async function createMigrationAction(
   p: Principal | undefined,
   body: z.infer<typeof createMigration>,
 ) {
-  if (body.storage !== 'keep')
+  const storage = body.storage === 'keep' ? undefined : body.storage.repository;
+  if (!body.toMachine && !storage)
     throw new InvalidInputError(
-      'moving the image to another repository is not supported yet: send "storage": "keep" (the clone stays where it is, and the new machine reaches it there)',
+      'a migration moves the clone to another machine ("toMachine"), its image to another repository ("storage": {"repository": …}), or both; name at least one',
     );
+  if (!body.toMachine && body.variables)
+    throw new InvalidInputError('"variables" customize a clean clone for a new machine; send them with "toMachine"');
   const clone = await boundClone(deps, body.clone);
-  if (!clone.machine || clone.binding === 'unassigned')
-    throw new ConflictError(`clone ${clone.name} is bound to no machine; assign it instead of migrating it`, {
-      clone: clone.id,
-    });
-  const source = await deps.machines.require(clone.machine);
-  const target = await targetFor(deps, clone, body.toMachine);
-  if (target.id === source.id) throw new InvalidInputError(`clone ${clone.name} is on machine ${target.name} already`);
-  if (target.clone)
-    throw new ConflictError(`machine ${target.name} carries clone ${target.clone}; pick a free one`, {});
+  const from = await deps.repositories.require(clone.repository);
+  const moved = storage ? (await relocationTarget(deps, clone, from, storage)).target : undefined;
+  const repo = moved ?? from;
+  const source =
+    clone.machine && clone.binding !== 'unassigned' ? await deps.machines.require(clone.machine) : undefined;
+  let target = source;
+  if (body.toMachine) {
+    if (!source)
+      throw new ConflictError(`clone ${clone.name} is bound to no machine; assign it instead of migrating it`, {
+        clone: clone.id,
+      });
+    target = await targetFor(deps, clone, body.toMachine, repo);
+    if (target.id === source.id)
+      throw new InvalidInputError(`clone ${clone.name} is on machine ${target.name} already`);
+    if (target.clone)
+      throw new ConflictError(`machine ${target.name} carries clone ${target.clone}; pick a free one`, {});
+  } else if (target && clone.binding !== 'assigned') checkReaches(target, repo);
+  const on = (m: Machine | undefined) => (m ? { machine: m.id } : {});
   const member: DeploymentMember = {
     index: 1,
-    machine: target.id,
-    machineName: target.name,
+    ...(target ? { machine: target.id, machineName: target.name } : {}),
     clone: clone.name,
     cloneId: clone.id,
     variables: body.variables ?? {},
     step: 'pending',
     attempts: 0,
-    goals: [{ clone: clone.id, machine: target.id, binding: clone.binding, variables: body.variables }],
-    compensation: [{ clone: clone.id, machine: source.id, binding: clone.binding }],
+    goals: [
+      { clone: clone.id, ...on(target), binding: clone.binding, variables: body.variables, repository: moved?.id },
+    ],
+    // Back as it was: on its source machine, its image in its old repository.
+    compensation: [{ clone: clone.id, ...on(source), binding: clone.binding, repository: moved && from.id }],
   };
-  const rec = record(p, clone, target.site, 'migration', member, deps.now());
+  const rec = record(p, clone, repo.site, 'migration', member, deps.now());
   rec.masterName = (await deps.masters.require(clone.master)).name;
-  return startScenario(deps, p, { record: rec, machines: [target] });
+  return startScenario(deps, p, { record: rec, machines: body.toMachine && target ? [target] : [] });
 }
 
 export async function createReassignmentAction(

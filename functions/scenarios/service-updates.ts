@@ -40,7 +40,7 @@ async function machinesOf(deps: Deps, body: Body): Promise<Machine[]> {
   const d = await getDeployment(deps, body.deployment!, 'deployment');
   const done = d.members.filter((m) => m.outcome === 'succeeded');
   if (!done.length) throw new ConflictError(`deployment ${d.id} has no member that succeeded to update`, {});
-  return Promise.all(done.map((m) => deps.machines.require(m.machine)));
+  return Promise.all(done.map((m) => deps.machines.require(m.machine!)));
 }
 
 /**

@@ -126,7 +126,10 @@ export interface Clone extends Base, Partial<ImageFacts> {
   repository: string;
   path: string;
   method?: string;
-  /** Linked clones (`overlay`): the master image this clone reads through to. */
+  /**
+   * Linked clones (`overlay`): the path of the master image this clone reads through to, in the
+   * master's repository (the clone's own until a relocation moves it elsewhere).
+   */
   backing?: string;
   metastate: Metastate;
   binding: Binding;
@@ -146,8 +149,9 @@ export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
 /** One machine of a deployment and the clone made for it, as the chain moves. */
 export interface DeploymentMember {
   index: number;
-  machine: string;
-  machineName: string;
+  /** The member's machine; absent for a migration of a clone bound to none (its image moves only). */
+  machine?: string;
+  machineName?: string;
   /** The clone's name, rendered at accept; its id once it exists. */
   clone: string;
   cloneId?: string;
@@ -186,6 +190,8 @@ export interface Goal {
   metastate?: 'maintenance';
   /** A hook of the agent run once the binding is reached (a service update's change to its staging clone). */
   hook?: string;
+  /** The repository the clone's image is to be in (a migration's storage); absent: wherever it is. */
+  repository?: string;
   /** Variables for the assign of a clean clone. */
   variables?: Record<string, string>;
 }
@@ -199,6 +205,7 @@ export type MemberStep =
   | 'deactivate'
   | 'detach'
   | 'unassign'
+  | 'relocate'
   | 'destroy'
   | 'reconfigure'
   | 'hook'
@@ -263,6 +270,11 @@ export interface Operation {
   request: Record<string, unknown>;
   /** A lifecycle event's transition as planned at accept; its commit applies exactly this. */
   transition?: PlannedTransition;
+  /**
+   * When the outcome of a task with a release (statemachines/tasks.ts releaseTasks) was committed:
+   * the records are switched and `result` is set, while the workflow still removes what they replaced.
+   */
+  switchedAt?: string;
   result?: Record<string, unknown>;
   /** `reason` says what cut it short, for `interrupted` and `agent_lost` (operations/failures.ts). */
   error?: { code: string; message: string; reason?: string };

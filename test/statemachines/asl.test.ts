@@ -88,6 +88,33 @@ describe('state machine definitions', () => {
     },
   );
 
+  it('lets a relocation remove the old image only once its records are switched, and remove the copy otherwise', async () => {
+    const states = (await load('transition')).States as Record<string, any>;
+    expect(states.Commit).toMatchObject({ ResultPath: '$.committed', Next: 'Committed' });
+    expect(states.Committed.Choices).toEqual([
+      {
+        And: [
+          { Variable: '$.event', StringEquals: 'relocate' },
+          { Variable: '$.committed.status', StringEquals: 'switched' },
+        ],
+        Next: 'ReleaseRelocate',
+      },
+      { Variable: '$.event', StringEquals: 'relocate', Next: 'Undo' },
+    ]);
+    expect(states.Committed.Default).toBe('Done');
+    expect(states.ReleaseRelocate.Parameters).toMatchObject({
+      task: 'destroy',
+      input: { 'image.$': '$.input.source' },
+    });
+    // A failed release still ends the operation, with what is left named.
+    expect(states.ReleaseRelocate.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.released', Next: 'Released' },
+    ]);
+    expect(states.Released.Parameters).toMatchObject({ step: 'released', 'released.$': '$.released' });
+    const undo = states.Undo.Choices.find((c: any) => c.StringEquals === 'relocate');
+    expect(states[undo.Next].Parameters).toMatchObject({ task: 'destroy', input: { 'image.$': '$.input.target' } });
+  });
+
   it('routes each repository action to its agent task, and anything else to the failure recorder', async () => {
     const states = (await load('repository')).States as Record<string, any>;
     const routed = Object.fromEntries(

@@ -117,6 +117,7 @@ export function template(r: RouteSpec, fx: TemplateFixtures, event?: string): fc
         return fc.constant({ machine: fx.machine.id, customization: { variables: { hostname: 'fuzz' } } });
       if (event === 'customize') return fc.constant({ variables: { hostname: 'fuzz' } });
       if (event === 'rollback') return fc.constant({ to: 0 });
+      if (event === 'relocate') return fc.constant({ repository: fx.repo.name });
       return fc.constant({});
     default:
       return undefined;

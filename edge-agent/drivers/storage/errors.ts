@@ -115,3 +115,19 @@ export class OperationAbortedError extends AgentError {
     );
   }
 }
+
+/** A qcow2 image whose backing file does not resolve from where it is to be. */
+export class UnreachableBackingError extends AgentError {
+  constructor(
+    readonly path: string,
+    readonly backing: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'backing_unreachable',
+      `Image ${path} reads through to ${backing}, which does not resolve from there. ` +
+        'Name the master it reads through to, so the copy is rebased onto it, or move the image where its backing file resolves.',
+      options,
+    );
+  }
+}

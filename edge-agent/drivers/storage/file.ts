@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { DiskRef } from '../disk';
 import { freeBytesOf, receiveNew, writeNew } from './atomic';
 import { captureImage } from './capture';
+import { copyImageIn } from './copy-in';
 import { ImageNotFoundError, UnsupportedMethodError } from './errors';
 import { convertToRaw, virtualSize } from './flatten';
 import { detectFormat, validateImage } from './format';
@@ -9,12 +10,14 @@ import { hashFile } from './hash';
 import type {
   CleanupOptions,
   CloneOutcome,
+  CopyInOptions,
   CopyOptions,
   Flattening,
   ImageInfo,
   ReceiveFn,
   ReceiveOptions,
   RepositoryRef,
+  SourceImage,
   StorageDriver,
   StoredImage,
 } from './interface';
@@ -136,6 +139,10 @@ export class FileStorageDriver implements StorageDriver, Flattening {
     };
     if (made.backing) outcome.backing = made.backing;
     return outcome;
+  }
+
+  async copyIn(repo: RepositoryRef, rel: string, src: SourceImage, opts?: CopyInOptions): Promise<ImageInfo> {
+    return copyImageIn(repo.path, await this.resolve(repo, rel), src, opts);
   }
 
   async receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>, opts: ReceiveOptions = {}): Promise<T> {

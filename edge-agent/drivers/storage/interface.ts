@@ -83,6 +83,21 @@ export interface CloneOptions extends CopyOptions {
   owner?: string;
 }
 
+/** An image of another repository, as its own driver resolved and checked it (see `copyIn`). */
+export interface SourceImage {
+  /** Absolute path of the image. */
+  path: string;
+  /** Absolute path of its sidecar directory, which need not exist. */
+  sidecar: string;
+}
+
+export interface CopyInOptions extends CopyOptions {
+  /** The operation making the copy (see owner in the glossary). */
+  owner?: string;
+  /** For a qcow2 that reads through to a master: the master's absolute path, which the copy's backing file must resolve to. */
+  backing?: string;
+}
+
 export interface ReceiveOptions {
   /** The operation receiving the image (see owner in the glossary). */
   owner?: string;
@@ -146,6 +161,17 @@ export interface StorageDriver {
    * when the repository lacks room. On any failure nothing is left under `dst` or a temp name.
    */
   clone(repo: RepositoryRef, src: string, dst: string, method: string, opts?: CloneOptions): Promise<CloneOutcome>;
+  /**
+   * Makes `rel` a copy of an image of another repository (a clone moving here): sparse (zero blocks stay
+   * holes), hashed as it is read and verified by hashing the copy (ChecksumMismatchError), with the state
+   * in the source's sidecar (undo records). A qcow2 whose backing file would not resolve to `opts.backing`
+   * from `rel` is rebased onto it, header only (the disk it shows is the same); without `opts.backing`, a
+   * backing file that does not resolve is UnreachableBackingError. Precondition: `rel` does not exist, or
+   * `opts.owner` made it (ImageExistsError); DiskFullError when the repository lacks room for the source's
+   * allocated bytes. The source stays as it is. On any failure nothing is left under `rel`, a temp name or
+   * in its sidecar. Progress covers copying, then verifying: the total is twice the image's size.
+   */
+  copyIn(repo: RepositoryRef, rel: string, src: SourceImage, opts?: CopyInOptions): Promise<ImageInfo>;
   /**
    * Makes the image `rel` from bytes that arrive from outside: `write` fills the partial (its directory
    * exists), which is then flushed and renamed to `rel`. Precondition: `rel` does not exist, or

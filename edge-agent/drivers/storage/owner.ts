@@ -9,7 +9,8 @@ import path from 'node:path';
 import { writeStateFile } from '../../state-file';
 import { SIDECAR_SUFFIX } from './paths';
 
-const MADE_BY = 'made-by';
+/** The marker's file name in the sidecar. */
+export const MADE_BY = 'made-by';
 
 const markerOf = (imageAbs: string) => path.join(`${imageAbs}${SIDECAR_SUFFIX}`, MADE_BY);
 

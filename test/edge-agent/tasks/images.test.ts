@@ -10,7 +10,7 @@ import type { RepositoryRef } from '../../../edge-agent/drivers/storage/interfac
 import { ExportBook } from '../../../edge-agent/exports';
 import { createDrivers } from '../../../edge-agent/registry';
 import type { TaskContext } from '../../../edge-agent/tasks/context';
-import { captureImage, cloneImage, importImage } from '../../../edge-agent/tasks/images';
+import { captureImage, cloneImage, importImage, relocateImage } from '../../../edge-agent/tasks/images';
 import { exists, MiB, makeSparseImage, SPARSE_64M_REGIONS, sha256OfFile } from '../drivers/storage/images';
 
 describe('storage tasks', () => {
@@ -87,6 +87,41 @@ describe('storage tasks', () => {
       // A linked clone (a qcow2 overlay) left by another operation is no more this one's.
       await cloneImage(await input('overlay'), { ...ctx, operation: 'op-earlier' });
       await expect(cloneImage(await input('overlay'), ctx)).rejects.toMatchObject({ code: 'image_exists' });
+    });
+  });
+
+  describe('relocate', () => {
+    let other: RepositoryRef;
+    beforeEach(async () => {
+      other = { id: 'r2', kind: 'file', path: path.join(dir, 'other') };
+      await fs.mkdir(other.path);
+      await makeSparseImage(inRepo('clones/c.img'), 16 * MiB, SPARSE_64M_REGIONS.slice(0, 2));
+    });
+    const input = () => ({
+      source: { repository: repo, path: 'clones/c.img', format: 'raw' as const },
+      target: { repository: other, path: 'clones/c.img', format: 'raw' as const },
+    });
+
+    it('copies the image into the other repository, with copy and verify progress, and leaves the source', async () => {
+      const steps = new Set<string | undefined>();
+      const sha = await sha256OfFile(inRepo('clones/c.img'));
+      const out = await relocateImage(input(), { ...ctx, report: (_p, step) => steps.add(step) });
+      expect(out).toMatchObject({ path: 'clones/c.img', sha256: sha, sizeBytes: 16 * MiB, format: 'raw' });
+      expect(await sha256OfFile(path.join(other.path, 'clones/c.img'))).toBe(sha);
+      expect(await exists(inRepo('clones/c.img'))).toBe(true);
+      expect([...steps]).toEqual(['copy', 'verify']);
+    });
+
+    it('run again after the copy took its name, describes it instead of copying again', async () => {
+      const first = await relocateImage(input(), ctx);
+      const { ino } = await fs.stat(path.join(other.path, 'clones/c.img'));
+      expect(await relocateImage(input(), ctx)).toEqual(first);
+      expect((await fs.stat(path.join(other.path, 'clones/c.img'))).ino).toBe(ino);
+    });
+
+    it("refuses a place another operation's image holds, and leaves it alone", async () => {
+      await relocateImage(input(), { ...ctx, operation: 'op-earlier' });
+      await expect(relocateImage(input(), ctx)).rejects.toMatchObject({ code: 'image_exists' });
     });
   });
 

@@ -183,7 +183,7 @@ describe('the clone lifecycle through the API', () => {
       const r = await api.post(`/v1/clones/${clone.id}/${event}`, {});
       expect(r.status, event).toBe(409);
       expect(r.body.error.code).toBe('invalid_transition');
-      expect(r.body.error.allowed).toEqual(['assign', 'customize', 'rollback', 'destroy']);
+      expect(r.body.error.allowed).toEqual(['assign', 'customize', 'rollback', 'relocate', 'destroy']);
     }
     expect((await api.get(`/v1/clones/${clone.id}`)).body).toEqual(before);
   });

@@ -96,8 +96,8 @@ describe('migrations and reassignments', () => {
       toMachine: busy.id,
       storage: { repository: 'x' },
     });
-    expect(storage.status).toBe(400);
-    expect(storage.body.error.message).toContain('"storage": "keep"');
+    expect(storage.status).toBe(404);
+    expect(storage.body.error.message).toContain('no repository with id or name "x"');
     const unknown = await api.post('/v1/migrations', { clone: clone.id, toMachine: busy.id, speed: 'fast' });
     expect(unknown.status).toBe(400);
     expect((await api.get(`/v1/clones/${clone.id}`)).body).toMatchObject({ machine: from.id, binding: 'active' });

@@ -209,6 +209,72 @@ describe('the functions check every outcome against its contract', () => {
     expect((await api.get(`/v1/clones/${name}`)).body.customization).toMatchObject({ applied: 0, total: 0 });
   });
 
+  /** A ready clone of a new master, and a second repository to move it to. */
+  async function cloneAndTarget() {
+    const master = unique('master');
+    const imported = await api.post('/v1/masters', { name: master, repository: repo, path: 'masters/base.img' });
+    await answerImport({ ...facts, filesystem: null, path: 'masters/base.img' });
+    expect(await api.wait(imported.body.operation)).toMatchObject({ status: 'succeeded' });
+    const name = unique('clone');
+    const cloned = await api.post('/v1/clones', { master, name });
+    const made = `clones/${name}.img`;
+    await answer('clone', cloned.body.operation, { ...facts, method: 'sparse', path: made });
+    expect(await api.wait(cloned.body.operation)).toMatchObject({ status: 'succeeded' });
+    const dir = await mkdtemp(join(stack.home, 'repos', 'contract-to-'));
+    const to = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
+    expect(to.status).toBe(201);
+    return { name, made, to: to.body, dir };
+  }
+
+  it('fails a relocate whose outcome does not fit only after the agent removed its copy, the record as it was', async () => {
+    const { name, made, to, dir } = await cloneAndTarget();
+    const before = (await api.get(`/v1/clones/${name}`)).body;
+    const r = await api.post(`/v1/clones/${name}/relocate`, { repository: to.name });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const task = await take('relocate', r.body.operation);
+    expect(task.input).toMatchObject({
+      source: { path: made, repository: { path: repoDir } },
+      target: { path: made, repository: { id: to.id, path: dir } },
+    });
+    await sfn.send(
+      new SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify({ ...facts, path: 7 }) }),
+    );
+
+    // The copy has no record: before the failure is recorded, the agent removes it, not the old image.
+    const undo = await take('destroy', r.body.operation);
+    expect(undo.input).toEqual({ image: task.input.target });
+    expect((await api.get(`/v1/clones/${name}`)).body.lock).toBe(r.body.operation);
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: undo.token, output: JSON.stringify({ removed: made }) }));
+
+    const op = await api.wait(r.body.operation);
+    expect(op).toMatchObject({ status: 'failed', error: { code: 'malformed_outcome' } });
+    expect(op.error.message).toContain('outcome.path');
+    expect(op.error.message).toContain('The copy in the other repository was undone');
+    const after = (await api.get(`/v1/clones/${name}`)).body;
+    expect(after).toMatchObject({ repository: before.repository, path: made, sha256: before.sha256 });
+    expect(after.lock).toBeUndefined();
+  });
+
+  it('commits a relocate whose outcome fits, then has the agent remove the old image, and ends only then', async () => {
+    const { name, made, to } = await cloneAndTarget();
+    const r = await api.post(`/v1/clones/${name}/relocate`, { repository: to.id });
+    const task = await take('relocate', r.body.operation);
+    const moved = { ...facts, sha256: 'b'.repeat(64), path: made };
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: task.token, output: JSON.stringify(moved) }));
+
+    const release = await take('destroy', r.body.operation);
+    expect(release.input).toEqual({ image: task.input.source });
+    // Switched, and still held: nothing else may act on the clone while its old image goes.
+    const switched = (await api.get(`/v1/clones/${name}`)).body;
+    expect(switched).toMatchObject({ repository: to.id, path: made, sha256: 'b'.repeat(64), lock: r.body.operation });
+    expect((await api.get(`/v1/operations/${r.body.operation}`)).body).toMatchObject({ status: 'running' });
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: release.token, output: JSON.stringify({ removed: made }) }));
+
+    const op = await api.wait(r.body.operation);
+    expect(op).toMatchObject({ status: 'succeeded', result: { released: true, to: { repository: to.id } } });
+    expect((await api.get(`/v1/clones/${name}`)).body.lock).toBeUndefined();
+  });
+
   it('commits an import whose outcome fits', async () => {
     const name = unique('master');
     const r = await api.post('/v1/masters', { name, repository: repo, path: 'masters/base.img' });

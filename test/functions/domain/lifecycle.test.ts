@@ -40,6 +40,9 @@ function expected(s: CloneState, event: string): Partial<CloneState> | null {
       return clean && (b === 'unassigned' || b === 'assigned') ? {} : null;
     case 'destroy':
       return b === 'unassigned' ? { status: 'destroyed' } : null;
+    // The image moves only while no machine reaches it; the state stays.
+    case 'relocate':
+      return b === 'unassigned' || b === 'assigned' ? {} : null;
     default:
       return null;
   }

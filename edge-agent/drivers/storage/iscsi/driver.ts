@@ -17,11 +17,13 @@ import type {
   CleanupOptions,
   CloneOptions,
   CloneOutcome,
+  CopyInOptions,
   CopyOptions,
   ImageInfo,
   ReceiveFn,
   ReceiveOptions,
   RepositoryRef,
+  SourceImage,
   StorageDriver,
   StoredImage,
 } from '../interface';
@@ -110,6 +112,13 @@ export class IscsiStorageDriver implements StorageDriver {
     const copy = offered.find((m) => m !== SAN);
     if (!copy) throw new UnsupportedMethodError(method, offered);
     return { ...(await this.files.clone(repo, src, dst, copy, opts)), method: SAN };
+  }
+
+  /** Only a raw image comes in: a LUN serves the file's bytes as the disk (LunNeedsRawImageError). */
+  async copyIn(repo: RepositoryRef, rel: string, src: SourceImage, opts?: CopyInOptions): Promise<ImageInfo> {
+    const format = await detectFormat(src.path);
+    if (format !== 'raw') throw new LunNeedsRawImageError(src.path, format);
+    return this.files.copyIn(repo, rel, src, opts);
   }
 
   receive<T>(repo: RepositoryRef, rel: string, write: ReceiveFn<T>, opts?: ReceiveOptions): Promise<T> {

@@ -116,6 +116,22 @@ describe('file storage driver', () => {
       expect(await findTemps(mountPoint)).toEqual([]);
     });
 
+    it('refuses to copy in an image from another repository when its allocation is more than is free, leaving nothing', async () => {
+      const other = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-other-repo-'));
+      try {
+        await makeSparseImage(path.join(other, 'c.img'), 32 * MiB, [{ offset: 0, length: 20 * MiB }]);
+        await fs.mkdir(path.join(other, 'c.img.encompass/undo'), { recursive: true });
+        await fs.writeFile(path.join(other, 'c.img.encompass/undo/item-0.json'), '{}');
+        const src = { path: path.join(other, 'c.img'), sidecar: path.join(other, 'c.img.encompass') };
+        const copy = driver.copyIn(repo, 'clones/c.img', src, { owner: 'op-move' });
+        await expect(copy).rejects.toMatchObject({ name: 'DiskFullError', code: 'disk_full', repoPath: mountPoint });
+        expect(await fs.readdir(mountPoint)).toEqual([]);
+        expect(await exists(path.join(other, 'c.img'))).toBe(true);
+      } finally {
+        await fs.rm(other, { recursive: true, force: true });
+      }
+    });
+
     it('reports free space that shrinks as images are written', async () => {
       const before = await driver.freeBytes(repo);
       await makeSparseImage(inRepo('m.img'), 8 * MiB, [{ offset: 0, length: 4 * MiB }]);

@@ -1,9 +1,23 @@
 /** What every StorageDriver does when images arrive, become masters and go: part of storage.case.ts. */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backingOf } from '../../../../edge-agent/drivers/storage/backing';
 import { canFlatten } from '../../../../edge-agent/drivers/storage/interface';
-import { exists, findTemps, MiB, makeQcow2, makeSparseImage, sha256OfFile, writeIntoDisk } from './images';
+import {
+  allocatedBytes,
+  exists,
+  findTemps,
+  MiB,
+  makeQcow2,
+  makeSparseImage,
+  SPARSE_64M_REGIONS,
+  sameDiskContent,
+  sha256OfFile,
+  writeIntoDisk,
+} from './images';
 import { expectCode, type Suite } from './storage.case';
 
 export function describePlacing(suite: Suite): void {
@@ -114,6 +128,113 @@ export function describePlacing(suite: Suite): void {
         'ImageNotFoundError',
         'image_not_found',
       );
+    });
+  });
+
+  describe('copyIn', () => {
+    /** Another repository on the same host, holding the image being moved and, for a linked one, its master. */
+    let other: string;
+    const inOther = (rel: string) => path.join(other, rel);
+    const source = (rel: string) => ({ path: inOther(rel), sidecar: `${inOther(rel)}.encompass` });
+    beforeEach(async () => {
+      other = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-other-repo-'));
+    });
+    afterEach(async () => fs.rm(other, { recursive: true, force: true }));
+
+    /** A linked clone in the other repository that names its master relatively, as `../masters/m.img`. */
+    async function relativeOverlay() {
+      await makeSparseImage(inOther('masters/m.img'), 4 * MiB, [{ offset: 0, length: MiB }]);
+      await fs.mkdir(inOther('clones'));
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', '../masters/m.img', '-F', 'raw', 'l.qcow2'], {
+        cwd: inOther('clones'),
+      });
+      writeIntoDisk(inOther('clones/l.qcow2'), 'qcow2', 2 * MiB, 4096);
+    }
+
+    it('copies an image verified and as sparse, with its undo records but not its maker, and leaves the source', async () => {
+      const { driver, repo } = the();
+      await makeSparseImage(inOther('clones/c.img'), 64 * MiB, SPARSE_64M_REGIONS);
+      await fs.mkdir(inOther('clones/c.img.encompass/undo'), { recursive: true });
+      await fs.writeFile(inOther('clones/c.img.encompass/undo/item-0.json'), '{"index":0}');
+      await fs.writeFile(inOther('clones/c.img.encompass/made-by'), '{"operation":"op-clone"}');
+      const sha = await sha256OfFile(inOther('clones/c.img'));
+      const seen: [number, number][] = [];
+      const info = await driver.copyIn(repo, 'clones/c.img', source('clones/c.img'), {
+        owner: 'op-move',
+        onProgress: (d, t) => seen.push([d, t]),
+      });
+      expect(info).toMatchObject({ sizeBytes: 64 * MiB, sha256: sha, format: 'raw' });
+      expect(await sha256OfFile(inRepo('clones/c.img'))).toBe(sha);
+      expect(info.allocatedBytes).toBeLessThanOrEqual((await allocatedBytes(inOther('clones/c.img'))) + MiB);
+      expect(await fs.readFile(inRepo('clones/c.img.encompass/undo/item-0.json'), 'utf8')).toBe('{"index":0}');
+      expect(await driver.owner(repo, 'clones/c.img')).toBe('op-move');
+      expect(seen.at(-1)).toEqual([128 * MiB, 128 * MiB]);
+      expect(seen.every(([d], i) => i === 0 || d >= seen[i - 1]![0])).toBe(true);
+      expect(await sha256OfFile(inOther('clones/c.img'))).toBe(sha);
+      expect(await findTemps(repo.path)).toEqual([]);
+    });
+
+    it('keeps a linked clone reading through to its master, rebasing a backing name that would not resolve, or refuses it for a LUN', async () => {
+      const { driver, repo } = the();
+      await relativeOverlay();
+      const master = inOther('masters/m.img');
+      const copy = driver.copyIn(repo, 'clones/l.qcow2', source('clones/l.qcow2'), { backing: master });
+      if (the().diskKind === 'iscsi') {
+        await expectCode(copy, 'LunNeedsRawImageError', 'lun_needs_raw');
+        expect(await exists(inRepo('clones/l.qcow2'))).toBe(false);
+        expect(await findTemps(repo.path)).toEqual([]);
+        return;
+      }
+      expect((await copy).format).toBe('qcow2');
+      expect(await backingOf(inRepo('clones/l.qcow2'))).toBe(master);
+      expect(sameDiskContent(inRepo('clones/l.qcow2'), inOther('clones/l.qcow2'))).toBe(true);
+      // The source keeps its own header.
+      expect(await backingOf(inOther('clones/l.qcow2'))).toBe(master);
+    });
+
+    it('refuses a linked clone whose backing file would not resolve when no master is named, leaving nothing', async () => {
+      const { driver, repo } = the();
+      if (the().diskKind === 'iscsi') return;
+      await relativeOverlay();
+      await expectCode(
+        driver.copyIn(repo, 'clones/l.qcow2', source('clones/l.qcow2')),
+        'UnreachableBackingError',
+        'backing_unreachable',
+      );
+      expect(await exists(inRepo('clones/l.qcow2'))).toBe(false);
+      expect(await findTemps(repo.path)).toEqual([]);
+    });
+
+    it("refuses to copy over another operation's image, leaving it and its sidecar as they were", async () => {
+      const { driver, repo } = the();
+      await makeSparseImage(inOther('c.img'), MiB, [{ offset: 0, length: 4096 }]);
+      await fs.mkdir(inOther('c.img.encompass/undo'), { recursive: true });
+      await fs.writeFile(inOther('c.img.encompass/undo/item-0.json'), '{}');
+      await makeSparseImage(inRepo('c.img'), MiB, []);
+      const before = await sha256OfFile(inRepo('c.img'));
+      await expectCode(
+        driver.copyIn(repo, 'c.img', source('c.img'), { owner: 'op-2' }),
+        'ImageExistsError',
+        'image_exists',
+      );
+      expect(await sha256OfFile(inRepo('c.img'))).toBe(before);
+      expect(await exists(inRepo('c.img.encompass'))).toBe(false);
+    });
+
+    it('leaves nothing behind when aborted midway', async () => {
+      const { driver, repo } = the();
+      await makeSparseImage(inOther('big.img'), 64 * MiB, SPARSE_64M_REGIONS);
+      await fs.mkdir(inOther('big.img.encompass/undo'), { recursive: true });
+      await fs.writeFile(inOther('big.img.encompass/undo/item-0.json'), '{}');
+      const stop = new AbortController();
+      const copy = driver.copyIn(repo, 'moved/big.img', source('big.img'), {
+        owner: 'op-3',
+        signal: stop.signal,
+        onProgress: (d) => d > 0 && stop.abort(new Error('stop')),
+      });
+      await expectCode(copy, 'OperationAbortedError', 'aborted');
+      expect(await exists(inRepo('moved'))).toBe(false);
+      expect(await findTemps(repo.path)).toEqual([]);
     });
   });
 
