@@ -55,6 +55,29 @@ export async function makeMachine(api: Api, extra: Record<string, unknown> = {})
   return body;
 }
 
+/** A clone of `master`, customized with `hostname` for `machine` and active on it. */
+export async function activeOn(api: Api, master: string, machine: { id: string }, hostname: string) {
+  const clone = await makeClone(api, master);
+  const steps: [string, unknown][] = [
+    ['assign', { machine: machine.id, customization: { variables: { hostname } } }],
+    ['attach', {}],
+    ['activate', {}],
+  ];
+  for (const [event, body] of steps) {
+    const op = await api.run(`/v1/clones/${clone.id}/${event}`, body);
+    expect(op.status, JSON.stringify(op)).toBe('succeeded');
+  }
+  return (await api.get(`/v1/clones/${clone.id}`)).body;
+}
+
+/** A migration accepted and waited for: its operation and its record. */
+export async function migrate(api: Api, body: Record<string, unknown>) {
+  const r = await api.post('/v1/migrations', body);
+  expect(r.status, JSON.stringify(r.body)).toBe(202);
+  const op = await api.wait(r.body.operation, 120_000);
+  return { op, m: (await api.get(`/v1/migrations/${r.body.id}`)).body };
+}
+
 export async function makeClone(api: Api, master: string) {
   const name = unique('clone');
   const op = await api.run('/v1/clones', { master, name });

@@ -5,7 +5,13 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../../support/api';
-import { makeClone, makeMachine, makeMaster, unique } from '../../support/fixtures';
+import {
+  activeOn as activeOnMachine,
+  makeMachine,
+  makeMaster,
+  migrate as migrateClone,
+  unique,
+} from '../../support/fixtures';
 import { debugfsCat } from '../../support/images';
 
 const api = Api.admin();
@@ -20,27 +26,8 @@ describe('migrations and reassignments', () => {
     master = made.master;
   }, 120_000);
 
-  /** A clone of the master, customized for a machine and active on it. */
-  async function activeOn(machine: { id: string }, hostname: string) {
-    const clone = await makeClone(api, master.name);
-    const steps: [string, unknown][] = [
-      ['assign', { machine: machine.id, customization: { variables: { hostname } } }],
-      ['attach', {}],
-      ['activate', {}],
-    ];
-    for (const [event, body] of steps) {
-      const op = await api.run(`/v1/clones/${clone.id}/${event}`, body);
-      expect(op.status, JSON.stringify(op)).toBe('succeeded');
-    }
-    return (await api.get(`/v1/clones/${clone.id}`)).body;
-  }
-
-  const migrate = async (body: Record<string, unknown>) => {
-    const r = await api.post('/v1/migrations', body);
-    expect(r.status, JSON.stringify(r.body)).toBe(202);
-    const op = await api.wait(r.body.operation, 120_000);
-    return { op, m: (await api.get(`/v1/migrations/${r.body.id}`)).body };
-  };
+  const activeOn = (machine: { id: string }, hostname: string) => activeOnMachine(api, master.name, machine, hostname);
+  const migrate = (body: Record<string, unknown>) => migrateClone(api, body);
 
   it('moves an active operational clone to another machine without customizing it again, and frees the source', async () => {
     const [from, to] = [await makeMachine(api), await makeMachine(api)];

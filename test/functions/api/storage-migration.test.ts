@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Api } from '../../support/api';
-import { makeClone, makeMachine, makeMaster, makeRepository, unique } from '../../support/fixtures';
+import {
+  activeOn as activeOnMachine,
+  makeClone,
+  makeMachine,
+  makeMaster,
+  makeRepository,
+  migrate as migrateClone,
+  unique,
+} from '../../support/fixtures';
 import { debugfsCat } from '../../support/images';
 
 const run = promisify(execFile);
@@ -49,25 +57,8 @@ describe('moving a clone to another repository', () => {
     other = await makeRepository(api);
   }, 120_000);
 
-  async function activeOn(machine: { id: string }, hostname: string) {
-    const clone = await makeClone(api, master.name);
-    for (const [event, body] of [
-      ['assign', { machine: machine.id, customization: { variables: { hostname } } }],
-      ['attach', {}],
-      ['activate', {}],
-    ] as const) {
-      const op = await api.run(`/v1/clones/${clone.id}/${event}`, body);
-      expect(op.status, JSON.stringify(op)).toBe('succeeded');
-    }
-    return (await api.get(`/v1/clones/${clone.id}`)).body;
-  }
-
-  const migrate = async (body: Record<string, unknown>) => {
-    const r = await api.post('/v1/migrations', body);
-    expect(r.status, JSON.stringify(r.body)).toBe(202);
-    const op = await api.wait(r.body.operation, 120_000);
-    return { op, m: (await api.get(`/v1/migrations/${r.body.id}`)).body };
-  };
+  const activeOn = (machine: { id: string }, hostname: string) => activeOnMachine(api, master.name, machine, hostname);
+  const migrate = (body: Record<string, unknown>) => migrateClone(api, body);
 
   describe('the relocate event', () => {
     it('copies a customized clone there verified, switches its record, removes the old image, and its undo records still roll it back', async () => {
