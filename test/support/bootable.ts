@@ -1,7 +1,8 @@
 /**
  * A tiny bootable master for machine tests: an ext4 image holding a static busybox and an `/init`
- * that reports the machine's identity on the serial console, then stays up until the ACPI power
- * button is pressed (or `encompass.uptime=SECONDS` on the kernel command line runs out).
+ * that reports the machine's identity (and `/etc/version`, when the image has one) on the serial
+ * console, then stays up until the ACPI power button is pressed (or `encompass.uptime=SECONDS` on
+ * the kernel command line runs out).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -58,6 +59,7 @@ echo "ENCOMPASS-HOSTNAME: $(cat /etc/hostname)"
 echo "ENCOMPASS-UUID: $(cat /sys/class/dmi/id/product_uuid 2>/dev/null)"
 echo "ENCOMPASS-SERIAL: $(cat /sys/class/dmi/id/product_serial 2>/dev/null)"
 echo "ENCOMPASS-MACS: $(cat /sys/class/net/e*/address 2>/dev/null)"
+[ -f /etc/version ] && echo "ENCOMPASS-VERSION: $(cat /etc/version)"
 sleep 1
 echo ${BOOTED_MARKER}
 sleep "$uptime"
@@ -71,8 +73,14 @@ mount -o remount,ro / 2>/dev/null
 poweroff -f
 `;
 
-/** Writes a bootable ext4 image of `sizeMiB` (default 32) at `imagePath`, with /etc/hostname `template`. */
-export async function makeBootableRoot(imagePath: string, opts: { sizeMiB?: number } = {}): Promise<void> {
+/**
+ * Writes a bootable ext4 image of `sizeMiB` (default 32) at `imagePath`, with /etc/hostname
+ * `template`; `files` (path in the image → content) are written last, e.g. `{'etc/version': '2\n'}`.
+ */
+export async function makeBootableRoot(
+  imagePath: string,
+  opts: { sizeMiB?: number; files?: Record<string, string> } = {},
+): Promise<void> {
   if (!existsSync(BUSYBOX)) {
     throw new Error(
       `${BUSYBOX} is missing: bootable test masters need a static busybox. Install it with \`apt-get install -y busybox-static\`.`,
@@ -94,6 +102,10 @@ export async function makeBootableRoot(imagePath: string, opts: { sizeMiB?: numb
     await writeExecutable(join(root, 'etc/acpi/PWRF/00000080'), POWER_BUTTON);
     await writeFile(join(root, 'etc/hostname'), 'template\n');
     await writeFile(join(root, 'etc/hosts'), '127.0.0.1 localhost\n127.0.1.1 template\n');
+    for (const [path, content] of Object.entries(opts.files ?? {})) {
+      await mkdir(dirname(join(root, path)), { recursive: true });
+      await writeFile(join(root, path), content);
+    }
     await mkdir(dirname(imagePath), { recursive: true });
     await run('mkfs.ext4', ['-q', '-F', '-d', root, imagePath, `${opts.sizeMiB ?? 32}M`]);
   } finally {
