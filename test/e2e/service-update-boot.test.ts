@@ -223,6 +223,8 @@ describe('a service update on qemu machines rolls a new version out and back, ea
         deployment: deployment.id,
         newMaster: v2.id,
         waves: { size: 2 },
+        // Each guest must print its own hostname on this boot's console (rendered per machine).
+        healthCheck: { kind: 'console', marker: 'ENCOMPASS-HOSTNAME: ${hostname}', timeoutSeconds: 120 },
       });
       expect(r.status, JSON.stringify(r.body)).toBe(202);
       update = r.body.id;
@@ -233,6 +235,7 @@ describe('a service update on qemu machines rolls a new version out and back, ea
       expect(view.machines.map((m: any) => [m.old, m.new, m.outcome])).toEqual(
         boots.map((b, i) => [first[i], b.clone.id, 'succeeded']),
       );
+      expect(view.machines.map((m: any) => m.health?.healthy)).toEqual([true, true]);
       for (const old of first)
         expect((await api.get(`/v1/clones/${old}`)).body).toMatchObject({ binding: 'unassigned', status: 'ready' });
     },
