@@ -169,6 +169,14 @@ function machineAfter(m: Machine, d: Deployment, move: Move, now: string): Machi
 
 async function nextOf(deps: Deps, d: Deployment, m: DeploymentMember, mode: DeploymentMode): Promise<Next> {
   if (m.operation) return afterOperation(d, m, await deps.operations.get(m.operation));
+  // Finalizing an update that was rolled back destroys the new clones the rollback let go.
+  if (mode === 'delete' && m.outcome === 'rolled_back' && d.scenario === 'service_update') {
+    const phases = { ...m.phases, delete: [{ binding: 'destroyed' as const }] };
+    return {
+      kind: 'move',
+      move: { member: { ...m, phases, outcome: undefined, teardown: mode, reached: 0, attempts: 0 } },
+    };
+  }
   // A phase picks the members it tears down; every other member is done for it.
   if (!m.teardown && mode !== 'deploy' && mode !== 'prepare') {
     // A rollback of an update that was prepared and never rolled out lets its machines go.

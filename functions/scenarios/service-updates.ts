@@ -7,7 +7,8 @@
  *   `pauseOnFailure` (the default) the machines not yet started are skipped.
  * - `POST /v1/service-updates/{id}/rollback` switches every updated machine back to its standby:
  *   it clones nothing and customizes nothing, and a second rollback changes nothing.
- * - `POST /v1/service-updates/{id}/finalize` destroys the standby clones.
+ * - `POST /v1/service-updates/{id}/finalize` destroys the standby clones; after a rollback, the new
+ *   clones the rollback let go.
  *
  * - With `stagingMachine` instead of `newMaster`, the update is prepared first: a clone of the
  *   service's master is deployed on the staging machine, put in maintenance and changed by `hook`
@@ -210,7 +211,10 @@ async function phase(deps: Deps, p: Principal | undefined, ref: string, mode: ke
   const d = await getDeployment(deps, ref, 'service_update');
   if (d.status === 'running' || d.status === 'deleting') throw new DeploymentRunningError(d.id, d.operation);
   if (d.status === 'finalized')
-    throw new ConflictError(`service update ${d.id} is finalized: its standby clones are gone`, {});
+    throw new ConflictError(
+      `service update ${d.id} is finalized: the clones it did not keep are destroyed, so there is nothing to switch to`,
+      {},
+    );
   if (mode === 'approve' && d.status !== 'prepared')
     throw new ConflictError(`service update ${d.id} is ${d.status}: only a prepared update can be approved`, {});
   if (mode === 'delete' && d.status === 'prepared')

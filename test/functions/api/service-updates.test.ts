@@ -110,6 +110,16 @@ describe('service updates', () => {
     const second = await api.wait(again.body.operation, 60_000);
     expect(second.status).toBe('succeeded');
     expect(await children(second.id)).toEqual([]);
+
+    // Finalizing the rolled-back update destroys the new clones; the machines keep their old ones.
+    const fin = await api.post(`/v1/service-updates/${r.body.id}/finalize`);
+    expect(fin.status, JSON.stringify(fin.body)).toBe(202);
+    expect((await api.wait(fin.body.operation, 120_000)).status).toBe('succeeded');
+    for (const a of after) expect((await api.get(`/v1/clones/${a.clone}`)).body.status ?? 'gone').not.toBe('ready');
+    expect((await running(d)).map((x) => x.clone)).toEqual(before.map((b) => b.clone));
+    const refused = await api.post(`/v1/service-updates/${r.body.id}/rollback`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('nothing to switch to');
   }, 300_000);
 
   it('checks each machine after its activation: a machine that fails is switched back at once and the wave stops there', async () => {
