@@ -9,6 +9,7 @@ import { unmetRequirements } from '../domain/requirements';
 import { machineFields } from '../domain/schemas';
 import { BusyError, MachineBoundError, StaleRecordError } from '../errors';
 import { applyMergePatch, deepEqual, type Patchable } from '../http/merge-patch';
+import { stateOf } from '../scenarios/machine-state';
 import { recordKey, TransactionConflict, type Write } from '../store/db';
 import type { Clone, Machine } from '../store/records';
 import { writePatchedCredentials } from './machine-credentials';
@@ -22,6 +23,12 @@ const patchable: Patchable<Fields> = {
   fixed: {
     name: 'a machine keeps its name; register a machine under the new name (and delete this one) instead',
     clone: 'is set by the assign and unassign events of the clone; send those instead',
+    state:
+      'is set by the scenarios (reserved, quarantined); release a quarantined machine with POST /v1/machines/{id}/release',
+    reservation: 'is set by the scenario that reserved the machine',
+    quarantine: 'is set when a deployment fails on the machine; release it with POST /v1/machines/{id}/release',
+    standby: 'is set by a reassignment that keeps the old clone',
+    history: 'is written by the assign and unassign events',
   },
 };
 
@@ -99,9 +106,25 @@ async function checkBound(deps: Deps, m: Machine, next: Fields): Promise<Write[]
 
 export async function patchMachineAction(deps: Deps, ref: string, patch: Record<string, unknown>) {
   const m = await deps.machines.require(ref);
-  const { id, rev, createdAt, updatedAt: _updatedAt, clone, ...fields } = m;
+  // The fields the server keeps are not the client's to change; one sent back as it was read is fine.
+  const {
+    id,
+    rev,
+    createdAt,
+    updatedAt: _updatedAt,
+    clone,
+    state,
+    reservation,
+    quarantine,
+    standby,
+    history,
+    ...fields
+  } = m;
+  const owned = Object.fromEntries(
+    Object.entries({ clone, state, reservation, quarantine, standby, history }).filter(([, v]) => v !== undefined),
+  );
   const kept = keepSetCredentials(patch);
-  const next = applyMergePatch(patchable, { ...m }, fields as Fields, kept);
+  const next = applyMergePatch(patchable, { ...m, state: stateOf(m) }, fields as Fields, kept);
   if (next.site !== m.site) next.site = (await deps.sites.require(next.site)).name;
   const held = clone ? await checkBound(deps, m, next) : [];
   // Every check is done: the new values go to the secret store, then the record that references them.
@@ -112,7 +135,7 @@ export async function patchMachineAction(deps: Deps, ref: string, patch: Record<
     rev: rev + 1,
     createdAt,
     updatedAt: deps.now(),
-    ...(clone ? { clone } : {}),
+    ...owned,
     ...rest,
     ...(credentials.refs ? { credentials: credentials.refs } : {}),
   };

@@ -122,5 +122,11 @@ describe('migrations and reassignments', () => {
       [fresh.id, true],
       [old.id, false],
     ]);
+    // What the server keeps (history, state) survives a PATCH, and may be sent back as it was read.
+    const read = (await api.get(`/v1/machines/${machine.id}`)).body;
+    const patched = await api.patch(`/v1/machines/${machine.id}`, { ...read, tags: ['moved'] });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body).toMatchObject({ tags: ['moved'], history, state: 'ready', clone: old.id });
+    expect((await api.patch(`/v1/machines/${machine.id}`, { history: [] })).status).toBe(400);
   }, 180_000);
 });
