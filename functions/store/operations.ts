@@ -70,7 +70,7 @@ export class Operations {
   }
 }
 
-/** Ends the running step and starts `name` (no-op when it is already the running step). */
+/** Ends the running step and starts `name` (no-op when it is the running step, or ended already). */
 export function enterStep(op: Operation, name: string, now: string, message?: string): OperationStep[] {
   const steps = op.steps.map((s) => ({ ...s }));
   const last = steps.at(-1);
@@ -78,6 +78,8 @@ export function enterStep(op: Operation, name: string, now: string, message?: st
     if (message) last.message = message;
     return steps;
   }
+  // Steps only move forward: a report that names a step already ended arrived late, and opens nothing.
+  if (steps.some((s) => s.name === name && s.status !== 'running')) return steps;
   if (last?.status === 'running') Object.assign(last, { status: 'succeeded', endedAt: now });
   steps.push({ name, status: 'running', startedAt: now, ...(message ? { message } : {}) });
   return steps;
