@@ -281,6 +281,8 @@ export class Agent {
    * start sends it again; meanwhile the workflow's heartbeat timeout delivers the task anew.
    */
   private async report(d: Delivery, entry: JournalEntry, atStart = false): Promise<void> {
+    // The task's progress reports reach the operation before its end does.
+    await this.plane.settled(d.operation);
     try {
       if (entry.status === 'succeeded')
         await this.sfn.send(

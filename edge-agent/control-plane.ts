@@ -3,6 +3,8 @@ import type { AgentConfig } from './config';
 
 export class ControlPlane {
   private readonly last = new Map<string, number>();
+  /** Each operation's progress reports, sent one after the other so they arrive in order. */
+  private readonly sending = new Map<string, Promise<unknown>>();
   constructor(
     private readonly config: Pick<AgentConfig, 'api' | 'token' | 'site'>,
     private readonly log: (line: string) => void,
@@ -41,14 +43,29 @@ export class ControlPlane {
     const prev = this.last.get(key);
     if (prev !== undefined && now - prev < 1000 && progress < 1) return;
     this.last.set(key, now);
-    void this.call('POST', `/v1/operations/${operation}/progress`, {
-      progress: Math.min(1, Math.max(0, progress)),
-      step,
-      message,
-    });
+    const body = { progress: Math.min(1, Math.max(0, progress)), step, message };
+    const previous = this.sending.get(operation) ?? Promise.resolve();
+    const next = previous.then(() =>
+      // A report still queued when its task has ended is dropped: the operation has moved on.
+      this.sending.has(operation) ? this.call('POST', `/v1/operations/${operation}/progress`, body) : undefined,
+    );
+    this.sending.set(operation, next);
+  }
+
+  /**
+   * Once the operation's progress reports have arrived (or failed), so its outcome is sent after
+   * them; at most `waitMs`, as a control plane that does not answer must not hold the outcome back.
+   */
+  async settled(operation: string, waitMs = 3000): Promise<void> {
+    const pending = this.sending.get(operation);
+    if (!pending) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([pending, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
+    clearTimeout(timer);
   }
 
   forget(operation: string): void {
     for (const key of this.last.keys()) if (key.startsWith(`${operation}:`)) this.last.delete(key);
+    this.sending.delete(operation);
   }
 }

@@ -109,7 +109,9 @@ export async function agentHeartbeat(
   const site = await deps.sites.require(siteRef);
   requireAgentOf(p, site, 'heartbeats');
   const now = deps.now();
-  await deps.sites.save(revise(site, { agent: { lastSeen: now, ...body } }, now));
+  // A heartbeat that does not list hooks leaves those listed before (the agent lists them, `[]` for none).
+  const hooks = body.hooks ?? site.agent?.hooks;
+  await deps.sites.save(revise(site, { agent: { lastSeen: now, ...body, ...(hooks ? { hooks } : {}) } }, now));
   const started = body.startedAt !== undefined && body.startedAt !== site.agent?.startedAt;
   const checks = started ? await checkSite(deps, p, site.name) : [];
   return { site: site.name, lastSeen: now, ...(started ? { checks } : {}) };
