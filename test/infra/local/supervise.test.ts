@@ -140,7 +140,11 @@ describe('a supervised stack', () => {
     lines.push(`measured: DynamoDB Local back ${restartMs} ms after kill -9`);
     const op = await api.wait(operation, 120_000);
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
-    const types = await history();
+    // The commit writes the operation before its step returns: the execution ends a moment later.
+    const types = await until('the execution ended', 30_000, async () => {
+      const t = await history();
+      return t.some((x) => x?.startsWith('Execution') && x !== 'ExecutionStarted') ? t : undefined;
+    });
     expect(types, 'no step failed while DynamoDB Local was down').toContain('LambdaFunctionFailed');
     expect(types.lastIndexOf('LambdaFunctionSucceeded')).toBeGreaterThan(types.indexOf('LambdaFunctionFailed'));
     expect(types.at(-1)).toBe('ExecutionSucceeded');
