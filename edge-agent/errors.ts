@@ -120,3 +120,24 @@ export class SecretUnavailableError extends AgentError {
     );
   }
 }
+
+/** The end of a hook's output that its error and outcome show. */
+export const HOOK_OUTPUT_SHOWN_CHARS = 2000;
+
+export class UnknownHookError extends AgentError {
+  constructor(hook: string, known: string[]) {
+    super(
+      'unknown_hook',
+      `this agent has no hook "${hook}" (it has ${known.length ? known.join(', ') : 'none'}); add it under "hooks" in the agent's configuration and restart the agent`,
+    );
+  }
+}
+
+export class HookFailedError extends AgentError {
+  constructor(hook: string, why: string, output: string) {
+    super(
+      'hook_failed',
+      `hook "${hook}" ${why}${output ? `; it said: ${output.slice(-HOOK_OUTPUT_SHOWN_CHARS)}` : ''}`,
+    );
+  }
+}

@@ -7,26 +7,10 @@
  */
 
 import { run } from '../drivers/storage/exec';
-import { AgentError } from '../errors';
+import { HOOK_OUTPUT_SHOWN_CHARS, HookFailedError, UnknownHookError } from '../errors';
 import type { Task } from './context';
 
 const DEFAULT_TIMEOUT_SECONDS = 600;
-const OUTPUT_SHOWN_CHARS = 2000;
-
-export class UnknownHookError extends AgentError {
-  constructor(hook: string, known: string[]) {
-    super(
-      'unknown_hook',
-      `this agent has no hook "${hook}" (it has ${known.length ? known.join(', ') : 'none'}); add it under "hooks" in the agent's configuration and restart the agent`,
-    );
-  }
-}
-
-export class HookFailedError extends AgentError {
-  constructor(hook: string, why: string, output: string) {
-    super('hook_failed', `hook "${hook}" ${why}${output ? `; it said: ${output.slice(-OUTPUT_SHOWN_CHARS)}` : ''}`);
-  }
-}
 
 export const runHook: Task<'hook'> = async (input, ctx) => {
   const hook = ctx.hooks[input.hook];
@@ -78,7 +62,7 @@ export const runHook: Task<'hook'> = async (input, ctx) => {
   return {
     hook: input.hook,
     exitCode: 0,
-    output: result.output.slice(-OUTPUT_SHOWN_CHARS),
+    output: result.output.slice(-HOOK_OUTPUT_SHOWN_CHARS),
     seconds: (Date.now() - started) / 1000,
   };
 };
