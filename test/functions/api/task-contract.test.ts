@@ -143,11 +143,28 @@ describe('the functions check every outcome against its contract', () => {
     expect((await api.get(`/v1/masters/${name}`)).status).toBe(404);
   });
 
-  it('fails a clone whose outcome does not fit, keeps no record, and has the agent remove the image it made', async () => {
+  /** A master imported from masters/base.img, the agent played by the test. */
+  async function importedMaster() {
     const master = unique('master');
     const imported = await api.post('/v1/masters', { name: master, repository: repo, path: 'masters/base.img' });
     await answerImport({ ...facts, filesystem: null, path: 'masters/base.img' });
     expect(await api.wait(imported.body.operation)).toMatchObject({ status: 'succeeded' });
+    return master;
+  }
+
+  /** A ready clone of a new master, and the path of its image. */
+  async function readyClone() {
+    const master = await importedMaster();
+    const name = unique('clone');
+    const cloned = await api.post('/v1/clones', { master, name });
+    const made = `clones/${name}.img`;
+    await answer('clone', cloned.body.operation, { ...facts, method: 'sparse', path: made });
+    expect(await api.wait(cloned.body.operation)).toMatchObject({ status: 'succeeded' });
+    return { name, made };
+  }
+
+  it('fails a clone whose outcome does not fit, keeps no record, and has the agent remove the image it made', async () => {
+    const master = await importedMaster();
 
     const name = unique('clone');
     const r = await api.post('/v1/clones', { master, name });
@@ -175,15 +192,7 @@ describe('the functions check every outcome against its contract', () => {
   });
 
   it('fails a customize whose outcome does not fit only after the agent rolled back the range it applied', async () => {
-    const master = unique('master');
-    const imported = await api.post('/v1/masters', { name: master, repository: repo, path: 'masters/base.img' });
-    await answerImport({ ...facts, filesystem: null, path: 'masters/base.img' });
-    expect(await api.wait(imported.body.operation)).toMatchObject({ status: 'succeeded' });
-    const name = unique('clone');
-    const cloned = await api.post('/v1/clones', { master, name });
-    const made = `clones/${name}.img`;
-    await answer('clone', cloned.body.operation, { ...facts, method: 'sparse', path: made });
-    expect(await api.wait(cloned.body.operation)).toMatchObject({ status: 'succeeded' });
+    const { name, made } = await readyClone();
 
     const items = [{ type: 'file', path: '/etc/motd', content: 'hello ${hostname}\n' }];
     const r = await api.post(`/v1/clones/${name}/customize`, { items, variables: { hostname: 'c-1' } });
@@ -211,15 +220,7 @@ describe('the functions check every outcome against its contract', () => {
 
   /** A ready clone of a new master, and a second repository to move it to. */
   async function cloneAndTarget() {
-    const master = unique('master');
-    const imported = await api.post('/v1/masters', { name: master, repository: repo, path: 'masters/base.img' });
-    await answerImport({ ...facts, filesystem: null, path: 'masters/base.img' });
-    expect(await api.wait(imported.body.operation)).toMatchObject({ status: 'succeeded' });
-    const name = unique('clone');
-    const cloned = await api.post('/v1/clones', { master, name });
-    const made = `clones/${name}.img`;
-    await answer('clone', cloned.body.operation, { ...facts, method: 'sparse', path: made });
-    expect(await api.wait(cloned.body.operation)).toMatchObject({ status: 'succeeded' });
+    const { name, made } = await readyClone();
     const dir = await mkdtemp(join(stack.home, 'repos', 'contract-to-'));
     const to = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
     expect(to.status).toBe(201);
