@@ -31,7 +31,7 @@ import { revise } from '../store/resources';
 import { deploymentView, getDeployment, startScenario, workflowInput } from './deployments';
 import { DeploymentRunningError } from './errors';
 import { checkMachineUsable } from './machine-state';
-import { builtins, renderHealthCheck } from './selection';
+import { builtins, named, renderHealthCheck } from './selection';
 
 type Body = z.infer<typeof createServiceUpdate>;
 
@@ -50,26 +50,16 @@ async function machinesOf(deps: Deps, body: Body): Promise<Machine[]> {
  * the machine is off, then the machine boots it again). Approving captures it; a rollback destroys it.
  */
 async function stagingOf(deps: Deps, body: Body, master: Master, service: Machine[]) {
-  const machine = await deps.machines.require(body.stagingMachine!);
-  if (service.some((m) => m.id === machine.id))
+  const ref = body.stagingMachine!;
+  const inService = service.find((m) => m.id === ref || m.name === ref);
+  if (inService)
     throw new InvalidInputError(
-      `staging machine ${machine.name} is one of the machines to update; pick a machine outside the service`,
+      `staging machine ${inService.name} is one of the machines to update; pick a machine outside the service`,
     );
-  const site = (await deps.repositories.require(master.repository)).site;
-  if (machine.site !== site)
-    throw new InvalidInputError(`staging machine ${machine.name} is on site ${machine.site}, the service on ${site}`);
-  checkMachineUsable(machine);
-  if (machine.clone)
-    throw new ConflictError(`staging machine ${machine.name} carries clone ${machine.clone}; pick a free one`, {});
-  const unmet = unmetRequirements(master.requirements, machine);
-  if (unmet.length)
-    throw new ConflictError(
-      `staging machine ${machine.name} does not meet the requirements of ${master.name}: ${unmet.join('; ')}`,
-      {
-        machine: machine.name,
-        unmet,
-      },
-    );
+  const repo = await deps.repositories.require(master.repository);
+  // Free, on the service's site, usable and meeting the master's requirements, like a deployment's machine.
+  const [machine] = (await named(deps, [ref], master, repo)) as [Machine];
+  const site = repo.site;
   const hook = body.hook ? hookOf(await deps.sites.require(site), body.hook) : undefined;
   const variables = body.variables ?? {};
   const goals: Goal[] = [
