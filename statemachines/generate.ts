@@ -159,11 +159,12 @@ export const repositoryMachine = () =>
     remove_orphan: 'destroy',
   });
 
-/** The agent work on a machine, or on an image, outside a clone's lifecycle: a health check, a hook. */
+/** The agent work on machines, or on an image, outside a clone's lifecycle: a health check, a hook, a discovery. */
 export const machineMachine = () =>
-  actionsMachine('Work on a machine or an image: the agent does it, the functions record it', 'machine', {
+  actionsMachine('Work on machines or an image: the agent does it, the functions record it', 'machine', {
     health_check: 'health',
     hook: 'hook',
+    discover: 'discover',
   });
 
 /** The undo (or release) task's input as Parameters: each field from the task's input (`$.input`). */

@@ -11,6 +11,7 @@
  */
 import { z } from 'zod';
 import { documentSource } from './customization';
+import { discoverOutcome, knownDigest, MAX_SEEDS, seedRef } from './discovery';
 import { secretRefSchema } from './secrets';
 
 const id = z.string().min(1);
@@ -244,6 +245,20 @@ export const taskContracts = {
     outcome: z.looseObject({ hook: id, exitCode: z.literal(0), output: z.string(), seconds: z.number().nonnegative() }),
     slot: (i) => i.image?.repository.id,
   }),
+  discover: contract({
+    doc: 'ask the seeds (BMCs, Redfish services, hypervisors, repositories) what machines and volumes they hold',
+    input: z.object({
+      seeds: z
+        .array(seedRef.extend({ repository: repositoryRef.optional() }))
+        .min(1)
+        .max(MAX_SEEDS),
+      /** Digests the functions know: a volume whose size and modification time are unchanged is not hashed again. */
+      digests: z.array(knownDigest).default([]),
+      /** Hash volumes no digest covers; false leaves sha256 out. */
+      hash: z.boolean().default(true),
+    }),
+    outcome: discoverOutcome,
+  }),
   check: contract({
     doc: 'compare a repository with its records: remove stray temp output, find images no record names, and records whose image is gone',
     input: z.object({
@@ -275,6 +290,7 @@ export type AppliedChange = z.infer<typeof appliedChange>;
 export type Filesystem = z.infer<typeof filesystem>;
 export type DiskRef = z.infer<typeof diskRef>;
 export type StoredImage = z.infer<typeof storedImage>;
+export type SeedInput = TaskInput<'discover'>['seeds'][number];
 
 export const taskNames = Object.keys(taskContracts) as TaskName[];
 

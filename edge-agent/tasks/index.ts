@@ -6,6 +6,7 @@ import type { TaskName } from '../../statemachines/tasks';
 import { checkRepository } from './check';
 import type { Task } from './context';
 import { customize, rollback } from './customize';
+import { discover } from './discover';
 import { health } from './health';
 import { runHook } from './hook';
 import { captureImage, cloneImage, destroyImage, importImage, relocateImage } from './images';
@@ -24,6 +25,7 @@ export const tasks: { [T in TaskName]: Task<T> } = {
   relocate: relocateImage,
   destroy: destroyImage,
   check: checkRepository,
+  discover,
   health,
   hook: runHook,
 };

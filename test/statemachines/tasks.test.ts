@@ -8,7 +8,7 @@ const image = { repository, path: 'clones/web-1.img' };
 const machine = { id: 'mc-1', name: 'blade-1', kind: 'ipmi', identity: {}, settings: {} };
 
 describe('task contracts', () => {
-  it('cover every agent task of the lifecycle table, import, clone, the repository check and the machine work', () => {
+  it('cover every agent task of the lifecycle table, import, clone, the repository check, discovery and the machine work', () => {
     const used = new Set([
       ...transitions.flatMap((t) => (t.task ? [t.task] : [])),
       'import',
@@ -16,6 +16,7 @@ describe('task contracts', () => {
       'check',
       'health',
       'hook',
+      'discover',
     ]);
     expect([...used].sort()).toEqual([...taskNames].sort());
   });
@@ -47,6 +48,7 @@ describe('task contracts', () => {
       power_off: { image, machine },
       health: { machine, check: { kind: 'tcp', host: '127.0.0.1', port: 22 } },
       hook: { hook: 'apply-update', image },
+      discover: { seeds: [{ kind: 'storage', address: 'rp-1', repository }] },
     } as const;
     const slots = Object.fromEntries(
       taskNames.map((t) => {
@@ -70,6 +72,7 @@ describe('task contracts', () => {
       power_off: null,
       health: null,
       hook: 'rp-1',
+      discover: null,
     });
   });
 
