@@ -10,13 +10,20 @@ import { ApiError, NotFoundError } from './errors';
 import { openapiDocument } from './http/openapi';
 import { honoPath, type RouteSpec } from './http/route';
 import { parseParams, parseWith, readJson } from './http/validate';
+import { discoveryRoutes } from './routes/discovery';
 import { imageRoutes } from './routes/images';
 import { internalRoutes } from './routes/internal';
 import { inventoryRoutes } from './routes/inventory';
 import { operationRoutes } from './routes/operations';
 import { scenarioRoutes } from './routes/scenarios';
 
-export const routes: RouteSpec[] = [...operationRoutes, ...inventoryRoutes, ...imageRoutes, ...scenarioRoutes];
+export const routes: RouteSpec[] = [
+  ...operationRoutes,
+  ...inventoryRoutes,
+  ...imageRoutes,
+  ...scenarioRoutes,
+  ...discoveryRoutes,
+];
 
 /**
  * `envOf` says where the runtime keeps the settings: Workers pass them as bindings (`c.env`, the

@@ -8,6 +8,7 @@ import { Audit } from './store/audit';
 import { Catalog, s3Client } from './store/catalog';
 import { Customizations } from './store/customizations';
 import { Db } from './store/db';
+import { Discoveries } from './store/discoveries';
 import { Masters } from './store/masters';
 import { Operations } from './store/operations';
 import { Presigner } from './store/presigner';
@@ -29,6 +30,7 @@ export interface Deps {
   deployments: Resources<Deployment>;
   operations: Operations;
   checks: RepositoryChecks;
+  discoveries: Discoveries;
   audit: Audit;
   tokens: Tokens;
   catalog: Catalog;
@@ -59,6 +61,7 @@ export function buildDeps(config: Config): Deps {
     deployments: new Resources<Deployment>(db, 'deployment'),
     operations: new Operations(db),
     checks: new RepositoryChecks(db),
+    discoveries: new Discoveries(db),
     audit: new Audit(db),
     tokens: new Tokens(db),
     catalog,

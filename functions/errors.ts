@@ -140,6 +140,16 @@ export class BusyError extends ConflictError {
   }
 }
 
+export class MacTakenError extends ConflictError {
+  override readonly code = 'mac_taken';
+  constructor(mac: string, machine: string) {
+    super(
+      `MAC ${mac} is machine ${machine}'s already: a burned-in MAC names one NIC; correct the address, or remove it from ${machine} first (PATCH /v1/machines/${machine})`,
+      { mac, machine },
+    );
+  }
+}
+
 export class MachineTakenError extends ConflictError {
   override readonly code = 'machine_taken';
   constructor(machine: string, clone: string) {

@@ -9,6 +9,7 @@ import { type Kind, newId } from '../store/ids';
 import type { Base, Machine, Repository, Site } from '../store/records';
 import { revise } from '../store/resources';
 import { deleteCredentials, writeNewCredentials } from './machine-credentials';
+import { checkMacsFree } from './machine-macs';
 import { checkRepositoryAction } from './repository-check';
 import { machineView } from './views';
 
@@ -46,6 +47,7 @@ export async function createRepositoryAction(deps: Deps, body: z.infer<typeof cr
 export async function createMachineAction(deps: Deps, body: z.infer<typeof createMachine>) {
   const site = await deps.sites.require(body.site);
   const m: Machine = { ...base('machine', body.name, deps.now()), ...body, site: site.name };
+  await checkMacsFree(deps, m);
   const credentials = await writeNewCredentials(deps, m);
   try {
     await deps.machines.create({ ...m, ...(credentials.refs ? { credentials: credentials.refs } : {}) });

@@ -13,6 +13,7 @@ import { stateOf } from '../scenarios/machine-state';
 import { recordKey, TransactionConflict, type Write } from '../store/db';
 import type { Clone, Machine } from '../store/records';
 import { writePatchedCredentials } from './machine-credentials';
+import { checkMacsFree } from './machine-macs';
 import { CREDENTIAL_SET, machineView } from './views';
 
 type Fields = z.infer<typeof machineFields>;
@@ -24,11 +25,13 @@ const patchable: Patchable<Fields> = {
     name: 'a machine keeps its name; register a machine under the new name (and delete this one) instead',
     clone: 'is set by the assign and unassign events of the clone; send those instead',
     state:
-      'is set by the scenarios (reserved, quarantined); release a quarantined machine with POST /v1/machines/{id}/release',
+      'is set by the scenarios (reserved, quarantined) and discoveries (discovered, missing); release a quarantined machine with POST /v1/machines/{id}/release, adopt a discovered one with POST /v1/machines/{id}/adopt',
     reservation: 'is set by the scenario that reserved the machine',
     quarantine: 'is set when a deployment fails on the machine; release it with POST /v1/machines/{id}/release',
     standby: 'is set by a reassignment that keeps the old clone',
     history: 'is written by the assign and unassign events',
+    inventory: 'is what the last discovery saw of the machine; run a discovery (POST /v1/discoveries) to refresh it',
+    presence: 'is kept by the discoveries that look for the machine',
   },
 };
 
@@ -118,15 +121,20 @@ export async function patchMachineAction(deps: Deps, ref: string, patch: Record<
     quarantine,
     standby,
     history,
+    inventory,
+    presence,
     ...fields
   } = m;
   const owned = Object.fromEntries(
-    Object.entries({ clone, state, reservation, quarantine, standby, history }).filter(([, v]) => v !== undefined),
+    Object.entries({ clone, state, reservation, quarantine, standby, history, inventory, presence }).filter(
+      ([, v]) => v !== undefined,
+    ),
   );
   const kept = keepSetCredentials(patch);
   const next = applyMergePatch(patchable, { ...m, state: stateOf(m) }, fields as Fields, kept);
   if (next.site !== m.site) next.site = (await deps.sites.require(next.site)).name;
   const held = clone ? await checkBound(deps, m, next) : [];
+  await checkMacsFree(deps, { ...next, id });
   // Every check is done: the new values go to the secret store, then the record that references them.
   const credentials = await writePatchedCredentials(deps, m, next, kept);
   const { credentials: _values, ...rest } = next;

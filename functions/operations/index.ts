@@ -1,5 +1,6 @@
 /** Every kind of operation by the name it is recorded under: import, clone, each lifecycle event, the repository and machine work, the scenarios. */
 import { isEvent } from '../../statemachines/lifecycle';
+import { discoveryKind } from '../discovery/commit';
 import type { Operation } from '../store/records';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
@@ -17,6 +18,7 @@ const kinds: Record<string, OperationKind> = {
   remove_orphan: removeOrphanKind,
   health_check: healthCheckKind,
   hook: hookKind,
+  discovery: discoveryKind,
   deployment: deploymentKind,
   migration: deploymentKind,
   reassignment: deploymentKind,

@@ -9,6 +9,7 @@ import { runStep } from '../actions/steps';
 import { objectCreated, objectCreatedOf } from '../actions/uploads';
 import type { Env } from '../config';
 import { depsFor } from '../deps';
+import { runDueDiscoveries } from '../discovery/schedule';
 import { NotFoundError } from '../errors';
 
 export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
@@ -22,6 +23,8 @@ export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
   routes.post('/reconcile', async (c) =>
     c.json(await reconcile(depsFor(envOf(c.env)), c.req.query('afterRestart') === '1')),
   );
+  // The local stack's stand-in for the EventBridge discovery schedule.
+  routes.post('/discovery-schedules', async (c) => c.json(await runDueDiscoveries(depsFor(envOf(c.env)))));
   // The local S3 server's object-created notifications (EventBridge delivers them in AWS).
   routes.post('/events/s3', async (c) => {
     const created = objectCreatedOf(await c.req.json());

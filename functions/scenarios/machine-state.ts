@@ -1,9 +1,11 @@
 /**
- * A machine's `state`: ready (absent means ready), reserved by a deployment, or quarantined after a
- * deployment failed on it. Only the deployment that reserved a machine may assign a clone to it; a
+ * A machine's `state`: ready (absent means ready), reserved by a deployment, quarantined after a
+ * deployment failed on it, discovered (found by a discovery, not adopted yet) or missing (discoveries
+ * no longer find it). Only the deployment that reserved a machine may assign a clone to it; a
  * quarantined machine takes nothing until an operator releases it.
  */
 import type { Deps } from '../deps';
+import { MachineMissingError, MachineNotAdoptedError } from '../discovery/errors';
 import type { Machine, MachineState } from '../store/records';
 import { revise } from '../store/resources';
 import { MachineNotQuarantinedError, MachineQuarantinedError, MachineReservedError } from './errors';
@@ -15,6 +17,8 @@ export const isFree = (m: Machine) => stateOf(m) === 'ready' && !m.clone;
 
 export function checkMachineUsable(m: Machine, deployment?: string): void {
   const state = stateOf(m);
+  if (state === 'discovered') throw new MachineNotAdoptedError(m.name);
+  if (state === 'missing') throw new MachineMissingError(m.name, m.presence?.missingSince);
   if (state === 'quarantined')
     throw new MachineQuarantinedError(m.name, m.quarantine?.error.message ?? 'no reason kept');
   if (state === 'reserved' && m.reservation !== deployment)

@@ -1,8 +1,11 @@
 /** The shapes of the records the functions keep in DynamoDB. */
 
 import type { CustomizationItem, DocumentRef } from '../../statemachines/customization';
+import type { MachineObservation, ObservedIdentifiers } from '../../statemachines/discovery';
 import type { Binding, Metastate, PlannedTransition } from '../../statemachines/lifecycle';
 import type { AppliedChange, Filesystem, HealthCheck, ImageFacts } from '../../statemachines/tasks';
+import type { StoredSeed } from '../discovery/seeds';
+import type { SiteDiscoverySettings } from '../discovery/settings';
 
 export type Role = 'viewer' | 'operator' | 'admin' | 'agent';
 
@@ -26,6 +29,17 @@ export interface Site extends Base {
     /** The hooks its configuration names (a service update may run them by name). */
     hooks?: { name: string; on: 'image' | 'machine'; doc?: string }[];
   };
+  /** Its discovery: the seeds a schedule asks, how often, and how evidence is weighed (functions/discovery/). */
+  discovery?: SiteDiscovery;
+}
+
+export interface SiteDiscovery {
+  seeds: StoredSeed[];
+  /** 0: not scheduled (the seeds and settings still serve `POST /v1/sites/{id}/discovery/run`). */
+  everyMinutes: number;
+  settings?: SiteDiscoverySettings;
+  nextRunAt?: string;
+  lastRun?: { discovery: string; at: string };
 }
 
 export interface Repository extends Base {
@@ -69,9 +83,25 @@ export interface Machine extends Base {
   standby?: string;
   /** The clones it was bound to, oldest first (at most MACHINE_HISTORY): from assign to unassign. */
   history?: { clone: string; cloneName: string; from: string; to?: string; operation: string }[];
+  /** What the last discovery that saw it reported (functions/discovery/). */
+  inventory?: MachineInventory;
+  /** How discoveries that should have seen it went: runs in a row without it, and what it was before `missing`. */
+  presence?: { misses: number; lastSeen?: string; missingSince?: string; stateBefore?: MachineState };
 }
 
-export type MachineState = 'ready' | 'reserved' | 'quarantined';
+/** `ready`, `reserved`, `quarantined` (above); `discovered`: found by a discovery, waiting for an operator's adopt; `missing`: a discovery no longer finds it. */
+export type MachineState = 'ready' | 'reserved' | 'quarantined' | 'discovered' | 'missing';
+
+/** One machine as a discovery last saw it: its snapshot in the inventory. */
+export interface MachineInventory {
+  discovery: string;
+  seenAt: string;
+  /** The seed that reported it, as `<kind>:<normalized address>`. */
+  seed: string;
+  name?: string;
+  identifiers: ObservedIdentifiers;
+  facts: MachineObservation['facts'];
+}
 
 export interface Requirements {
   arch?: string;
@@ -142,6 +172,8 @@ export interface Clone extends Base, Partial<ImageFacts> {
   lock?: string;
   lastError?: { code: string; message: string; reason?: string; operation: string; at: string };
   capturedAs?: string;
+  /** Its machine is `missing`: discoveries no longer find it (cleared when one does). */
+  machineMissing?: { machine: string; since: string; discovery: string };
 }
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'aborted';

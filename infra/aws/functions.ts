@@ -14,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { DISCOVERY_SCHEDULE_EVENT } from '../../functions/discovery/schedule';
 import { SECRETS_PREFIX } from '../../statemachines/secrets';
 import { bundleFunctions, LAMBDA_HANDLER } from './bundle';
 import { SECRET_WRITE_ACTIONS, secretsArn } from './secrets';
@@ -101,6 +102,16 @@ export class Functions extends Construct {
       description: 'ENCOMPASS: end operations whose workflow is gone',
       schedule: events.Schedule.rate(Duration.minutes(5)),
       targets: [new targets.LambdaFunction(this.function)],
+    });
+    // Sites' discovery schedules (PUT /v1/sites/{id}/discovery): every minute, the due ones start.
+    new events.Rule(this, 'DiscoverySchedules', {
+      description: 'ENCOMPASS: start the discoveries of the sites that are due',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new targets.LambdaFunction(this.function, {
+          event: events.RuleTargetInput.fromObject(DISCOVERY_SCHEDULE_EVENT),
+        }),
+      ],
     });
   }
 

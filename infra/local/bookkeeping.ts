@@ -63,6 +63,15 @@ export async function reconcile(functions: FunctionsLocal, secret: string, after
   return ((await res.json()) as { ended: string[] }).ended;
 }
 
+/** Starts the sites' discoveries that are due, as the EventBridge schedule does in AWS. */
+export async function runDiscoverySchedules(functions: FunctionsLocal, secret: string): Promise<string[]> {
+  const res = await functions.fetch('/internal/discovery-schedules', {
+    method: 'POST',
+    headers: { 'x-encompass-internal': secret },
+  });
+  return ((await res.json()) as { started: string[] }).started;
+}
+
 /**
  * The Lambda the state machines call, played by the functions' internal route. It counts the calls in
  * flight, so a stop can let a commit that has begun finish before the functions go.

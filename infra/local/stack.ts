@@ -25,6 +25,7 @@ import {
   LOCAL_SITE,
   provisionSites,
   reconcile as reconcileOperations,
+  runDiscoverySchedules,
   StepsLambda,
 } from './bookkeeping';
 import type { Child } from './children';
@@ -42,6 +43,8 @@ import { type Running, Supervisor } from './supervisor';
 export { LOCAL_SITE } from './bookkeeping';
 
 const RECONCILE_EVERY_MS = 60_000;
+/** How often due discovery schedules are looked for (ENCOMPASS_SCHEDULES_EVERY_MS; tests shorten it). */
+const SCHEDULES_EVERY_MS = Number(process.env.ENCOMPASS_SCHEDULES_EVERY_MS) || 30_000;
 /** How long a stop lets a bookkeeping step that has begun (a commit) finish before the functions go. */
 const STEP_DRAIN_MS = 1500;
 
@@ -220,6 +223,16 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const reconciler = setInterval(() => void reconcile(false).catch(() => undefined), RECONCILE_EVERY_MS);
     reconciler.unref();
     stops.push(async () => clearInterval(reconciler));
+    // The sites' discovery schedules; EventBridge runs them every minute in AWS.
+    const scheduler = setInterval(
+      () =>
+        void runDiscoverySchedules(fn, internalSecret)
+          .then((started) => started.length && log(`started scheduled discoveries: ${started.join(', ')}`))
+          .catch(() => undefined),
+      SCHEDULES_EVERY_MS,
+    );
+    scheduler.unref();
+    stops.push(async () => clearInterval(scheduler));
 
     const agentToken = await ensureToken(deps, join(home, 'agent/token'), {
       role: 'agent',

@@ -1,0 +1,134 @@
+/**
+ * The end of a discovery: the agent's observations reconciled against the site's records, as of now
+ * (records may have changed while the agent asked). The result is the diff; a dry run writes only the
+ * discovery's own record. A retried commit reconciles again and so finds what an earlier try wrote.
+ */
+import type { DiscoverOutcome } from '../../statemachines/discovery';
+import type { Deps } from '../deps';
+import type { OperationKind } from '../operations/kind';
+import { outcomeOf } from '../operations/outcome';
+import type { Write } from '../store/db';
+import type { Discovery } from '../store/discoveries';
+import type { Clone, Operation } from '../store/records';
+import { proposedName, type RunContext, recordWrites } from './apply';
+import { writeVolumes } from './inventory';
+import { conflictSummary, conflictWrites, observationSummary } from './queue';
+import { reconcile } from './reconcile';
+import { type StoredSeed, seedKey } from './seeds';
+import { settingsOf } from './settings';
+import { volumeDiff } from './volumes';
+
+interface DiscoveryRequest {
+  discovery: string;
+  dryRun: boolean;
+  scheduled: boolean;
+  seeds: StoredSeed[];
+}
+
+/** A transaction takes 100 writes; the operation, its audit entry and the discovery record go last. */
+const CHUNK = 90;
+
+async function discoveryRecord(
+  deps: Deps,
+  op: Operation,
+  status: Discovery['status'],
+  counts?: Record<string, number>,
+) {
+  const d = await deps.discoveries.get((op.request as unknown as DiscoveryRequest).discovery);
+  if (!d) return [];
+  const now = deps.now();
+  return [deps.discoveries.saveWrite({ ...d, status, ...(counts ? { counts } : {}), updatedAt: now, rev: d.rev + 1 })];
+}
+
+export const discoveryKind: OperationKind = {
+  async commit(deps, op, outcome, now) {
+    const o: DiscoverOutcome = outcomeOf('discover', outcome);
+    const req = op.request as unknown as DiscoveryRequest;
+    const [site, all, clones, conflicts] = await Promise.all([
+      deps.sites.get(op.site),
+      deps.machines.listAll(),
+      deps.clones.listAll(),
+      deps.discoveries.conflicts(),
+    ]);
+    const settings = settingsOf(site?.discovery?.settings);
+    const machines = all.filter((m) => m.site === op.site);
+    const mine = conflicts.filter((c) => c.site === op.site);
+    const run: RunContext = {
+      site: op.site,
+      discovery: req.discovery,
+      now,
+      observations: o.machines,
+      seeds: req.seeds,
+      machines,
+      clones: new Map<string, Clone>(clones.map((c) => [c.id, c])),
+    };
+    const answered = new Map(
+      o.seeds
+        .filter((r) => !r.error && r.kind !== 'storage')
+        .map((r) => [r.seed, seedKey(r.kind, req.seeds[r.seed]!.address)]),
+    );
+    const rec = reconcile({
+      observations: o.machines,
+      answered,
+      machines,
+      bindings: new Map(clones.map((c) => [c.id, c.binding])),
+      ignored: new Set(mine.filter((c) => c.resolution?.action === 'ignore').map((c) => c.key)),
+      settings,
+    });
+    const volumes = await volumeDiff(deps, o, req.seeds);
+    const taken = new Set(all.map((m) => m.name.toLowerCase()));
+    const names = new Map(rec.new.map((n) => [n.observation, proposedName(o.machines[n.observation]!, taken)]));
+    const records = req.dryRun ? { writes: [], created: [] } : recordWrites(deps, run, rec, names);
+    const queue = req.dryRun ? { writes: [], raised: [] } : await conflictWrites(deps.discoveries, run, rec, mine);
+    const created = new Map(records.created.map((m) => [m.name, m.id]));
+    const result = {
+      discovery: req.discovery,
+      dryRun: req.dryRun,
+      new: rec.new.map((n) => {
+        const name = names.get(n.observation)!;
+        const obs = o.machines[n.observation]!;
+        return { ...(created.get(name) ? { machine: created.get(name) } : {}), name, ...observationSummary(obs) };
+      }),
+      matched: rec.matched,
+      changed: [...rec.changed, ...volumes.changed],
+      missing: rec.missing,
+      conflicts: req.dryRun
+        ? rec.conflicts.map(({ key: _, observation, ...c }) => ({
+            ...c,
+            ...(observation !== undefined ? { observation: observationSummary(o.machines[observation]!) } : {}),
+          }))
+        : queue.raised.map(conflictSummary),
+      orphans: volumes.orphans,
+      ghosts: volumes.ghosts,
+      drift: rec.drift,
+      power: settings.power,
+      seeds: o.seeds,
+    };
+    const counts = Object.fromEntries(
+      (['new', 'matched', 'changed', 'missing', 'conflicts', 'orphans', 'ghosts', 'drift'] as const).map((k) => [
+        k,
+        result[k].length,
+      ]),
+    );
+    const writes: Write[] = [...records.writes, ...queue.writes];
+    // More than one transaction takes: all but the last chunk first. Each is whole; a retry reconciles again.
+    while (writes.length > CHUNK) await deps.db.transact(writes.splice(0, CHUNK));
+    return {
+      writes: [
+        ...writes,
+        ...(await discoveryRecord(deps, op, 'succeeded', counts)),
+        deps.discoveries.unlockWrite(op.site),
+      ],
+      result: { ...result, counts },
+      after: req.dryRun
+        ? undefined
+        : async () => {
+            for (const l of volumes.listed)
+              await writeVolumes(deps, op.site, { ...l, discovery: req.discovery, at: now });
+          },
+    };
+  },
+  async undo(deps, op) {
+    return [...(await discoveryRecord(deps, op, 'failed')), deps.discoveries.unlockWrite(op.site)];
+  },
+};

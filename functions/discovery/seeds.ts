@@ -1,0 +1,111 @@
+/**
+ * Seeds as the API takes them and as records and workflows keep them. A seed's credentials go to the
+ * secret store under a reference made from the seed's kind and address, the same for a one-off
+ * discovery and a schedule, so the machines a discovery finds can keep using them by reference.
+ */
+import { z } from 'zod';
+import { MAX_SEEDS, SEED_KINDS, type SeedKind } from '../../statemachines/discovery';
+import { formatSecretRef } from '../../statemachines/secrets';
+import type { Deps } from '../deps';
+import { InvalidInputError } from '../errors';
+import type { Machine } from '../store/records';
+
+const credentialValue = z.string().min(1, 'a credential needs a value').max(4096);
+
+export const seedBody = z
+  .object({
+    kind: z.enum(SEED_KINDS),
+    address: z.string().min(1).max(1024),
+    credentials: z
+      .object({ user: credentialValue, password: credentialValue, community: credentialValue })
+      .partial()
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type SeedBody = z.infer<typeof seedBody>;
+
+export const seedsBody = z.array(seedBody).min(1).max(MAX_SEEDS);
+
+/** A seed as kept: kind, address and the references of its credentials. */
+export interface StoredSeed {
+  kind: SeedKind;
+  address: string;
+  credentials?: Record<string, string>;
+}
+
+/** `host`, `host:port`, `[v6]:port`: lower case, with the default port. */
+function hostPort(address: string, port: number): string {
+  const a = address.trim().toLowerCase();
+  if (/^\[.*\]$/.test(a) || !/:\d+$/.test(a) || (a.match(/:/g)?.length ?? 0) > 1) return `${a}:${port}`;
+  return a;
+}
+
+function origin(address: string): string {
+  const a = address.trim();
+  try {
+    return new URL(/^https?:\/\//i.test(a) ? a : `https://${a}`).origin;
+  } catch {
+    return a.toLowerCase();
+  }
+}
+
+/** The seed's address as every run compares it: what makes two seeds the same place to ask. */
+export function normalizeAddress(kind: SeedKind, address: string): string {
+  if (kind === 'ipmi') return hostPort(address, 623);
+  if (kind === 'redfish') return origin(address);
+  return address.trim();
+}
+
+export const seedKey = (kind: SeedKind, address: string) => `${kind}:${normalizeAddress(kind, address)}`;
+
+/** The seed that would report this record: the one that last did, else the one its driver settings name. */
+export function seedKeyOfRecord(m: Machine): string | undefined {
+  if (m.inventory?.seed) return m.inventory.seed;
+  const s = m.settings;
+  const str = (k: string) => (typeof s[k] === 'string' || typeof s[k] === 'number' ? String(s[k]) : undefined);
+  if (m.kind === 'ipmi' && str('host')) return seedKey('ipmi', `${str('host')}:${str('port') ?? 623}`);
+  if (m.kind === 'redfish' && str('endpoint')) return seedKey('redfish', str('endpoint')!);
+  if (m.kind === 'libvirt' && str('uri')) return seedKey('libvirt', str('uri')!);
+  return undefined;
+}
+
+/** A short, stable digest of a seed's key: its secrets' folder in the store. */
+async function seedDigest(key: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(key)));
+  return [...bytes.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Writes the seeds' credentials to the secret store and returns the seeds with references. A seed
+ * given without credentials keeps the ones stored for the same place before (`earlier`).
+ */
+export async function storeSeeds(
+  deps: Deps,
+  site: string,
+  seeds: SeedBody[],
+  earlier: readonly StoredSeed[] = [],
+): Promise<StoredSeed[]> {
+  const out: StoredSeed[] = [];
+  for (const [i, seed] of seeds.entries()) {
+    if (seed.kind === 'storage' && seed.credentials)
+      throw new InvalidInputError(`body.seeds.${i}.credentials: a storage seed names a repository and takes none`, {
+        problems: [`body.seeds.${i}.credentials: a storage seed takes none; remove it`],
+      });
+    const key = seedKey(seed.kind, seed.address);
+    if (!seed.credentials) {
+      const before = earlier.find((e) => seedKey(e.kind, e.address) === key)?.credentials;
+      out.push({ kind: seed.kind, address: seed.address, ...(before ? { credentials: before } : {}) });
+      continue;
+    }
+    const folder = `discovery/${seed.kind}-${await seedDigest(key)}`;
+    const refs: Record<string, string> = {};
+    for (const [name, value] of Object.entries(seed.credentials)) {
+      const ref = formatSecretRef({ site, id: `${folder}/${name}` });
+      await deps.secrets.put(ref, value);
+      refs[name] = ref;
+    }
+    out.push({ kind: seed.kind, address: seed.address, credentials: refs });
+  }
+  return out;
+}
