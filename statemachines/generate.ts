@@ -159,12 +159,17 @@ export const repositoryMachine = () =>
     remove_orphan: 'destroy',
   });
 
-/** The agent work on machines, or on an image, outside a clone's lifecycle: a health check, a hook, a discovery. */
+/**
+ * The agent work on machines, or on an image, outside a clone's lifecycle: a health check, a hook, a
+ * discovery, and the power corrections a discovery asks for.
+ */
 export const machineMachine = () =>
   actionsMachine('Work on machines or an image: the agent does it, the functions record it', 'machine', {
     health_check: 'health',
     hook: 'hook',
     discover: 'discover',
+    power_on: 'power_on',
+    power_off: 'power_off',
   });
 
 /** The undo (or release) task's input as Parameters: each field from the task's input (`$.input`). */

@@ -12,6 +12,7 @@ import type { Discovery } from '../store/discoveries';
 import type { Clone, Operation } from '../store/records';
 import { proposedName, type RunContext, recordWrites } from './apply';
 import { writeVolumes } from './inventory';
+import { correctPower } from './power';
 import { conflictSummary, conflictWrites, observationSummary } from './queue';
 import { reconcile } from './reconcile';
 import { type StoredSeed, seedKey } from './seeds';
@@ -24,6 +25,9 @@ interface DiscoveryRequest {
   scheduled: boolean;
   seeds: StoredSeed[];
 }
+
+/** The seed error codes that mean nothing answered at the seed's address. */
+const UNREACHABLE = /unreachable|no_answer|timeout/;
 
 /** A transaction takes 100 writes; the operation, its audit entry and the discovery record go last. */
 const CHUNK = 90;
@@ -62,9 +66,11 @@ export const discoveryKind: OperationKind = {
       machines,
       clones: new Map<string, Clone>(clones.map((c) => [c.id, c])),
     };
+    // A seed that gave no answer at all counts as having seen none of its machines (a BMC that is gone
+    // answers nothing); one that answered with an error (refused credentials…) says nothing of them.
     const answered = new Map(
       o.seeds
-        .filter((r) => !r.error && r.kind !== 'storage')
+        .filter((r) => (!r.error || UNREACHABLE.test(r.error.code)) && r.kind !== 'storage')
         .map((r) => [r.seed, seedKey(r.kind, req.seeds[r.seed]!.address)]),
     );
     const rec = reconcile({
@@ -125,6 +131,7 @@ export const discoveryKind: OperationKind = {
         : async () => {
             for (const l of volumes.listed)
               await writeVolumes(deps, op.site, { ...l, discovery: req.discovery, at: now });
+            if (settings.power === 'correct') for (const d of rec.drift) await correctPower(deps, d, req.discovery);
           },
     };
   },

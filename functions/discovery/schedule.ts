@@ -4,13 +4,14 @@
  * A site whose discovery is still running when it is due again waits for the next tick.
  */
 import { z } from 'zod';
+import { MAX_SEEDS } from '../../statemachines/discovery';
 import type { Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { StaleRecordError } from '../errors';
 import type { Site, SiteDiscovery } from '../store/records';
 import { revise } from '../store/resources';
 import { DiscoveryRunningError } from './errors';
-import { seedsBody, storeSeeds } from './seeds';
+import { seedBody, storeSeeds } from './seeds';
 import { discoverySettings, settingsOf } from './settings';
 import { startDiscovery } from './start';
 
@@ -24,7 +25,8 @@ export const isDiscoveryScheduleEvent = (event: unknown) =>
 
 export const putSiteDiscovery = z
   .object({
-    seeds: seedsBody.optional(),
+    /** The seeds to ask ([] forgets them); left out, the stored ones stay. */
+    seeds: z.array(seedBody).max(MAX_SEEDS).optional(),
     /** How often the site is discovered; 0 (the default) runs it only when asked. */
     everyMinutes: z
       .number()
@@ -60,11 +62,19 @@ export async function putSiteDiscoveryAction(deps: Deps, ref: string, body: z.in
     ? await storeSeeds(deps, site.name, body.seeds, site.discovery?.seeds)
     : (site.discovery?.seeds ?? []);
   const now = deps.now();
+  const everyMinutes = body.everyMinutes ?? site.discovery?.everyMinutes ?? 0;
   const discovery: SiteDiscovery = {
     seeds,
-    everyMinutes: body.everyMinutes,
-    ...(body.settings ? { settings: body.settings } : {}),
-    ...(body.everyMinutes && seeds.length ? { nextRunAt: now } : {}),
+    everyMinutes,
+    // Left out, the stored settings stay; `{}` goes back to the defaults.
+    ...(body.settings
+      ? { settings: body.settings }
+      : site.discovery?.settings
+        ? { settings: site.discovery.settings }
+        : {}),
+    ...(everyMinutes && seeds.length
+      ? { nextRunAt: body.everyMinutes === undefined && site.discovery?.nextRunAt ? site.discovery.nextRunAt : now }
+      : {}),
     ...(site.discovery?.lastRun ? { lastRun: site.discovery.lastRun } : {}),
   };
   const next = revise<Site>(site, { discovery }, now);

@@ -1,6 +1,7 @@
 /** Every kind of operation by the name it is recorded under: import, clone, each lifecycle event, the repository and machine work, the scenarios. */
 import { isEvent } from '../../statemachines/lifecycle';
 import { discoveryKind } from '../discovery/commit';
+import { powerCorrectKind } from '../discovery/power';
 import type { Operation } from '../store/records';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
@@ -19,6 +20,7 @@ const kinds: Record<string, OperationKind> = {
   health_check: healthCheckKind,
   hook: hookKind,
   discovery: discoveryKind,
+  power_correct: powerCorrectKind,
   deployment: deploymentKind,
   migration: deploymentKind,
   reassignment: deploymentKind,

@@ -43,8 +43,8 @@ import { type Running, Supervisor } from './supervisor';
 export { LOCAL_SITE } from './bookkeeping';
 
 const RECONCILE_EVERY_MS = 60_000;
-/** How often due discovery schedules are looked for (ENCOMPASS_SCHEDULES_EVERY_MS; tests shorten it). */
-const SCHEDULES_EVERY_MS = Number(process.env.ENCOMPASS_SCHEDULES_EVERY_MS) || 30_000;
+/** How often due discovery schedules are looked for (ENCOMPASS_SCHEDULES_EVERY_MS, read at start; tests shorten it). */
+const schedulesEveryMs = () => Number(process.env.ENCOMPASS_SCHEDULES_EVERY_MS) || 30_000;
 /** How long a stop lets a bookkeeping step that has begun (a commit) finish before the functions go. */
 const STEP_DRAIN_MS = 1500;
 
@@ -229,7 +229,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         void runDiscoverySchedules(fn, internalSecret)
           .then((started) => started.length && log(`started scheduled discoveries: ${started.join(', ')}`))
           .catch(() => undefined),
-      SCHEDULES_EVERY_MS,
+      schedulesEveryMs(),
     );
     scheduler.unref();
     stops.push(async () => clearInterval(scheduler));

@@ -32,6 +32,8 @@ export default async function setup(project: TestProject) {
     }),
   );
   await mkdir(join(home, 'noted'));
+  // Discovery schedules are looked for every 2 s (test/functions/api/discovery.test.ts waits for one).
+  process.env.ENCOMPASS_SCHEDULES_EVERY_MS = '2000';
   const stack = await startStack({ home, port: 0 });
   project.provide('stack', {
     url: stack.url,
