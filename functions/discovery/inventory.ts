@@ -23,10 +23,16 @@ export async function writeVolumes(deps: Deps, site: string, snapshot: VolumeSna
   await deps.catalog.putText(keyOf(site, snapshot.repository), JSON.stringify(snapshot));
 }
 
+/**
+ * At most this many digests travel in a discovery's workflow input (about 200 bytes each, well inside
+ * its 256 KiB); the volumes beyond are hashed again.
+ */
+export const MAX_DIGESTS = 800;
+
 /** The digests the last snapshots of these repositories hold, for the agent to reuse. */
 export async function volumeDigests(deps: Deps, site: string, repositories: string[]) {
   const snapshots = await Promise.all(repositories.map((r) => readVolumes(deps, site, r)));
-  return snapshots.flatMap((s) =>
+  const all = snapshots.flatMap((s) =>
     (s?.volumes ?? []).flatMap((v) =>
       v.sha256
         ? [
@@ -41,4 +47,5 @@ export async function volumeDigests(deps: Deps, site: string, repositories: stri
         : [],
     ),
   );
+  return all.slice(0, MAX_DIGESTS);
 }

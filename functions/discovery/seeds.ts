@@ -21,6 +21,8 @@ export const seedBody = z
       .partial()
       .strict()
       .optional(),
+    /** How long the agent waits for one answer of the seed (s); short for a sweep over addresses where few answer. */
+    timeoutSeconds: z.number().int().min(1).max(300).optional(),
   })
   .strict();
 export type SeedBody = z.infer<typeof seedBody>;
@@ -32,6 +34,7 @@ export interface StoredSeed {
   kind: SeedKind;
   address: string;
   credentials?: Record<string, string>;
+  timeoutSeconds?: number;
 }
 
 /** `host`, `host:port`, `[v6]:port`: lower case, with the default port. */
@@ -93,9 +96,14 @@ export async function storeSeeds(
         problems: [`body.seeds.${i}.credentials: a storage seed takes none; remove it`],
       });
     const key = seedKey(seed.kind, seed.address);
+    const base = {
+      kind: seed.kind,
+      address: seed.address,
+      ...(seed.timeoutSeconds ? { timeoutSeconds: seed.timeoutSeconds } : {}),
+    };
     if (!seed.credentials) {
       const before = earlier.find((e) => seedKey(e.kind, e.address) === key)?.credentials;
-      out.push({ kind: seed.kind, address: seed.address, ...(before ? { credentials: before } : {}) });
+      out.push({ ...base, ...(before ? { credentials: before } : {}) });
       continue;
     }
     const folder = `discovery/${seed.kind}-${await seedDigest(key)}`;
@@ -105,7 +113,7 @@ export async function storeSeeds(
       await deps.secrets.put(ref, value);
       refs[name] = ref;
     }
-    out.push({ kind: seed.kind, address: seed.address, credentials: refs });
+    out.push({ ...base, credentials: refs });
   }
   return out;
 }

@@ -41,9 +41,11 @@ export async function createDiscoveryAction(
 }
 
 /** The task's seeds: a storage seed carries its repository (of this site), the others their credential references. */
-async function taskSeeds(deps: Deps, site: Site, seeds: StoredSeed[]) {
+type TaskSeed = StoredSeed & { repository?: ReturnType<typeof repoRef> };
+
+async function taskSeeds(deps: Deps, site: Site, seeds: StoredSeed[]): Promise<TaskSeed[]> {
   return Promise.all(
-    seeds.map(async (seed, i) => {
+    seeds.map(async (seed, i): Promise<TaskSeed> => {
       if (seed.kind !== 'storage') return seed;
       const repo = await deps.repositories.find(seed.address);
       if (!repo || repo.site !== site.name)
@@ -68,7 +70,7 @@ export async function startDiscovery(
   if (!seeds.length) throw new NoSeedsError(site.name);
   if (!site.agent) throw new SiteHasNoAgentError(site.name);
   const input = await taskSeeds(deps, site, seeds);
-  const storage = input.flatMap((s) => ('repository' in s && s.repository ? [s.repository.id] : []));
+  const storage = input.flatMap((s) => (s.repository ? [s.repository.id] : []));
   const digests = await volumeDigests(deps, site.name, storage);
   const id = newId('discovery');
   const now = deps.now();
@@ -77,11 +79,7 @@ export async function startDiscovery(
     dryRun: opts.dryRun,
     scheduled: opts.scheduled,
     /** With the references of their credentials: a machine found through a seed keeps using them. */
-    seeds: input.map((s) => ({
-      kind: s.kind,
-      address: s.address,
-      ...('credentials' in s && s.credentials ? { credentials: s.credentials } : {}),
-    })),
+    seeds: input.map(({ repository: _, ...s }) => s),
   };
   try {
     const accepted = await accept(
