@@ -38,6 +38,11 @@ export interface AcceptSpec {
   input: Record<string, unknown>;
   /** A step of a scenario (a deployment's member): the scenario's operation and the actor it acts for. */
   parent?: Parent;
+  /**
+   * Work that needs no agent, done in this request instead of the workflow (which then never starts):
+   * it ends the operation itself (a discovery's replay of the stored inventory).
+   */
+  inline?: (op: Operation) => Promise<void>;
 }
 
 export interface Parent {
@@ -83,6 +88,15 @@ export async function accept(
     operation: op.id,
   });
   await transact([...writes(op), deps.operations.newWrite(op), audit]);
+  if (spec.inline) {
+    await spec.inline(op).catch((e: Error) =>
+      recordFailure(deps, op.id, {
+        Error: 'internal',
+        Cause: JSON.stringify({ code: 'internal', message: e.message }),
+      }),
+    );
+    return { operation: op.id, status: 'running', links: { self: `/v1/operations/${op.id}` } };
+  }
   try {
     await deps.workflows.start(spec.site, spec.workflow, op.id, spec.input);
   } catch (e) {

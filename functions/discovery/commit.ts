@@ -14,15 +14,17 @@ import { proposedName, type RunContext, recordWrites } from './apply';
 import { writeVolumes } from './inventory';
 import { correctPower } from './power';
 import { conflictSummary, conflictWrites, observationSummary } from './queue';
-import { reconcile } from './reconcile';
+import { observationKey, reconcile } from './reconcile';
 import { type StoredSeed, seedKey } from './seeds';
 import { settingsOf } from './settings';
 import { volumeDiff } from './volumes';
 
-interface DiscoveryRequest {
+export interface DiscoveryRequest {
   discovery: string;
   dryRun: boolean;
   scheduled: boolean;
+  /** The stored inventory reconciled again (replay.ts): nothing was asked, so nothing counts as missed. */
+  replay?: boolean;
   seeds: StoredSeed[];
 }
 
@@ -70,7 +72,7 @@ export const discoveryKind: OperationKind = {
     // answers nothing); one that answered with an error (refused credentials…) says nothing of them.
     const answered = new Map(
       o.seeds
-        .filter((r) => (!r.error || UNREACHABLE.test(r.error.code)) && r.kind !== 'storage')
+        .filter((r) => !req.replay && (!r.error || UNREACHABLE.test(r.error.code)) && r.kind !== 'storage')
         .map((r) => [r.seed, seedKey(r.kind, req.seeds[r.seed]!.address)]),
     );
     const rec = reconcile({
@@ -85,8 +87,20 @@ export const discoveryKind: OperationKind = {
     const taken = new Set(all.map((m) => m.name.toLowerCase()));
     const names = new Map(rec.new.map((n) => [n.observation, proposedName(o.machines[n.observation]!, taken)]));
     const records = req.dryRun ? { writes: [], created: [] } : recordWrites(deps, run, rec, names);
-    const queue = req.dryRun ? { writes: [], raised: [] } : await conflictWrites(deps.discoveries, run, rec, mine);
     const created = new Map(records.created.map((m) => [m.name, m.id]));
+    const settled = new Map([
+      ...rec.matched.map((m) => [observationKey(o.machines[m.observation]!), m.machine] as const),
+      ...rec.new.flatMap((n) => {
+        const id = created.get(names.get(n.observation)!);
+        return id ? [[observationKey(o.machines[n.observation]!), id] as const] : [];
+      }),
+    ]);
+    const asked = new Set(
+      o.seeds.filter((r) => !r.error && r.kind !== 'storage').map((r) => seedKey(r.kind, req.seeds[r.seed]!.address)),
+    );
+    const queue = req.dryRun
+      ? { writes: [], raised: [] }
+      : await conflictWrites(deps.discoveries, run, rec, mine, settled, asked);
     const result = {
       discovery: req.discovery,
       dryRun: req.dryRun,

@@ -93,3 +93,13 @@ export class MachineMissingError extends ConflictError {
     );
   }
 }
+
+export class NothingToReplayError extends ConflictError {
+  override readonly code = 'nothing_to_replay';
+  constructor(site: string) {
+    super(
+      `site ${site} has no open conflicts to reconcile again; run a discovery (POST /v1/discoveries) to ask its seeds`,
+      { site },
+    );
+  }
+}

@@ -8,6 +8,9 @@ import type { Write } from '../store/db';
 import { type Conflict, conflictId, type Discoveries } from '../store/discoveries';
 import type { RunContext } from './apply';
 import type { ConflictDraft, Reconciled } from './reconcile';
+import { type StoredSeed, seedKey } from './seeds';
+
+const seedKeyOf = (s: StoredSeed) => seedKey(s.kind, s.address);
 
 /** What a run's result says of a conflict: enough to decide without opening it. */
 export function conflictSummary(c: Conflict) {
@@ -32,11 +35,18 @@ export function observationSummary(o: MachineObservation) {
   };
 }
 
+/**
+ * The queue's writes for a run. `settled` maps the key of each observation the run matched or made
+ * new to that machine; `asked` are the seed keys that answered: an open conflict of one of them that
+ * the run did not raise again is cleared (the world or the records changed so that it decides now).
+ */
 export async function conflictWrites(
   store: Discoveries,
   run: RunContext,
   rec: Reconciled,
   existing: readonly Conflict[],
+  settled: ReadonlyMap<string, string>,
+  asked: ReadonlySet<string>,
 ): Promise<{ writes: Write[]; raised: Conflict[] }> {
   const byId = new Map(existing.map((c) => [c.id, c]));
   const writes: Write[] = [];
@@ -47,20 +57,30 @@ export async function conflictWrites(
     raised.push(next);
     writes.push(store.conflictWrite(next));
   }
-  // A vanished machine found again: its entry is cleared, not left for an operator to wonder about.
-  for (const machine of rec.seen) {
-    const c = byId.get(await conflictId(run.site, `vanished|${machine}`));
-    if (c?.status !== 'open') continue;
+  const clear = (c: Conflict, machine?: string) =>
     writes.push(
       store.conflictWrite({
         ...c,
         status: 'resolved',
-        resolution: { action: 'cleared', machine, by: `discovery:${run.discovery}`, at: run.now },
+        resolution: {
+          action: 'cleared',
+          ...(machine ? { machine } : {}),
+          by: `discovery:${run.discovery}`,
+          at: run.now,
+        },
         updatedAt: run.now,
         rev: c.rev + 1,
       }),
     );
+  // A vanished machine found again: its entry is cleared, not left for an operator to wonder about.
+  for (const machine of rec.seen) {
+    const c = byId.get(await conflictId(run.site, `vanished|${machine}`));
+    if (c?.status === 'open') clear(c, machine);
   }
+  const again = new Set(raised.map((c) => c.id));
+  for (const c of existing)
+    if (c.status === 'open' && c.reason !== 'vanished' && !again.has(c.id) && c.seed && asked.has(seedKeyOf(c.seed)))
+      clear(c, settled.get(c.key));
   return { writes, raised };
 }
 

@@ -13,9 +13,10 @@ import { ref } from '../domain/schemas';
 import { TransactionConflict } from '../store/db';
 import type { Discovery } from '../store/discoveries';
 import { newId } from '../store/ids';
-import type { Site } from '../store/records';
+import type { Operation, Site } from '../store/records';
 import { DiscoveryRunningError, NoSeedsError, SeedRepositoryError, SiteHasNoAgentError } from './errors';
 import { volumeDigests } from './inventory';
+import { replayDiscovery } from './replay';
 import { type StoredSeed, seedsBody, storeSeeds } from './seeds';
 
 export const createDiscovery = z
@@ -25,8 +26,11 @@ export const createDiscovery = z
     seeds: seedsBody.optional(),
     /** Ask and reconcile, write nothing: the operation's result is the diff. */
     dryRun: z.boolean().default(false),
+    /** Ask nothing: reconcile the open conflicts' observations again, with the settings and records as they are now. */
+    replay: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .refine((b) => !(b.replay && b.seeds), { message: 'a replay asks no seeds: leave seeds out', path: ['seeds'] });
 
 export async function createDiscoveryAction(
   deps: Deps,
@@ -34,6 +38,7 @@ export async function createDiscoveryAction(
   body: z.infer<typeof createDiscovery>,
 ) {
   const site = await deps.sites.require(body.site);
+  if (body.replay) return replayDiscovery(deps, p, site, body.dryRun);
   const seeds = body.seeds
     ? await storeSeeds(deps, site.name, body.seeds, site.discovery?.seeds)
     : (site.discovery?.seeds ?? []);
@@ -65,10 +70,10 @@ export async function startDiscovery(
   p: Principal | undefined,
   site: Site,
   seeds: StoredSeed[],
-  opts: { dryRun: boolean; scheduled: boolean },
+  opts: { dryRun: boolean; scheduled: boolean; replay?: (op: Operation) => Promise<void> },
 ) {
   if (!seeds.length) throw new NoSeedsError(site.name);
-  if (!site.agent) throw new SiteHasNoAgentError(site.name);
+  if (!site.agent && !opts.replay) throw new SiteHasNoAgentError(site.name);
   const input = await taskSeeds(deps, site, seeds);
   const storage = input.flatMap((s) => (s.repository ? [s.repository.id] : []));
   const digests = await volumeDigests(deps, site.name, storage);
@@ -78,6 +83,7 @@ export async function startDiscovery(
     discovery: id,
     dryRun: opts.dryRun,
     scheduled: opts.scheduled,
+    ...(opts.replay ? { replay: true } : {}),
     /** With the references of their credentials: a machine found through a seed keeps using them. */
     seeds: input.map(({ repository: _, ...s }) => s),
   };
@@ -93,6 +99,7 @@ export async function startDiscovery(
         request,
         firstStep: 'discover',
         input: { action: 'discover', input: { seeds: input, digests, hash: true } },
+        ...(opts.replay ? { inline: opts.replay } : {}),
       },
       (op) => {
         const record: Discovery = {
