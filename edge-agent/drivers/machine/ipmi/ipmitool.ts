@@ -114,8 +114,17 @@ export function parseGuid(stdout: string): string | undefined {
   return /System GUID\s*:\s*([0-9a-f-]{32,36})/i.exec(stdout)?.[1];
 }
 
+/** One field of `fru print` (`Board Serial`, `Product Name`, …), trimmed; undefined when absent or empty. */
+export function fruField(stdout: string, name: string): string | undefined {
+  return new RegExp(`^\\s*${name}\\s*:\\s*(.+?)\\s*$`, 'm').exec(stdout)?.[1];
+}
+
 /** `fru print 0`: the board serial, or the product serial when the board area has none. */
 export function parseFruSerial(stdout: string): string | undefined {
-  const field = (name: string) => new RegExp(`^\\s*${name}\\s*:\\s*(.+?)\\s*$`, 'm').exec(stdout)?.[1];
-  return field('Board Serial') ?? field('Product Serial');
+  return fruField(stdout, 'Board Serial') ?? fruField(stdout, 'Product Serial');
+}
+
+/** `lan print`: the BMC's own MAC, as ipmitool writes it. */
+export function parseLanMac(stdout: string): string | undefined {
+  return /^MAC Address\s*:\s*(\S+)/m.exec(stdout)?.[1];
 }
