@@ -108,9 +108,14 @@ export const seedReport = z.object({
   kind: z.enum(SEED_KINDS),
   address: z.string(),
   seconds: z.number().nonnegative(),
+  /** How many of the outcome's machines and volumes are this seed's. */
   machines: count,
   volumes: count,
-  /** The seed could not be asked (unreachable, refused the credentials…): what it said. */
+  /**
+   * The seed could not be asked (unreachable, refused the credentials…): what it said. Also set
+   * (`too_many_observed`) when the outcome's cap left some of its answer out: its silence about a
+   * machine then says nothing.
+   */
   error: z.object({ code: id, message: z.string() }).optional(),
 });
 export type SeedReport = z.infer<typeof seedReport>;
