@@ -36,6 +36,12 @@ export const seedRef = z.object({
   address: z.string().min(1).max(1024),
   /** `user` and `password`, or `community`: references, never values. */
   credentials: z.record(z.string(), secretRefSchema).optional(),
+  /**
+   * How long the agent waits for one answer from the seed, in seconds: per IPMI try (ipmitool -N,
+   * with one retry), per Redfish request, per virsh command. Unset: 3, 15 and 60. A sweep over many
+   * addresses where few answer wants it short.
+   */
+  timeoutSeconds: z.number().int().min(1).max(300).optional(),
 });
 
 /** The identifiers one machine reported, typed; what the source did not give is left out. */
@@ -102,9 +108,14 @@ export const seedReport = z.object({
   kind: z.enum(SEED_KINDS),
   address: z.string(),
   seconds: z.number().nonnegative(),
+  /** How many of the outcome's machines and volumes are this seed's. */
   machines: count,
   volumes: count,
-  /** The seed could not be asked (unreachable, refused the credentials…): what it said. */
+  /**
+   * The seed could not be asked (unreachable, refused the credentials…): what it said. Also set
+   * (`too_many_observed`) when the outcome's cap left some of its answer out: its silence about a
+   * machine then says nothing.
+   */
   error: z.object({ code: id, message: z.string() }).optional(),
 });
 export type SeedReport = z.infer<typeof seedReport>;

@@ -1,7 +1,8 @@
 /**
  * A small Redfish service for tests: ServiceRoot, a Systems collection, systems with PowerState,
- * Boot override and the ComputerSystem.Reset action, EthernetInterfaces, and HTTP Basic auth on
- * everything but the service root. Power changes pass through PoweringOn/PoweringOff like a BMC's.
+ * inventory when given (Model, Manufacturer, ProcessorSummary, MemorySummary), Boot override and the
+ * ComputerSystem.Reset action, EthernetInterfaces, and HTTP Basic auth on everything but the service
+ * root. Power changes pass through PoweringOn/PoweringOff like a BMC's.
  */
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
@@ -18,6 +19,13 @@ export interface SimSystemOptions {
   bootTargets?: string[];
   /** Written to at each power on, as a serial console concentrator would. */
   consoleLog?: string;
+  /** Inventory a BMC reports (Model, Manufacturer, ProcessorSummary, MemorySummary); left out when not given. */
+  model?: string;
+  manufacturer?: string;
+  /** ProcessorSummary.LogicalProcessorCount. */
+  cpus?: number;
+  /** MemorySummary.TotalSystemMemoryGiB. */
+  memoryGiB?: number;
 }
 
 export interface SimSystem extends SimSystemOptions {
@@ -217,5 +225,9 @@ function systemJson(sys: SimSystem, base: string) {
       },
     },
     EthernetInterfaces: { '@odata.id': `${base}/EthernetInterfaces` },
+    ...(sys.model ? { Model: sys.model } : {}),
+    ...(sys.manufacturer ? { Manufacturer: sys.manufacturer } : {}),
+    ...(sys.cpus !== undefined ? { ProcessorSummary: { Count: 1, LogicalProcessorCount: sys.cpus } } : {}),
+    ...(sys.memoryGiB !== undefined ? { MemorySummary: { TotalSystemMemoryGiB: sys.memoryGiB } } : {}),
   };
 }

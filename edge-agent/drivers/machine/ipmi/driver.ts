@@ -1,10 +1,10 @@
 /**
  * A physical blade managed through its BMC over IPMI (ipmitool lanplus).
  *
- * settings: host, port (623), user, cipherSuite (3), timeoutSeconds and retries (ipmitool -N/-R),
+ * settings: host, port (623), user (else credentials.user), cipherSuite (3), timeoutSeconds and retries (ipmitool -N/-R),
  *   bootDevice ('disk' | 'none'), and the power settings (consoleLog, bootMarker, bootTimeoutSeconds,
  *   shutdownGraceSeconds, powerConfirmSeconds (30): see common/power-settings).
- * credentials: password.
+ * credentials: password, and user when the settings name none (a discovered blade's record).
  *
  * The blade reaches its disk over the fabric (storage let its initiator in), so the harness records
  * the disk in `<stateDir>/ipmi-<id>.json`; the BMC is the truth about power.

@@ -19,6 +19,11 @@ export interface RedfishSystem {
   };
   Actions?: { '#ComputerSystem.Reset'?: { target?: string; 'ResetType@Redfish.AllowableValues'?: string[] } };
   EthernetInterfaces?: { '@odata.id'?: string };
+  Name?: string;
+  Model?: string;
+  Manufacturer?: string;
+  ProcessorSummary?: { Count?: number | null; LogicalProcessorCount?: number | null };
+  MemorySummary?: { TotalSystemMemoryGiB?: number | null };
 }
 
 interface Collection {

@@ -221,6 +221,20 @@ describe('ipmi machine driver', () => {
     });
   });
 
+  it('signs in as credentials.user when the settings name no user (a discovered blade), settings.user first otherwise', async () => {
+    const discovered = bladeMachine(b, { user: undefined });
+    discovered.credentials = { user: b.user, password: b.password };
+    expect(ipmiConnection(discovered).user).toBe(b.user);
+    expect(await driver.status(discovered)).toMatchObject({ power: 'off' });
+    const both = bladeMachine(b);
+    both.credentials = { user: 'someone-else', password: b.password };
+    expect(ipmiConnection(both).user).toBe(b.user);
+    const neither = bladeMachine(b, { user: undefined });
+    expect(() => ipmiConnection(neither)).toThrow(
+      expect.objectContaining({ code: 'invalid_settings', key: 'settings.user' }),
+    );
+  });
+
   it('names the setting that is wrong', async () => {
     await expect(driver.status(bladeMachine(b, { host: undefined }))).rejects.toMatchObject({
       code: 'invalid_settings',
