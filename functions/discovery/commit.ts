@@ -51,7 +51,7 @@ export const discoveryKind: OperationKind = {
     const o: DiscoverOutcome = outcomeOf('discover', outcome);
     const req = op.request as unknown as DiscoveryRequest;
     const [site, all, clones, conflicts] = await Promise.all([
-      deps.sites.get(op.site),
+      deps.sites.find(op.site),
       deps.machines.listAll(),
       deps.clones.listAll(),
       deps.discoveries.conflicts(),

@@ -49,6 +49,8 @@ export interface IpmiSimOptions {
   uuid?: string;
   /** The UDP port the BMC answers on; a free one by default. */
   port?: number;
+  /** The BMC user's password; a random one by default (a blade moved to another port keeps its own). */
+  password?: string;
   /** What power on runs instead of the idle script. Power off signals only that PID: a script should exec its program. */
   startcmd?: string;
 }
@@ -63,7 +65,7 @@ export async function startIpmiSim(opts: IpmiSimOptions = {}): Promise<IpmiSimBl
     host: '127.0.0.1',
     port,
     user: 'encompass',
-    password: `pw-${randomBytes(6).toString('hex')}`,
+    password: opts.password ?? `pw-${randomBytes(6).toString('hex')}`,
     uuid: opts.uuid ?? '4f1c2d3e-5a6b-4c7d-8e9f-a0b1c2d3e4f5',
     serial: opts.serial ?? `SN-${randomBytes(4).toString('hex').toUpperCase()}`,
     consoleLog: path.join(dir, 'console.log'),
