@@ -7,7 +7,6 @@ import { z } from 'zod';
 import { MAX_SEEDS, SEED_KINDS, type SeedKind } from '../../statemachines/discovery';
 import { formatSecretRef } from '../../statemachines/secrets';
 import type { Deps } from '../deps';
-import { InvalidInputError } from '../errors';
 import type { Machine } from '../store/records';
 
 const credentialValue = z.string().min(1, 'a credential needs a value').max(4096);
@@ -24,7 +23,11 @@ export const seedBody = z
     /** How long the agent waits for one answer of the seed (s); short for a sweep over addresses where few answer. */
     timeoutSeconds: z.number().int().min(1).max(300).optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => !(s.kind === 'storage' && s.credentials), {
+    message: 'a storage seed names a repository of the site and takes no credentials; remove them',
+    path: ['credentials'],
+  });
 export type SeedBody = z.infer<typeof seedBody>;
 
 export const seedsBody = z.array(seedBody).min(1).max(MAX_SEEDS);
@@ -79,6 +82,11 @@ async function seedDigest(key: string): Promise<string> {
   return [...bytes.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Where credential `name` of the seed at `address` is kept: the same for every discovery and schedule of it. */
+export async function seedSecretRef(site: string, kind: SeedKind, address: string, name: string): Promise<string> {
+  return formatSecretRef({ site, id: `discovery/${kind}-${await seedDigest(seedKey(kind, address))}/${name}` });
+}
+
 /**
  * Writes the seeds' credentials to the secret store and returns the seeds with references. A seed
  * given without credentials keeps the ones stored for the same place before (`earlier`).
@@ -90,11 +98,7 @@ export async function storeSeeds(
   earlier: readonly StoredSeed[] = [],
 ): Promise<StoredSeed[]> {
   const out: StoredSeed[] = [];
-  for (const [i, seed] of seeds.entries()) {
-    if (seed.kind === 'storage' && seed.credentials)
-      throw new InvalidInputError(`body.seeds.${i}.credentials: a storage seed names a repository and takes none`, {
-        problems: [`body.seeds.${i}.credentials: a storage seed takes none; remove it`],
-      });
+  for (const seed of seeds) {
     const key = seedKey(seed.kind, seed.address);
     const base = {
       kind: seed.kind,
@@ -106,10 +110,9 @@ export async function storeSeeds(
       out.push({ ...base, ...(before ? { credentials: before } : {}) });
       continue;
     }
-    const folder = `discovery/${seed.kind}-${await seedDigest(key)}`;
     const refs: Record<string, string> = {};
     for (const [name, value] of Object.entries(seed.credentials)) {
-      const ref = formatSecretRef({ site, id: `${folder}/${name}` });
+      const ref = await seedSecretRef(site, seed.kind, seed.address, name);
       await deps.secrets.put(ref, value);
       refs[name] = ref;
     }

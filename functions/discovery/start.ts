@@ -39,6 +39,11 @@ export async function createDiscoveryAction(
 ) {
   const site = await deps.sites.require(body.site);
   if (body.replay) return replayDiscovery(deps, p, site, body.dryRun);
+  // Refused before a credential is stored: a request that fails changes nothing.
+  if (body.seeds) {
+    if (!site.agent) throw new SiteHasNoAgentError(site.name);
+    await taskSeeds(deps, site, body.seeds);
+  }
   const seeds = body.seeds
     ? await storeSeeds(deps, site.name, body.seeds, site.discovery?.seeds)
     : (site.discovery?.seeds ?? []);
@@ -48,7 +53,7 @@ export async function createDiscoveryAction(
 /** The task's seeds: a storage seed carries its repository (of this site), the others their credential references. */
 type TaskSeed = StoredSeed & { repository?: ReturnType<typeof repoRef> };
 
-async function taskSeeds(deps: Deps, site: Site, seeds: StoredSeed[]): Promise<TaskSeed[]> {
+async function taskSeeds(deps: Deps, site: Site, seeds: readonly StoredSeed[]): Promise<TaskSeed[]> {
   return Promise.all(
     seeds.map(async (seed, i): Promise<TaskSeed> => {
       if (seed.kind !== 'storage') return seed;

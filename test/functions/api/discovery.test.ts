@@ -10,10 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedSecretRef } from '../../../functions/discovery/seeds';
 import { Api } from '../../support/api';
 import { makeClone, makeMachine, makeMaster, unique } from '../../support/fixtures';
 import { type IpmiSimBlade, startIpmiSim } from '../../support/machines-ipmi-sim';
 import { type RedfishSim, startRedfishSim } from '../../support/machines-redfish';
+import { secretValue } from '../../support/store';
 
 const api = Api.admin();
 const run = promisify(execFile);
@@ -402,5 +404,16 @@ describe('discovery of storage', () => {
     expect(r.body.error.message).toContain('no-such-repo');
     const bad = await api.post('/v1/discoveries', { site: 'local', seeds: [{ kind: 'snmp', address: 'x' }] });
     expect(bad.status).toBe(400);
+    // A seed's credentials are stored only once the whole request is accepted.
+    const address = `127.0.0.1:${40000 + Math.floor(Math.random() * 20000)}`;
+    const mixed = await api.post('/v1/discoveries', {
+      site: 'local',
+      seeds: [
+        { kind: 'ipmi', address, credentials: { user: 'u', password: 'never-stored' } },
+        { kind: 'storage', address: 'no-such-repo' },
+      ],
+    });
+    expect(mixed.status).toBe(400);
+    expect(await secretValue(await seedSecretRef('local', 'ipmi', address, 'password'))).toBeUndefined();
   });
 });
