@@ -115,11 +115,19 @@ export function reconcile(input: ReconcileInput): Reconciled {
   const sharedByRecords = duplicatesOf(recIds);
   const usable = (id: Identifier) => !duplicated.has(keyOf(id)) && !sharedByRecords.has(keyOf(id));
 
+  // Only a record that shares an identifier can score above nothing: look those up, never all of them.
+  const lookup = (id: Identifier) => (id.type === 'serial' ? `serial=${id.value.split('|')[0]}` : keyOf(id));
+  const recUsable = recIds.map((ids) => ids.filter(usable));
+  const index = new Map<string, number[]>();
+  recUsable.forEach((ids, j) => {
+    for (const id of ids) index.set(lookup(id), [...(index.get(lookup(id)) ?? []), j]);
+  });
   const claims = new Map<string, number[]>();
   const ranked = observations.map((o, i) => {
     const mine = obsIds[i]!.filter(usable);
-    const candidates: Candidate[] = machines
-      .map((m, j) => ({ m, ...score(mine, recIds[j]!.filter(usable), settings) }))
+    const near = [...new Set(mine.flatMap((id) => index.get(lookup(id)) ?? []))];
+    const candidates: Candidate[] = near
+      .map((j) => ({ m: machines[j]!, ...score(mine, recUsable[j]!, settings) }))
       .filter((c) => c.evidence.some((e) => e.weight > 0))
       .map((c) => ({ machine: c.m.id, name: c.m.name, score: c.score, evidence: c.evidence }))
       .sort((a, b) => b.score - a.score);

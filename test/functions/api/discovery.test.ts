@@ -109,7 +109,7 @@ describe('discovery over IPMI', () => {
     expect((await api.get(`/v1/machines/${known.id}`)).body.settings.port).toBe(a.port);
   }, 120_000);
 
-  it('answers a dry run with the diff and changes nothing', async () => {
+  it('answers a dry run with the diff and changes nothing, and replaces a record’s hardware when told', async () => {
     const extra = await startIpmiSim({ serial: `${serial}-C`, uuid: uuidOf((Date.now() % 1e9) + 2) });
     blades.push(extra);
     const { result, id } = await discover([ipmiSeed(extra)], { dryRun: true });
@@ -117,6 +117,23 @@ describe('discovery over IPMI', () => {
     expect(result.new[0].machine).toBeUndefined();
     expect((await api.get(`/v1/machines/${result.new[0].name}`)).status).toBe(404);
     expect((await api.get(`/v1/discoveries/${id}`)).body).toMatchObject({ dryRun: true, status: 'succeeded' });
+
+    // A record at that BMC's address with another serial: a contradiction; `replace` gives the record the new hardware.
+    const old = await makeMachine(api, {
+      kind: 'ipmi',
+      identity: { serial: 'REPLACED-BOARD' },
+      settings: { host: extra.host, port: extra.port, user: extra.user },
+      credentials: { password: extra.password },
+    });
+    const found = await discover([ipmiSeed(extra)]);
+    const conflict = found.result.conflicts.find((c: { reason: string }) => c.reason === 'contradiction');
+    expect(conflict.candidates[0]).toMatchObject({ machine: old.id });
+    expect(found.result.new).toEqual([]);
+    const replaced = await api.post(`/v1/conflicts/${conflict.id}/resolve`, { action: 'replace', candidate: old.id });
+    expect(replaced.status, JSON.stringify(replaced.body)).toBe(200);
+    expect((await api.get(`/v1/machines/${old.id}`)).body.identity.serial).toBe(extra.serial);
+    const again = await discover([ipmiSeed(extra)]);
+    expect(again.result.matched).toEqual([expect.objectContaining({ machine: old.id })]);
   }, 120_000);
 
   it('reports power that differs from the binding, and corrects it when the site says so', async () => {
