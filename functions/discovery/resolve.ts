@@ -25,7 +25,7 @@ import {
   MachineNotDiscoveredError,
   ResolutionInvalidError,
 } from './errors';
-import { normalizeMac } from './evidence';
+import { isEvidenceMac, normalizeMac } from './evidence';
 import { conflictSummary } from './queue';
 import { changesOf } from './reconcile';
 import type { StoredSeed } from './seeds';
@@ -107,7 +107,7 @@ export async function resolveConflictAction(
       throw new ConflictResolvedError(c.id, { action: c.resolution!.action, candidate: c.resolution?.candidate });
     }
     const now = deps.now();
-    const { writes, machine } = await machineWrites(deps, c, body.action, candidate, now);
+    const { writes, machine, note } = await machineWrites(deps, c, body.action, candidate, now);
     const resolved: Conflict = {
       ...c,
       status: 'resolved',
@@ -115,6 +115,7 @@ export async function resolveConflictAction(
         action: body.action,
         ...(candidate ? { candidate: candidate.id } : {}),
         ...(machine ? { machine } : {}),
+        ...(note ? { note } : {}),
         by: actorOf(p),
         at: now,
       },
@@ -152,7 +153,7 @@ async function machineWrites(
   action: ConflictAction,
   candidate: Machine | undefined,
   now: string,
-): Promise<{ writes: Write[]; machine?: string }> {
+): Promise<{ writes: Write[]; machine?: string; note?: string }> {
   const o = c.observation;
   if (action === 'ignore' || !o) return { writes: [] };
   const run: RunContext = {
@@ -183,12 +184,25 @@ async function machineWrites(
       ...(changes.identity?.uuid || m.identity.uuid ? { uuid: changes.identity?.uuid ?? m.identity.uuid } : {}),
       macs: [...new Set(o.identifiers.macs.flatMap((x) => normalizeMac(x) ?? []))],
     };
+  // A burned-in MAC another record holds stays that record's (machine-macs.ts): it is named, not taken.
+  const held = await heldElsewhere(deps, m, changes.identity?.macs ?? []);
+  if (held.length && changes.identity) changes.identity.macs = changes.identity.macs?.filter((x) => !held.includes(x));
   const next = revise<Machine>(
     m,
     { ...changes, inventory: snapshotOf(run, o), presence: { misses: 0, lastSeen: now } },
     now,
   );
-  return { writes: [deps.machines.saveWrite(next)], machine: m.id };
+  const note = held.length
+    ? `MAC ${held.join(', ')} stays with the machine that holds it; remove it there and resolve again if it is this one's`
+    : undefined;
+  return { writes: [deps.machines.saveWrite(next)], machine: m.id, ...(note ? { note } : {}) };
+}
+
+async function heldElsewhere(deps: Deps, m: Machine, macs: readonly string[]): Promise<string[]> {
+  const mine = new Set(macs.filter(isEvidenceMac));
+  if (!mine.size) return [];
+  const others = (await deps.machines.listAll()).filter((x) => x.id !== m.id);
+  return [...mine].filter((mac) => others.some((x) => (x.identity.macs ?? []).some((y) => normalizeMac(y) === mac)));
 }
 
 /** `POST /v1/machines/{id}/adopt`: a discovered machine becomes ready (and may be renamed and tagged on the way). */

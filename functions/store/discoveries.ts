@@ -44,7 +44,15 @@ export interface Conflict extends Omit<ConflictDraft, 'observation'> {
   /** Runs that raised it. */
   runs: number;
   /** `cleared`: a vanished machine a later run found again. */
-  resolution?: { action: ConflictAction | 'cleared'; candidate?: string; machine?: string; by: string; at: string };
+  resolution?: {
+    action: ConflictAction | 'cleared';
+    candidate?: string;
+    machine?: string;
+    /** What the resolution could not do (a MAC another record holds). */
+    note?: string;
+    by: string;
+    at: string;
+  };
   createdAt: string;
   updatedAt: string;
   rev: number;
