@@ -11,6 +11,7 @@
 import type { MachineObservation } from '../../statemachines/discovery';
 import { MAX_OBSERVED } from '../../statemachines/discovery';
 import { normalizeMac, normalizeUuid } from '../drivers/machine/common/identity';
+import { unescapeXml } from '../drivers/machine/libvirt/domain-xml';
 import { VirshCommandError } from '../drivers/machine/libvirt/errors';
 import { Virsh } from '../drivers/machine/libvirt/virsh';
 import { LibvirtSeedError, SeedAddressError } from './errors';
@@ -157,13 +158,4 @@ function diskSource(body: string): string | undefined {
   const host = /<host\b[^>]*\bname=['"]([^'"]+)['"](?:[^>]*\bport=['"](\d+)['"])?/.exec(body);
   const where = host ? `${unescapeXml(host[1]!)}${host[2] ? `:${host[2]}` : ''}` : '';
   return `${protocol}://${where}/${name}`;
-}
-
-function unescapeXml(s: string): string {
-  return s
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
 }

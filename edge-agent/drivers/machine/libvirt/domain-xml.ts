@@ -40,7 +40,8 @@ export function escapeXml(s: string): string {
     .replace(/'/g, '&apos;');
 }
 
-function unescapeXml(s: string): string {
+/** XML text as written, its entities (named and numeric) read back. */
+export function unescapeXml(s: string): string {
   return s
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
