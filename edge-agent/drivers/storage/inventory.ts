@@ -90,7 +90,7 @@ export async function cleanupRepository(repoPath: string, opts: CleanupOptions):
   const removed: string[] = [];
   for (const f of found.filter(stray)) {
     // Gone since the walk (a temp file renamed to its image's name the moment after): nothing to remove.
-    if (!(await fs.lstat(f.abs).catch(() => undefined))) continue;
+    if (!(await fs.lstat(f.abs).catch(() => undefined)) || isBeingWritten(f.abs)) continue;
     await fs.rm(f.abs, { recursive: true, force: true });
     removed.push(f.abs);
   }
