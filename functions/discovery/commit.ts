@@ -46,6 +46,20 @@ async function discoveryRecord(
   return [deps.discoveries.saveWrite({ ...d, status, ...(counts ? { counts } : {}), updatedAt: now, rev: d.rev + 1 })];
 }
 
+/** How many entries of each of the diff's lists the operation's result keeps; the rest is in the S3 diff. */
+export const RESULT_ENTRIES = 100;
+
+function capped<T extends Record<string, unknown>>(result: T): T & { truncated?: string[] } {
+  const out: Record<string, unknown> = { ...result };
+  const truncated: string[] = [];
+  for (const [k, v] of Object.entries(result))
+    if (Array.isArray(v) && v.length > RESULT_ENTRIES) {
+      out[k] = v.slice(0, RESULT_ENTRIES);
+      truncated.push(k);
+    }
+  return { ...(out as T), ...(truncated.length ? { truncated } : {}) };
+}
+
 export const discoveryKind: OperationKind = {
   async commit(deps, op, outcome, now) {
     const o: DiscoverOutcome = outcomeOf('discover', outcome);
@@ -130,6 +144,9 @@ export const discoveryKind: OperationKind = {
         result[k].length,
       ]),
     );
+    // The whole diff goes to S3 first; the operation keeps the first entries of each list (an item holds 400 KB).
+    const diffKey = `discoveries/${req.discovery}/diff.json`;
+    await deps.catalog.putText(diffKey, JSON.stringify({ ...result, counts }));
     const writes: Write[] = [...records.writes, ...queue.writes];
     // More than one transaction takes: all but the last chunk first. Each is whole; a retry reconciles again.
     while (writes.length > CHUNK) await deps.db.transact(writes.splice(0, CHUNK));
@@ -139,7 +156,7 @@ export const discoveryKind: OperationKind = {
         ...(await discoveryRecord(deps, op, 'succeeded', counts)),
         deps.discoveries.unlockWrite(op.site),
       ],
-      result: { ...result, counts },
+      result: { ...capped(result), counts, diff: diffKey },
       after: req.dryRun
         ? undefined
         : async () => {

@@ -412,6 +412,20 @@ describe('discovery of storage', () => {
     expect((await api.get(`/v1/clones/${clone.id}`)).body.status).toBe('ready');
   }, 120_000);
 
+  it('keeps the first 100 entries of a list in the operation and the whole diff in the discovery', async () => {
+    const { dir, repo } = await makeMaster(api);
+    await fs.mkdir(path.join(dir, 'many'));
+    for (let i = 0; i < 105; i++) await fs.writeFile(path.join(dir, 'many', `f${i}.img`), Buffer.alloc(4096, i));
+    const { id, result } = await discover([{ kind: 'storage', address: repo.name }], { dryRun: true });
+    expect(result.orphans).toHaveLength(100);
+    expect(result).toMatchObject({
+      truncated: ['orphans'],
+      counts: { orphans: 105 },
+      diff: `discoveries/${id}/diff.json`,
+    });
+    expect((await api.get(`/v1/discoveries/${id}`)).body.result.orphans).toHaveLength(105);
+  }, 120_000);
+
   it('refuses a storage seed that names no repository of the site, and changes nothing', async () => {
     const r = await api.post('/v1/discoveries', {
       site: 'local',
