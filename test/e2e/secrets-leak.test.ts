@@ -212,6 +212,28 @@ describe('a machine password is kept in the secret store only', () => {
     expect(await secretValue(`secret://local/machines/${machine.id}/password`)).toBe(rotated);
   }, 300_000);
 
+  it('discovers a blade through a seed with a password, scheduled too, and finds the password nowhere', async () => {
+    const seen = await startIpmiSim({ uuid: '4f1c2d3e-5a6b-4c7d-8e9f-00000000d15c' });
+    try {
+      const seed = {
+        kind: 'ipmi',
+        address: `${seen.host}:${seen.port}`,
+        credentials: { user: seen.user, password: seen.password },
+      };
+      const started = await api.post('/v1/discoveries', { site: 'local', seeds: [seed] });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const op = await api.wait(started.body.operation, 120_000);
+      expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+      expect(op.result.seeds[0].error).toBeUndefined();
+      const put = await api.call('PUT', '/v1/sites/local/discovery', { seeds: [seed], everyMinutes: 0 });
+      expect(put.status).toBe(200);
+      expect(await search(seen.password)).toEqual([]);
+      await api.call('PUT', '/v1/sites/local/discovery', { seeds: [] });
+    } finally {
+      await seen.stop();
+    }
+  }, 300_000);
+
   it('keeps the secret store 0700 and its files 0600', async () => {
     const dir = join(stack.home, 'secrets');
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
