@@ -15,8 +15,15 @@ import { internalRoutes } from './routes/internal';
 import { inventoryRoutes } from './routes/inventory';
 import { operationRoutes } from './routes/operations';
 import { scenarioRoutes } from './routes/scenarios';
+import { transferRoutes } from './routes/transfer';
 
-export const routes: RouteSpec[] = [...operationRoutes, ...inventoryRoutes, ...imageRoutes, ...scenarioRoutes];
+export const routes: RouteSpec[] = [
+  ...operationRoutes,
+  ...inventoryRoutes,
+  ...imageRoutes,
+  ...scenarioRoutes,
+  ...transferRoutes,
+];
 
 /**
  * `envOf` says where the runtime keeps the settings: Workers pass them as bindings (`c.env`, the

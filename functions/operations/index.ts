@@ -1,6 +1,7 @@
 /** Every kind of operation by the name it is recorded under: import, clone, each lifecycle event, the repository and machine work, the scenarios. */
 import { isEvent } from '../../statemachines/lifecycle';
 import type { Operation } from '../store/records';
+import { bundleImportKind, exportKind } from '../transfer/commit';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
 import { deploymentDeleteKind, deploymentKind, finalizedKind, preparedKind, rolledBackKind } from './deployment';
@@ -25,6 +26,8 @@ const kinds: Record<string, OperationKind> = {
   service_update_rollback: rolledBackKind,
   service_update_finalize: finalizedKind,
   deployment_delete: deploymentDeleteKind,
+  export: exportKind,
+  bundle_import: bundleImportKind,
 };
 
 export function kindOf(op: Operation): OperationKind {

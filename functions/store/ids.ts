@@ -10,6 +10,8 @@ export const prefixes = {
   audit: 'au',
   upload: 'up',
   deployment: 'dp',
+  export: 'ex',
+  import: 'im',
 } as const;
 
 export type Kind = keyof typeof prefixes;
