@@ -21,8 +21,8 @@ export interface BundleIo {
   text(rel: string): Promise<string | undefined>;
   /** The bytes of a file from `start` on. */
   stream(rel: string, start: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
-  /** Writes a file whole (under a temp name first where the bundle is a folder). */
-  write(rel: string, body: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<void>, size: number): Promise<void>;
+  /** Writes a file whole from `chunks`, `size` bytes (under a temp name first where the bundle is a folder). */
+  write(rel: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, size: number): Promise<void>;
 }
 
 export function bundleIo(loc: BundleLocation, ctx: TaskContext): BundleIo {
@@ -45,15 +45,13 @@ function folderIo(loc: Extract<BundleLocation, { kind: 'file' }>, ctx: TaskConte
       const file = await abs(rel);
       return createReadStream(file, { start, highWaterMark: 1024 * 1024 }).on('error', () => {});
     },
-    async write(rel, body) {
+    async write(rel, chunks) {
       const file = await abs(rel);
       await mkdir(dirname(file), { recursive: true });
       const temp = join(dirname(file), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
       const fh = await open(temp, 'w', 0o644);
       try {
-        await body(async (chunk) => {
-          await fh.write(chunk);
-        });
+        for await (const chunk of chunks) await fh.write(chunk);
         await fh.sync();
         await fh.close();
         await rename(temp, file);
@@ -90,21 +88,14 @@ function s3Io(urls: Record<string, string>): BundleIo {
       if (start && res.status !== 206) throw new AgentError('bundle_unreachable', `GET of ${rel} ignored its Range`);
       return res.body as unknown as AsyncIterable<Uint8Array>;
     },
-    async write(rel, body, size) {
-      const chunks = new Readable({ read() {} });
-      const done = body(async (chunk) => {
-        chunks.push(chunk);
-      }).then(
-        () => chunks.push(null),
-        (e: Error) => chunks.destroy(e),
-      );
+    async write(rel, chunks, size) {
+      // Streamed as it is read and hashed: the request pulls the next chunk only when it has sent the last.
       const res = await fetch(url(rel), {
         method: 'PUT',
         headers: { 'content-length': String(size) },
-        body: Readable.toWeb(chunks) as unknown as ReadableStream,
+        body: Readable.toWeb(Readable.from(chunks)) as unknown as ReadableStream,
         duplex: 'half',
       } as RequestInit);
-      await done;
       if (!res.ok)
         throw new AgentError('bundle_unreachable', `PUT of ${rel} of the bundle answered HTTP ${res.status}`);
     },

@@ -13,6 +13,14 @@ import { PartHasher } from './parts';
 
 const seconds = (since: number) => (Date.now() - since) / 1000;
 
+/** The chunks as they pass, fed to `hasher`. */
+async function* hashed(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, hasher: PartHasher) {
+  for await (const chunk of chunks) {
+    hasher.update(chunk);
+    yield chunk;
+  }
+}
+
 async function readBundleManifest(io: BundleIo): Promise<Manifest> {
   const text = await manifestOf(io);
   if (text === undefined) throw new BundleUnreadableError(io.where, [`it has no ${MANIFEST}`]);
@@ -46,25 +54,13 @@ export const bundleWrite: Task<'bundle_write'> = async (input, ctx) => {
       const file = await storage.resolve(o.source.repository, o.source.path, true);
       await io.write(
         o.entry.path,
-        async (sink) => {
-          for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal: ctx.signal })) {
-            hasher.update(chunk as Buffer);
-            await sink(chunk as Buffer);
-          }
-        },
+        hashed(createReadStream(file, { highWaterMark: 1024 * 1024, signal: ctx.signal }), hasher),
         info.sizeBytes,
       );
       facts = { format: info.format, allocatedBytes: info.allocatedBytes };
     } else {
       const body = Buffer.from(o.content ?? '', 'utf8');
-      await io.write(
-        o.entry.path,
-        async (sink) => {
-          hasher.update(body);
-          await sink(body);
-        },
-        body.length,
-      );
+      await io.write(o.entry.path, hashed([body], hasher), body.length);
     }
     const { sha256, parts } = hasher.digest();
     bytes += hasher.bytes;
@@ -76,7 +72,7 @@ export const bundleWrite: Task<'bundle_write'> = async (input, ctx) => {
   const checked = readManifest(text);
   if (!checked.ok) throw new BundleUnreadableError(io.where, checked.problems);
   const body = Buffer.from(text, 'utf8');
-  await io.write(MANIFEST, (sink) => sink(body), body.length);
+  await io.write(MANIFEST, [body], body.length);
   return { manifest: checked.value, bytes, seconds: seconds(started) };
 };
 

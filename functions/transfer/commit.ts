@@ -14,7 +14,8 @@ import { outcomeOf } from '../operations/outcome';
 import { nameKey, type Write } from '../store/db';
 import type { Clone, Machine, Master } from '../store/records';
 import { revise } from '../store/resources';
-import { planImport, refusal } from './plan';
+import { planImport } from './plan';
+import { refusal } from './plan-shape';
 import { exportsOf, type ImportRecord, importsOf } from './records';
 
 /** The `transfer_plan` step: plans the verified bundle; `{copy}` is the bundle_copy input, `{ended}` when the plan ended the operation. */

@@ -109,9 +109,11 @@ function cloneEntry(c: Clone, repo: Repository, machine: string | undefined, doc
   };
 }
 
-/** The site's machines as a bundle carries them: the names of their credential fields, never the values. */
-async function machinesDocument(deps: Deps, site: string) {
-  const machines = (await deps.machines.listAll()).filter((m) => m.site === site);
+/** The machines of the exported clones as a bundle carries them: the names of their credential fields, never the values. */
+async function machinesDocument(deps: Deps, ids: string[]) {
+  const machines = (await Promise.all([...new Set(ids)].map((id) => deps.machines.get(id)))).filter(
+    (m) => m !== undefined,
+  );
   return JSON.stringify({
     machines: machines.map((m) => ({
       name: m.name,
@@ -163,10 +165,13 @@ export async function createExportAction(deps: Deps, p: Principal | undefined, b
   const site = [...sites][0]!;
   const siteRecord = await deps.sites.find(site);
   if (!siteRecord?.agent) throw new NoAgentError([...repos.values()][0]!.name, site, Boolean(siteRecord));
+  const bound = (
+    await Promise.all(objects.filter((o) => o.entry.kind === 'clone').map((o) => deps.clones.get(o.entry.id)))
+  ).flatMap((c) => (c?.machine ? [c.machine] : []));
   if (body.include.machines)
     objects.push({
       entry: { kind: 'metadata', id: 'machines', path: 'metadata/machines.json', of: 'machines' },
-      content: await machinesDocument(deps, site),
+      content: await machinesDocument(deps, bound),
     });
   const id = newId('export');
   const { to, loc } = await destination(

@@ -5,64 +5,12 @@
  */
 import type { CloneObject, Manifest, MasterObject } from '../../statemachines/bundle';
 import { machinesDocument } from '../../statemachines/bundle';
-import type { TaskInput } from '../../statemachines/tasks';
 import { repoRef } from '../actions/views';
 import type { Deps } from '../deps';
 import { newId } from '../store/ids';
 import type { Repository } from '../store/records';
+import type { Plan, PlannedMaster } from './plan-shape';
 import type { ImportRecord } from './records';
-
-type CopyImage = TaskInput<'bundle_copy'>['images'][number];
-
-export interface PlannedMaster {
-  object: string;
-  name: string;
-  version: number;
-  action: 'create' | 'skip';
-  /** The master on the site: the one made now, or the one it already has. */
-  id?: string;
-  parent?: string;
-  repository?: string;
-  path?: string;
-  reason?: string;
-}
-
-export interface PlannedClone {
-  object: string;
-  name: string;
-  action: 'create' | 'skip';
-  id?: string;
-  master?: string;
-  repository?: string;
-  path?: string;
-  machine?: string;
-  reason?: string;
-}
-
-export interface PlannedMachine {
-  name: string;
-  action: 'create' | 'rebind' | 'skip';
-  id?: string;
-  reason?: string;
-  credentialsNeeded: string[];
-}
-
-export interface Plan {
-  dryRun: boolean;
-  conflicts: {
-    kind: 'master' | 'clone';
-    name: string;
-    resolution: 'skip' | 'rename' | 'fail';
-    as?: string;
-    reason: string;
-  }[];
-  missing: { kind: 'repository' | 'machine' | 'master'; name: string; neededBy: string }[];
-  masters: PlannedMaster[];
-  clones: PlannedClone[];
-  machines: PlannedMachine[];
-  unassigned: { clone: string; machine: string; reason: string }[];
-  copy: { images: CopyImage[]; bytes: number };
-}
 
 class Planner {
   readonly plan: Plan;
@@ -292,21 +240,4 @@ export async function planImport(
   for (const o of manifest.objects)
     if (o.kind === 'metadata' && o.of === 'machines') await planner.machines(documents[o.path] ?? '{"machines":[]}');
   return planner.plan;
-}
-
-/** Why a plan cannot be carried out (an import that is no dry run then fails with it, having written nothing). */
-export function refusal(plan: Plan): { code: string; message: string } | undefined {
-  const fatal = plan.missing.filter((m) => m.kind !== 'machine');
-  if (fatal.length)
-    return {
-      code: 'missing_rebinding',
-      message: `the site lacks ${fatal.map((m) => `${m.kind} ${m.name} (for ${m.neededBy})`).join(', ')}; map them with rebinding.repositories (a file repository of the site), or import the bundle that has them; a dry run lists them all`,
-    };
-  const refused = plan.conflicts.filter((c) => c.resolution === 'fail');
-  if (refused.length)
-    return {
-      code: 'import_conflict',
-      message: `names the site already uses: ${refused.map((c) => `${c.kind} ${c.name} (${c.reason})`).join('; ')}; import with onConflict "skip" or "rename", or rename them here first; nothing was imported`,
-    };
-  return undefined;
 }

@@ -3,7 +3,7 @@ import type { BundleObject, Manifest } from '../../statemachines/bundle';
 import type { Deps } from '../deps';
 import type { Base } from '../store/records';
 import { Resources } from '../store/resources';
-import type { Plan } from './plan';
+import type { Plan } from './plan-shape';
 
 export interface ExportRecord extends Base {
   status: 'running' | 'succeeded' | 'failed';

@@ -126,6 +126,18 @@ describe('export from one site and import at another', () => {
     expect((await bApi.get(`/v1/masters/${source.master.name}`)).status).toBe(404);
     expect(await filesOf(imagesB.dir)).toEqual([]);
 
+    // A dry run without rebindings lists what the site lacks, and writes nothing.
+    const dry = await run(bApi, '/v1/imports', { ...importBody('bundles/site-a'), rebinding: {}, dryRun: true });
+    expect(dry.status, JSON.stringify(dry)).toBe('succeeded');
+    expect(dry.result.plan.missing).toEqual([
+      { kind: 'repository', name: source.repo.name, neededBy: `master ${source.master.name}@1` },
+      { kind: 'machine', name: machine.name, neededBy: `clone ${clone.name}` },
+    ]);
+    expect(dry.result.plan.conflicts).toEqual([]);
+    expect(dry.result.plan.copy.bytes).toBe(0);
+    expect((await bApi.get(`/v1/masters/${source.master.name}`)).status).toBe(404);
+    expect(await filesOf(imagesB.dir)).toEqual([]);
+
     const imported = await run(bApi, '/v1/imports', importBody('bundles/site-a'));
     expect(imported.status, JSON.stringify(imported)).toBe('succeeded');
     const name = source.master.name;
