@@ -16,8 +16,8 @@
 import { z } from 'zod';
 import { customizationItem, variablesSchema } from './customization';
 
-export const BUNDLE_FORMAT = 'encompass-bundle';
-export const BUNDLE_VERSION = 1;
+export const BUNDLE_FORMAT = 'encompass-bundle' as const;
+export const BUNDLE_VERSION = 1 as const;
 /** Every object is cut into parts of this size for hashing and resuming. */
 export const PART_BYTES = 4 * 1024 * 1024;
 export const MANIFEST = 'manifest.json';
