@@ -138,11 +138,23 @@ describe('export from one site and import at another', () => {
     expect((await bApi.get(`/v1/masters/${source.master.name}`)).status).toBe(404);
     expect(await filesOf(imagesB.dir)).toEqual([]);
 
+    // Version 1 alone first: the full bundle then adds version 2 to the name the site has.
+    const name = source.master.name;
+    const first = await run(a, '/v1/exports', {
+      masters: [`${name}@1`],
+      to: { repository: sharedA.name, path: 'bundles/v1' },
+    });
+    expect(first.result.objects.map((o: any) => o.id)).toEqual([source.master.id]);
+    const onlyV1 = await run(bApi, '/v1/imports', importBody('bundles/v1'));
+    expect(onlyV1.result.created.masters).toEqual([`${name}@1`]);
+
     const imported = await run(bApi, '/v1/imports', importBody('bundles/site-a'));
     expect(imported.status, JSON.stringify(imported)).toBe('succeeded');
-    const name = source.master.name;
+    expect(imported.result.skipped).toEqual([
+      { name: `${name}@1`, reason: 'the site has it: same name, version and sha256' },
+    ]);
     expect(imported.result.created).toEqual({
-      masters: [`${name}@1`, `${name}@2`],
+      masters: [`${name}@2`],
       clones: [clone.name],
       machines: [machine.name],
     });
@@ -173,8 +185,10 @@ describe('export from one site and import at another', () => {
     expect(bMachine.credentials ?? {}).toEqual({});
     expect(imported.result.credentialsNeeded).toEqual([{ machine: machine.name, fields: ['password'] }]);
     const bytes = manifest.objects.reduce((n: number, o: any) => n + o.sizeBytes, 0);
+    const took = (op: any) => ((Date.parse(op.updatedAt) - Date.parse(op.createdAt)) / 1000).toFixed(2);
     console.log(
-      `export ${exported.result.seconds.toFixed(2)} s, import copy ${imported.result.seconds.toFixed(2)} s, ${mib(bytes)} MiB in ${manifest.objects.length} objects; operations ${((Date.parse(exported.updatedAt) - Date.parse(exported.createdAt)) / 1000).toFixed(2)} s and ${((Date.parse(imported.updatedAt) - Date.parse(imported.createdAt)) / 1000).toFixed(2)} s`,
+      `export: ${mib(bytes)} MiB in ${manifest.objects.length} objects written in ${exported.result.seconds.toFixed(2)} s (operation ${took(exported)} s); ` +
+        `import: ${mib(bytes)} MiB verified and ${mib(imported.result.copiedBytes)} MiB copied in ${imported.result.seconds.toFixed(2)} s (operation ${took(imported)} s)`,
     );
 
     const again = await run(bApi, '/v1/imports', importBody('bundles/site-a'));
