@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { MANIFEST, type Manifest, PART_BYTES, readManifest } from '../../statemachines/bundle';
 import { BundleDamagedError, BundleExistsError, BundleUnreadableError } from '../errors';
-import { copyImage, describeCopy, discardImage } from './bundle-copy';
+import { describeCopy, discardImage, type Filled, fillPartial, placePartial, resumable } from './bundle-copy';
 import { type BundleIo, bundleIo, manifestOf } from './bundle-io';
 import type { Task, TaskContext } from './context';
 import { PartHasher } from './parts';
@@ -116,13 +116,22 @@ export const bundleVerify: Task<'bundle_verify'> = async (input, ctx) => {
 export const bundleCopy: Task<'bundle_copy'> = async (input, ctx) => {
   const started = Date.now();
   const io = bundleIo(input.bundle, ctx);
+  const n = input.images.length;
+  const filled: Filled[] = [];
+  try {
+    for (const [i, img] of input.images.entries()) {
+      ctx.seen(img.target.repository);
+      filled.push(await fillPartial(io, img, input.partBytes, ctx, (p) => ctx.report(((i + p) / n) * 0.8, 'copy')));
+    }
+  } catch (e) {
+    throw resumable(e, ctx.signal);
+  }
   const images = [];
   for (const [i, img] of input.images.entries()) {
-    ctx.seen(img.target.repository);
-    const copied = await copyImage(io, img, input.partBytes, ctx, (p) =>
-      ctx.report((i + p) / input.images.length, 'copy'),
-    );
-    images.push({ ...(await describeCopy(img.target, ctx)), object: img.object, ...copied });
+    if (!filled[i]!.placed) await placePartial(io, img, input.partBytes, ctx);
+    const { placed: _, ...counts } = filled[i]!;
+    images.push({ ...(await describeCopy(img.target, ctx)), object: img.object, ...counts });
+    ctx.report(0.8 + (0.2 * (i + 1)) / n, 'place');
   }
   return { images, seconds: seconds(started) };
 };

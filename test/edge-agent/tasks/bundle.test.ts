@@ -138,6 +138,48 @@ describe('bundle tasks', () => {
     await expect(bundleVerify({ bundle: bundle() }, ctx)).rejects.toMatchObject({ code: 'bundle_unreadable' });
   });
 
+  it('places no image while any is still being copied, and resumes every partial the failed copy left', async () => {
+    const second = { ...master, id: 'ms-2', path: 'images/ms-2.img', version: 2 };
+    const out = await bundleWrite(
+      {
+        destination: bundle(),
+        header,
+        objects: [master, second].map((entry) => ({ entry, source: { repository: src, path: 'masters/m.img' } })),
+      },
+      ctx,
+    );
+    const images = out.manifest.objects.map((m, i) => ({
+      object: m.id,
+      source: m.path,
+      sizeBytes: m.sizeBytes,
+      sha256: m.sha256,
+      parts: m.parts,
+      target: { repository: dst, path: `masters/web-v${i + 1}.img` },
+    }));
+    const copy = { bundle: bundle(), partBytes: PART_BYTES, images };
+    const inBundle = path.join(src.path, 'bundles/b/images/ms-2.img');
+    const whole = await fs.readFile(inBundle);
+    await fs.truncate(inBundle, 6 * MiB);
+    const imp = as('op-import');
+    await expect(bundleCopy(copy, imp)).rejects.toMatchObject({
+      message: expect.stringMatching(/send the same import again/),
+    });
+    expect(await fs.readdir(path.join(dst.path, 'masters'))).toEqual(
+      ['.encompass-partial-web-v1.img', '.encompass-partial-web-v2.img'].sort(),
+    );
+    await fs.writeFile(inBundle, whole);
+    const again = await bundleCopy(copy, as('op-import-again'));
+    expect(again.images.map((i) => [i.keptBytes, i.copiedBytes])).toEqual([
+      [16 * MiB, 0],
+      // The cut-short copy had 6 MiB: part 0, and part 1 (zeros in the image beyond 1 MiB) match; part 2 is fetched.
+      [2 * PART_BYTES, 16 * MiB - 2 * PART_BYTES],
+    ]);
+    expect(again.images.map((i) => i.sha256)).toEqual([images[0]!.sha256, images[1]!.sha256]);
+    expect(
+      (await fs.readdir(path.join(dst.path, 'masters'))).filter((f) => f.endsWith('.img') && !f.startsWith('.')),
+    ).toEqual(['web-v1.img', 'web-v2.img']);
+  });
+
   it('copies sparsely, keeping the leading parts of a partial that match and fetching the rest', async () => {
     const { copy, m } = await written();
     const partial = path.join(dst.path, 'masters/.encompass-partial-web-v1.img');
