@@ -71,5 +71,27 @@ export function refusal(plan: Plan): { code: string; message: string } | undefin
       code: 'import_conflict',
       message: `names the site already uses: ${refused.map((c) => `${c.kind} ${c.name} (${c.reason})`).join('; ')}; import with onConflict "skip" or "rename", or rename them here first; nothing was imported`,
     };
+  const writes = commitWrites(plan);
+  if (writes > MAX_COMMIT_WRITES)
+    return {
+      code: 'import_too_large',
+      message: `the import would write ${writes} items in its one transaction, more than ${MAX_COMMIT_WRITES}; export fewer masters, clones or machines per bundle (a re-run skips what an earlier import brought)`,
+    };
   return undefined;
+}
+
+/** A transaction holds at most 100 items; the operation, its audit entry and the import record take 3. */
+export const MAX_COMMIT_WRITES = 97;
+
+/** How many items the commit writes: a record and a name per object, a name pointer per master name, a machine per bound clone. */
+export function commitWrites(plan: Plan): number {
+  const masters = plan.masters.filter((m) => m.action === 'create');
+  const clones = plan.clones.filter((c) => c.action === 'create');
+  return (
+    2 * masters.length +
+    new Set(masters.map((m) => m.name)).size +
+    2 * clones.length +
+    clones.filter((c) => c.machine).length +
+    2 * plan.machines.filter((m) => m.action === 'create').length
+  );
 }
