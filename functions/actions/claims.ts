@@ -1,7 +1,8 @@
 /**
  * What claims an image in a repository: a master or clone record (`known`: its image should be there),
  * or work in hand (`pending`: an import, a clone being made, a capture's new master, an orphan being
- * removed, both places of an image being relocated, the images a bundle import copies). An image nothing claims is an orphan.
+ * removed, both places of an image being relocated, the images a bundle import copies). An image
+ * nothing claims is an orphan.
  */
 import { isClaimed } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
