@@ -141,3 +141,33 @@ export class HookFailedError extends AgentError {
     );
   }
 }
+
+/** A bundle (export/import) whose manifest is missing or does not fit statemachines/bundle.ts. */
+export class BundleUnreadableError extends AgentError {
+  constructor(where: string, problems: string[]) {
+    super(
+      'bundle_unreadable',
+      `the bundle at ${where} cannot be read: ${problems.join('; ')}; point the import at a folder an export wrote (it holds manifest.json)`,
+    );
+  }
+}
+
+/** An object of a bundle whose bytes do not match the manifest: nothing of the import is written. */
+export class BundleDamagedError extends AgentError {
+  constructor(object: string, path: string, what: string) {
+    super(
+      'bundle_damaged',
+      `object ${object} (${path}) of the bundle does not match its manifest: ${what}; nothing was imported: export it again or copy the bundle again`,
+    );
+  }
+}
+
+/** An export into a folder that already holds another bundle. */
+export class BundleExistsError extends AgentError {
+  constructor(where: string, other: string) {
+    super(
+      'bundle_exists',
+      `${where} already holds the bundle of export ${other}; export into another folder, or remove that one first`,
+    );
+  }
+}

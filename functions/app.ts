@@ -16,6 +16,7 @@ import { internalRoutes } from './routes/internal';
 import { inventoryRoutes } from './routes/inventory';
 import { operationRoutes } from './routes/operations';
 import { scenarioRoutes } from './routes/scenarios';
+import { transferRoutes } from './routes/transfer';
 
 export const routes: RouteSpec[] = [
   ...operationRoutes,
@@ -23,6 +24,7 @@ export const routes: RouteSpec[] = [
   ...imageRoutes,
   ...scenarioRoutes,
   ...discoveryRoutes,
+  ...transferRoutes,
 ];
 
 /**

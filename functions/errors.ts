@@ -371,3 +371,37 @@ export class NotAnOrphanError extends ConflictError {
     );
   }
 }
+
+// Export and import of a site bundle (functions/transfer/).
+
+/** A master of an export that is not ready, or whose images sit on different sites. */
+export class NotExportableError extends InvalidInputError {
+  override readonly code = 'not_exportable';
+}
+
+/** A bundle folder or S3 bundle that holds no manifest. */
+export class BundleNotFoundError extends ApiError {
+  override readonly status = 404;
+  override readonly code = 'bundle_not_found';
+  constructor(where: string) {
+    super(`no bundle at ${where} (it has no manifest.json); give the id of a finished export, or its S3 key`, {
+      where,
+    });
+  }
+}
+
+/** A manifest that does not fit the bundle schema (statemachines/bundle.ts). */
+export class BundleInvalidError extends InvalidInputError {
+  override readonly code = 'bundle_invalid';
+  constructor(where: string, problems: string[]) {
+    super(`the manifest of the bundle at ${where} is not one an export writes: ${problems.join('; ')}`, { problems });
+  }
+}
+
+/** A repository where a bundle is to be written or read that is not a directory (kind file). */
+export class BundleRepositoryError extends InvalidInputError {
+  override readonly code = 'bundle_repository';
+  constructor(repository: string, why: string) {
+    super(`repository ${repository} cannot hold a bundle: ${why}; use a file repository of the site`, { repository });
+  }
+}

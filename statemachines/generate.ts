@@ -394,6 +394,96 @@ export function deploymentMachine() {
   };
 }
 
+/**
+ * Export and import of a site bundle. An export is one agent task (`bundle_write`) and its commit. An
+ * import verifies every object of the bundle first (`bundle_verify`), then the functions plan it
+ * (`transfer_plan`: a dry run, a refusal or nothing to copy ends the operation there), the agent copies
+ * the images (`bundle_copy`), and the commit writes every record at once. A commit that does not happen
+ * leaves images without records: the agent removes what this operation copied (`bundle_discard`).
+ */
+export function transferMachine() {
+  const discard = {
+    ...agentTask('bundle_discard', 'RecordFailure', '$.plan.copy'),
+    Comment: 'remove the images this import copied: they have no record',
+    ResultPath: '$.discarded',
+    Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.discardError', Next: 'RecordFailure' }],
+  };
+  return {
+    Comment: 'Export or import a site bundle: the agent reads and writes the bundle, the functions record it',
+    StartAt: 'Route',
+    TimeoutSeconds: 3 * AGENT_TIMEOUT_SECONDS + 600,
+    States: {
+      Route: {
+        Type: 'Choice',
+        Comment: 'an export, or an import',
+        Choices: [
+          { Variable: '$.action', StringEquals: 'export', Next: 'Export' },
+          { Variable: '$.action', StringEquals: 'import', Next: 'Verify' },
+        ],
+        Default: 'UnknownAction',
+      },
+      UnknownAction: {
+        Type: 'Pass',
+        Result: { Error: 'UnknownAction', Cause: 'the action is neither export nor import' },
+        ResultPath: '$.error',
+        Next: 'RecordFailure',
+      },
+      Export: agentTask('bundle_write', 'Commit'),
+      Verify: {
+        ...agentTask('bundle_verify', 'Plan'),
+        Comment: 'check every object of the bundle before anything is written',
+      },
+      Plan: {
+        Type: 'Task',
+        Comment: 'the functions plan the import from the verified manifest',
+        Resource: '${StepsFunctionArn}',
+        Parameters: {
+          step: 'transfer_plan',
+          'operation.$': '$.operation',
+          'bundle.$': '$.input.bundle',
+          'outcome.$': '$.outcome',
+        },
+        ResultPath: '$.plan',
+        TimeoutSeconds: 60,
+        Retry: stepsRetry,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
+        Next: 'Planned',
+      },
+      Planned: {
+        Type: 'Choice',
+        Comment: 'a plan that ended the operation (dry run, refusal, nothing to copy) stops here',
+        Choices: [{ Variable: '$.plan.copy', IsPresent: true, Next: 'Copy' }],
+        Default: 'Done',
+      },
+      Copy: agentTask('bundle_copy', 'Commit', '$.plan.copy'),
+      ...tail,
+      Commit: {
+        ...tail.Commit,
+        ResultPath: '$.committed',
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Discard' }],
+        End: undefined,
+        Next: 'Committed',
+      },
+      Committed: {
+        Type: 'Choice',
+        Comment: 'the functions may have refused the outcome: the operation then failed',
+        Choices: [
+          {
+            And: [
+              { Variable: '$.committed.status', StringEquals: 'failed' },
+              { Variable: '$.plan.copy', IsPresent: true },
+            ],
+            Next: 'Discard',
+          },
+        ],
+        Default: 'Done',
+      },
+      Discard: discard,
+      Done: { Type: 'Succeed' },
+    },
+  };
+}
+
 export const machines = {
   // An import that pulled its image (an upload) discards it; an image that sat in the repository stays.
   import: () =>
@@ -406,6 +496,7 @@ export const machines = {
   repository: repositoryMachine,
   machine: machineMachine,
   deployment: deploymentMachine,
+  transfer: transferMachine,
 };
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

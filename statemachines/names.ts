@@ -2,7 +2,7 @@
  * Names and ARNs of the Step Functions resources that belong to a site: the functions start the
  * workflows, the agent polls the activity, the CDK app and the local stack create both.
  */
-export const workflows = ['import', 'clone', 'transition', 'repository', 'machine', 'deployment'] as const;
+export const workflows = ['import', 'clone', 'transition', 'repository', 'machine', 'deployment', 'transfer'] as const;
 export type Workflow = (typeof workflows)[number];
 
 /** Where the resources live: an AWS region and account (the local stack uses fixed ones). */

@@ -4,6 +4,7 @@
  * the states that send these; the functions check them against this schema.
  */
 import { z } from 'zod';
+import { bundleLocation } from './tasks';
 
 export const stepError = z.object({ Error: z.string().optional(), Cause: z.string().optional() });
 
@@ -24,6 +25,16 @@ export const stepInput = z.discriminatedUnion('step', [
     operation: z.string().min(1),
     deployment: z.string().min(1),
     mode: deploymentMode,
+  }),
+  /**
+   * Plans an import from its verified bundle (the `bundle_verify` outcome); answers `{copy}`, the
+   * `bundle_copy` input, or `{ended}` when the plan ended the operation (a dry run, a refusal, nothing to copy).
+   */
+  z.object({
+    step: z.literal('transfer_plan'),
+    operation: z.string().min(1),
+    bundle: bundleLocation,
+    outcome: z.unknown(),
   }),
   z.object({ step: z.literal('commit'), operation: z.string().min(1), outcome: z.unknown().optional() }),
   /**

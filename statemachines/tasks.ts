@@ -10,6 +10,7 @@
  *   slots on the agent (`slot(input)` names the repository); machine tasks take none.
  */
 import { z } from 'zod';
+import { bundlePath, MAX_BUNDLE_OBJECTS, manifest } from './bundle';
 import { documentSource } from './customization';
 import { discoverOutcome, knownDigest, MAX_SEEDS, seedRef } from './discovery';
 import { secretRefSchema } from './secrets';
@@ -140,6 +141,30 @@ export const healthCheck = z.discriminatedUnion('kind', [
 ]);
 export type HealthCheck = z.infer<typeof healthCheck>;
 
+/** Where a bundle is: a folder of a file repository, or S3 objects reached by presigned URLs (by bundle path). */
+export const bundleLocation = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('file'), repository: repositoryRef, path: id }),
+  z.object({ kind: z.literal('s3'), urls: z.record(z.string(), z.string().url()) }),
+]);
+
+/** The images an import copies: each from its bundle path, checked part by part, to its place. */
+const bundleCopy = z.object({
+  bundle: bundleLocation,
+  partBytes: z.number().int().min(1024),
+  images: z
+    .array(
+      z.object({
+        object: id,
+        source: bundlePath,
+        sizeBytes: count,
+        sha256: imageFacts.shape.sha256,
+        parts: z.array(imageFacts.shape.sha256),
+        target: imageRef,
+      }),
+    )
+    .max(MAX_BUNDLE_OBJECTS),
+});
+
 const range = { from: count, to: count };
 const onMachine = z.object({ image: imageRef, machine: machineRef });
 
@@ -259,6 +284,56 @@ export const taskContracts = {
     }),
     outcome: discoverOutcome,
   }),
+  bundle_write: contract({
+    doc: 'write an export bundle: each image and metadata document hashed by parts, then manifest.json last',
+    input: z.object({
+      destination: bundleLocation,
+      /** The manifest without its objects' sizes and hashes, which the agent fills in as it writes them. */
+      header: manifest.omit({ objects: true, partBytes: true }),
+      objects: z
+        .array(
+          z.object({
+            /** The manifest entry but for `sizeBytes`, `sha256`, `parts` (and an image's facts). */
+            entry: z.looseObject({ kind: id, id, path: bundlePath }),
+            /** An image to copy in, or a JSON document's text. */
+            source: imageRef.optional(),
+            content: z.string().optional(),
+          }),
+        )
+        .max(MAX_BUNDLE_OBJECTS),
+    }),
+    outcome: z.looseObject({ manifest, bytes: count, seconds: z.number().nonnegative() }),
+    slot: (i) => (i.destination.kind === 'file' ? i.destination.repository.id : undefined),
+  }),
+  bundle_verify: contract({
+    doc: "read a bundle's manifest and check every object's parts against it; nothing is written",
+    input: z.object({ bundle: bundleLocation }),
+    outcome: z.looseObject({
+      manifest,
+      /** The metadata documents' text, by bundle path. */
+      documents: z.record(z.string(), z.string()),
+      bytes: count,
+      seconds: z.number().nonnegative(),
+    }),
+    slot: (i) => (i.bundle.kind === 'file' ? i.bundle.repository.id : undefined),
+  }),
+  bundle_copy: contract({
+    doc: "copy a bundle's images into their repositories, part by part, keeping the parts an interrupted copy already has that match",
+    input: bundleCopy,
+    outcome: z.looseObject({
+      images: z.array(
+        z.looseObject({ ...imageFacts.shape, object: id, path: id, filesystem, copiedBytes: count, keptBytes: count }),
+      ),
+      seconds: z.number().nonnegative(),
+    }),
+    slot: (i) => i.images[0]?.target.repository.id,
+  }),
+  bundle_discard: contract({
+    doc: 'remove the images a bundle_copy of this operation made (and their partials); others stay',
+    input: bundleCopy,
+    outcome: z.looseObject({ removed: z.array(id) }),
+    slot: (i) => i.images[0]?.target.repository.id,
+  }),
   check: contract({
     doc: 'compare a repository with its records: remove stray temp output, find images no record names, and records whose image is gone',
     input: z.object({
@@ -290,6 +365,7 @@ export type AppliedChange = z.infer<typeof appliedChange>;
 export type Filesystem = z.infer<typeof filesystem>;
 export type DiskRef = z.infer<typeof diskRef>;
 export type StoredImage = z.infer<typeof storedImage>;
+export type BundleLocation = z.infer<typeof bundleLocation>;
 export type SeedInput = TaskInput<'discover'>['seeds'][number];
 
 export const taskNames = Object.keys(taskContracts) as TaskName[];

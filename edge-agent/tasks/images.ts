@@ -6,7 +6,7 @@ import type { Drivers } from '../registry';
 import type { ImageInput, Task, TaskContext } from './context';
 import { pullInto } from './pull';
 
-async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, step: string) {
+export async function describe(drivers: Drivers, img: ImageInput, ctx: TaskContext, step: string) {
   const storage = drivers.storage(img.repository.kind);
   const abs = await storage.resolve(img.repository, img.path, true);
   const info = await storage.inspect(img.repository, img.path, {

@@ -3,6 +3,7 @@
  * every contract in statemachines/tasks.ts: a task without an implementation does not compile.
  */
 import type { TaskName } from '../../statemachines/tasks';
+import { bundleCopy, bundleDiscard, bundleVerify, bundleWrite } from './bundle';
 import { checkRepository } from './check';
 import type { Task } from './context';
 import { customize, rollback } from './customize';
@@ -24,6 +25,10 @@ export const tasks: { [T in TaskName]: Task<T> } = {
   capture: captureImage,
   relocate: relocateImage,
   destroy: destroyImage,
+  bundle_write: bundleWrite,
+  bundle_verify: bundleVerify,
+  bundle_copy: bundleCopy,
+  bundle_discard: bundleDiscard,
   check: checkRepository,
   discover,
   health,

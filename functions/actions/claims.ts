@@ -1,7 +1,8 @@
 /**
  * What claims an image in a repository: a master or clone record (`known`: its image should be there),
  * or work in hand (`pending`: an import, a clone being made, a capture's new master, an orphan being
- * removed, both places of an image being relocated). An image nothing claims is an orphan.
+ * removed, both places of an image being relocated, the images a bundle import copies). An image
+ * nothing claims is an orphan.
  */
 import { isClaimed } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
@@ -9,6 +10,7 @@ import { captureTarget } from '../events/capture';
 import type { RelocatePlan } from '../events/relocate';
 import type { Repository } from '../store/records';
 import type { MissingImage } from '../store/repository-checks';
+import { importTargets } from '../transfer/claims';
 
 export interface Claims {
   /** Images that records name, with the record naming each. */
@@ -43,6 +45,7 @@ export async function claimsOf(deps: Deps, repo: Repository): Promise<Claims> {
     if (op.kind === 'relocate')
       for (const end of Object.values(op.request as unknown as RelocatePlan))
         if (end.repository === repo.id) pending.set(end.path, op.id);
+    for (const path of await importTargets(deps, op, repo.id)) pending.set(path, op.id);
   }
   return { known, pending };
 }

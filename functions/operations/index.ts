@@ -3,6 +3,7 @@ import { isEvent } from '../../statemachines/lifecycle';
 import { discoveryKind } from '../discovery/commit';
 import { powerCorrectKind } from '../discovery/power';
 import type { Operation } from '../store/records';
+import { bundleImportKind, exportKind } from '../transfer/commit';
 import { checkKind, removeOrphanKind } from './check';
 import { cloneKind } from './clone';
 import { deploymentDeleteKind, deploymentKind, finalizedKind, preparedKind, rolledBackKind } from './deployment';
@@ -29,6 +30,8 @@ const kinds: Record<string, OperationKind> = {
   service_update_rollback: rolledBackKind,
   service_update_finalize: finalizedKind,
   deployment_delete: deploymentDeleteKind,
+  export: exportKind,
+  bundle_import: bundleImportKind,
 };
 
 export function kindOf(op: Operation): OperationKind {

@@ -12,6 +12,8 @@ export const prefixes = {
   deployment: 'dp',
   discovery: 'ds',
   conflict: 'cf',
+  export: 'ex',
+  import: 'im',
 } as const;
 
 export type Kind = keyof typeof prefixes;

@@ -123,6 +123,8 @@ export interface Master extends Base, Partial<ImageFacts> {
   filesystem?: Filesystem;
   parent?: string;
   sourceClone?: string;
+  /** A master an import brought: the site and export it came from, and its id there. */
+  importedFrom?: { site: string; export: string; master: string };
   profile: Profile;
   requirements: Requirements;
   customization: CustomizationItem[];

@@ -28,6 +28,7 @@ import {
   workflows,
 } from '../../statemachines/names';
 import repositoryAsl from '../../statemachines/repository.asl.json';
+import transferAsl from '../../statemachines/transfer.asl.json';
 import transitionAsl from '../../statemachines/transition.asl.json';
 import type { Config } from '../config';
 
@@ -38,6 +39,7 @@ const definitions: Record<Workflow, unknown> = {
   repository: repositoryAsl,
   machine: machineAsl,
   deployment: deploymentAsl,
+  transfer: transferAsl,
 };
 
 export function sfnClient(config: Config): SFNClient {

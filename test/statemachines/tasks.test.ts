@@ -5,10 +5,18 @@ import { checkEnvelope, checkInput, checkOutcome, slotOf, taskContracts, taskNam
 
 const repository = { id: 'rp-1', kind: 'file', path: '/srv/images' };
 const image = { repository, path: 'clones/web-1.img' };
+const copied = {
+  object: 'ms-1',
+  source: 'images/ms-1.img',
+  sizeBytes: 1,
+  sha256: 'a'.repeat(64),
+  parts: ['a'.repeat(64)],
+  target: { repository: { ...repository, id: 'rp-2' }, path: 'masters/a-v1.img' },
+};
 const machine = { id: 'mc-1', name: 'blade-1', kind: 'ipmi', identity: {}, settings: {} };
 
 describe('task contracts', () => {
-  it('cover every agent task of the lifecycle table, import, clone, the repository check, discovery and the machine work', () => {
+  it('cover every agent task of the lifecycle table, import, clone, the repository check, discovery, the machine work and site bundles', () => {
     const used = new Set([
       ...transitions.flatMap((t) => (t.task ? [t.task] : [])),
       'import',
@@ -17,6 +25,10 @@ describe('task contracts', () => {
       'health',
       'hook',
       'discover',
+      'bundle_write',
+      'bundle_verify',
+      'bundle_copy',
+      'bundle_discard',
     ]);
     expect([...used].sort()).toEqual([...taskNames].sort());
   });
@@ -49,6 +61,22 @@ describe('task contracts', () => {
       health: { machine, check: { kind: 'tcp', host: '127.0.0.1', port: 22 } },
       hook: { hook: 'apply-update', image },
       discover: { seeds: [{ kind: 'storage', address: 'rp-1', repository }] },
+      bundle_write: {
+        destination: { kind: 'file', repository, path: 'exports/a' },
+        header: {
+          format: 'encompass-bundle',
+          version: 1,
+          export: 'ex-1',
+          exportedAt: '2026-01-01T00:00:00Z',
+          site: { name: 'local' },
+          algorithm: 'sha256',
+          credentials: 'not included',
+        },
+        objects: [],
+      },
+      bundle_verify: { bundle: { kind: 's3', urls: { 'manifest.json': 'http://127.0.0.1:9000/b/m' } } },
+      bundle_copy: { bundle: { kind: 'file', repository, path: 'exports/a' }, partBytes: 4096, images: [copied] },
+      bundle_discard: { bundle: { kind: 'file', repository, path: 'exports/a' }, partBytes: 4096, images: [copied] },
     } as const;
     const slots = Object.fromEntries(
       taskNames.map((t) => {
@@ -73,6 +101,10 @@ describe('task contracts', () => {
       health: null,
       hook: 'rp-1',
       discover: null,
+      bundle_write: 'rp-1',
+      bundle_verify: null,
+      bundle_copy: 'rp-2',
+      bundle_discard: 'rp-2',
     });
   });
 
