@@ -7,6 +7,7 @@ import type { CloneObject, Manifest, MasterObject } from '../../statemachines/bu
 import { machinesDocument } from '../../statemachines/bundle';
 import { repoRef } from '../actions/views';
 import type { Deps } from '../deps';
+import { stateOf } from '../scenarios/machine-state';
 import { newId } from '../store/ids';
 import type { Repository } from '../store/records';
 import type { Plan, PlannedMaster } from './plan-shape';
@@ -186,7 +187,7 @@ class Planner {
     if (repo) this.copy(o, repo, path);
   }
 
-  /** The site's machine a clone is bound to: only a rebinding target that carries no clone. */
+  /** The site's machine a clone is bound to: only a rebinding target that is ready and carries no clone. */
   private async bind(clone: string, source: string): Promise<string | undefined> {
     const target = this.rec.rebinding.machines[source];
     const m = target ? await this.deps.machines.find(target) : undefined;
@@ -194,7 +195,9 @@ class Planner {
       ? `no rebinding target for machine ${source}`
       : m.clone
         ? `machine ${m.name} carries clone ${m.clone}`
-        : undefined;
+        : stateOf(m) !== 'ready'
+          ? `machine ${m.name} is ${stateOf(m)}`
+          : undefined;
     if (!reason && !this.plan.clones.some((c) => c.machine === m!.id)) return m!.id;
     if (!m) this.plan.missing.push({ kind: 'machine', name: source, neededBy: `clone ${clone}` });
     this.plan.unassigned.push({
