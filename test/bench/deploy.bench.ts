@@ -153,9 +153,9 @@ async function qemuPart(api: Api, qemu: QemuMachineDriver, repoDir: string, kit:
       site: 'local',
       kind: 'qemu',
       cpus: 1,
-      memoryMiB: 256,
+      memoryMiB: 512,
       identity: { macs: [`52:54:00:00:02:${String(i).padStart(2, '0')}`] },
-      settings: { kernel: kit.kernel, initrd: kit.initrd, memoryMiB: 256, bootTimeoutSeconds: 300 },
+      settings: { kernel: kit.kernel, initrd: kit.initrd, memoryMiB: 512, bootTimeoutSeconds: 300 },
     });
     if (m.status !== 201) throw new Error(JSON.stringify(m.body));
     machines.push(machineRef.parse(m.body));

@@ -145,13 +145,13 @@ describe('a clone migrates VM → blade → VM over iSCSI, with no copy of its i
       site: 'local',
       kind: 'qemu',
       cpus: 1,
-      memoryMiB: 256,
+      memoryMiB: 512,
       identity: {
         macs: ['52:54:00:00:00:31'],
         uuid: '6a1f3c2e-0b4d-4e5f-8a9b-0c1d2e3f4a5b',
         initiatorName: `${IQN}:${unique('vm')}`,
       },
-      settings: { kernel, initrd, append: APPEND, memoryMiB: 256, bootTimeoutSeconds: 240 },
+      settings: { kernel, initrd, append: APPEND, memoryMiB: 512, bootTimeoutSeconds: 240 },
     });
     expect(vmReply.status, JSON.stringify(vmReply.body)).toBe(201);
     vm = vmReply.body;
@@ -162,7 +162,7 @@ describe('a clone migrates VM → blade → VM over iSCSI, with no copy of its i
       site: 'local',
       kind: 'ipmi',
       cpus: 1,
-      memoryMiB: 256,
+      memoryMiB: 512,
       identity: { uuid: blade.uuid, serial: blade.serial, initiatorName: `${IQN}:${unique('blade')}` },
       settings: {
         host: blade.host,
@@ -273,7 +273,7 @@ describe('a clone migrates VM → blade → VM over iSCSI, with no copy of its i
       kernel: vm.settings.kernel,
       initrd: vm.settings.initrd,
       append: APPEND,
-      memoryMiB: 256,
+      memoryMiB: 512,
       consoleLog: blade!.consoleLog,
       bmcPort: blade!.vmPort,
       pidFile: bladePidFile,

@@ -87,9 +87,9 @@ describe('a service update on qemu machines rolls a new version out and back, ea
         site: 'local',
         kind: 'qemu',
         cpus: 1,
-        memoryMiB: 256,
+        memoryMiB: 512,
         identity: { macs: [`52:54:00:00:01:0${i}`] },
-        settings: { kernel, initrd, memoryMiB: 256, bootTimeoutSeconds: 240, powerOffGraceSeconds: 30 },
+        settings: { kernel, initrd, memoryMiB: 512, bootTimeoutSeconds: 240, powerOffGraceSeconds: 30 },
       });
       expect(m.status, JSON.stringify(m.body)).toBe(201);
       machines.push(machineRef.parse(m.body));

@@ -99,12 +99,12 @@ describe('two customized clones boot on qemu machines, one through iSCSI', () =>
           site: 'local',
           kind: 'qemu',
           cpus: 1,
-          memoryMiB: 256,
+          memoryMiB: 512,
           identity: {
             macs: [`52:54:00:00:00:0${onIscsi ? '2' : '1'}`],
             ...(onIscsi ? { initiatorName: `iqn.2026-11.io.encompass.test:${hostname}` } : {}),
           },
-          settings: { kernel, initrd, memoryMiB: 256, bootTimeoutSeconds: 240 },
+          settings: { kernel, initrd, memoryMiB: 512, bootTimeoutSeconds: 240 },
         })
       ).body;
       made.push({ clone: name, machine });

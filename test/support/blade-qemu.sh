@@ -25,7 +25,7 @@ fi
 # qemu splits option values at commas; a doubled comma is a literal one.
 opt() { printf '%s' "$1" | sed 's/,/,,/g'; }
 echo "blade firmware: booting iscsi://$BLADE_PORTAL/$BLADE_TARGET/$BLADE_LUN as $BLADE_INITIATOR" >>"$BLADE_CONSOLE"
-set -- -name guest=blade -accel tcg -m "${BLADE_MEMORY_MIB:-256}" -smp 1 -nodefaults -display none -no-reboot \
+set -- -name guest=blade -accel tcg -m "${BLADE_MEMORY_MIB:-512}" -smp 1 -nodefaults -display none -no-reboot \
   -kernel "$BLADE_KERNEL" -initrd "$BLADE_INITRD" -append "$BLADE_APPEND" \
   -drive "driver=iscsi,transport=tcp,portal=$(opt "$BLADE_PORTAL"),target=$(opt "$BLADE_TARGET"),lun=$BLADE_LUN,initiator-name=$(opt "$BLADE_INITIATOR"),if=virtio" \
   -chardev "file,id=console,path=$(opt "$BLADE_CONSOLE"),append=on" -serial chardev:console \

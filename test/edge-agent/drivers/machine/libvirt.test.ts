@@ -131,7 +131,7 @@ describe('libvirt machine driver', () => {
       vm({
         kernel: `/boot/${kernel}`,
         cmdline: 'console=ttyS0 panic=-1',
-        memoryMiB: 256,
+        memoryMiB: 512,
         consoleLog,
         bootMarker: 'Linux version',
         bootTimeoutSeconds: 90,
