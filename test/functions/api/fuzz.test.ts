@@ -158,9 +158,10 @@ async function snapshot(r: RouteSpec, body: Body, since: string) {
     writes ? deps.audit.list({ limit: 20 }) : { items: [] },
     r.path.startsWith('/v1/tokens') ? deps.tokens.list() : [],
   ]);
-  // The site's real agent keeps its heartbeat fresh meanwhile.
+  // The site's real agent keeps its heartbeat fresh meanwhile, and its discovery schedule runs (and
+  // the discovery suite sets it) on its own.
   const site = records[recordKey('site', fx.site.id).pk];
-  if (site) for (const k of ['agent', 'rev', 'updatedAt']) delete site[k];
+  if (site) for (const k of ['agent', 'discovery', 'rev', 'updatedAt']) delete site[k];
   const ours = (actor: string, at: string) => fx.actors.has(actor) && at >= since;
   return {
     records,
