@@ -11,6 +11,7 @@
  *   identifier seen on two live machines of one run (a duplicate, itself a conflict).
  */
 import type { MachineObservation, ObservedIdentifiers } from '../../statemachines/discovery';
+import { parseMac as normalizeMac, normalizeUuid } from '../../statemachines/identity';
 import type { Machine } from '../store/records';
 import type { DiscoverySettings } from './settings';
 
@@ -21,25 +22,12 @@ export interface Identifier {
   value: string;
 }
 
-/** `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `AABBCCDDEEFF` → `aa:bb:cc:dd:ee:ff`; undefined for anything else. */
-export function normalizeMac(mac: string | undefined): string | undefined {
-  const text = (mac ?? '').trim();
-  if (!/^[0-9a-f:.\-\s]+$/i.test(text)) return undefined;
-  const hex = text.toLowerCase().replace(/[^0-9a-f]/g, '');
-  return hex.length === 12 ? hex.match(/../g)!.join(':') : undefined;
-}
+export { normalizeUuid, parseMac as normalizeMac } from '../../statemachines/identity';
 
 /** A MAC that names one NIC in the world: not multicast, not locally administered (VMs, bonds), not all zero. */
 export function isEvidenceMac(mac: string): boolean {
   const first = Number.parseInt(mac.slice(0, 2), 16);
   return (first & 0x03) === 0 && mac !== '00:00:00:00:00:00';
-}
-
-/** A UUID lower case with dashes; undefined for an empty, all-zero or all-F one (firmware left it unset). */
-export function normalizeUuid(uuid: string | undefined): string | undefined {
-  const hex = (uuid ?? '').toLowerCase().replace(/[^0-9a-f]/g, '');
-  if (hex.length !== 32 || /^0+$/.test(hex) || /^f+$/.test(hex)) return undefined;
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 const text = (s: string | undefined) => {
