@@ -24,6 +24,8 @@ export const repositoryRef = z.object({
   kind: id,
   path: id,
   settings: z.record(z.string(), z.unknown()).optional(),
+  /** A host-local repository: the host whose agent reaches it (the task is routed to that agent). */
+  host: id.optional(),
 });
 
 /** An image: a repository and a path inside it. */
@@ -50,6 +52,8 @@ export const machineRef = z.object({
   }),
   settings: z.record(z.string(), z.unknown()),
   credentials: z.record(z.string(), secretRefSchema).optional(),
+  /** The host whose agent reaches the machine (the task is routed to that agent). */
+  host: id.optional(),
 });
 
 /** How a machine reaches an image: a file on the agent's host, or an iSCSI LUN. */

@@ -45,4 +45,10 @@ export async function masterView(deps: Deps, m: Master) {
 }
 
 /** A repository as the agent needs it in a task. */
-export const repoRef = (r: Repository) => ({ id: r.id, kind: r.kind, path: r.path, settings: r.settings ?? {} });
+export const repoRef = (r: Repository) => ({
+  id: r.id,
+  kind: r.kind,
+  path: r.path,
+  settings: r.settings ?? {},
+  ...(r.host ? { host: r.host } : {}),
+});

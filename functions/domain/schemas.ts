@@ -55,6 +55,29 @@ export const items = z
     }),
   );
 
+/**
+ * Host names: the host an agent runs on. With its site they name the host's own activity and state
+ * machines (`encompass-<site>.<host>-transition`, 80 characters at most).
+ */
+export const HOST_RULE = 'host names are 1-18 lower-case letters, digits or "-", starting with a letter or digit';
+export const hostName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,17}$/, HOST_RULE);
+
+/** Fabrics: what a machine is cabled to and a repository is served on (an iSCSI VLAN, a NAS network). */
+const fabric = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/, 'a fabric is 1-63 letters, digits, . _ : -');
+
+/**
+ * Which machines can reach a repository. Absent: every machine of its site (a host-local repository:
+ * the machines on its host). Given: a machine reaches it when it is named in `machines`, runs on one of
+ * `hosts`, or is on one of `fabrics`.
+ */
+const reach = z
+  .object({
+    machines: z.array(ref).max(500).optional(),
+    hosts: z.array(hostName).max(100).optional(),
+    fabrics: z.array(fabric).max(32).optional(),
+  })
+  .strict();
+
 /** Site names go into state machine names (80 characters at most): `encompass-<site>-transition`. */
 export const createSite = z
   .object({
@@ -72,6 +95,14 @@ export const createRepository = z
     description: z.string().max(2000).optional(),
     /** iscsi: `{portal: "host:port", iqnPrefix: "iqn.YYYY-MM.reverse.domain", controlPort?, manageTarget?}` */
     settings: settings().optional(),
+    /** Host-local: only the agent on this host reaches it. Absent: shared, reached by the site's agents. */
+    host: hostName.optional(),
+    reach: reach.optional(),
+    /** How many clones a deployment's tree makes from one image of this repository at once (its fan-out). */
+    limits: z
+      .object({ clonesPerSource: z.number().int().min(1).max(1024).optional() })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine(
@@ -133,6 +164,10 @@ export const machineFields = z
       .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,62}$/, 'a tag is 1-63 letters, digits, . _ : / -'))
       .max(32)
       .optional(),
+    /** The host whose agent reaches it (its hypervisor, or the agent next to its BMC). Absent: any agent of its site. */
+    host: hostName.optional(),
+    /** The storage fabrics it is on, matched against repositories' `reach.fabrics`. */
+    fabrics: z.array(fabric).max(32).optional(),
   })
   .strict();
 

@@ -17,7 +17,15 @@ export const machineRef = (m: Machine): MachineRef => {
   const credentials = m.credentials ?? {};
   const value = Object.keys(credentials).find((key) => !isSecretRef(credentials[key]));
   if (value !== undefined) throw new CredentialNotStoredError(m.name, value);
-  return { id: m.id, name: m.name, kind: m.kind, identity: m.identity, settings: m.settings, credentials };
+  return {
+    id: m.id,
+    name: m.name,
+    kind: m.kind,
+    identity: m.identity,
+    settings: m.settings,
+    credentials,
+    ...(m.host ? { host: m.host } : {}),
+  };
 };
 
 async function onMachine({ deps, clone, image }: Accepting, check?: (m: Machine) => void) {

@@ -48,6 +48,11 @@ export interface Repository extends Base {
   path: string;
   description?: string;
   settings?: Record<string, unknown>;
+  /** Host-local: only the agent on this host reaches it. Absent: shared by the site's agents. */
+  host?: string;
+  /** Which machines can reach it (absent: every machine of the site, or of its host). */
+  reach?: { machines?: string[]; hosts?: string[]; fabrics?: string[] };
+  limits?: { clonesPerSource?: number };
 }
 
 export interface MachineIdentity {
@@ -83,6 +88,10 @@ export interface Machine extends Base {
   standby?: string;
   /** The clones it was bound to, oldest first (at most MACHINE_HISTORY): from assign to unassign. */
   history?: { clone: string; cloneName: string; from: string; to?: string; operation: string }[];
+  /** The host whose agent reaches it; absent: any agent of its site. */
+  host?: string;
+  /** The storage fabrics it is on (a repository's `reach.fabrics`). */
+  fabrics?: string[];
   /** What the last discovery that saw it reported (functions/discovery/). */
   inventory?: MachineInventory;
   /** How discoveries that should have seen it went: runs in a row without it, and what it was before `missing`. */
