@@ -1,6 +1,7 @@
 /**
- * The edge agent: long-polls its site's activity, runs each task with heartbeats, and answers
- * with the task's outcome. Tasks are idempotent by operation id (see journal.ts).
+ * The edge agent: long-polls its site's activity and its host's (statemachines/names.ts lanes), runs
+ * each task with heartbeats, and answers with the task's outcome. Tasks are idempotent by operation id
+ * (see journal.ts), so a task another agent of the site started before it died is taken over safely.
  */
 
 import { mkdir } from 'node:fs/promises';
@@ -14,12 +15,12 @@ import {
   SendTaskSuccessCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { activityArn } from '../statemachines/names';
+import { activityArn, laneOf } from '../statemachines/names';
 import { checkEnvelope, undoInput, undoOf } from '../statemachines/tasks';
 import type { AgentConfig } from './config';
 import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
-import { failureOf, MalformedTaskError, ResumedTooOftenError } from './errors';
+import { failureOf, MalformedTaskError, NotReachedError, ResumedTooOftenError } from './errors';
 import { ExportBook } from './exports';
 import { type Delivery, Journal, type JournalEntry } from './journal';
 import { KeyedSemaphore } from './queue';
@@ -60,7 +61,8 @@ export class Agent {
   private loops: Promise<void>[] = [];
   private remembering: Promise<unknown> = Promise.resolve();
   private aliveTimer?: NodeJS.Timeout;
-  readonly activityArn: string;
+  /** The site's activity (work any agent of the site can do) and its host's (work only it can). */
+  readonly activityArns: string[];
 
   constructor(
     private readonly config: AgentConfig,
@@ -73,7 +75,7 @@ export class Agent {
       // GetActivityTask holds the request for up to 60 s.
       requestHandler: { requestTimeout: 70_000 },
     });
-    this.activityArn = activityArn(config, config.site);
+    this.activityArns = [laneOf(config.site), laneOf(config.site, config.host)].map((l) => activityArn(config, l));
     this.journal = new Journal(join(config.stateDir, 'journal'));
     this.drivers = createDrivers({ stateDir: config.stateDir, ...config.drivers });
     this.plane = new ControlPlane(config, log);
@@ -89,9 +91,9 @@ export class Agent {
     await this.resume();
     const startedAt = new Date().toISOString();
     const alive = () =>
-      void this.plane.alive({
+      this.plane.alive(this.config.host, {
         version: AGENT_VERSION,
-        host: hostname(),
+        machine: hostname(),
         startedAt,
         slots: this.config.concurrency,
         hooks: Object.entries(this.config.hooks ?? {}).map(([name, h]) => ({
@@ -99,11 +101,17 @@ export class Agent {
           on: h.on,
           ...(h.doc ? { doc: h.doc } : {}),
         })),
+        ...(this.config.repositories ? { repositories: this.config.repositories } : {}),
       });
-    alive();
+    // The first report creates the host's lane, which the loops then poll.
+    await alive();
     this.aliveTimer = setInterval(alive, 10_000);
-    this.loops = Array.from({ length: POLLERS }, (_, i) => this.pollLoop(`${hostname()}-${process.pid}-${i}`));
-    this.log(`polling ${this.activityArn}; ${this.config.concurrency} storage tasks per repository at once`);
+    this.loops = this.activityArns.flatMap((arn, lane) =>
+      Array.from({ length: POLLERS }, (_, i) => this.pollLoop(arn, `${this.config.host}-${process.pid}-${lane}${i}`)),
+    );
+    this.log(
+      `polling ${this.activityArns.join(' and ')} as host ${this.config.host}; ${this.config.concurrency} storage tasks per repository at once`,
+    );
   }
 
   /**
@@ -161,11 +169,28 @@ export class Agent {
     return next;
   }
 
-  private async pollLoop(workerName: string): Promise<void> {
+  /** The first shared repository of a task that this agent's configuration says it does not reach. */
+  private unreached(input: unknown): string | undefined {
+    const shared = this.config.repositories?.shared;
+    if (!shared) return undefined;
+    const refs: { id?: unknown; name?: unknown; host?: unknown }[] = [];
+    const walk = (v: unknown, key?: string) => {
+      if (Array.isArray(v)) for (const x of v) walk(x, key);
+      else if (v && typeof v === 'object') {
+        if (key === 'repository') refs.push(v as (typeof refs)[number]);
+        for (const [k, x] of Object.entries(v)) walk(x, k);
+      }
+    };
+    walk(input);
+    const miss = refs.find((r) => r.host === undefined && !shared.some((x) => x === r.id || x === r.name));
+    return miss ? String(miss.name ?? miss.id) : undefined;
+  }
+
+  private async pollLoop(activityArn: string, workerName: string): Promise<void> {
     let backoff = 1000;
     while (!this.stopping.signal.aborted) {
       try {
-        const out = await this.sfn.send(new GetActivityTaskCommand({ activityArn: this.activityArn, workerName }), {
+        const out = await this.sfn.send(new GetActivityTaskCommand({ activityArn, workerName }), {
           abortSignal: this.stopping.signal,
         });
         backoff = 1000;
@@ -174,6 +199,11 @@ export class Agent {
         if (!envelope.ok) {
           const { field, problem } = envelope.violation;
           await this.refuse(out.taskToken, new MalformedTaskError('(unreadable)', field, problem));
+          continue;
+        }
+        const unreached = this.unreached(envelope.value.input);
+        if (unreached) {
+          await this.refuse(out.taskToken, new NotReachedError(envelope.value.task, unreached, this.config.host));
           continue;
         }
         this.track(this.handle({ taskToken: out.taskToken, ...envelope.value }));

@@ -1,10 +1,21 @@
 /** The agent's configuration: a JSON file (`--config`), with environment overrides. */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { HEARTBEAT_INTERVAL_SECONDS, HEARTBEAT_SECONDS } from '../statemachines/constants';
 import { ConfigError } from './errors';
 
 export interface AgentConfig {
   site: string;
+  /**
+   * The host it runs on (1-18 lower-case letters, digits, "-"); default: this machine's host name, so
+   * cut. Work on the host's local repositories and its machines comes to this agent only.
+   */
+  host: string;
+  /**
+   * The shared repositories (names or ids) it reaches; absent: every shared repository of its site.
+   * A task on another one is handed back for another agent of the site.
+   */
+  repositories?: { shared?: string[] };
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:8787 */
   api: string;
   /** An `agent` token for this site. */
@@ -50,6 +61,17 @@ export interface HookConfig {
 }
 
 const HOOK_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const HOST = /^[a-z0-9][a-z0-9-]{0,17}$/;
+
+/** A machine's host name as a host of the site: its first label, lower case, other characters as "-", at most 18. */
+export function defaultHost(name: string): string {
+  const cut = (name.split('.')[0] ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 18);
+  return cut || 'agent';
+}
 
 function checkHooks(hooks: unknown): void {
   if (hooks === undefined) return;
@@ -89,12 +111,18 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
     ...fromFile,
     ...(env.ENCOMPASS_SITE ? { site: env.ENCOMPASS_SITE } : {}),
+    ...(env.ENCOMPASS_HOST ? { host: env.ENCOMPASS_HOST } : {}),
     ...(env.ENCOMPASS_API ? { api: env.ENCOMPASS_API } : {}),
     ...(env.ENCOMPASS_AGENT_TOKEN ? { token: env.ENCOMPASS_AGENT_TOKEN } : {}),
     ...(env.ENCOMPASS_AGENT_STATE ? { stateDir: env.ENCOMPASS_AGENT_STATE } : {}),
     ...(env.SFN_ENDPOINT ? { stepFunctionsEndpoint: env.SFN_ENDPOINT } : {}),
     ...(env.SECRETS_ENDPOINT ? { secrets: { ...fromFile.secrets, endpoint: env.SECRETS_ENDPOINT } } : {}),
   } as Partial<AgentConfig>;
+  c.host ??= defaultHost(hostname());
+  if (!HOST.test(c.host))
+    throw new ConfigError(
+      `host "${c.host}" must be 1-18 lower-case letters, digits or "-", starting with a letter or digit; set "host" in the agent's configuration`,
+    );
   const missing = (['site', 'api', 'token', 'stateDir'] as const).filter((k) => !c[k]);
   if (missing.length)
     throw new ConfigError(`agent config lacks ${missing.join(', ')}; set them in the config file or the environment`);

@@ -26,14 +26,24 @@ export class ControlPlane {
     }
   }
 
-  alive(info: {
-    version: string;
-    host: string;
-    startedAt: string;
-    slots: number;
-    hooks: { name: string; on: 'image' | 'machine'; doc?: string }[];
-  }): Promise<boolean> {
-    return this.call('PUT', `/v1/sites/${encodeURIComponent(this.config.site)}/agent`, info);
+  /** Reports the agent on `host` alive; its first report creates the host's lane. */
+  alive(
+    host: string,
+    info: {
+      version: string;
+      /** The machine's own host name (`host` may be a cut or chosen one). */
+      machine: string;
+      startedAt: string;
+      slots: number;
+      hooks: { name: string; on: 'image' | 'machine'; doc?: string }[];
+      repositories?: { shared?: string[] };
+    },
+  ): Promise<boolean> {
+    return this.call(
+      'PUT',
+      `/v1/sites/${encodeURIComponent(this.config.site)}/agents/${encodeURIComponent(host)}`,
+      info,
+    );
   }
 
   /** At most one report per operation per second, except step changes and completion. */

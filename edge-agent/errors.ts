@@ -91,6 +91,16 @@ export class ResumedTooOftenError extends AgentError {
   }
 }
 
+/** A task on a repository this agent does not reach: handed back, so the workflow offers it to another agent. */
+export class NotReachedError extends AgentError {
+  constructor(task: string, repository: string, host: string) {
+    super(
+      'not_reached',
+      `task "${task}" needs repository ${repository}, which the agent on host ${host} does not reach (its configuration's "repositories.shared" leaves it out); another agent of the site takes it, or list the repository there`,
+    );
+  }
+}
+
 /** What Step Functions gets for a failed task: the error name and a JSON cause for the functions. */
 export function failureOf(e: unknown): { error: string; cause: string } {
   const err = e as { code?: unknown; message?: unknown; name?: unknown };

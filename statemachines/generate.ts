@@ -26,6 +26,8 @@ function agentTask(task: TaskName, next: string, input: unknown = '$.input') {
     TimeoutSeconds: AGENT_TIMEOUT_SECONDS,
     Retry: [
       { ErrorEquals: ['Agent.Transient'], IntervalSeconds: 2, MaxAttempts: 2, BackoffRate: 2 },
+      // An agent that does not reach the task's shared repository hands it back, for another agent of the site.
+      { ErrorEquals: ['not_reached'], IntervalSeconds: 1, MaxAttempts: 6, BackoffRate: 1 },
       // An agent that restarts mid-task gets the task again; its journal keeps it from doing it twice.
       { ErrorEquals: ['States.HeartbeatTimeout'], IntervalSeconds: 1, MaxAttempts: 1 },
     ],

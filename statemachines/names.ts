@@ -11,17 +11,26 @@ export interface Account {
   accountId: string;
 }
 
-export const activityName = (site: string) => `encompass-${site}-agent`;
-export const stateMachineName = (site: string, wf: Workflow) => `encompass-${site}-${wf}`;
+/**
+ * A lane: where a site's work is routed. The site's own lane (`<site>`) is polled by every agent of the
+ * site and takes work any of them can do (shared repositories, machines of no host); a host's lane
+ * (`<site>.<host>`) is polled by the agent on that host only and takes work on its host-local
+ * repositories and machines. Each lane has its own activity and its own copy of the state machines,
+ * since a Task state names its activity statically. Site names have no dot, so lanes never collide.
+ */
+export const laneOf = (site: string, host?: string) => (host ? `${site}.${host}` : site);
+
+export const activityName = (lane: string) => `encompass-${lane}-agent`;
+export const stateMachineName = (lane: string, wf: Workflow) => `encompass-${lane}-${wf}`;
 
 const arn = (a: Account, kind: string, name: string) => `arn:aws:states:${a.region}:${a.accountId}:${kind}:${name}`;
 
-export const activityArn = (a: Account, site: string) => arn(a, 'activity', activityName(site));
-export const stateMachineArn = (a: Account, site: string, wf: Workflow) =>
-  arn(a, 'stateMachine', stateMachineName(site, wf));
+export const activityArn = (a: Account, lane: string) => arn(a, 'activity', activityName(lane));
+export const stateMachineArn = (a: Account, lane: string, wf: Workflow) =>
+  arn(a, 'stateMachine', stateMachineName(lane, wf));
 /** One execution per operation, named after the operation id. */
-export const executionArn = (a: Account, site: string, wf: Workflow, operation: string) =>
-  arn(a, 'execution', `${stateMachineName(site, wf)}:${operation}`);
+export const executionArn = (a: Account, lane: string, wf: Workflow, operation: string) =>
+  arn(a, 'execution', `${stateMachineName(lane, wf)}:${operation}`);
 
 /** Fills the `${Name}` placeholders of an ASL document (the same files AWS deploys). */
 export function substitute(definition: unknown, values: Record<string, string>): string {

@@ -24,6 +24,7 @@ export const repositoryRef = z.object({
   kind: id,
   path: id,
   settings: z.record(z.string(), z.unknown()).optional(),
+  name: id.optional(),
   /** A host-local repository: the host whose agent reaches it (the task is routed to that agent). */
   host: id.optional(),
 });

@@ -15,6 +15,7 @@ import { recordFailure } from '../operations/end';
 import type { Write } from '../store/db';
 import { utf8Bytes } from '../store/limits';
 import type { Operation } from '../store/records';
+import { laneFor } from './agents';
 
 /** Step Functions takes 256 KiB of input per execution; the workflow adds the operation id and little else. */
 export const MAX_WORKFLOW_INPUT_BYTES = 250 * 1024;
@@ -63,6 +64,9 @@ export async function accept(
   // Refused before anything is written: AWS would refuse StartExecution after the reservations.
   const inputBytes = utf8Bytes(JSON.stringify(spec.input));
   if (inputBytes > MAX_WORKFLOW_INPUT_BYTES) throw new WorkflowInputTooLargeError(inputBytes, MAX_WORKFLOW_INPUT_BYTES);
+  // Routed before anything is written, so work no agent can reach is refused and changes nothing.
+  const lane = spec.inline ? spec.site : await laneFor(deps, spec.site, spec.input);
+  const host = lane === spec.site ? undefined : lane.slice(spec.site.length + 1);
   const now = deps.now();
   const actor = spec.parent?.actor ?? actorOf(principal);
   const op = deps.operations.create(
@@ -74,10 +78,11 @@ export async function accept(
       request: spec.request,
       ...(spec.transition ? { transition: spec.transition } : {}),
       ...(spec.parent ? { parent: spec.parent.operation } : {}),
+      ...(host ? { host } : {}),
     },
     now,
     spec.firstStep,
-    (id) => executionArn(deps.config, spec.site, spec.workflow, id),
+    (id) => executionArn(deps.config, lane, spec.workflow, id),
   );
   const audit = deps.audit.entry({
     at: now,
@@ -98,7 +103,7 @@ export async function accept(
     return { operation: op.id, status: 'running', links: { self: `/v1/operations/${op.id}` } };
   }
   try {
-    await deps.workflows.start(spec.site, spec.workflow, op.id, spec.input);
+    await deps.workflows.start(lane, spec.workflow, op.id, spec.input);
   } catch (e) {
     const message = `the workflow could not start (${(e as Error).message}); check GET /v1/health and retry`;
     await recordFailure(deps, op.id, { Error: 'workflow_unavailable', Cause: message });

@@ -34,7 +34,7 @@ export async function deleteSiteAction(deps: Deps, ref: string) {
       resources: users.map((u) => u.id),
     });
   await deps.db.transact(deps.sites.deleteWrites(site));
-  await deps.workflows.removeSite(site.name);
+  await deps.workflows.removeSite(site.name, Object.keys(site.agents ?? {}));
   return { deleted: site.id };
 }
 
@@ -96,39 +96,4 @@ export async function revokeToken(deps: Deps, id: string) {
   if (outcome === 'not_found') throw new NotFoundError('token', id);
   if (outcome === 'last_admin') throw new LastAdminError(id);
   return { revoked: id };
-}
-
-/**
- * An agent says it is alive; the health check reads `agent.lastSeen`. The first heartbeat of an agent
- * that (re)started has each repository of its site checked, so what its last run left is found.
- */
-export async function agentHeartbeat(
-  deps: Deps,
-  p: Principal | undefined,
-  siteRef: string,
-  body: Omit<NonNullable<Site['agent']>, 'lastSeen'>,
-) {
-  const site = await deps.sites.require(siteRef);
-  requireAgentOf(p, site, 'heartbeats');
-  const now = deps.now();
-  // A heartbeat that does not list hooks leaves those listed before (the agent lists them, `[]` for none).
-  const hooks = body.hooks ?? site.agent?.hooks;
-  await deps.sites.save(revise(site, { agent: { lastSeen: now, ...body, ...(hooks ? { hooks } : {}) } }, now));
-  const started = body.startedAt !== undefined && body.startedAt !== site.agent?.startedAt;
-  const checks = started ? await checkSite(deps, p, site.name) : [];
-  return { site: site.name, lastSeen: now, ...(started ? { checks } : {}) };
-}
-
-/** Starts a check of every repository of `site`; one that cannot start is logged, never fails the heartbeat. */
-async function checkSite(deps: Deps, p: Principal | undefined, site: string): Promise<string[]> {
-  const repositories = (await deps.repositories.listAll()).filter((r) => r.site === site);
-  const started: string[] = [];
-  for (const r of repositories) {
-    try {
-      started.push((await checkRepositoryAction(deps, p, r.id)).operation);
-    } catch (e) {
-      console.error(`site ${site}: the check of repository ${r.name} could not start: ${(e as Error).message}`);
-    }
-  }
-  return started;
 }

@@ -1,8 +1,6 @@
 /** `GET /v1/health`: can the functions reach their parts, and are the sites' agents alive? */
 import type { Deps } from '../deps';
-
-/** An agent reports every few seconds; silence longer than this means it is down. */
-export const AGENT_SILENCE_MS = 30_000;
+import { agentStatus, agentsOf } from './agents';
 
 async function probe(fn: () => Promise<unknown>): Promise<string> {
   try {
@@ -19,24 +17,30 @@ export async function health(deps: Deps) {
     probe(() => deps.catalog.ping()),
     probe(() => deps.workflows.ping()),
   ]);
-  let agents: Record<string, string> | string = {};
+  // Per site: `ok` when every agent of it reports; per agent (by site, then host): its own status.
+  let sites: Record<string, string> | string = {};
+  let agents: Record<string, Record<string, string>> = {};
   if (dynamodb === 'ok') {
     const now = Date.now();
+    const all = await deps.sites.listAll();
     agents = Object.fromEntries(
-      (await deps.sites.listAll()).map((s) => {
-        const seen = s.agent ? Date.parse(s.agent.lastSeen) : 0;
-        return [
-          s.name,
-          !s.agent ? 'never seen' : now - seen <= AGENT_SILENCE_MS ? 'ok' : `silent since ${s.agent.lastSeen}`,
-        ];
+      all.map((s) => [s.name, Object.fromEntries(agentsOf(s).map((a) => [a.host, agentStatus(a, now)]))]),
+    );
+    sites = Object.fromEntries(
+      all.map((s) => {
+        const statuses = Object.entries(agents[s.name]!);
+        const silent = statuses.filter(([, v]) => v !== 'ok');
+        if (!statuses.length) return [s.name, 'never seen'];
+        return [s.name, silent.length ? silent.map(([h, v]) => `${h}: ${v}`).join('; ') : 'ok'];
       }),
     );
-  } else agents = 'unknown: dynamodb unreachable';
-  const agentsOk = typeof agents === 'object' && Object.values(agents).every((v) => v === 'ok');
+  } else sites = 'unknown: dynamodb unreachable';
+  const agentsOk = typeof sites === 'object' && Object.values(sites).every((v) => v === 'ok');
   const ok = dynamodb === 'ok' && s3 === 'ok' && stepfunctions === 'ok' && agentsOk;
   return {
     status: ok ? 'ok' : 'degraded',
-    components: { dynamodb, s3, stepfunctions, agents: agentsOk ? 'ok' : agents },
-    sites: agents,
+    components: { dynamodb, s3, stepfunctions, agents: agentsOk ? 'ok' : sites },
+    sites,
+    agents,
   };
 }

@@ -8,16 +8,17 @@ import type { Deps } from '../deps';
 import { BusyError, ConflictError, InvalidInputError } from '../errors';
 import { machineRef } from '../events/machine';
 import { TransactionConflict } from '../store/db';
-import type { Clone, Site } from '../store/records';
+import type { AgentInfo, Clone, Site } from '../store/records';
 import { revise } from '../store/resources';
 import { accept, type Parent } from './accept';
+import { hooksOf } from './agents';
 import { repoRef } from './views';
 
-export type HookInfo = NonNullable<NonNullable<Site['agent']>['hooks']>[number];
+export type HookInfo = NonNullable<AgentInfo['hooks']>[number];
 
 /** The hook `name` as the site's agent reported it: 400 when it has none of that name. */
 export function hookOf(site: Site, name: string): HookInfo {
-  const hooks = site.agent?.hooks ?? [];
+  const hooks = hooksOf(site);
   const hook = hooks.find((h) => h.name === name);
   if (!hook)
     throw new InvalidInputError(

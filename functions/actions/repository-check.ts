@@ -19,6 +19,7 @@ import {
 import { TransactionConflict } from '../store/db';
 import type { Repository } from '../store/records';
 import { accept } from './accept';
+import { agentsOf } from './agents';
 import { claimant, claimsOf } from './claims';
 import { importMasterAction } from './masters';
 import { repoRef } from './views';
@@ -26,7 +27,7 @@ import { repoRef } from './views';
 /** The repository's site must exist and have an agent that has reported, or nobody would do the work. */
 async function requireAgent(deps: Deps, repo: Repository): Promise<void> {
   const site = await deps.sites.find(repo.site);
-  if (!site?.agent) throw new NoAgentError(repo.name, repo.site, Boolean(site));
+  if (!site || !agentsOf(site).length) throw new NoAgentError(repo.name, repo.site, Boolean(site));
 }
 
 /** `POST /v1/repositories/{id}/check`, and what an agent's start asks for each repository of its site. */

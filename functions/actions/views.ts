@@ -47,6 +47,7 @@ export async function masterView(deps: Deps, m: Master) {
 /** A repository as the agent needs it in a task. */
 export const repoRef = (r: Repository) => ({
   id: r.id,
+  name: r.name,
   kind: r.kind,
   path: r.path,
   settings: r.settings ?? {},

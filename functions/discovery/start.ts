@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { accept } from '../actions/accept';
+import { agentsOf } from '../actions/agents';
 import { repoRef } from '../actions/views';
 import type { Principal } from '../auth/principal';
 import type { Deps } from '../deps';
@@ -41,7 +42,7 @@ export async function createDiscoveryAction(
   if (body.replay) return replayDiscovery(deps, p, site, body.dryRun);
   // Refused before a credential is stored: a request that fails changes nothing.
   if (body.seeds) {
-    if (!site.agent) throw new SiteHasNoAgentError(site.name);
+    if (!agentsOf(site).length) throw new SiteHasNoAgentError(site.name);
     await taskSeeds(deps, site, body.seeds);
   }
   const seeds = body.seeds
@@ -78,7 +79,7 @@ export async function startDiscovery(
   opts: { dryRun: boolean; scheduled: boolean; replay?: (op: Operation) => Promise<void> },
 ) {
   if (!seeds.length) throw new NoSeedsError(site.name);
-  if (!site.agent && !opts.replay) throw new SiteHasNoAgentError(site.name);
+  if (!agentsOf(site).length && !opts.replay) throw new SiteHasNoAgentError(site.name);
   const input = await taskSeeds(deps, site, seeds);
   const storage = input.flatMap((s) => (s.repository ? [s.repository.id] : []));
   const digests = await volumeDigests(deps, site.name, storage);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { variablesSchema } from '../../statemachines/customization';
 import { unmetRequirements } from '../domain/requirements';
 import { items, ref } from '../domain/schemas';
+import { checkReach } from '../domain/topology';
 import { InvalidInputError, MachineTakenError, RequirementsNotMetError } from '../errors';
 import { checkMachineUsable } from '../scenarios/machine-state';
 import type { Write } from '../store/db';
@@ -57,6 +58,7 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
     const master = await deps.masters.require(clone.master);
     const unmet = unmetRequirements(master.requirements, machine);
     if (unmet.length) throw new RequirementsNotMetError(machine.name, unmet);
+    await checkReach(deps, machine, repo);
     // A clone that has booted holds state of its own: it is bound as it is, never customized again.
     if (clone.metastate !== 'clean' && body.customization)
       throw new InvalidInputError(

@@ -1,8 +1,9 @@
 /** How the Step Functions error that stopped a workflow becomes the operation's user-facing error. */
 import { HEARTBEAT_SECONDS } from '../../statemachines/constants';
 import type { StepError } from '../../statemachines/steps';
+import { agentsOf } from '../actions/agents';
 import type { Deps } from '../deps';
-import type { Operation } from '../store/records';
+import type { Operation, Site } from '../store/records';
 
 /**
  * What cut an operation short, beside its code (`interrupted`, `agent_lost`): the agent stopped
@@ -66,10 +67,20 @@ export function userError(e: StepError | undefined, site: string, ctx: FailureCo
   return { code: name.replace(/^States\./, '').toLowerCase(), message: e?.Cause || name };
 }
 
+/** When the agent that had the task last started: its host's, or the latest of the site's agents. */
+function agentStartedAt(site: Site | undefined, host: string | undefined): string | undefined {
+  const agents = site ? agentsOf(site).filter((a) => host === undefined || a.host === host) : [];
+  return agents
+    .map((a) => a.startedAt)
+    .filter((t): t is string => t !== undefined)
+    .sort()
+    .at(-1);
+}
+
 /** The operation's error; for a lost agent, told apart from one that restarted by the site's agent record. */
 export async function explainFailure(deps: Deps, op: Operation, e: StepError | undefined): Promise<UserError> {
   const ctx: FailureContext = { since: op.createdAt };
   if (e?.Error === 'States.HeartbeatTimeout')
-    ctx.agentStartedAt = (await deps.sites.find(op.site).catch(() => undefined))?.agent?.startedAt;
+    ctx.agentStartedAt = agentStartedAt(await deps.sites.find(op.site).catch(() => undefined), op.host);
   return userError(e, op.site, ctx);
 }

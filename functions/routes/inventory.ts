@@ -1,7 +1,6 @@
 /** Routes for tokens, sites, repositories and machines. */
 import { z } from 'zod';
 import {
-  agentHeartbeat,
   createMachineAction,
   createRepositoryAction,
   createSiteAction,
@@ -11,6 +10,7 @@ import {
   deleteSiteAction,
   revokeToken,
 } from '../actions/admin';
+import { forgetAgentAction, reportAgentAction } from '../actions/agents';
 import { patchMachineAction } from '../actions/machine-patch';
 import { adoptOrphanAction, checkRepositoryAction, listOrphans, removeOrphanAction } from '../actions/repository-check';
 import { machineView } from '../actions/views';
@@ -88,14 +88,16 @@ export const inventoryRoutes: RouteSpec[] = [
   }),
   route({
     method: 'put',
-    path: '/v1/sites/{id}/agent',
+    path: '/v1/sites/{id}/agents/{host}',
     tag: 'agents',
-    summary: "The site's agent reports that it is alive",
+    summary:
+      'An agent of the site reports that it is alive, naming its host; its first report creates its host\u2019s lane (activity and workflows)',
     access: 'agent',
     body: z
       .object({
         version: z.string().max(100).optional(),
-        host: z.string().max(255).optional(),
+        /** The machine's own host name (the path's host may be cut from it or chosen). */
+        machine: z.string().max(255).optional(),
         startedAt: z.string().max(40).optional(),
         /** Storage tasks the agent runs at once per repository; deployments run as many members at once. */
         slots: z.number().int().min(1).max(1024).optional(),
@@ -111,9 +113,22 @@ export const inventoryRoutes: RouteSpec[] = [
           )
           .max(100)
           .optional(),
+        /** The shared repositories (names or ids) it reaches; absent: all of its site's. */
+        repositories: z
+          .object({ shared: z.array(z.string().min(1).max(200)).max(500).optional() })
+          .strict()
+          .optional(),
       })
       .strict(),
-    handler: (c) => agentHeartbeat(c.deps, c.principal, c.params.id!, c.body),
+    handler: (c) => reportAgentAction(c.deps, c.principal, c.params.id!, c.params.host!, c.body),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/sites/{id}/agents/{host}',
+    tag: 'agents',
+    summary: 'Forget the agent of a host taken out of service, with its host\u2019s lane (its activity and workflows)',
+    access: 'admin',
+    handler: (c) => forgetAgentAction(c.deps, c.params.id!, c.params.host!),
   }),
 
   route({

@@ -10,6 +10,7 @@
 import type { z } from 'zod';
 import type { DeploymentMode } from '../../statemachines/steps';
 import { accept } from '../actions/accept';
+import { slotsOf } from '../actions/agents';
 import { cloneSource } from '../actions/clones';
 import type { Principal } from '../auth/principal';
 import { actorOf } from '../auth/principal';
@@ -168,7 +169,7 @@ export function workflowInput(d: ScenarioRecord, mode: DeploymentMode, site: Sit
           ...(mode === 'rollback' && d.staging?.outcome === 'succeeded' ? staging : []),
           ...d.members.map((m) => m.index),
         ];
-  return { deployment: d.id, mode, members, concurrency: d.concurrency ?? site.agent?.slots ?? 4 };
+  return { deployment: d.id, mode, members, concurrency: d.concurrency ?? slotsOf(site) };
 }
 
 /** Reserves `machines` for the scenario and starts its workflow, in the transactions described above. */

@@ -16,6 +16,7 @@ import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { unmetRequirements } from '../domain/requirements';
 import type { createMigration, createReassignment } from '../domain/schemas';
+import { checkReach } from '../domain/topology';
 import { BusyError, ConflictError, InvalidInputError } from '../errors';
 import { relocationTarget } from '../events/relocate';
 import { nameKey } from '../store/db';
@@ -34,13 +35,6 @@ async function boundClone(deps: Deps, ref: string): Promise<Clone> {
 }
 
 /** Refuses a machine that could not reach the clone's storage in `repo`: iSCSI lets in one initiator name. */
-function checkReaches(machine: Machine, repo: Repository) {
-  if (repo.kind === 'iscsi' && !machine.identity.initiatorName)
-    throw new InvalidInputError(
-      `machine ${machine.name} has no identity.initiatorName and the clone's storage is iSCSI repository ${repo.name}; set it first`,
-    );
-}
-
 /** A machine the clone may move to: same site, requirements met, free, and able to reach the storage in `repo`. */
 async function targetFor(deps: Deps, clone: Clone, ref: string, repo: Repository): Promise<Machine> {
   const machine = await deps.machines.require(ref);
@@ -55,7 +49,7 @@ async function targetFor(deps: Deps, clone: Clone, ref: string, repo: Repository
       machine: machine.name,
       unmet,
     });
-  checkReaches(machine, repo);
+  await checkReach(deps, machine, repo);
   checkMachineUsable(machine);
   return machine;
 }
@@ -121,7 +115,7 @@ export async function createMigrationAction(
       throw new InvalidInputError(`clone ${clone.name} is on machine ${target.name} already`);
     if (target.clone)
       throw new ConflictError(`machine ${target.name} carries clone ${target.clone}; pick a free one`, {});
-  } else if (target && clone.binding !== 'assigned') checkReaches(target, repo);
+  } else if (target && clone.binding !== 'assigned') await checkReach(deps, target, repo);
   const on = (m: Machine | undefined) => (m ? { machine: m.id } : {});
   const member: DeploymentMember = {
     index: 1,

@@ -10,6 +10,7 @@ import { renderTemplate } from '../domain/customization';
 import { NAME_PATTERN, NAME_RULE } from '../domain/paths';
 import { unmetRequirements } from '../domain/requirements';
 import type { createDeployment } from '../domain/schemas';
+import { checkReach, reachProblems } from '../domain/topology';
 import { ConflictError, InvalidInputError } from '../errors';
 import type { DeploymentMember, Machine, Master, Repository } from '../store/records';
 import { checkMachineUsable, isFree } from './machine-state';
@@ -110,7 +111,8 @@ export async function candidates(deps: Deps, body: Body, master: Master, repo: R
       m.site === site &&
       (!sel.kind || m.kind === sel.kind) &&
       (sel.tags ?? []).every((t) => m.tags?.includes(t)) &&
-      unmetRequirements(master.requirements, m).length === 0,
+      unmetRequirements(master.requirements, m).length === 0 &&
+      reachProblems(m, repo).length === 0,
   );
   all.sort((a, b) => a.name.localeCompare(b.name));
   const detail = [
@@ -118,6 +120,7 @@ export async function candidates(deps: Deps, body: Body, master: Master, repo: R
     sel.kind ? `kind ${sel.kind}` : '',
     sel.tags?.length ? `tags ${sel.tags.join(', ')}` : '',
     "the master's requirements",
+    `reaching repository ${repo.name}`,
   ]
     .filter(Boolean)
     .join(', ');
@@ -140,6 +143,7 @@ export async function named(deps: Deps, refs: string[], master: Master, repo: Re
         unmet,
       });
     checkMachineUsable(m);
+    await checkReach(deps, m, repo);
     if (m.clone)
       throw new ConflictError(`machine ${m.name} already carries clone ${m.clone}; unassign it or pick another`, {
         machine: m.name,

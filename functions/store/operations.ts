@@ -24,7 +24,7 @@ export class Operations {
   }
 
   create(
-    o: Pick<Operation, 'kind' | 'resource' | 'site' | 'actor' | 'request' | 'transition' | 'parent'>,
+    o: Pick<Operation, 'kind' | 'resource' | 'site' | 'actor' | 'request' | 'transition' | 'parent' | 'host'>,
     now: string,
     firstStep: string,
     executionArnFor: (id: string) => string,

@@ -20,17 +20,26 @@ export interface Base {
 
 export interface Site extends Base {
   description?: string;
-  agent?: {
-    lastSeen: string;
-    version?: string;
-    host?: string;
-    startedAt?: string;
-    slots?: number;
-    /** The hooks its configuration names (a service update may run them by name). */
-    hooks?: { name: string; on: 'image' | 'machine'; doc?: string }[];
-  };
+  /** Its agents by host, as each last reported itself (functions/actions/agents.ts). */
+  agents?: Record<string, AgentInfo>;
   /** Its discovery: the seeds a schedule asks, how often, and how evidence is weighed (functions/discovery/). */
   discovery?: SiteDiscovery;
+}
+
+export interface AgentInfo {
+  host: string;
+  lastSeen: string;
+  version?: string;
+  /** The machine's own host name. */
+  machine?: string;
+  /** The shared repositories it reaches (names or ids); absent: all of its site's. */
+  repositories?: { shared?: string[] };
+  startedAt?: string;
+  slots?: number;
+  /** The hooks its configuration names (a service update may run them by name). */
+  hooks?: { name: string; on: 'image' | 'machine'; doc?: string }[];
+  /** Its host's lane (activity and state machines) exists. */
+  lane?: boolean;
 }
 
 export interface SiteDiscovery {
@@ -322,6 +331,8 @@ export interface Operation {
   /** `reason` says what cut it short, for `interrupted` and `agent_lost` (operations/failures.ts). */
   error?: { code: string; message: string; reason?: string };
   executionArn: string;
+  /** The host whose agent it was routed to (a host-local repository, a machine's host); absent: any of the site's. */
+  host?: string;
   /** The scenario operation (a deployment's) that started this one as one of its steps. */
   parent?: string;
   actor: string;

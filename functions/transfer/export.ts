@@ -6,6 +6,7 @@
 import { BUNDLE_FORMAT, BUNDLE_VERSION, CREDENTIALS_NOTE, MANIFEST } from '../../statemachines/bundle';
 import type { TaskInput } from '../../statemachines/tasks';
 import { accept } from '../actions/accept';
+import { agentsOf } from '../actions/agents';
 import { repoRef } from '../actions/views';
 import type { Principal } from '../auth/principal';
 import { clonesOf, type Deps } from '../deps';
@@ -164,7 +165,8 @@ export async function createExportAction(deps: Deps, p: Principal | undefined, b
     );
   const site = [...sites][0]!;
   const siteRecord = await deps.sites.find(site);
-  if (!siteRecord?.agent) throw new NoAgentError([...repos.values()][0]!.name, site, Boolean(siteRecord));
+  if (!siteRecord || !agentsOf(siteRecord).length)
+    throw new NoAgentError([...repos.values()][0]!.name, site, Boolean(siteRecord));
   const bound = (
     await Promise.all(objects.filter((o) => o.entry.kind === 'clone').map((o) => deps.clones.get(o.entry.id)))
   ).flatMap((c) => (c?.machine ? [c.machine] : []));

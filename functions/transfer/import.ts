@@ -7,6 +7,7 @@
 import { MANIFEST, readManifest } from '../../statemachines/bundle';
 import type { BundleLocation } from '../../statemachines/tasks';
 import { accept } from '../actions/accept';
+import { agentsOf } from '../actions/agents';
 import { repoRef } from '../actions/views';
 import type { Principal } from '../auth/principal';
 import type { Deps } from '../deps';
@@ -78,7 +79,7 @@ async function checkRebinding(deps: Deps, body: CreateImport, site: string) {
 
 export async function createImportAction(deps: Deps, p: Principal | undefined, body: CreateImport) {
   const site = await deps.sites.require(body.site);
-  if (!site.agent) throw new NoAgentError('of the import', site.name, true);
+  if (!agentsOf(site).length) throw new NoAgentError('of the import', site.name, true);
   await checkRebinding(deps, body, site.name);
   const { bundle, loc } = await location(deps, body, site.name);
   const id = newId('import');

@@ -21,6 +21,7 @@ import machineAsl from '../../statemachines/machine.asl.json';
 import {
   activityArn,
   activityName,
+  laneOf,
   stateMachineArn,
   stateMachineName,
   substitute,
@@ -58,36 +59,54 @@ export class Workflows {
     private readonly roleArn = config.stateMachineRoleArn,
   ) {}
 
-  /** Creates (or updates) the site's activity and state machines. Idempotent. */
-  async provisionSite(site: string): Promise<void> {
-    await this.sfn.send(new CreateActivityCommand({ name: activityName(site) }));
-    const values = { AgentActivityArn: activityArn(this.config, site), StepsFunctionArn: this.config.stepsFunctionArn };
+  /** Creates (or updates) the site's own lane: its activity and state machines. Idempotent. */
+  provisionSite(site: string): Promise<void> {
+    return this.provision(laneOf(site));
+  }
+
+  /** Creates (or updates) the lane of the agent on `host` of `site`. Idempotent. */
+  provisionLane(site: string, host: string): Promise<void> {
+    return this.provision(laneOf(site, host));
+  }
+
+  private async provision(lane: string): Promise<void> {
+    await this.sfn.send(new CreateActivityCommand({ name: activityName(lane) }));
+    const values = { AgentActivityArn: activityArn(this.config, lane), StepsFunctionArn: this.config.stepsFunctionArn };
     for (const wf of workflows) {
       const definition = substitute(definitions[wf], values);
       try {
         await this.sfn.send(
-          new CreateStateMachineCommand({ name: stateMachineName(site, wf), definition, roleArn: this.roleArn }),
+          new CreateStateMachineCommand({ name: stateMachineName(lane, wf), definition, roleArn: this.roleArn }),
         );
       } catch (e) {
         if ((e as Error).name !== 'StateMachineAlreadyExists') throw e;
         await this.sfn.send(
-          new UpdateStateMachineCommand({ stateMachineArn: stateMachineArn(this.config, site, wf), definition }),
+          new UpdateStateMachineCommand({ stateMachineArn: stateMachineArn(this.config, lane, wf), definition }),
         );
       }
     }
   }
 
-  /** Deletes the site's state machines and activity; missing ones are not an error. */
-  async removeSite(site: string): Promise<void> {
-    for (const wf of workflows)
-      await this.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: stateMachineArn(this.config, site, wf) }));
-    await this.sfn.send(new DeleteActivityCommand({ activityArn: activityArn(this.config, site) }));
+  /** Deletes the state machines and activities of the site and of its agents' hosts; missing ones are not an error. */
+  async removeSite(site: string, hosts: string[] = []): Promise<void> {
+    for (const lane of [laneOf(site), ...hosts.map((h) => laneOf(site, h))]) await this.remove(lane);
   }
 
-  async start(site: string, wf: Workflow, operation: string, input: Record<string, unknown>): Promise<string> {
+  removeLane(site: string, host: string): Promise<void> {
+    return this.remove(laneOf(site, host));
+  }
+
+  private async remove(lane: string): Promise<void> {
+    for (const wf of workflows)
+      await this.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: stateMachineArn(this.config, lane, wf) }));
+    await this.sfn.send(new DeleteActivityCommand({ activityArn: activityArn(this.config, lane) }));
+  }
+
+  /** Starts the operation's execution on `lane` (a site's, or one of its hosts': names.ts). */
+  async start(lane: string, wf: Workflow, operation: string, input: Record<string, unknown>): Promise<string> {
     const out = await this.sfn.send(
       new StartExecutionCommand({
-        stateMachineArn: stateMachineArn(this.config, site, wf),
+        stateMachineArn: stateMachineArn(this.config, lane, wf),
         name: operation,
         input: JSON.stringify({ operation, ...input }),
       }),

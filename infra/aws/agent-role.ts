@@ -6,7 +6,7 @@
  * credentials: the role trusts the account (an administrator decides who may assume it) or, with
  * a Roles Anywhere trust anchor, only certificates issued to `encompass-<site>-agent`.
  */
-import { Aws, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -66,7 +66,16 @@ export class AgentRole extends Construct {
       new iam.PolicyStatement({
         sid: 'TakeTasks',
         actions: ['states:GetActivityTask'],
-        resources: [props.activity.activityArn],
+        // Its site's activity, and its hosts' (created by the functions when an agent first reports).
+        resources: [
+          props.activity.activityArn,
+          Stack.of(this).formatArn({
+            service: 'states',
+            resource: 'activity',
+            resourceName: activityName(`${site}.*`),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
       }),
       new iam.PolicyStatement({ sid: 'AnswerTasks', actions: TASK_TOKEN_ACTIONS, resources: ['*'] }),
       new iam.PolicyStatement({

@@ -40,7 +40,7 @@ export async function ensureToken(
   return secret;
 }
 
-/** The local site, and the workflows of every site (the Step Functions endpoint forgets them on restart). */
+/** The local site, and the workflows of every site and of its agents' hosts (the Step Functions endpoint forgets them on restart). */
 export async function provisionSites(deps: Deps): Promise<void> {
   if (!(await deps.sites.find(LOCAL_SITE)))
     await deps.sites.create({
@@ -51,7 +51,10 @@ export async function provisionSites(deps: Deps): Promise<void> {
       updatedAt: deps.now(),
       description: 'this host',
     });
-  for (const site of await deps.sites.listAll()) await deps.workflows.provisionSite(site.name);
+  for (const site of await deps.sites.listAll()) {
+    await deps.workflows.provisionSite(site.name);
+    for (const host of Object.keys(site.agents ?? {})) await deps.workflows.provisionLane(site.name, host);
+  }
 }
 
 /** Ends the operations whose workflow is gone; `afterRestart` says the workflow endpoint just started. */

@@ -12,8 +12,9 @@
  */
 
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { HookConfig } from '../../edge-agent/config';
+import { type AgentConfig, defaultHost, type HookConfig } from '../../edge-agent/config';
 import { configFromEnv } from '../../functions/config';
 import { buildDeps, type Deps } from '../../functions/deps';
 import { randomString } from '../../functions/store/ids';
@@ -70,6 +71,8 @@ export interface Stack {
   deps: Deps;
   /** The agent process now (a new one after each restart). */
   agent: Child & { configFile: string };
+  /** The stack agent's configuration: what another agent of the site (on another host) starts from. */
+  agentConfig: AgentConfig;
   functions: FunctionsLocal;
   /** The child processes running now, by name (a part being started again is absent). */
   processes(): Partial<Record<ChildName, ProcessRef>>;
@@ -239,8 +242,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       site: LOCAL_SITE,
       label: 'local agent',
     });
-    const agentConfig = {
+    const agentConfig: AgentConfig = {
       site: LOCAL_SITE,
+      host: defaultHost(hostname()),
       api: fn.url,
       token: agentToken,
       region: 'us-east-1',
@@ -272,6 +276,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       env,
       deps,
       functions: fn,
+      agentConfig,
       get agent() {
         return agent.current ?? lastAgent;
       },

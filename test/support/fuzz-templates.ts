@@ -38,8 +38,8 @@ export function template(r: RouteSpec, fx: TemplateFixtures, event?: string): fc
         name: fc.oneof({ weight: 1, arbitrary: fuzzName }, { weight: 3, arbitrary: fc.string() }),
         description: maybe(fc.string()),
       });
-    case 'PUT /v1/sites/{id}/agent':
-      return fc.record({ version: maybe(fc.string()), host: maybe(fc.string()) }, { requiredKeys: [] });
+    case 'PUT /v1/sites/{id}/agents/{host}':
+      return fc.record({ version: maybe(fc.string()), machine: maybe(fc.string()) }, { requiredKeys: [] });
     case 'POST /v1/repositories':
       return fc.record({
         name: fuzzName,

@@ -28,9 +28,9 @@ describe('agent routes', () => {
     expect((await admin.post('/v1/sites', { name: other })).status).toBe(201);
     otherAgent = await token('agent', other);
     // Seen at once, so that the site never shows as a silent agent in GET /v1/health.
-    expect((await admin.as(otherAgent.token).call('PUT', `/v1/sites/${other}/agent`, { version: 't' })).status).toBe(
-      200,
-    );
+    expect(
+      (await admin.as(otherAgent.token).call('PUT', `/v1/sites/${other}/agents/h1`, { version: 't' })).status,
+    ).toBe(200);
     local = await token('agent', 'local');
     const { repo } = await makeRepository(admin);
     const r = await admin.post('/v1/masters', { name: unique('none'), repository: repo.name, path: 'none.img' });
@@ -43,24 +43,26 @@ describe('agent routes', () => {
 
   it("takes a heartbeat only from an agent token of that site, by the site's name or id", async () => {
     const site = (await admin.get('/v1/sites/local')).body;
+    // The stack's own agent: a fake host would linger in the site's agents and turn silent.
+    const host = Object.keys(site.agents)[0]!;
     for (const ref of ['local', site.id]) {
-      const r = await admin.as(local.token).call('PUT', `/v1/sites/${ref}/agent`, { version: 'x', host: 'h' });
+      const r = await admin.as(local.token).call('PUT', `/v1/sites/${ref}/agents/${host}`, { version: 'x' });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
     }
     const byId = await token('agent', site.id);
     expect(byId.site).toBe('local');
-    expect((await admin.as(byId.token).call('PUT', '/v1/sites/local/agent', {})).status).toBe(200);
+    expect((await admin.as(byId.token).call('PUT', `/v1/sites/local/agents/${host}`, {})).status).toBe(200);
   });
 
   it('refuses a heartbeat from an admin, an operator, a viewer and another site’s agent with 403', async () => {
     const before = (await admin.get(`/v1/sites/${other}`)).body;
     const callers = [admin.token, (await token('operator')).token, (await token('viewer')).token, local.token];
     for (const t of callers) {
-      const r = await admin.as(t).call('PUT', `/v1/sites/${other}/agent`, { version: 'fake' });
+      const r = await admin.as(t).call('PUT', `/v1/sites/${other}/agents/h1`, { version: 'fake' });
       expect(r.status, JSON.stringify(r.body)).toBe(403);
       expect(r.body.error.code).toBe('forbidden');
     }
-    const crossSite = await admin.as(local.token).call('PUT', `/v1/sites/${other}/agent`, {});
+    const crossSite = await admin.as(local.token).call('PUT', `/v1/sites/${other}/agents/h1`, {});
     expect(crossSite.body.error.message).toContain(`only the agent of site ${other}`);
     expect((await admin.get(`/v1/sites/${other}`)).body).toEqual(before);
   });

@@ -47,7 +47,7 @@ interface Fixtures {
   actors: Set<string>;
   master: { id: string; name: string; repository: string };
   repo: { id: string; name: string };
-  site: { id: string; name: string };
+  site: { id: string; name: string; agents?: Record<string, unknown> };
   clone: { id: string; name: string };
   victimClone: { id: string; name: string };
   machine: { id: string; name: string };
@@ -161,7 +161,7 @@ async function snapshot(r: RouteSpec, body: Body, since: string) {
   // The site's real agent keeps its heartbeat fresh meanwhile, and its discovery schedule runs (and
   // the discovery suite sets it) on its own.
   const site = records[recordKey('site', fx.site.id).pk];
-  if (site) for (const k of ['agent', 'discovery', 'rev', 'updatedAt']) delete site[k];
+  if (site) for (const k of ['agents', 'discovery', 'rev', 'updatedAt']) delete site[k];
   const ours = (actor: string, at: string) => fx.actors.has(actor) && at >= since;
   return {
     records,
@@ -206,6 +206,12 @@ async function settle(r: RouteSpec, reply: { status: number; body: any }) {
   // A site nobody runs an agent for shows as silent in the health check: remove it at once.
   if (r.path === '/v1/sites' && r.method === 'post' && reply.status === 201)
     expect((await admin.del(`/v1/sites/${reply.body.id}`)).status).toBe(200);
+  // So does a host whose agent reported once: forget it at once, unless it is the stack's own agent.
+  if (r.path === '/v1/sites/{id}/agents/{host}' && r.method === 'put' && reply.status === 200) {
+    const host = reply.body.host as string;
+    if (!(host in (fx.site.agents ?? {})))
+      expect((await admin.del(`/v1/sites/${reply.body.site}/agents/${host}`)).status).toBe(200);
+  }
 }
 
 /** `body.settings.a.0["odd key"]: what is wrong` (functions/http/validate.ts, fieldPath). */

@@ -163,11 +163,14 @@ describe('repository checks', () => {
   it("checks every repository of the site when the site's agent reports a new start", async () => {
     const agent = api.as((await api.post('/v1/tokens', { role: 'agent', site: 'local' })).body.token);
     const site = (await api.get('/v1/sites/local')).body;
-    const startedAt = site.agent.startedAt;
-    const same = await agent.call('PUT', '/v1/sites/local/agent', { startedAt });
+    const host = Object.keys(site.agents)[0]!;
+    const startedAt = site.agents[host].startedAt;
+    const same = await agent.call('PUT', `/v1/sites/local/agents/${host}`, { startedAt });
     expect(same.body.checks).toBeUndefined();
     // A changed start is what a restart looks like; the real agent's next heartbeat reports its own again.
-    const restarted = await agent.call('PUT', '/v1/sites/local/agent', { startedAt: new Date().toISOString() });
+    const restarted = await agent.call('PUT', `/v1/sites/local/agents/${host}`, {
+      startedAt: new Date().toISOString(),
+    });
     expect(restarted.status).toBe(200);
     const ops = await Promise.all((restarted.body.checks as string[]).map((id) => api.get(`/v1/operations/${id}`)));
     expect(ops.map((o) => o.body.resource.id)).toContain(repo.id);
