@@ -104,9 +104,11 @@ export class AgentRole extends Construct {
           'SendTaskSuccess/Failure/Heartbeat support no resource-level permissions (Service Authorization Reference: no ' +
           'resource type), so IAM needs "*"; task tokens come only from GetActivityTask on this site\'s activity. The object ' +
           `wildcard stays inside the site's own prefix ${prefix}, the secret wildcard inside its own secrets ` +
-          `${siteSecretsPrefix(site)} (names of machine credentials are made at runtime; the ARN ends in a random suffix).`,
+          `${siteSecretsPrefix(site)} (names of machine credentials are made at runtime; the ARN ends in a random suffix). ` +
+          `The activity wildcard covers this site's hosts' activities (${activityName(`${site}.<host>`)}), which the functions make when an agent of a new host first reports.`,
         appliesTo: [
           'Resource::*',
+          `Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:activity:${activityName(`${site}.*`)}`,
           { regex: `/^Resource::<.*Bucket[0-9A-F]*\\.Arn>\\/sites\\/${site.replace(/\./g, '\\.')}\\/\\*$/` },
           `Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${siteSecretsPrefix(site)}*`,
         ],

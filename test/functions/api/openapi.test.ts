@@ -28,6 +28,8 @@ describe('GET /v1/openapi.json', () => {
     const res = await fetch(`${api.url}/v1/health`);
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body.components).toEqual({ dynamodb: 'ok', s3: 'ok', stepfunctions: 'ok', agents: 'ok' });
+    expect(body.components).toMatchObject({ dynamodb: 'ok', s3: 'ok', stepfunctions: 'ok' });
+    // Other suites' sites come and go (one kills an agent on purpose): the stack's own site is ok.
+    expect(body.sites.local).toBe('ok');
   });
 });

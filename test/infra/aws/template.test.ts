@@ -270,8 +270,12 @@ describe('the agent roles', () => {
       if (s.Resource === '*') expect(asList(s.Action).sort()).toEqual([...TASK_TOKEN_ACTIONS].sort());
     }
     const take = statements.find((s) => s.Action === 'states:GetActivityTask');
-    expect(take.Resource.Ref).toBe(
+    // Its site's activity, and the activities of its hosts (`encompass-<site>.<host>-agent`), no other site's.
+    expect(take.Resource[0].Ref).toBe(
       logicalIdOf('AWS::StepFunctions::Activity', (a) => a.Name === `encompass-${site}-agent`),
+    );
+    expect(flatten(take.Resource[1])).toBe(
+      `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:activity:encompass-${site}.*-agent`,
     );
     const objects = statements.filter((s) =>
       asList<string>(s.Action).some((a) => a.startsWith('s3:') && a !== 's3:ListBucket'),
