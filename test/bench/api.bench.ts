@@ -90,8 +90,7 @@ async function main(): Promise<void> {
     cleanup.unshift(stack.stop);
 
     const api = new Api(stack.url, stack.adminToken);
-    const { dir, master } = await makeMaster(api);
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const { master } = await makeMaster(api, { home });
     const clone = await makeClone(api, master.name);
     const machine = await makeMachine(api);
     const assigned = await api.run(`/v1/clones/${clone.id}/assign`, {
