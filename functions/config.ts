@@ -24,13 +24,29 @@ export interface Config {
    * key pair), and the name prefix of every ENCOMPASS secret (statemachines/secrets.ts).
    */
   secrets: { endpoint?: string; prefix: string; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  /**
+   * How long an isolate or container keeps believing a token it has found (store/tokens.ts): the
+   * longest a revoked token still works elsewhere. 0 reads the token on every request.
+   */
+  tokenCacheMs: number;
 }
+
+/** `ENCOMPASS_TOKEN_CACHE_SECONDS` unless set. */
+export const DEFAULT_TOKEN_CACHE_SECONDS = 5;
 
 export type Env = Record<string, unknown>;
 
 function str(env: Env, name: string): string | undefined {
   const v = env[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function seconds(env: Env, name: string, fallback: number): number {
+  const text = str(env, name);
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} is "${text}": set it to a number of seconds, or 0`);
+  return n;
 }
 
 function keyPair(id: string | undefined, key: string | undefined) {
@@ -66,5 +82,6 @@ export function configFromEnv(env: Env): Config {
       // The local secrets endpoint accepts only the pair it handed out, not the other endpoints' keys.
       credentials: keyPair(str(env, 'SECRETS_ACCESS_KEY_ID'), str(env, 'SECRETS_SECRET_ACCESS_KEY')),
     },
+    tokenCacheMs: seconds(env, 'ENCOMPASS_TOKEN_CACHE_SECONDS', DEFAULT_TOKEN_CACHE_SECONDS) * 1000,
   };
 }

@@ -63,7 +63,7 @@ export function buildDeps(config: Config): Deps {
     checks: new RepositoryChecks(db),
     discoveries: new Discoveries(db),
     audit: new Audit(db),
-    tokens: new Tokens(db),
+    tokens: new Tokens(db, config.tokenCacheMs),
     catalog,
     customizations: new Customizations(catalog, presigner),
     presigner,

@@ -22,14 +22,14 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string
   throw new InvalidInputError(`invalid ${where}: ${problems.join('; ')}`, { problems });
 }
 
-const param = z
-  .string()
-  .min(1)
-  .max(MAX_PARAM_LENGTH, `is longer than ${MAX_PARAM_LENGTH} characters: no id or name is`);
+const params = z.record(
+  z.string(),
+  z.string().min(1).max(MAX_PARAM_LENGTH, `is longer than ${MAX_PARAM_LENGTH} characters: no id or name is`),
+);
 
 /** Checks the path parameters of a route (`{id}`, `{event}`) before any of them is looked up. */
-export function parseParams(params: Record<string, string>): Record<string, string> {
-  return parseWith(z.record(z.string(), param), params, 'path');
+export function parseParams(values: Record<string, string>): Record<string, string> {
+  return parseWith(params, values, 'path');
 }
 
 /** How deep `text` nests objects and arrays, counted without parsing; stops counting past `limit`. */

@@ -108,6 +108,8 @@ export function workerd(script: string, o: WorkerdOptions = {}): Miniflare {
     script,
     compatibilityDate: '2025-01-01',
     compatibilityFlags: ['nodejs_compat'],
+    // Nothing here reads `request.cf`; without this Miniflare fetches it from the internet at each start.
+    cf: false,
     bindings: o.bindings,
     ...(o.port !== undefined ? { host: '127.0.0.1', port: o.port } : {}),
     ...(o.onRestart ? { unsafeHandleRuntimeRestart: o.onRestart } : {}),

@@ -41,7 +41,8 @@ export interface Forwarder {
 /** Listens on 127.0.0.1:`port` and forwards each connection to the unix socket `socket`. */
 export function forwardToSocket(o: { port: number; socket: string }): Promise<Forwarder> {
   const open = new Set<Socket>();
-  const server: Server = createServer((outside) => {
+  // No Nagle on the TCP side either (see netns-bridge.mjs): an answer must not wait for the client's ACK.
+  const server: Server = createServer({ noDelay: true }, (outside) => {
     const inside = connect(o.socket);
     open.add(outside);
     outside.on('close', () => open.delete(outside));

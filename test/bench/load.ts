@@ -1,8 +1,11 @@
 /**
- * A bounded closed-loop load generator: N workers each send one request, wait for the whole
- * answer, and send the next, until the time is up. Latency is measured per request, start to body.
+ * Load generators. Closed loop: N workers each send one request, wait for the whole answer, and send
+ * the next, until the time is up (latency grows with the queue it builds). Open loop: requests go out
+ * at a fixed rate whether or not earlier ones have answered, as independent clients send them.
+ * Latency is measured per request, to the end of the body.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface Sample {
   /** Requests that answered with the expected status. */
@@ -15,11 +18,20 @@ export interface Sample {
   p99: number;
 }
 
+/** Sends one request; only its status and the whole body are looked at. */
+export type Send = () => Promise<{ status: number; arrayBuffer(): Promise<ArrayBuffer> }>;
+
 export interface LoadOptions {
   workers: number;
   seconds: number;
   expectStatus?: number;
 }
+
+/** A network error with what caused it (undici's `fetch failed` says nothing by itself). */
+const failure = (e: unknown) => {
+  const { message, cause } = e as Error & { cause?: Error & { code?: string } };
+  return cause ? `${message}: ${cause.code ?? ''} ${cause.message}` : message;
+};
 
 /** The q-quantile (0..1) of ascending `sorted`, nearest rank. */
 export function quantile(sorted: number[], q: number): number {
@@ -40,10 +52,7 @@ export function summarize(latenciesMs: number[], errors: number, seconds: number
 }
 
 /** Runs `send` from `workers` loops for `seconds`; only answers with `expectStatus` count. */
-export async function closedLoop(
-  send: () => Promise<Response>,
-  o: LoadOptions,
-): Promise<Sample & { firstError?: string }> {
+export async function closedLoop(send: Send, o: LoadOptions): Promise<Sample & { firstError?: string }> {
   const expectStatus = o.expectStatus ?? 200;
   const latencies: number[] = [];
   let errors = 0;
@@ -63,11 +72,55 @@ export async function closedLoop(
         }
       } catch (e) {
         errors++;
-        firstError ??= (e as Error).message;
+        firstError ??= failure(e);
       }
     }
   };
   await Promise.all(Array.from({ length: o.workers }, worker));
+  return { ...summarize(latencies, errors, (performance.now() - started) / 1000), firstError };
+}
+
+export interface RateOptions {
+  /** Requests sent per second. */
+  rps: number;
+  seconds: number;
+  expectStatus?: number;
+}
+
+/**
+ * Sends `rps` requests a second for `seconds`, each at its appointed time (start + i / rps), however
+ * many are still unanswered. Latency counts from the appointed time, not from when the timer fired,
+ * so a generator that falls behind shows as latency instead of hiding it (coordinated omission).
+ */
+export async function openLoop(send: Send, o: RateOptions): Promise<Sample & { firstError?: string }> {
+  const expectStatus = o.expectStatus ?? 200;
+  const total = Math.round(o.rps * o.seconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const one = async (due: number) => {
+    try {
+      const res = await send();
+      const body = await res.arrayBuffer();
+      if (res.status === expectStatus) latencies.push(performance.now() - due);
+      else {
+        errors++;
+        firstError ??= `HTTP ${res.status}: ${Buffer.from(body).toString('utf8').slice(0, 200)}`;
+      }
+    } catch (e) {
+      errors++;
+      firstError ??= failure(e);
+    }
+  };
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / o.rps;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    inFlight.push(one(due));
+  }
+  await Promise.all(inFlight);
   return { ...summarize(latencies, errors, (performance.now() - started) / 1000), firstError };
 }
 

@@ -9,10 +9,15 @@ export const unique = (prefix: string) => `${prefix}-${Math.random().toString(36
 
 export { hostnameItems } from './images';
 
-export async function makeRepository(api: Api) {
-  // Inside the stack's home, which the global teardown removes.
-  await mkdir(join(inject('stack').home, 'repos'), { recursive: true });
-  const dir = await mkdtemp(join(inject('stack').home, 'repos', 'repo-'));
+/**
+ * Where repository directories are made: `home` (a stack the caller started itself, as the benchmarks
+ * do, outside vitest), else the home of the stack the test run shares, which the global teardown removes.
+ */
+const reposUnder = (home?: string) => join(home ?? inject('stack').home, 'repos');
+
+export async function makeRepository(api: Api, opts: { home?: string } = {}) {
+  await mkdir(reposUnder(opts.home), { recursive: true });
+  const dir = await mkdtemp(join(reposUnder(opts.home), 'repo-'));
   const { status, body } = await api.post('/v1/repositories', {
     name: unique('repo'),
     site: 'local',
@@ -25,9 +30,9 @@ export async function makeRepository(api: Api) {
 
 export async function makeMaster(
   api: Api,
-  opts: { customization?: unknown[]; requirements?: unknown; files?: Record<string, string> } = {},
+  opts: { customization?: unknown[]; requirements?: unknown; files?: Record<string, string>; home?: string } = {},
 ) {
-  const { dir, repo } = await makeRepository(api);
+  const { dir, repo } = await makeRepository(api, { home: opts.home });
   await makeExt4(join(dir, 'masters/base.img'), opts.files ?? baseFiles);
   const name = unique('master');
   const op = await api.run('/v1/masters', {
