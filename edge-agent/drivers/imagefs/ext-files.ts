@@ -1,13 +1,13 @@
 /**
- * The debugfs passes behind ExtImageFilesystem: many files read in one run, many changes written in
- * one run, and the changed files read back in one more. debugfs exits 0 whatever its commands did,
+ * The debugfs passes behind ExtImageFilesystem: many files read in one run; many changes written in
+ * one run, which then opens the volume again and reads the changed files back. debugfs exits 0 whatever its commands did,
  * so every line it prints on standard error is accounted for: a "not found" that names a path asked
  * about is an answer, anything else is a failure.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolFailedError } from '../errors';
-import { quoteArg as q, runDebugfs } from './debugfs';
+import { deviceName, quoteArg as q, runDebugfs } from './debugfs';
 import {
   InvalidModeError,
   MissingDirectoryError,
@@ -37,30 +37,20 @@ export async function readPass(
 ): Promise<Map<string, FileEntry | null>> {
   const unique = [...new Set(paths)];
   for (const path of unique) splitFsPath(path);
-  const out = (i: number) => join(workDir, `read-${i}`);
-  const perPath = withContent ? 2 : 1;
-  const commands = unique.flatMap((p, i) => [`stat ${q(p)}`, ...(withContent ? [`dump ${q(p)} ${q(out(i))}`] : [])]);
-  const { sections, errors } = await runDebugfs({ ...target, workDir, writable: false }, commands);
-  const entries = unique.map((_, i) => parseStat(sections[i * perPath] ?? ''));
-  const absent = new Set(unique.filter((_, i) => entries[i] === null));
-  const withoutData = withContent ? entries.filter((e) => e && e.type !== 'regular' && e.type !== 'directory') : [];
-  const unexpected = errors.filter((line) => !explained(line, absent));
-  const shortReads = unexpected.filter((line) => SHORT_READ.test(line));
-  if (unexpected.length > shortReads.length || shortReads.length > withoutData.length)
+  const read = readCommands(unique, workDir, withContent);
+  const { sections, errors } = await runDebugfs({ ...target, workDir, writable: false }, read.commands);
+  const found = await read.collect(sections, 0);
+  if (unexplained(errors, found).length > 0)
     throw new ToolFailedError('debugfs', errors.join('\n'), { imagePath: target.imagePath });
-  const found = new Map<string, FileEntry | null>();
-  for (const [i, path] of unique.entries()) {
-    const entry = entries[i]!;
-    if (entry && withContent && entry.type === 'regular') entry.content = await readFile(out(i));
-    found.set(path, entry);
-  }
   return found;
 }
 
 /**
- * Checks every change against `basis`, then makes them all in one writable run. `write` refuses to
- * replace a file (and still exits 0), so a replaced file is removed first; writing the bare name from
- * inside its directory works with every debugfs version, old ones included.
+ * Checks every change against `basis`, then makes them all in one writable run, which then closes the
+ * volume (flushing it to the image), opens it again and reads every changed path back: the first that
+ * is not as written is WriteVerificationError. `write` refuses to replace a file (and still exits 0),
+ * so a replaced file is removed first; writing the bare name from inside its directory works with
+ * every debugfs version, old ones included.
  */
 export async function writePass(
   target: Target,
@@ -99,23 +89,58 @@ export async function writePass(
     );
   }
   if (commands.length === 0) return;
-  const { errors } = await runDebugfs({ ...target, workDir, writable: true }, commands);
-  if (errors.length > 0) throw new ToolFailedError('debugfs', errors.join('\n'), { imagePath: target.imagePath });
-}
-
-/** Reads every changed path back in one run; the first that is not as written is WriteVerificationError. */
-export async function verifyPass(target: Target, workDir: string, changes: readonly FileChange[]): Promise<void> {
-  const now = await readPass(
-    target,
-    workDir,
-    changes.map((c) => c.path),
-    true,
-  );
+  const paths = changes.map((c) => c.path);
+  const readBack = readCommands(paths, workDir, true);
+  const reopen = ['close', `open ${q(deviceName(target.imagePath, target.offsetBytes))}`];
+  const { sections, errors } = await runDebugfs({ ...target, workDir, writable: true }, [
+    ...commands,
+    ...reopen,
+    ...readBack.commands,
+  ]);
+  const after = await readBack.collect(sections, commands.length + reopen.length);
+  // Only a removed file may be missing when it is read back; any other line is the write failing.
+  const removed = new Set(changes.filter((c) => c.content === null).map((c) => c.path));
+  const failed = unexplained(errors, new Map([...after].filter(([path]) => removed.has(path))));
+  if (failed.length > 0) throw new ToolFailedError('debugfs', errors.join('\n'), { imagePath: target.imagePath });
   for (const change of changes) {
-    const after = now.get(change.path) ?? null;
-    const problem = mismatch(change, after);
+    const problem = mismatch(change, after.get(change.path) ?? null);
     if (problem) throw new WriteVerificationError(target.imagePath, change.path, problem);
   }
+}
+
+/** `stat` (and `dump`) of each path, and how to read their answers from the run's sections. */
+function readCommands(paths: readonly string[], workDir: string, withContent: boolean) {
+  const out = (i: number) => join(workDir, `read-${i}`);
+  const perPath = withContent ? 2 : 1;
+  return {
+    commands: paths.flatMap((p, i) => [`stat ${q(p)}`, ...(withContent ? [`dump ${q(p)} ${q(out(i))}`] : [])]),
+    async collect(sections: string[], first: number): Promise<Map<string, FileEntry | null>> {
+      const found = new Map<string, FileEntry | null>();
+      for (const [i, path] of paths.entries()) {
+        const entry = parseStat(sections[first + i * perPath] ?? '');
+        if (entry && withContent && entry.type === 'regular') entry.content = await readFile(out(i));
+        found.set(path, entry);
+      }
+      return found;
+    },
+  };
+}
+
+/**
+ * The error lines a read does not explain: a "not found" naming a path found absent is its answer,
+ * and `dump` of a symbolic link or device says "short read" (at most once for each).
+ */
+function unexplained(errors: string[], found: ReadonlyMap<string, FileEntry | null>): string[] {
+  const absent = new Set([...found].filter(([, e]) => e === null).map(([path]) => path));
+  let withoutData = [...found.values()].filter((e) => e && e.type !== 'regular' && e.type !== 'directory').length;
+  return errors.filter((line) => {
+    if (explained(line, absent)) return false;
+    if (SHORT_READ.test(line) && withoutData > 0) {
+      withoutData--;
+      return false;
+    }
+    return true;
+  });
 }
 
 function mismatch(change: FileChange, after: FileEntry | null): string | null {

@@ -1,12 +1,12 @@
 /**
  * ext2/ext3/ext4 volumes edited offline with debugfs: no mount, no root privileges beyond access to
- * the image file. Every change is read back and compared before it is reported done; many files
- * cost one debugfs run to read, one to write and one to read back (ext-files.ts).
+ * the image file. Every change is read back and compared before it is reported done. Many files cost
+ * one debugfs run to read, and one to write and read back (ext-files.ts).
  */
 import { resolve } from 'node:path';
 import { withWorkDir } from './debugfs';
 import { InvalidModeError, notRegularError as notRegular, UnsupportedImageError } from './errors';
-import { readPass, type Target, verifyPass, writePass } from './ext-files';
+import { readPass, type Target, writePass } from './ext-files';
 import { probeExt } from './ext-superblock';
 import { splitFsPath } from './fs-path';
 import type { FileChange, FileSnapshot, ImageFilesystem, VolumeInfo } from './interface';
@@ -53,7 +53,7 @@ export class ExtImageFilesystem implements ImageFilesystem {
       const basis = await readPass(target, dir, [parent, fsPath], false);
       const existing = basis.get(fsPath) ?? null;
       const change = { path: fsPath, content, mode: mode ?? existing?.mode ?? DEFAULT_MODE };
-      await writeAndVerify(target, dir, [change], basis);
+      await writePass(target, dir, [change], basis);
     });
   }
 
@@ -63,7 +63,7 @@ export class ExtImageFilesystem implements ImageFilesystem {
     await withWorkDir(async (dir) => {
       const basis = await readPass(target, dir, [fsPath], false);
       if (!basis.get(fsPath)) return;
-      await writeAndVerify(target, dir, [{ path: fsPath, content: null }], basis);
+      await writePass(target, dir, [{ path: fsPath, content: null }], basis);
     });
   }
 
@@ -92,19 +92,9 @@ export class ExtImageFilesystem implements ImageFilesystem {
       const needed = changes.flatMap((c) => [c.path, ...(c.content === null ? [] : [splitFsPath(c.path).parent])]);
       const missing = needed.filter((p) => p !== '/' && !basis?.has(p));
       const read = missing.length > 0 ? await readPass(target, dir, missing, false) : new Map();
-      await writeAndVerify(target, dir, changes, new Map([...(basis ?? []), ...read]));
+      await writePass(target, dir, changes, new Map([...(basis ?? []), ...read]));
     });
   }
-}
-
-async function writeAndVerify(
-  target: Target,
-  dir: string,
-  changes: readonly FileChange[],
-  basis: FileSnapshot,
-): Promise<void> {
-  await writePass(target, dir, changes, basis);
-  await verifyPass(target, dir, changes);
 }
 
 function toVolume(
