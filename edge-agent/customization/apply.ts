@@ -186,9 +186,9 @@ async function undoThisTask(
     await writeChanges(a, changesTo(plan.before, now, found), now, indexOf);
     for (const { record } of [...plan.steps].reverse()) await a.undo.delete(record.index);
   } catch (undoFailure) {
-    return new PartialApplyError(failure, a.from, failed, { undoFailure, leftUpTo: a.to - 1 });
+    return new PartialApplyError(failure, a.from, failed, a.to - 1, { undoFailure });
   }
-  return new PartialApplyError(failure, a.from, failed);
+  return new PartialApplyError(failure, a.from, failed, a.to - 1);
 }
 
 async function compute(item: ResolvedItem, before: FileState, a: ApplyArgs): Promise<Buffer> {

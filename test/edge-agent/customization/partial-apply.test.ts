@@ -82,7 +82,7 @@ describe('a customize task whose item fails while it is written', () => {
     expect(failure).toMatchObject({ code: 'tool_failed', from: 0, failed: 3 });
     expect((failure as Error).message).toMatch(/Could not allocate block/);
     expect((failure as Error).message).toContain(
-      'The changes this task made (items 0 to 3) were undone from their undo records: the image is as it was before the task.',
+      'The changes this task made (items 0 to 4) were undone from their undo records: the image is as it was before the task.',
     );
     // The filesystem was full when item 3 failed; every item went before the task ended.
     expect(await snapshot()).toEqual(before);
@@ -96,7 +96,7 @@ describe('a customize task whose item fails while it is written', () => {
     const before = await snapshot();
     expect(before['/etc/hostname']?.content).toBe('web-9\n');
     const failure = await apply(2, 5).catch((e: unknown) => e);
-    expect((failure as Error).message).toContain('(items 2 to 3) were undone');
+    expect((failure as Error).message).toContain('(items 2 to 4) were undone');
     expect(await snapshot()).toEqual(before);
     expect(await undoRecords()).toEqual([0, 1]);
   });
@@ -110,7 +110,7 @@ describe('a customize task whose item fails while it is written', () => {
     expect(failure).toMatchObject({ code: 'tool_failed', failed: 3 });
     expect((failure as Error).message).toMatch(/Could not allocate block/);
     expect((failure as Error).message).toContain(
-      "Undoing this task's changes (items 0 to 3) failed too (simulated crash before the change): items 0 to 4 may still be in the image, with their undo records.",
+      "Undoing this task's changes (items 0 to 4) failed too (simulated crash before the change): they may still be in the image, with their undo records.",
     );
     const after = await snapshot();
     expect(after['/etc/new.conf']?.content).toBe('new\n');
@@ -123,7 +123,7 @@ describe('a customize task whose item fails while it is written', () => {
     expect((await snapshot())['/etc/hosts']?.content).toBe('127.0.0.1 localhost\n127.0.1.1 web-9\n');
     // Items 3 and 4 still do not fit; their records, left by the first task, put the files back as they were.
     const again = await apply(3, 5).catch((e: unknown) => e);
-    expect((again as Error).message).toContain('The changes this task made (item 3) were undone');
+    expect((again as Error).message).toContain('The changes this task made (items 3 to 4) were undone');
     const now = await snapshot();
     expect(now['/etc/motd']).toEqual(before['/etc/motd']);
     expect(now['/etc/never']).toBeNull();
