@@ -107,9 +107,10 @@ export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
 
 /** The records an earlier attempt stored, each checked to belong to the item now at its index. */
 async function savedRecords(undo: UndoStore, items: ResolvedItem[]): Promise<Map<number, UndoRecord>> {
+  const records = await Promise.all(items.map((item) => undo.get(item.index)));
   const saved = new Map<number, UndoRecord>();
-  for (const item of items) {
-    const record = await undo.get(item.index);
+  for (const [i, item] of items.entries()) {
+    const record = records[i];
     if (!record) continue;
     if (record.path !== item.path) throw new UndoConflictError(item.index, record.path, item.path);
     saved.set(item.index, record);
