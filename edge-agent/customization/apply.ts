@@ -1,26 +1,36 @@
 /**
- * Applies customization items `from` … `to - 1` to an offline volume.
+ * Applies customization items `from` … `to - 1` to an offline volume, in one pass over the image:
+ * every file the items touch (and every directory a new file goes in) is read in one run; every
+ * change and undo record is worked out in memory (variables, sources, regular expressions), so an
+ * invalid item, a missing file or a runaway pattern leaves the image untouched; the undo records are
+ * stored; then each touched file is written once, with its final content, in one run, and read back
+ * in one more. A write that fails (a full filesystem, a file that did not read back) is undone from
+ * what the task found, so the image is as it was before the task (PartialApplyError).
  *
- * Every change is computed (variables, sources, regular expressions) before the first byte of the
- * image changes, so an invalid item, a missing file or a runaway pattern leaves the image untouched.
- * Then, per item: the undo record is stored, the file written and read back. An item that fails
- * then (a full filesystem, a file that another writer changed meanwhile) undoes the items this task
- * applied before it fails, so the image is as the task found it (PartialApplyError).
- *
- * Retrying after a crash is safe: an item whose undo record exists and whose file already has the
- * recorded result is skipped; an item whose record exists but whose write did not finish is redone
- * from the content saved in the record.
+ * Retrying after a crash is safe. The undo records are all stored before the image changes, and an
+ * item's record says what its file was before it: a retry takes that, not the image, as the file
+ * before the item, so it works out the same changes. A file that already holds its result is left
+ * alone (a crash after the write, before the commit, changes nothing at retry); one that does not is
+ * written again.
  */
 
 import { MissingDirectoryError } from '../drivers/imagefs/errors';
 import { splitFsPath } from '../drivers/imagefs/fs-path';
-import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
+import type { FileSnapshot, ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
 import { FileNotFoundError, PartialApplyError, SourceReadError, UndoConflictError } from './errors';
 import { type CustomizationItem, type ResolvedItem, resolveItems } from './items';
 import { DEFAULT_REGEX_TIMEOUT_MS, replaceInContent } from './regex';
-import { rollbackCustomization } from './rollback';
-import type { UndoRecord, UndoStore } from './undo-store';
-import { DEFAULT_MODE, type FileState, sha256, VolumeFiles } from './volume-files';
+import { recordedState, sameRecord, type UndoRecord, type UndoStore } from './undo-store';
+import {
+  changesTo,
+  DEFAULT_MODE,
+  type FileState,
+  readSnapshot,
+  sameState,
+  sha256,
+  stateIn,
+  writeChanges,
+} from './volume-files';
 
 export { rollbackCustomization } from './rollback';
 
@@ -57,77 +67,75 @@ export type ApplyResult = {
   changes: AppliedChange[];
 };
 
-interface Step {
-  index: number;
-  path: string;
-  /** Already in: found with its undo record and its result (a retry after a crash). */
-  done: boolean;
-  record: UndoRecord;
-  after: Buffer;
-  mode: number;
+/** The task worked out in memory. */
+interface Plan {
+  /** One record per item, in order, and the one an earlier attempt stored for it. */
+  steps: { record: UndoRecord; stored: UndoRecord | undefined }[];
+  /** Each touched file before the first item of the task that touches it. */
+  before: Map<string, FileState>;
+  /** Each touched file after the last item that touches it. */
+  after: Map<string, FileState>;
 }
 
 export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
   const items = resolveItems(a.items, a.variables, a.from, a.to, { canReadSources: a.readSource !== undefined });
-  const files = new VolumeFiles(a);
-  const steps = await plan(items, files, a);
-  let finished = 0;
-  for (const step of steps) {
+  const saved = await savedRecords(a.undo, items);
+  const directories = items.flatMap((i) => (i.type === 'file' ? [splitFsPath(i.path).parent] : []));
+  const found = await readSnapshot(a, [...items.map((i) => i.path), ...directories.filter((d) => d !== '/')]);
+  const plan = await planChanges(items, saved, found, a);
+  const changes = changesTo(plan.after, found);
+  await storeRecords(a.undo, plan);
+  if (changes.length > 0) {
+    const indexOf = (path: string) => items.find((i) => i.path === path)?.index ?? a.from;
     try {
-      if (!step.done) {
-        await a.undo.put(step.record);
-        await files.write(step.index, step.path, step.after, step.mode);
-      }
+      await writeChanges(a, changes, found, indexOf);
     } catch (failure) {
-      throw await undoThisTask(a, step.index, failure);
+      throw await undoThisTask(a, items, plan, found, failure);
     }
-    a.onProgress?.(++finished, steps.length);
   }
+  if (items.length > 0) a.onProgress?.(items.length, items.length);
   return {
     applied: a.to,
-    changes: steps.map(({ index, path, record }) => ({
-      index,
-      path,
+    changes: plan.steps.map(({ record }) => ({
+      index: record.index,
+      path: record.path,
       sha256Before: record.contentBase64 === null ? null : sha256(Buffer.from(record.contentBase64, 'base64')),
       sha256After: record.sha256After,
     })),
   };
 }
 
-/**
- * Item `failed` could not be written after items `a.from` … `failed - 1` were (by this task, or by an
- * attempt of it that a crash cut short): undoes them and whatever `failed` itself changed, from
- * their undo records, so the image is as the task found it. The error says whether that worked.
- */
-async function undoThisTask(a: ApplyArgs, failed: number, failure: unknown): Promise<PartialApplyError> {
-  let undone = 0;
-  try {
-    await rollbackCustomization({ ...a, from: failed + 1, to: a.from, onProgress: (done) => (undone = done) });
-  } catch (undoFailure) {
-    return new PartialApplyError(failure, a.from, failed, { undoFailure, leftUpTo: failed - undone });
+/** The records an earlier attempt stored, each checked to belong to the item now at its index. */
+async function savedRecords(undo: UndoStore, items: ResolvedItem[]): Promise<Map<number, UndoRecord>> {
+  const records = await Promise.all(items.map((item) => undo.get(item.index)));
+  const saved = new Map<number, UndoRecord>();
+  for (const [i, item] of items.entries()) {
+    const record = records[i];
+    if (!record) continue;
+    if (record.path !== item.path) throw new UndoConflictError(item.index, record.path, item.path);
+    saved.set(item.index, record);
   }
-  return new PartialApplyError(failure, a.from, failed);
+  return saved;
 }
 
 /** Works out every item's result in memory, each item seeing the results of the items before it. */
-async function plan(items: ResolvedItem[], files: VolumeFiles, a: ApplyArgs): Promise<Step[]> {
-  const pending = new Map<string, FileState>();
-  const steps: Step[] = [];
+async function planChanges(
+  items: ResolvedItem[],
+  saved: ReadonlyMap<number, UndoRecord>,
+  found: FileSnapshot,
+  a: ApplyArgs,
+): Promise<Plan> {
+  const plan: Plan = { steps: [], before: new Map(), after: new Map() };
   for (const item of items) {
-    const current = pending.get(item.path) ?? (await files.read(item.path));
-    const saved = await a.undo.get(item.index);
-    if (saved && saved.path !== item.path) throw new UndoConflictError(item.index, saved.path, item.path);
+    const stored = saved.get(item.index);
     // With a record, the file before this item is the one the record saved, whatever a crash left behind.
-    const before = saved ? recordedState(saved) : current;
+    const before = stored ? recordedState(stored) : (plan.after.get(item.path) ?? stateIn(found, item.path));
+    if (!plan.before.has(item.path)) plan.before.set(item.path, before);
     const mode = (item.type === 'file' ? item.mode : undefined) ?? before.mode ?? DEFAULT_MODE;
-    if (saved && current.content !== null && sha256(current.content) === saved.sha256After && current.mode === mode) {
-      steps.push({ index: item.index, path: item.path, done: true, record: saved, after: current.content, mode });
-      pending.set(item.path, current);
-      continue;
-    }
     if (before.content === null && item.type === 'file') {
       const { parent } = splitFsPath(item.path);
-      if (!(await files.exists(parent))) throw new MissingDirectoryError(item.path, parent, { index: item.index });
+      const directory = parent === '/' ? { type: 'directory' } : found.get(parent);
+      if (directory?.type !== 'directory') throw new MissingDirectoryError(item.path, parent, { index: item.index });
     }
     const after = await compute(item, before, a);
     const record: UndoRecord = {
@@ -138,16 +146,50 @@ async function plan(items: ResolvedItem[], files: VolumeFiles, a: ApplyArgs): Pr
       contentBase64: before.content?.toString('base64') ?? null,
       sha256After: sha256(after),
     };
-    steps.push({ index: item.index, path: item.path, done: false, record, after, mode });
-    pending.set(item.path, { content: after, mode });
+    plan.steps.push({ record, stored });
+    plan.after.set(item.path, { content: after, mode });
   }
-  return steps;
+  return plan;
 }
 
-function recordedState(record: UndoRecord): FileState {
-  return record.contentBase64 === null
-    ? { content: null, mode: null }
-    : { content: Buffer.from(record.contentBase64, 'base64'), mode: record.mode };
+/**
+ * Every record goes to disk before the image changes. When that fails, the image is as it was and
+ * the records this attempt added are dropped; those an earlier attempt stored stay, since they may
+ * be all that knows what the files were.
+ */
+async function storeRecords(undo: UndoStore, plan: Plan): Promise<void> {
+  const changed = plan.steps.filter((s) => !s.stored || !sameRecord(s.stored, s.record));
+  try {
+    await Promise.all(changed.map((s) => undo.put(s.record)));
+  } catch (failure) {
+    await Promise.allSettled(changed.filter((s) => !s.stored).map((s) => undo.delete(s.record.index)));
+    throw failure;
+  }
+}
+
+/**
+ * The write failed, part-way or in its read-back: puts every touched file back as the task found it
+ * (as its first undo record says), in one more pass, and drops this task's records. The error names
+ * the first item whose file did not take, and says whether putting things back worked.
+ */
+async function undoThisTask(
+  a: ApplyArgs,
+  items: ResolvedItem[],
+  plan: Plan,
+  found: FileSnapshot,
+  failure: unknown,
+): Promise<PartialApplyError> {
+  let failed = items[0]!.index;
+  try {
+    const now = await readSnapshot(a, plan.before.keys());
+    failed = items.find((i) => !sameState(stateIn(now, i.path), plan.after.get(i.path)!))?.index ?? failed;
+    const indexOf = (path: string) => items.find((i) => i.path === path)!.index;
+    await writeChanges(a, changesTo(plan.before, now, found), now, indexOf);
+    for (const { record } of [...plan.steps].reverse()) await a.undo.delete(record.index);
+  } catch (undoFailure) {
+    return new PartialApplyError(failure, a.from, failed, a.to - 1, { undoFailure });
+  }
+  return new PartialApplyError(failure, a.from, failed, a.to - 1);
 }
 
 async function compute(item: ResolvedItem, before: FileState, a: ApplyArgs): Promise<Buffer> {

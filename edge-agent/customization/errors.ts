@@ -184,22 +184,25 @@ export class DocumentUnreadableError extends AgentError {
 const items = (first: number, last: number) => (first === last ? `item ${first}` : `items ${first} to ${last}`);
 
 /**
- * Item `failed` failed while it was written, after items `from` … `failed - 1` of the same task had
- * changed the image. It keeps the failure's code and message, and adds what became of those items:
- * undone from their undo records, or, when that failed too (`undoFailure`), which are still in.
+ * The task's write failed part-way (its items are written together): `failed` is the first item
+ * whose file did not take. It keeps the failure's code and message, and adds what became of the
+ * task's items `from` … `last`: undone, the files put back as the task found them, or, when that
+ * failed too (`undoFailure`), that they may still be in, with their undo records.
  */
 export class PartialApplyError extends AgentError {
   constructor(
     readonly failure: unknown,
     readonly from: number,
     readonly failed: number,
-    readonly undo?: { undoFailure: unknown; leftUpTo: number },
+    /** The task's last item. */
+    readonly last: number,
+    readonly undo?: { undoFailure: unknown },
   ) {
     const f = failure as { code?: unknown; message?: unknown };
     const said = (typeof f?.message === 'string' ? f.message : String(failure)).replace(/\.?\s*$/, '.');
-    const what = items(from, failed);
+    const what = items(from, last);
     const outcome = undo
-      ? `Undoing this task's changes (${what}) failed too (${(undo.undoFailure as Error)?.message ?? String(undo.undoFailure)}): ${items(from, undo.leftUpTo)} may still be in the image, with their undo records. Retry the request once the cause is fixed (it takes up the items already in), or restore the clone from its master.`
+      ? `Undoing this task's changes (${what}) failed too (${(undo.undoFailure as Error)?.message ?? String(undo.undoFailure)}): they may still be in the image, with their undo records. Retry the request once the cause is fixed (it takes up the items already in), or restore the clone from its master.`
       : `The changes this task made (${what}) were undone from their undo records: the image is as it was before the task.`;
     super(typeof f?.code === 'string' ? f.code : 'agent_error', `${said} ${outcome}`, { cause: failure });
   }

@@ -1,17 +1,30 @@
 /**
  * Regular-expression replacement in a worker thread with a time limit: a catastrophic pattern
- * (e.g. `(a+)+$`) is stopped by terminating the worker instead of freezing the agent.
+ * (e.g. `(a+)+$`) is stopped by terminating the worker instead of freezing the agent. Workers that
+ * answered in time are kept for the next replacement.
  */
 import { Worker } from 'node:worker_threads';
 import { RegexFailedError, RegexTimeoutError } from './errors';
 
 export const DEFAULT_REGEX_TIMEOUT_MS = 2000;
 
-// Plain JavaScript evaluated in the worker, so it runs the same under tsx, vitest and a bundle.
+/** Workers kept warm for the next replacement: starting one costs milliseconds, a round trip far less. */
+const MAX_IDLE_WORKERS = 2;
+const idle: Worker[] = [];
+
+// Plain JavaScript evaluated in the worker, so it runs the same under tsx, vitest and a bundle. A
+// worker serves one replacement at a time, then waits for the next.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { text, pattern, flags, replacement } = workerData;
-parentPort.postMessage(text.replace(new RegExp(pattern, flags), replacement));
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', ({ text, pattern, flags, replacement }) => {
+  let answer;
+  try {
+    answer = { result: text.replace(new RegExp(pattern, flags), replacement) };
+  } catch (e) {
+    answer = { error: String((e && e.message) || e) };
+  }
+  parentPort.postMessage(answer);
+});
 `;
 
 export interface Replacement {
@@ -38,32 +51,45 @@ export async function replaceInContent(
 }
 
 export function replaceInWorker(text: string, r: Replacement, timeoutMs: number): Promise<string> {
+  const worker =
+    idle.pop() ?? new Worker(WORKER_SOURCE, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 512 } });
+  worker.ref();
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { text, pattern: r.pattern, flags: r.flags, replacement: r.replacement },
-      resourceLimits: { maxOldGenerationSizeMb: 512 },
-    });
     let settled = false;
-    const settle = (outcome: () => void) => {
+    const settle = (outcome: () => void, reusable: boolean) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      worker.removeAllListeners('message').removeAllListeners('error').removeAllListeners('exit');
+      if (reusable && idle.length < MAX_IDLE_WORKERS) {
+        // An idle worker must not keep the agent (or a test run) from exiting.
+        worker.unref();
+        idle.push(worker);
+      } else void worker.terminate();
       outcome();
-      void worker.terminate();
     };
     const timer = setTimeout(
-      () => settle(() => reject(new RegexTimeoutError(r.index, r.pattern, timeoutMs))),
+      () => settle(() => reject(new RegexTimeoutError(r.index, r.pattern, timeoutMs)), false),
       timeoutMs,
     );
-    worker.once('message', (result: string) => settle(() => resolve(result)));
-    worker.once('error', (error) =>
-      settle(() => reject(new RegexFailedError(r.index, r.pattern, error.message, { cause: error }))),
-    );
-    worker.once('exit', (code) =>
-      settle(() =>
-        reject(new RegexFailedError(r.index, r.pattern, `the worker stopped with code ${code} before answering`)),
+    worker.once('message', (answer: { result?: string; error?: string }) =>
+      settle(
+        () =>
+          answer.error === undefined
+            ? resolve(answer.result!)
+            : reject(new RegexFailedError(r.index, r.pattern, answer.error)),
+        true,
       ),
     );
+    worker.once('error', (error) =>
+      settle(() => reject(new RegexFailedError(r.index, r.pattern, error.message, { cause: error })), false),
+    );
+    worker.once('exit', (code) =>
+      settle(
+        () => reject(new RegexFailedError(r.index, r.pattern, `the worker stopped with code ${code} before answering`)),
+        false,
+      ),
+    );
+    worker.postMessage({ text, pattern: r.pattern, flags: r.flags, replacement: r.replacement });
   });
 }

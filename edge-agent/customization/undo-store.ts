@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readStateFile, writeStateFile } from '../state-file';
 import { InvalidRangeError, UndoRecordCorruptError } from './errors';
+import type { FileState } from './volume-files';
 
 export interface UndoRecord {
   index: number;
@@ -18,6 +19,24 @@ export interface UndoRecord {
   contentBase64: string | null;
   /** sha256 (hex) of the content the item wrote: tells whether the item is in. */
   sha256After: string;
+}
+
+/** The file as it was before the record's item. */
+export function recordedState(record: UndoRecord): FileState {
+  return record.contentBase64 === null
+    ? { content: null, mode: null }
+    : { content: Buffer.from(record.contentBase64, 'base64'), mode: record.mode };
+}
+
+export function sameRecord(a: UndoRecord, b: UndoRecord): boolean {
+  return (
+    a.index === b.index &&
+    a.path === b.path &&
+    a.existed === b.existed &&
+    a.mode === b.mode &&
+    a.contentBase64 === b.contentBase64 &&
+    a.sha256After === b.sha256After
+  );
 }
 
 export interface UndoStore {

@@ -1,6 +1,10 @@
-/** The files of one volume as customization sees them: content and mode together, checked after each change. */
+/**
+ * The files of one volume as customization sees them: content and mode together, read in one pass
+ * and changed in one pass (plus the driver's read-back), whatever the number of items.
+ */
 import { createHash } from 'node:crypto';
-import type { ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
+import { notRegularError } from '../drivers/imagefs/errors';
+import type { FileChange, FileSnapshot, ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
 import { VerificationError } from './errors';
 
 export interface FileState {
@@ -15,41 +19,80 @@ export function sha256(content: Buffer): string {
   return createHash('sha256').update(content).digest('hex');
 }
 
-export class VolumeFiles {
-  constructor(private readonly a: { imagePath: string; fs: ImageFilesystem; volume: VolumeInfo }) {}
+export interface Volume {
+  imagePath: string;
+  fs: ImageFilesystem;
+  volume: VolumeInfo;
+}
 
-  async read(path: string): Promise<FileState> {
-    const content = await this.a.fs.readFile(this.a.imagePath, this.a.volume, path);
-    if (content === null) return { content: null, mode: null };
-    return { content, mode: await this.a.fs.fileMode(this.a.imagePath, this.a.volume, path) };
-  }
+export function readSnapshot(v: Volume, paths: Iterable<string>): Promise<FileSnapshot> {
+  return v.fs.readFiles(v.imagePath, v.volume, [...new Set(paths)]);
+}
 
-  /** Whether a directory (or anything else) is at `path`. */
-  async exists(path: string): Promise<boolean> {
-    return path === '/' || (await this.a.fs.fileMode(this.a.imagePath, this.a.volume, path)) !== null;
-  }
+/** The file at `path` in `snapshot`; something other than a regular file there is refused. */
+export function stateIn(snapshot: FileSnapshot, path: string): FileState {
+  const entry = snapshot.get(path) ?? null;
+  if (!entry) return { content: null, mode: null };
+  if (entry.type !== 'regular') throw notRegularError(path, entry);
+  return { content: entry.content ?? Buffer.alloc(0), mode: entry.mode };
+}
 
-  /**
-   * Writes the file. The driver reads it back and compares content and mode (the interface requires
-   * it), so reading it again here would only double the work; its error names item `index`.
-   */
-  async write(index: number, path: string, content: Buffer, mode: number): Promise<void> {
-    await this.verified(index, path, () => this.a.fs.writeFile(this.a.imagePath, this.a.volume, path, content, mode));
-  }
+export function sameState(a: FileState, b: FileState): boolean {
+  if (a.content === null || b.content === null) return a.content === b.content;
+  return a.content.equals(b.content) && a.mode === b.mode;
+}
 
-  async remove(index: number, path: string): Promise<void> {
-    await this.verified(index, path, () => this.a.fs.removeFile(this.a.imagePath, this.a.volume, path));
-  }
-
-  private async verified(index: number, path: string, change: () => Promise<void>): Promise<void> {
-    try {
-      await change();
-    } catch (e) {
-      if ((e as { code?: string }).code === 'write_verification_failed')
-        throw new VerificationError(index, path, `did not read back as written (${(e as Error).message})`, {
-          cause: e,
-        });
-      throw e;
+/**
+ * The changes that make each path hold its wanted state, leaving alone the paths that already do.
+ * A file written back gets the owner it had in `owners` (when given and it was there).
+ */
+export function changesTo(
+  wanted: ReadonlyMap<string, FileState>,
+  now: FileSnapshot,
+  owners?: FileSnapshot,
+): FileChange[] {
+  const changes: FileChange[] = [];
+  for (const [path, state] of wanted) {
+    if (sameState(stateIn(now, path), state)) continue;
+    if (state.content === null) {
+      changes.push({ path, content: null });
+      continue;
     }
+    const had = owners?.get(path);
+    changes.push({
+      path,
+      content: state.content,
+      mode: state.mode ?? DEFAULT_MODE,
+      ...(had ? { owner: { uid: had.uid, gid: had.gid } } : {}),
+    });
+  }
+  return changes;
+}
+
+/**
+ * Makes every change in one pass; the driver reads them back and compares. A file that did not read
+ * back as written is VerificationError, naming the item `indexOf` gives for its path.
+ */
+export async function writeChanges(
+  v: Volume,
+  changes: FileChange[],
+  basis: FileSnapshot,
+  indexOf: (path: string) => number,
+): Promise<void> {
+  if (changes.length === 0) return;
+  try {
+    await v.fs.writeFiles(v.imagePath, v.volume, changes, basis);
+  } catch (e) {
+    const failed = e as { code?: string; fsPath?: string; message?: string };
+    if (failed.code === 'write_verification_failed' && failed.fsPath !== undefined)
+      throw new VerificationError(
+        indexOf(failed.fsPath),
+        failed.fsPath,
+        `did not read back as written (${failed.message})`,
+        {
+          cause: e,
+        },
+      );
+    throw e;
   }
 }

@@ -84,6 +84,13 @@ export class SymlinkInImageError extends AgentError {
   }
 }
 
+/** The error for something other than a regular file found where one was named. */
+export function notRegularError(fsPath: string, entry: { type: string; linkTarget?: string }): Error {
+  return entry.type === 'symlink'
+    ? new SymlinkInImageError(fsPath, entry.linkTarget)
+    : new NotRegularFileError(fsPath, entry.type);
+}
+
 /** A written file did not read back as written: the image must not be trusted as is. */
 export class WriteVerificationError extends AgentError {
   constructor(

@@ -70,6 +70,34 @@ describe('applyCustomization on an ext4 image', () => {
     expect(second).toEqual(first);
   });
 
+  it('reads the image once and writes it once (with its read-back), however many items', async () => {
+    const items: CustomizationItem[] = Array.from({ length: 10 }, (_, i) =>
+      i % 2 === 0
+        ? { type: 'file', path: `/etc/item${i}.conf`, content: `${i} \${hostname}\n` }
+        : { type: 'replace', path: '/etc/hosts', pattern: 'seed-host|web-01', replacement: '${hostname}' },
+    );
+    await applyCustomization({ ...clone, items, variables: VARIABLES, from: 0, to: 10 });
+    expect([clone.recording.reads, clone.recording.writes]).toEqual([1, 1]);
+    expect(await clone.text('/etc/item8.conf')).toBe('8 web-01\n');
+    expect(await clone.undoRecords()).toHaveLength(10);
+  });
+
+  it('finishes a task whose agent died part-way through its write, from the undo records', async () => {
+    const clean = await makeClone();
+    const expected = await applyCustomization({ ...clean, items: ITEMS, variables: VARIABLES, from: 0, to: 3 });
+    const expectedFiles = await clean.files(['/etc/hostname', '/etc/hosts', '/etc/motd']);
+    await clean.cleanup();
+    // /etc/hostname is written, then the agent dies before /etc/hosts and /etc/motd.
+    clone.recording.dieAtChange(2);
+    await expect(apply(0, 3)).rejects.toThrow('simulated crash');
+    clone.recording.revive();
+    expect(await clone.text('/etc/hostname')).toBe('web-01\n');
+    expect(await clone.undoRecords()).toEqual(['item-0.json', 'item-1.json', 'item-2.json']);
+    const result = await apply(0, 3);
+    expect(result, 'the file before item 0 is the one its record saved').toEqual(expected);
+    expect(await clone.files(['/etc/hostname', '/etc/hosts', '/etc/motd'])).toEqual(expectedFiles);
+  });
+
   it('finishes an item interrupted between its undo record and its write, from the saved content', async () => {
     // What an agent that died between the two leaves behind (a failure it lives through is undone).
     const seed = Buffer.from(SEED_FILES['/etc/hostname']!.content);

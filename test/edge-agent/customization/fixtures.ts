@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import type { CustomizationItem } from '../../../edge-agent/customization/items';
 import { FileUndoStore } from '../../../edge-agent/customization/undo-store';
 import { ExtImageFilesystem } from '../../../edge-agent/drivers/imagefs/ext';
-import type { ImageFilesystem, VolumeInfo } from '../../../edge-agent/drivers/imagefs/interface';
+import type {
+  FileChange,
+  FileSnapshot,
+  ImageFilesystem,
+  VolumeInfo,
+} from '../../../edge-agent/drivers/imagefs/interface';
 import { writeSeedTree } from '../drivers/imagefs/imagefs.case';
 import { type Layout, makeExtImage, tempDir } from '../drivers/imagefs/images';
 
@@ -42,11 +47,21 @@ export function sha256(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Counts the driver's writes and removals, and can fail one of them to stand in for a crash. */
+/**
+ * Counts the driver's passes and file changes, and can stand in for a crash: the `nth` change from
+ * now fails, after the changes before it in the same pass were made (a crash part-way through the
+ * pass). After `dieAtChange`, every later call fails too, as nothing happens after the agent died.
+ */
 export class RecordingFilesystem implements ImageFilesystem {
   readonly name: string;
+  /** Files written or removed. */
   changes = 0;
+  /** Calls of readFiles and writeFiles. */
+  reads = 0;
+  writes = 0;
   private crashIn = 0;
+  private dies = false;
+  private dead = false;
 
   constructor(private readonly inner: ImageFilesystem) {
     this.name = inner.name;
@@ -56,28 +71,60 @@ export class RecordingFilesystem implements ImageFilesystem {
     return this.inner.detect(imagePath);
   }
   readFile(imagePath: string, volume: VolumeInfo, fsPath: string) {
+    this.alive();
     return this.inner.readFile(imagePath, volume, fsPath);
   }
   fileMode(imagePath: string, volume: VolumeInfo, fsPath: string) {
+    this.alive();
     return this.inner.fileMode(imagePath, volume, fsPath);
   }
   async writeFile(imagePath: string, volume: VolumeInfo, fsPath: string, content: Buffer, mode?: number) {
-    this.change();
-    return this.inner.writeFile(imagePath, volume, fsPath, content, mode);
+    await this.writeFiles(imagePath, volume, [{ path: fsPath, content, mode: mode ?? 0o644 }]);
   }
   async removeFile(imagePath: string, volume: VolumeInfo, fsPath: string) {
-    this.change();
-    return this.inner.removeFile(imagePath, volume, fsPath);
+    await this.writeFiles(imagePath, volume, [{ path: fsPath, content: null }]);
+  }
+  readFiles(imagePath: string, volume: VolumeInfo, paths: readonly string[]) {
+    this.alive();
+    this.reads++;
+    return this.inner.readFiles(imagePath, volume, paths);
+  }
+  async writeFiles(imagePath: string, volume: VolumeInfo, changes: readonly FileChange[], basis?: FileSnapshot) {
+    this.alive();
+    this.writes++;
+    let made = changes;
+    if (this.crashIn > changes.length) this.crashIn -= changes.length;
+    else if (this.crashIn > 0) {
+      made = changes.slice(0, this.crashIn - 1);
+      this.crashIn = 0;
+    }
+    this.changes += made.length;
+    if (made.length > 0) await this.inner.writeFiles(imagePath, volume, made, basis);
+    if (made !== changes) {
+      this.dead = this.dies;
+      throw new Error('simulated crash before the change');
+    }
   }
 
-  /** The `nth` write or removal from now throws instead of reaching the image. */
+  /** The `nth` write or removal from now fails, and the ones after it in its pass are not made. */
   crashAtChange(nth: number): void {
     this.crashIn = nth;
   }
 
-  private change(): void {
-    if (this.crashIn > 0 && --this.crashIn === 0) throw new Error('simulated crash before the change');
-    this.changes++;
+  /** As crashAtChange, and nothing works afterwards, until `revive`. */
+  dieAtChange(nth: number): void {
+    this.crashIn = nth;
+    this.dies = true;
+  }
+
+  /** A new agent process takes over. */
+  revive(): void {
+    this.dead = false;
+    this.dies = false;
+  }
+
+  private alive(): void {
+    if (this.dead) throw new Error('simulated crash: the agent is gone');
   }
 }
 

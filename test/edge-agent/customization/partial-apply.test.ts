@@ -1,8 +1,8 @@
 /**
- * An item that fails while it is written, after earlier items of the same task changed the image,
- * makes the task undo those items from their undo records before it fails: on a real ext4 image
- * that runs out of space, every file is as it was, no undo record is left, and the error says so.
- * When the undo fails too, the error says which items may still be in.
+ * A task whose write fails part-way (its items are written together, in one pass) puts every file
+ * back as it found it before it fails: on a real ext4 image that runs out of space, every file is as
+ * it was, no undo record is left, and the error names the first item that did not fit. When putting
+ * the files back fails too, the error says which items may still be in, and their records stay.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -82,7 +82,7 @@ describe('a customize task whose item fails while it is written', () => {
     expect(failure).toMatchObject({ code: 'tool_failed', from: 0, failed: 3 });
     expect((failure as Error).message).toMatch(/Could not allocate block/);
     expect((failure as Error).message).toContain(
-      'The changes this task made (items 0 to 3) were undone from their undo records: the image is as it was before the task.',
+      'The changes this task made (items 0 to 4) were undone from their undo records: the image is as it was before the task.',
     );
     // The filesystem was full when item 3 failed; every item went before the task ended.
     expect(await snapshot()).toEqual(before);
@@ -96,31 +96,38 @@ describe('a customize task whose item fails while it is written', () => {
     const before = await snapshot();
     expect(before['/etc/hostname']?.content).toBe('web-9\n');
     const failure = await apply(2, 5).catch((e: unknown) => e);
-    expect((failure as Error).message).toContain('(items 2 to 3) were undone');
+    expect((failure as Error).message).toContain('(items 2 to 4) were undone');
     expect(await snapshot()).toEqual(before);
     expect(await undoRecords()).toEqual([0, 1]);
   });
 
-  it('says which items may still be in when undoing them fails too', async () => {
+  it('says which items may still be in when undoing them fails too, and a later task still undoes them exactly', async () => {
     const before = await snapshot();
-    // Writes 1 to 3 are items 0 to 2, write 4 is item 3 (which fails for space); then the undo
-    // removes what item 3 left (5) and fails to remove item 2's new file (6).
+    // The write pass makes changes 1 to 5 (items 0 to 4; item 3 fails for space); change 6 is the
+    // first of the pass that puts the files back, and fails.
     fs.crashAtChange(6);
     const failure = await apply(0, 5).catch((e: unknown) => e);
     expect(failure).toMatchObject({ code: 'tool_failed', failed: 3 });
     expect((failure as Error).message).toMatch(/Could not allocate block/);
     expect((failure as Error).message).toContain(
-      "Undoing this task's changes (items 0 to 3) failed too (simulated crash before the change): items 0 to 2 may still be in the image, with their undo records.",
+      "Undoing this task's changes (items 0 to 4) failed too (simulated crash before the change): they may still be in the image, with their undo records.",
     );
     const after = await snapshot();
-    expect(after['/etc/motd']).toEqual(before['/etc/motd']);
     expect(after['/etc/new.conf']?.content).toBe('new\n');
     expect(after['/etc/hostname']?.content).toBe('web-9\n');
-    expect(await undoRecords()).toEqual([0, 1, 2]);
+    expect(await undoRecords()).toEqual([0, 1, 2, 3, 4]);
 
     // Retried once the cause is gone, the task takes up the items already in.
     const retry = await apply(0, 3);
     expect(retry.applied).toBe(3);
     expect((await snapshot())['/etc/hosts']?.content).toBe('127.0.0.1 localhost\n127.0.1.1 web-9\n');
+    // Items 3 and 4 still do not fit; their records, left by the first task, put the files back as they were.
+    const again = await apply(3, 5).catch((e: unknown) => e);
+    expect((again as Error).message).toContain('The changes this task made (items 3 to 4) were undone');
+    const now = await snapshot();
+    expect(now['/etc/motd']).toEqual(before['/etc/motd']);
+    expect(now['/etc/never']).toBeNull();
+    expect(await undoRecords()).toEqual([0, 1, 2]);
+    await run('e2fsck', ['-fn', image]);
   });
 });

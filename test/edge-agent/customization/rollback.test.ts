@@ -46,19 +46,40 @@ describe.each(['bare', 'gpt'] as const)('rollbackCustomization on a %s ext4 imag
     expect(await clone.files(PATHS)).toEqual(afterFirst);
   });
 
-  it('finishes when retried after failing midway, without redoing what was restored', async () => {
+  it('restores every file in one pass: one read, one write (with its read-back)', async () => {
     await apply(0, 3);
-    const changesBefore = clone.recording.changes;
-    // Undoing item 2 removes /etc/motd; restoring /etc/hosts for item 1 then fails.
-    clone.recording.crashAtChange(2);
-    await expect(rollback(3, 0)).rejects.toThrow('simulated crash');
-    expect(await clone.undoRecords()).toEqual(['item-0.json', 'item-1.json']);
-    expect(await rollback(3, 0)).toEqual({ applied: 0 });
-    expect(await clone.files(PATHS)).toEqual(seeded);
-    expect(clone.recording.changes - changesBefore).toBe(3);
+    const [reads, writes] = [clone.recording.reads, clone.recording.writes];
+    await rollback(3, 0);
+    expect([clone.recording.reads - reads, clone.recording.writes - writes]).toEqual([1, 1]);
   });
 
-  it('only drops the record of a file restored just before a crash', async () => {
+  it('finishes when retried after the agent died part-way through its write, without redoing what was restored', async () => {
+    await apply(0, 3);
+    // The first change of the pass (removing /etc/motd, which item 2 created) is made, then the agent dies.
+    clone.recording.dieAtChange(2);
+    await expect(rollback(3, 0)).rejects.toThrow('simulated crash');
+    clone.recording.revive();
+    expect((await clone.files(['/etc/motd']))['/etc/motd']).toBeNull();
+    expect(await clone.undoRecords(), 'records go last').toEqual(['item-0.json', 'item-1.json', 'item-2.json']);
+    const changesBefore = clone.recording.changes;
+    expect(await rollback(3, 0)).toEqual({ applied: 0 });
+    expect(await clone.files(PATHS)).toEqual(seeded);
+    expect(clone.recording.changes - changesBefore, 'only /etc/hostname and /etc/hosts still needed restoring').toBe(2);
+    expect(await clone.undoRecords()).toEqual([]);
+  });
+
+  it('puts back what its failed write changed, so the image still matches the pointer, and keeps every record', async () => {
+    await apply(0, 3);
+    const applied = await clone.files(PATHS);
+    clone.recording.crashAtChange(2);
+    await expect(rollback(3, 0)).rejects.toThrow('simulated crash');
+    expect(await clone.files(PATHS)).toEqual(applied);
+    expect(await clone.undoRecords()).toEqual(['item-0.json', 'item-1.json', 'item-2.json']);
+    expect(await rollback(3, 0)).toEqual({ applied: 0 });
+    expect(await clone.files(PATHS)).toEqual(seeded);
+  });
+
+  it('changes nothing in the image when retried after every file was restored, and drops the records left', async () => {
     await apply(0, 2);
     const store = clone.undo;
     let failDelete = true;
@@ -74,11 +95,12 @@ describe.each(['bare', 'gpt'] as const)('rollbackCustomization on a %s ext4 imag
       },
     };
     await expect(rollback(2, 0, crashingOnDelete)).rejects.toThrow('simulated crash');
-    expect(await clone.files(['/etc/hosts'])).toEqual({ '/etc/hosts': seeded['/etc/hosts'] });
+    expect(await clone.files(PATHS)).toEqual(seeded);
+    const image = await clone.imageSha256();
     const changes = clone.recording.changes;
     await rollback(2, 0);
-    expect(clone.recording.changes - changes, 'only /etc/hostname still needed restoring').toBe(1);
-    expect(await clone.files(PATHS)).toEqual(seeded);
+    expect(clone.recording.changes - changes).toBe(0);
+    expect(await clone.imageSha256()).toBe(image);
     expect(await clone.undoRecords()).toEqual([]);
   });
 

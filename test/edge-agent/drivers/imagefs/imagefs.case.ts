@@ -160,6 +160,55 @@ export function describeImageFilesystemConformance(name: string, makeImage: () =
       await fs.removeFile(image.imagePath, volume, '/etc/hostname');
     });
 
+    it('reads many paths in one call: files with content, a directory, a link, and nothing', async () => {
+      const found = await fs.readFiles(image.imagePath, volume, [
+        '/etc/hosts',
+        '/etc/shadow',
+        '/etc',
+        '/etc/localtime',
+        '/etc/missing',
+        '/etc/hostname/below-a-file',
+      ]);
+      expect(found.get('/etc/hosts')).toMatchObject({ type: 'regular', mode: 0o644, uid: 0, gid: 0 });
+      expect(found.get('/etc/hosts')?.content?.toString()).toBe(SEED_FILES['/etc/hosts']!.content);
+      expect(found.get('/etc/shadow')).toMatchObject({ type: 'regular', mode: 0o640 });
+      expect(found.get('/etc')).toMatchObject({ type: 'directory', mode: 0o755 });
+      expect(found.get('/etc')?.content).toBeUndefined();
+      expect(found.get('/etc/localtime')).toMatchObject({ type: 'symlink' });
+      expect(found.get('/etc/missing')).toBeNull();
+      expect(found.get('/etc/hostname/below-a-file')).toBeNull();
+    });
+
+    it('writes, replaces and removes many files in one call, each as asked', async () => {
+      const basis = await fs.readFiles(image.imagePath, volume, ['/etc', '/etc/hosts', '/etc/shadow', '/etc/new']);
+      await fs.writeFiles(
+        image.imagePath,
+        volume,
+        [
+          { path: '/etc/hosts', content: Buffer.from('replaced\n'), mode: 0o600 },
+          { path: '/etc/shadow', content: null },
+          { path: '/etc/new', content: Buffer.from('new\n'), mode: 0o640 },
+        ],
+        basis,
+      );
+      const after = await fs.readFiles(image.imagePath, volume, ['/etc/hosts', '/etc/shadow', '/etc/new']);
+      expect(after.get('/etc/hosts')?.content?.toString()).toBe('replaced\n');
+      expect(after.get('/etc/hosts')?.mode).toBe(0o600);
+      expect(after.get('/etc/shadow')).toBeNull();
+      expect(after.get('/etc/new')).toMatchObject({ type: 'regular', mode: 0o640, uid: 0, gid: 0 });
+    });
+
+    it('reads for itself what a write is not given, and checks every change before making any', async () => {
+      await fs.writeFiles(image.imagePath, volume, [{ path: '/etc/new', content: Buffer.from('x'), mode: 0o644 }]);
+      expect((await read('/etc/new'))?.toString()).toBe('x');
+      const refused = fs.writeFiles(image.imagePath, volume, [
+        { path: '/etc/hostname', content: Buffer.from('changed\n'), mode: 0o644 },
+        { path: '/no/such/dir/file', content: Buffer.from('x'), mode: 0o644 },
+      ]);
+      await expect(refused).rejects.toMatchObject({ code: 'missing_directory' });
+      expect((await read('/etc/hostname'))?.toString()).toBe(SEED_FILES['/etc/hostname']!.content);
+    });
+
     it('leaves every other file as it was', async () => {
       await write('/etc/hostname', 'changed\n');
       await write('/etc/new.conf', 'new\n');
