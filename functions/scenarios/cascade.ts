@@ -8,13 +8,18 @@ import { type PlannedLeaf, planTree } from './tree';
 
 /**
  * One generation of n clones takes about a + b·n seconds: the straight line through the wall times
- * of flat deployments (every clone from the master, n = 1, 2, 4, …, 64 sim members, sparse clones of
- * a 1 GiB master holding 128 MiB, leaves in host-local repositories on one ext4 disk, one agent with
- * 4 slots per repository), measured by `npm run bench:cascade` (bench-results/cascade.json, run of
- * 2026-12-02). A deployment's member chain (assign, attach, activate) is in `a` and `b`; another disk,
- * another master size or several agents give other constants.
+ * of flat deployments (every clone from the master; n = 1, 2, 4, 8, 16 sim members, one run each;
+ * sparse clones of a 1 GiB master holding 128 MiB, each in its machine's host-local repository, all
+ * on one ext4 disk; one agent with 4 slots per repository; load average 12-19 on 2 cores from other
+ * work), measured by `npm run bench:cascade` at 2026-12-02T17:56Z (bench-results/cascade.json;
+ * r² 0.81, so a rough guide). The member chain (assign, attach, activate) is in `a` and `b`; another
+ * disk, another master size, several agents or a quieter machine give other constants.
  */
-export const GENERATION_FIT = { a: 0, b: 0, measured: 'bench:cascade, 2026-12-02, flat runs' };
+export const GENERATION_FIT = {
+  a: 7.82,
+  b: 2.21,
+  measured: 'bench:cascade 2026-12-02T17:56Z, flat runs n = 1-16, one agent, r² 0.81',
+};
 
 /** The estimate of a tree's wall time: one fitted generation after the other. */
 export function estimate(generations: number[]) {

@@ -86,7 +86,7 @@ async function main() {
     for (const mode of ['flat', 'tree'] as const)
       for (const n of SIZES)
         for (let r = 0; r < RUNS; r++) {
-          const run = await deploy(api, mode, n, ++serial);
+          const run = await deployOnce(api, mode, n, () => ++serial);
           runs.push(run);
           console.log(
             `${mode.padStart(5)} | ${String(n).padStart(2)} | ${run.wall.toFixed(1).padStart(6)} | ${run.generations.map((g) => `${g.copies}: ${g.span.toFixed(1)}`).join(', ')}`,
@@ -130,6 +130,18 @@ async function setUp(api: Api, home: string) {
     );
 }
 
+/** A deployment that failed (DynamoDB Local answers InternalFailure under heavy load) is run again, up to twice; the failure is printed. */
+async function deployOnce(api: Api, mode: Mode, n: number, next: () => number): Promise<Run> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deploy(api, mode, n, next());
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.log(`${mode} ${n}: attempt ${attempt} failed (${(e as Error).message.slice(0, 200)}); running it again`);
+    }
+  }
+}
+
 async function deploy(api: Api, mode: Mode, n: number, serial: number): Promise<Run> {
   const t0 = Date.now();
   const r = await api.post('/v1/deployments', {
@@ -143,8 +155,11 @@ async function deploy(api: Api, mode: Mode, n: number, serial: number): Promise<
   if (r.status !== 202) throw new Error(JSON.stringify(r.body));
   const op = await waitFast(api, r.body.operation);
   const wall = (Date.now() - t0) / 1000;
-  if (op.status !== 'succeeded') throw new Error(`${mode} deployment of ${n} failed: ${JSON.stringify(op.error)}`);
   const d = (await api.get(`/v1/deployments/${r.body.id}`)).body;
+  if (op.status !== 'succeeded') {
+    await release(api, d);
+    throw new Error(`${mode} deployment of ${n} failed: ${JSON.stringify(op.error)}`);
+  }
   const generations = await generationSpans(api, op.id, d);
   // Frees the machines and the clones for the next run, outside the timing.
   const del = await api.del(`/v1/deployments/${r.body.id}`);
@@ -152,6 +167,13 @@ async function deploy(api: Api, mode: Mode, n: number, serial: number): Promise<
   const deleted = await api.wait(del.body.operation, 30 * 60_000);
   if (deleted.status !== 'succeeded') throw new Error(`teardown failed: ${JSON.stringify(deleted.error)}`);
   return { mode, n, wall, generations };
+}
+
+/** After a failed run: the deployment deleted (its clones and relays go), its quarantined machines released. */
+async function release(api: Api, d: any) {
+  const del = await api.del(`/v1/deployments/${d.id}`);
+  if (del.status === 202) await api.wait(del.body.operation, 30 * 60_000);
+  for (const m of d.members) await api.post(`/v1/machines/${m.machine}/release`);
 }
 
 /** Polls every 50 ms: the wall time's resolution. */
