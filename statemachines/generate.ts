@@ -313,7 +313,8 @@ export function transitionMachine() {
 /**
  * A deployment: every member runs its chain (clone, assign, attach, activate; or the teardown) in a
  * Map bounded by the agent's slots. Each `member` step moves one member on by one operation, waiting
- * for it up to MEMBER_WAIT_SECONDS; `finish` ends the phase, or asks for another (`next`: a rollback
+ * for it up to MEMBER_WAIT_SECONDS; `finish` removes a tree's relays (asking to be run `again` while
+ * they go), then ends the phase, or asks for another (`next`: a rollback
  * of the members that succeeded; the roll-out of an approved service update), which runs the same Map
  * again in that mode over the members it names.
  */
@@ -374,8 +375,12 @@ export function deploymentMachine() {
       },
       NextPhase: {
         Type: 'Choice',
-        Comment: 'a phase that asks for another (a rollback, or the roll-out of an approved update) runs it now',
-        Choices: [{ Variable: '$.finish.next', IsPresent: true, Next: 'StartPhase' }],
+        Comment:
+          "a phase whose tree's relays are still being removed ends again; one that asks for another (a rollback, or the roll-out of an approved update) runs it now",
+        Choices: [
+          { Variable: '$.finish.again', IsPresent: true, Next: 'Finish' },
+          { Variable: '$.finish.next', IsPresent: true, Next: 'StartPhase' },
+        ],
         Default: 'Ended',
       },
       StartPhase: {

@@ -1,4 +1,4 @@
-/** Clones: make one from a master; read them. Lifecycle events live in events.ts. */
+/** Clones: make one from a master (or a relay of a deployment's tree); read them. Lifecycle events live in events/. */
 import type { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import type { Deps } from '../deps';
@@ -23,18 +23,37 @@ export async function cloneSource(deps: Deps, masterRef: string, repositoryRef?:
   return { master, repo, masterRepo };
 }
 
+/** Where a deployment's tree copies a clone from, instead of the master (scenarios/tree.ts). */
+export interface CloneFrom {
+  /** A ready relay of the same master: a byte-identical, uncustomized copy. Absent: the master. */
+  source?: Clone;
+  /** The clone is itself a relay of this deployment. */
+  relayOf?: string;
+}
+
 export async function createCloneAction(
   deps: Deps,
   p: Principal | undefined,
   body: z.infer<typeof createClone>,
   parent?: Parent,
+  from?: CloneFrom,
 ) {
   const { master, repo, masterRepo } = await cloneSource(deps, body.master, body.repository);
+  const source = from?.source;
+  if (source && (source.status !== 'ready' || source.master !== master.id || !source.relayOf))
+    throw new ConflictError(
+      `clone ${source.name} is not a ready relay of master ${master.name}; clones are copied from their master or from a relay of a deployment's tree`,
+    );
+  const sourceRepo = source ? await deps.repositories.require(source.repository) : masterRepo;
   // The agent knows what the repository can do: `auto` becomes the fastest method it supports.
   const method = body.method;
-  if (repo.id !== masterRepo.id && (method === 'overlay' || method === 'reflink'))
+  if (repo.id !== sourceRepo.id && (method === 'overlay' || method === 'reflink'))
     throw new InvalidInputError(
-      `a ${method} clone shares blocks with its master, so it must be in the master's repository (${masterRepo.name}); use copy, sparse, san or auto across repositories`,
+      `a ${method} clone shares blocks with its source, so it must be in the source's repository (${sourceRepo.name}); use copy, sparse, san or auto across repositories`,
+    );
+  if (source && method === 'overlay')
+    throw new InvalidInputError(
+      `an overlay of relay ${source.name} would read through it after its deployment removes it; use reflink, copy, sparse or auto`,
     );
   const now = deps.now();
   const clone: Clone = {
@@ -53,6 +72,8 @@ export async function createCloneAction(
     customization: { applied: 0, changes: [] },
     template: master.customization,
     bootCount: 0,
+    ...(from ? { lineage: source ? [...(source.lineage ?? [master.id]), source.id] : [master.id] } : {}),
+    ...(from?.relayOf ? { relayOf: from.relayOf } : {}),
   };
   return accept(
     deps,
@@ -62,14 +83,15 @@ export async function createCloneAction(
       kind: 'clone',
       resource: { kind: 'clone', id: clone.id, name: clone.name },
       site: repo.site,
-      request: { master: master.id, method },
+      request: { master: master.id, method, ...(source ? { source: source.id } : {}) },
       firstStep: 'copy',
       parent,
       input: {
         input: {
-          source: { repository: repoRef(masterRepo), path: master.path },
+          source: { repository: repoRef(sourceRepo), path: source?.path ?? master.path },
           target: { repository: repoRef(repo), path: clone.path },
           method,
+          // A relay is the master's bytes: the copy is checked against the master's sha256.
           sha256: master.sha256,
         },
       },

@@ -267,7 +267,14 @@ export const createDeployment = z
     variables: variablesSchema.optional(),
     items: items.optional(),
     method: createClone.shape.method,
+    /** Where every member's clone goes; absent: its machine's host-local repository with a fanout, else the master's. */
     repository: ref.optional(),
+    /**
+     * Clone as a tree: N copies (relays) from the master, N from each of those, and so on, until each
+     * member's clone has a source; capped by each repository's `limits.clonesPerSource`. Absent: every
+     * clone is made from the master.
+     */
+    fanout: z.number().int().min(2).max(64).optional(),
     activate: z.boolean().default(true),
     failurePolicy: z
       .object({

@@ -11,8 +11,9 @@ import type { Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { BusyError, MachineTakenError } from '../errors';
 import { parseWith } from '../http/validate';
+import { RelayInUseError } from '../scenarios/errors';
 import { TransactionConflict, type Write } from '../store/db';
-import type { Machine } from '../store/records';
+import type { Clone, Machine } from '../store/records';
 import { revise } from '../store/resources';
 import { eventEntries } from './index';
 import { cloneState, plan } from './plan';
@@ -29,6 +30,7 @@ export async function cloneEvent(
   const body = parseWith(entry.body, raw ?? {}, 'body');
   const clone = await deps.clones.require(ref);
   if (clone.lock) throw new BusyError('clone', clone.id, clone.lock);
+  await refuseRelayInUse(deps, clone, parent);
   const transition = plan(cloneState(clone), event);
   const repo = await deps.repositories.require(clone.repository);
   const image = { repository: repoRef(repo), path: clone.path, format: clone.format ?? 'raw' };
@@ -62,4 +64,11 @@ export async function cloneEvent(
     }
     throw e;
   }
+}
+
+/** A relay is its deployment's while that runs: its clones are copied from it, and the deployment removes it. */
+async function refuseRelayInUse(deps: Deps, clone: Clone, parent: Parent | undefined) {
+  if (!clone.relayOf || parent?.deployment === clone.relayOf) return;
+  const d = await deps.deployments.get(clone.relayOf);
+  if (d?.status === 'running' || d?.status === 'deleting') throw new RelayInUseError(clone.name, d.id);
 }

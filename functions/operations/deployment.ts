@@ -17,6 +17,16 @@ async function deploymentOf(deps: Deps, op: Operation): Promise<Deployment | und
 const summary = (d: Deployment) => ({
   deployment: d.id,
   members: d.members.map((m) => ({ index: m.index, machine: m.machineName, clone: m.clone, outcome: m.outcome })),
+  // A relay left is named, so that it can be removed (DELETE /v1/clones/{name}) or the deployment deleted.
+  ...(d.tree
+    ? {
+        relays: {
+          made: d.tree.relays.filter((r) => r.cloneId).length,
+          removed: d.tree.relays.filter((r) => r.removed).length,
+          left: d.tree.relays.filter((r) => r.cloneId && !r.removed).map((r) => r.name),
+        },
+      }
+    : {}),
 });
 
 async function failedWrites(deps: Deps, op: Operation, now: string) {

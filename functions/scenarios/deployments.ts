@@ -23,9 +23,11 @@ import { newId } from '../store/ids';
 import type { Deployment, DeploymentMember, Machine, Master, Repository, Scenario, Site } from '../store/records';
 import { revise } from '../store/resources';
 import { sha256Hex } from '../store/tokens';
+import { type Cascade, cascade, treeView } from './cascade';
 import { ClientTokenReusedError, DeploymentRunningError, NotEnoughMachinesError } from './errors';
 import { readied, stateOf } from './machine-state';
 import { candidates, named, renderMembers } from './selection';
+import { interleaved } from './tree';
 
 type Body = z.infer<typeof createDeployment>;
 
@@ -72,7 +74,7 @@ export async function createDeploymentAction(deps: Deps, p: Principal | undefine
     const again = await byToken(deps, clientToken, requestHash);
     if (again) return again;
   }
-  const { master, repo } = await cloneSource(deps, body.master, body.repository);
+  const { master, repo, masterRepo } = await cloneSource(deps, body.master, body.repository);
   const missing = missingVariables([...master.customization, ...(body.items ?? [])], body.variables ?? {});
   if (missing.length)
     throw new InvalidInputError(
@@ -89,26 +91,38 @@ export async function createDeploymentAction(deps: Deps, p: Principal | undefine
       if (free.length < body.count!) throw new NotEnoughMachinesError(body.count!, free.length, matched.length, detail);
       machines = free.slice(0, body.count!);
     }
-    const members = renderMembers(body, master, machines, id);
+    const rendered = renderMembers(body, master, machines, id);
+    const tree = body.fanout
+      ? await cascade(deps, {
+          id,
+          fanout: body.fanout,
+          method: body.method,
+          master,
+          masterRepo,
+          repository: body.repository ? repo : undefined,
+          machines,
+          members: rendered,
+        })
+      : undefined;
+    const members = tree?.members ?? rendered;
     for (const m of members)
       if (await deps.db.get(nameKey('clone', m.clone)))
         throw new ConflictError(`a clone named "${m.clone}" already exists (member ${m.index}); change body.name`, {
           clone: m.clone,
         });
-    if (dryRun)
-      return {
-        dryRun: true,
-        plan: members.map((m) => ({
-          index: m.index,
-          machine: m.machineName,
-          clone: m.clone,
-          variables: m.variables,
-          repository: repo.name,
-          method: body.method,
-        })),
-      };
+    if (dryRun) return dryRunOf(deps, { members, repo, method: body.method, tree, master, masterRepo });
     try {
-      return await reserveAndStart(deps, p, { id, body, master, repo, machines, members, requestHash, clientToken });
+      return await reserveAndStart(deps, p, {
+        id,
+        body,
+        master,
+        repo,
+        machines,
+        members,
+        tree,
+        requestHash,
+        clientToken,
+      });
     } catch (e) {
       if (!(e instanceof TransactionConflict)) throw e;
       if (clientToken) {
@@ -124,6 +138,32 @@ export async function createDeploymentAction(deps: Deps, p: Principal | undefine
         );
     }
   }
+}
+
+/** What a dry run answers: each member's clone and where it goes, and the tree when there is one. */
+async function dryRunOf(
+  deps: Deps,
+  a: {
+    members: DeploymentMember[];
+    repo: Repository;
+    method: string;
+    tree?: Cascade;
+    master: Master;
+    masterRepo: Repository;
+  },
+) {
+  const names = a.tree ? new Map((await deps.repositories.listAll()).map((r) => [r.id, r.name])) : undefined;
+  const plan = a.members.map((m) => ({
+    index: m.index,
+    machine: m.machineName,
+    clone: m.clone,
+    variables: m.variables,
+    repository: m.repository ? (names?.get(m.repository) ?? m.repository) : a.repo.name,
+    method: m.method ?? a.method,
+    ...(a.tree ? { source: m.source ?? a.master.name, generation: m.generation } : {}),
+  }));
+  if (!a.tree) return { dryRun: true, plan };
+  return { dryRun: true, plan, tree: await treeView(deps, a.tree, a.master, a.masterRepo) };
 }
 
 /** The deployment a clientToken already made: the same one again (200), or 409 for another body. */
@@ -167,7 +207,8 @@ export function workflowInput(d: ScenarioRecord, mode: DeploymentMode, site: Sit
       ? staging
       : [
           ...(mode === 'rollback' && d.staging?.outcome === 'succeeded' ? staging : []),
-          ...d.members.map((m) => m.index),
+          // A tree's members run at once from different relays (tree.ts interleaved).
+          ...(d.tree ? interleaved(d.members) : d.members.map((m) => m.index)),
         ];
   return { deployment: d.id, mode, members, concurrency: d.concurrency ?? slotsOf(site) };
 }
@@ -219,6 +260,7 @@ async function reserveAndStart(
     repo: Repository;
     machines: Machine[];
     members: DeploymentMember[];
+    tree?: Cascade;
     requestHash: string;
     clientToken?: string;
   },
@@ -243,6 +285,7 @@ async function reserveAndStart(
     status: 'running',
     failures: 0,
     members: a.members,
+    ...(a.tree ? { tree: a.tree.tree } : {}),
     actor: actorOf(p),
   };
   const extra = a.clientToken ? [deps.db.putNew({ ...tokenKey(a.clientToken), id: a.id, kind: 'deployment' })] : [];
@@ -256,10 +299,20 @@ export async function getDeployment(deps: Deps, ref: string, scenario?: Scenario
   return d;
 }
 
+/** A tree's member: the images its clone is copied through, by name, the master first. */
+function lineageOf(d: Deployment, m: DeploymentMember): string[] {
+  const relays = new Map(d.tree!.relays.map((r) => [r.name, r]));
+  const chain: string[] = [];
+  for (let r = m.source ? relays.get(m.source) : undefined; r; r = r.parent ? relays.get(r.parent) : undefined)
+    chain.unshift(r.name);
+  return [d.masterName, ...chain];
+}
+
 export function deploymentView(d: Deployment) {
   const count = (o: string) => d.members.filter((m) => m.outcome === o).length;
   return {
     ...d,
+    ...(d.tree ? { members: d.members.map((m) => ({ ...m, lineage: lineageOf(d, m) })) } : {}),
     summary: {
       members: d.members.length,
       succeeded: count('succeeded'),

@@ -69,3 +69,33 @@ export class TooManyMembersError extends InvalidInputError {
     });
   }
 }
+
+export class NoSharedRepositoryError extends ConflictError {
+  override readonly code = 'no_shared_repository';
+  constructor(site: string, members: number, fanout: number) {
+    super(
+      `a tree of ${members} clones with fanout ${fanout} needs relays, which live in a shared repository (one without a host) so that every agent reads them, but site ${site} has none; create one, raise the fanout, or leave "fanout" out`,
+      { site, members, fanout },
+    );
+  }
+}
+
+export class TreeTooNarrowError extends ConflictError {
+  override readonly code = 'tree_too_narrow';
+  constructor(repository: string, limit: number) {
+    super(
+      `repository ${repository} allows ${limit} clone(s) per source (limits.clonesPerSource), so its relays cannot fan out and the tree never reaches every member; raise the limit to 2 or more, or leave "fanout" out`,
+      { repository, limit },
+    );
+  }
+}
+
+export class RelayInUseError extends ConflictError {
+  override readonly code = 'relay_in_use';
+  constructor(clone: string, deployment: string) {
+    super(
+      `clone ${clone} is a relay of deployment ${deployment}, whose clones are copied from it; it is removed when the deployment's phase ends (GET /v1/deployments/${deployment})`,
+      { clone, deployment },
+    );
+  }
+}

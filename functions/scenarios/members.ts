@@ -30,6 +30,7 @@ import type { Clone, Deployment, DeploymentMember, Goal, Machine, MemberStep, Op
 import { revise } from '../store/resources';
 import { getDeployment, scenarioLink } from './deployments';
 import { readied } from './machine-state';
+import { type RelayPatch, removeRelays, sourceOf, withRelays } from './relays';
 
 /** Failures that say nothing about the member: the step is tried again, up to this many times in all. */
 const RETRYABLE = new Set(['interrupted', 'agent_lost', 'workflow_unavailable']);
@@ -87,6 +88,8 @@ interface Move {
   failed?: boolean;
   /** What the member's end does to its machine. */
   machine?: 'ready' | 'quarantine';
+  /** What the step learnt of, or did to, the deployment's relays. */
+  relays?: RelayPatch[];
 }
 
 type Next = { kind: 'done' } | { kind: 'wait' } | { kind: 'move'; move: Move };
@@ -126,6 +129,7 @@ async function save(deps: Deps, first: Deployment, move: Move): Promise<void> {
       members,
       failures: d.failures + (move.failed ? 1 : 0),
       ...(staging ? { staging: move.member } : {}),
+      ...(d.tree && move.relays ? { tree: withRelays(d.tree, move.relays) } : {}),
     };
     const writes: Write[] = [deps.deployments.saveWrite(revise(d, changes, now))];
     if (move.machine && move.member.machine) {
@@ -273,6 +277,19 @@ async function start(
       accepted = await checkHealthAction(deps, undefined, m.machine!, m.healthCheck!, parent);
     } else if (m.step === 'hook') {
       accepted = await runHookAction(deps, clone!, goal!.hook!, parent);
+    } else if (m.step === 'clone' && d.tree) {
+      // A tree's member is copied from its relay once that is made, into the repository planned for it.
+      const source = await sourceOf(deps, d, m);
+      if (source.kind === 'wait')
+        return source.patches.length ? { kind: 'move', move: { member: m, relays: source.patches } } : { kind: 'wait' };
+      if (source.kind === 'failed') return failed(m, { ...source.error, step: m.step }, d);
+      accepted = await createCloneAction(
+        deps,
+        undefined,
+        { master: d.master, name: m.clone, repository: m.repository, method: (m.method ?? d.method) as 'auto' },
+        parent,
+        { source: source.clone },
+      );
     } else if (m.step === 'clone') {
       const repository = await deps.repositories.get(d.repository);
       accepted = await createCloneAction(
@@ -329,6 +346,9 @@ async function finishStaging(deps: Deps, operation: string, d: Deployment, mode:
 
 /** Ends a phase of the deployment: its operation succeeds when every member did, else fails saying how many did not. */
 export async function finishDeployment(deps: Deps, operation: string, id: string, mode: DeploymentMode) {
+  // A tree's relays go first: the workflow asks again while they are being removed.
+  const relays = await removeRelays(deps, id);
+  if (!relays.done) return { again: true };
   const d = await getDeployment(deps, id);
   const count = (o: DeploymentMember['outcome']) => d.members.filter((m) => m.outcome === o).length;
   const { maxFailures, onFailure } = d.failurePolicy;

@@ -194,6 +194,14 @@ export interface Clone extends Base, Partial<ImageFacts> {
   capturedAs?: string;
   /** Its machine is `missing`: discoveries no longer find it (cleared when one does). */
   machineMissing?: { machine: string; since: string; discovery: string };
+  /**
+   * The images it was copied through, oldest first: its master's id, then the relays (clone ids) of a
+   * deployment's tree down to the one it was copied from. Absent: copied from its master directly, by
+   * a plain clone request.
+   */
+  lineage?: string[];
+  /** A relay of this deployment's tree: an uncustomized copy of the master its clones are made from, removed when the deployment's phase ends. */
+  relayOf?: string;
 }
 
 export type OperationStatus = 'running' | 'succeeded' | 'failed' | 'aborted';
@@ -230,6 +238,40 @@ export interface DeploymentMember {
   healthCheck?: HealthCheck;
   /** What the health check found. */
   health?: { healthy: boolean; detail: string; at: string; operation: string };
+  /** A tree's member: the relay (by name) its clone is copied from (absent: the master), where and how. */
+  source?: string;
+  repository?: string;
+  method?: string;
+  generation?: number;
+}
+
+/**
+ * A deployment's clones as a tree (`fanout`): the master copies to the first generation of relays,
+ * each relay to the next, and the last relays (or the master) to the members' clones. Relays live in
+ * shared repositories; each is removed when the phase that made it ends (scenarios/relays.ts).
+ */
+export interface CloneTree {
+  fanout: number;
+  relays: Relay[];
+}
+
+export interface Relay {
+  /** Its clone's name: `<deployment>-r<generation>-<n>`, unique, so two members never make it twice. */
+  name: string;
+  /** 1: copied from the master; g: from a relay of generation g - 1 (`parent`, by name). */
+  generation: number;
+  parent?: string;
+  repository: string;
+  method: string;
+  /** The clone operation that makes it, and the clone once that succeeded. */
+  operation?: string;
+  cloneId?: string;
+  attempts: number;
+  /** Why it could not be made, or not removed. */
+  error?: { code: string; message: string };
+  /** The destroy operation that removes it; `removed` once it is gone. */
+  removal?: string;
+  removed?: boolean;
 }
 
 /** A state a clone is to reach: bound to `machine` with `binding`, or destroyed, or captured as a master version. */
@@ -299,6 +341,8 @@ export interface Deployment extends Base {
   members: DeploymentMember[];
   /** A service update's staging member (index 0): the clone the update is prepared on, then captured. */
   staging?: DeploymentMember;
+  /** The clone plan as a tree, when the request gave a `fanout`. */
+  tree?: CloneTree;
   actor: string;
 }
 
