@@ -49,6 +49,7 @@ export interface ApplyArgs {
   /** Resolves a file item's `source` to its bytes; required when any item in range has one. */
   readSource?: (source: string) => Promise<Buffer>;
   regexTimeoutMs?: number;
+  /** Its three passes as they end: read (1 of 3), undo records stored (2 of 3), written and read back (3 of 3). */
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -82,9 +83,11 @@ export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
   const saved = await savedRecords(a.undo, items);
   const directories = items.flatMap((i) => (i.type === 'file' ? [splitFsPath(i.path).parent] : []));
   const found = await readSnapshot(a, [...items.map((i) => i.path), ...directories.filter((d) => d !== '/')]);
+  if (items.length > 0) a.onProgress?.(1, 3);
   const plan = await planChanges(items, saved, found, a);
   const changes = changesTo(plan.after, found);
   await storeRecords(a.undo, plan);
+  if (items.length > 0) a.onProgress?.(2, 3);
   if (changes.length > 0) {
     const indexOf = (path: string) => items.find((i) => i.path === path)?.index ?? a.from;
     try {
@@ -93,7 +96,7 @@ export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
       throw await undoThisTask(a, items, plan, found, failure);
     }
   }
-  if (items.length > 0) a.onProgress?.(items.length, items.length);
+  if (items.length > 0) a.onProgress?.(3, 3);
   return {
     applied: a.to,
     changes: plan.steps.map(({ record }) => ({

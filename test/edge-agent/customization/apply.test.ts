@@ -56,7 +56,11 @@ describe('applyCustomization on an ext4 image', () => {
     expect(second.changes.map((c) => c.index)).toEqual([1]);
     expect(await clone.text('/etc/hostname')).toBe('web-01\n');
     expect(await clone.text('/etc/hosts')).toBe(HOSTS_AFTER);
-    expect(progress).toEqual([[1, 1]]);
+    expect(progress).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ]);
     expect(await clone.undoRecords()).toEqual(['item-0.json', 'item-1.json']);
   });
 

@@ -24,7 +24,12 @@ import { baseFiles, debugfsCat, makeExt4 } from '../../support/images';
 import { tempDir } from './helpers';
 import { allGone, orphans, type StackProcess, startStackProcess, until } from './stack-process';
 
-/** Enough items that the customize takes seconds (each costs a few debugfs runs). */
+/**
+ * A customize is one read, one write and its read-back: to land a kill between the image's change and
+ * the agent's answer, the stack runs a wrapper of the real debugfs (a test double of its timing only)
+ * that lingers after every run that writes.
+ */
+const LINGER_SECONDS = 3;
 const ITEMS = Array.from({ length: 80 }, (_, i) => ({ type: 'file', path: `/etc/k${i}`, content: `k${i}\n` }));
 const TOUCHED = ['/etc/hostname', '/etc/hosts', ...ITEMS.map((i) => i.path)];
 /** How long the simulated machine takes to attach a disk: the kill lands inside it. */
@@ -45,7 +50,7 @@ describe('kill -9 in the middle of an operation', () => {
   const agentLog = () => readFile(join(home.path, 'logs/agent.log'), 'utf8');
 
   async function start() {
-    stack = await startStackProcess(home.path, port);
+    stack = await startStackProcess(home.path, port, { PATH: `${join(home.path, 'bin')}:${process.env.PATH}` });
     api = stack.api;
     seen.push(stack.ref, ...Object.values(await stack.children()));
   }
@@ -53,6 +58,13 @@ describe('kill -9 in the middle of an operation', () => {
   beforeAll(async () => {
     home = await tempDir('kill-mid');
     port = await freePort();
+    const debugfs = execFileSync('sh', ['-c', 'command -v debugfs'], { encoding: 'utf8' }).trim();
+    await mkdir(join(home.path, 'bin'));
+    await writeFile(
+      join(home.path, 'bin/debugfs'),
+      `#!/bin/sh\n${debugfs} "$@"; rc=$?\ncase " $* " in *" -w "*) sleep ${LINGER_SECONDS};; esac\nexit $rc\n`,
+      { mode: 0o755 },
+    );
     await start();
     repoDir = join(home.path, 'repo');
     await mkdir(repoDir);
@@ -126,7 +138,7 @@ describe('kill -9 in the middle of an operation', () => {
     expect((await api.get('/v1/health')).body.status).toBe('ok');
   }
 
-  /** Starts a customize of a fresh clone and resolves once the agent has applied a quarter of it. */
+  /** Starts a customize of a fresh clone and resolves once the agent has written the image, before it answers. */
   async function customizeUnderWay() {
     const clone = await newClone();
     const image = join(repoDir, clone.path);
@@ -134,7 +146,7 @@ describe('kill -9 in the middle of an operation', () => {
     const r = await api.post(`/v1/clones/${clone.id}/customize`, { items: ITEMS });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const progress = await until(
-      'a quarter of the items applied',
+      'the image read',
       60_000,
       async () => {
         const op = (await api.get(`/v1/operations/${r.body.operation}`)).body;
@@ -144,6 +156,8 @@ describe('kill -9 in the middle of an operation', () => {
       20,
     );
     expect(progress, 'the customize ended before the kill').toBeLessThan(0.9);
+    // The write run takes well under a second; the wrapper then lingers for LINGER_SECONDS.
+    await new Promise((r) => setTimeout(r, 700));
     return { clone, image, before, operation: r.body.operation as string, progress };
   }
 
@@ -183,7 +197,7 @@ describe('kill -9 in the middle of an operation', () => {
     ).disk;
 
   for (const part of PARTS)
-    it(`customize: ${part} killed with a quarter applied is started again, and the customize succeeds`, async () => {
+    it(`customize: ${part} killed between the image's change and the agent's answer is started again, and the customize succeeds`, async () => {
       const { clone, image, before, operation, progress } = await customizeUnderWay();
       const ms = await kill(part);
       figures.push(`customize, ${part} killed at ${Math.round(progress * 100)}%: back in ${ms} ms`);
@@ -202,7 +216,7 @@ describe('kill -9 in the middle of an operation', () => {
       await nothingLeftBehind();
     }, 240_000);
 
-  it('customize: the stack killed with a quarter applied leaves every part gone; the next start ends the operation as interrupted and the agent rolls the image back', async () => {
+  it('customize: the stack killed between the image's change and the agent's answer leaves every part gone; the next start ends the operation as interrupted and the agent rolls the image back', async () => {
     const { clone, image, before, operation, progress } = await customizeUnderWay();
     const ms = await killStack();
     figures.push(`customize, the stack killed at ${Math.round(progress * 100)}%: every part gone in ${ms} ms`);

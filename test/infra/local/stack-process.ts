@@ -58,10 +58,14 @@ export interface StackProcess {
   children(): Promise<Record<ChildName, ProcessRef>>;
 }
 
-export async function startStackProcess(home: string, port: number): Promise<StackProcess> {
+export async function startStackProcess(
+  home: string,
+  port: number,
+  env: Record<string, string> = {},
+): Promise<StackProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
     cwd: ROOT,
-    env: { ...process.env, ENCOMPASS_HOME: home, ENCOMPASS_PORT: String(port) },
+    env: { ...process.env, ...env, ENCOMPASS_HOME: home, ENCOMPASS_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
