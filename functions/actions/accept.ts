@@ -65,7 +65,7 @@ export async function accept(
   if (inputBytes > MAX_WORKFLOW_INPUT_BYTES) throw new WorkflowInputTooLargeError(inputBytes, MAX_WORKFLOW_INPUT_BYTES);
   const now = deps.now();
   const actor = spec.parent?.actor ?? actorOf(principal);
-  const op = deps.operations.create(
+  const created = deps.operations.create(
     {
       kind: spec.kind,
       resource: spec.resource,
@@ -79,6 +79,7 @@ export async function accept(
     spec.firstStep,
     (id) => executionArn(deps.config, spec.site, spec.workflow, id),
   );
+  const op: Operation = { ...created, timing: { acceptedAt: now } };
   const audit = deps.audit.entry({
     at: now,
     actor,
