@@ -7,8 +7,8 @@
  * - `agentDoneAt`: the agent had journaled its outcome and sent it (SendTaskSuccess or Failure).
  * - `commitStartedAt`: the bookkeeping step began in the functions.
  * - `committedAt`: the transaction that ended the operation (or switched its records) was written.
- * - `visibleAt`: only in a read's answer, never stored: when the functions answered a read that
- *   shows the operation ended, i.e. when a client could first see it.
+ * - `visibleAt`: only in the answer of a waiting read (`?wait=`), never stored: when the functions
+ *   answered it with the operation ended, i.e. when the waiting client could see the end.
  * The agent's stamps come from its own clock: on premises it may differ from the cloud's by the
  * clocks' skew. An operation with no agent task (metadata only) has no `handedOutAt`/`agentDoneAt`.
  *

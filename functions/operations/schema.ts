@@ -38,9 +38,15 @@ export const operationView = z.object({
   error: z.object({ code: z.string(), message: z.string(), reason: z.string().optional() }).optional(),
   timing: operationTiming.optional().meta({
     description:
-      'Where the time went, as ISO timestamps: acceptedAt (request accepted), startedAt (workflow execution started), handedOutAt (agent got the task; agent clock), agentDoneAt (agent sent its outcome; agent clock), commitStartedAt (bookkeeping step began), committedAt (the ending transaction was written), visibleAt (this answer was made; only once ended). Stamps a step did not have are absent.',
+      'Where the time went, as ISO timestamps: acceptedAt (request accepted), startedAt (workflow execution started), handedOutAt (agent got the task; agent clock), agentDoneAt (agent sent its outcome; agent clock), commitStartedAt (bookkeeping step began), committedAt (the ending transaction was written), visibleAt (a ?wait= read answered with the end). Stamps a step did not have are absent.',
   }),
   actor: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+
+/** An operation record that ended (what the local stack tells the functions of, operations/wait.ts). */
+export const endedOperation = operationView
+  .extend({ status: z.enum(['succeeded', 'failed', 'aborted']), rev: z.number().int(), executionArn: z.string() })
+  // Kept whole: a waiting read answers with it as it would with the record it read.
+  .loose();

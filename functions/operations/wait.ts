@@ -27,9 +27,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The operations that ended lately, as far as this isolate knows. */
 export class Endings {
   private readonly recent = new Map<string, Operation>();
+  private readonly listeners: ((op: Operation) => void)[] = [];
+
+  /** Calls `tell` with every end from now on (the local stack forwards its steps' ends to workerd). */
+  listen(tell: (op: Operation) => void): void {
+    this.listeners.push(tell);
+  }
 
   /** Called once the record of an ended operation is written. */
   ended(op: Operation): void {
+    for (const tell of this.listeners) tell(op);
     this.recent.delete(op.id);
     this.recent.set(op.id, op);
     if (this.recent.size > RECENT_ENDS) this.recent.delete(this.recent.keys().next().value!);
