@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { activityArn, laneOf } from '../statemachines/names';
 import { checkEnvelope, undoInput, undoOf } from '../statemachines/tasks';
+import { withAgentTiming } from '../statemachines/timing';
 import type { AgentConfig } from './config';
 import { ControlPlane } from './control-plane';
 import type { RepositoryRef } from './drivers/storage/interface';
@@ -60,6 +61,8 @@ export class Agent {
   private readonly secrets: SecretResolver;
   private loops: Promise<void>[] = [];
   private remembering: Promise<unknown> = Promise.resolve();
+  /** When each task in hand was handed out, by token: reported beside its outcome (statemachines/timing.ts). */
+  private readonly handedOut = new Map<string, string>();
   private aliveTimer?: NodeJS.Timeout;
   /** The site's activity (work any agent of the site can do) and its host's (work only it can). */
   readonly activityArns: string[];
@@ -195,6 +198,7 @@ export class Agent {
         });
         backoff = 1000;
         if (!out.taskToken) continue;
+        const handedOutAt = new Date().toISOString();
         const envelope = checkEnvelope(out.input);
         if (!envelope.ok) {
           const { field, problem } = envelope.violation;
@@ -206,6 +210,7 @@ export class Agent {
           await this.refuse(out.taskToken, new NotReachedError(envelope.value.task, unreached, this.config.host));
           continue;
         }
+        this.handedOut.set(out.taskToken, handedOutAt);
         this.track(this.handle({ taskToken: out.taskToken, ...envelope.value }));
         // Hold at most maxTasks; tasks past the per-repository limit wait inside the agent, heartbeating.
         while (this.running.size >= this.config.maxTasks && !this.stopping.signal.aborted)
@@ -262,6 +267,7 @@ export class Agent {
       release?.();
       clearInterval(heartbeat);
       this.plane.forget(d.operation);
+      this.handedOut.delete(d.taskToken);
     }
   }
 
@@ -311,14 +317,22 @@ export class Agent {
    * start sends it again; meanwhile the workflow's heartbeat timeout delivers the task anew.
    */
   private async report(d: Delivery, entry: JournalEntry, atStart = false): Promise<void> {
-    // The task's progress reports reach the operation before its end does.
-    await this.plane.settled(d.operation);
     try {
-      if (entry.status === 'succeeded')
-        await this.sfn.send(
-          new SendTaskSuccessCommand({ taskToken: d.taskToken, output: JSON.stringify(entry.result ?? {}) }),
-        );
-      else await this.sfn.send(new SendTaskFailureCommand({ taskToken: d.taskToken, ...entry.error }));
+      if (entry.status === 'succeeded') {
+        // The outcome carries the steps its progress reports entered, so it need not wait for them.
+        // A task resumed after a restart has no hand-out of this run: its journaled start stands in.
+        const handedOutAt = this.handedOut.get(d.taskToken) ?? entry.startedAt;
+        const steps = this.plane.steps(d.operation);
+        // Reports not sent yet would only race the commit of this end: they are dropped.
+        this.plane.forget(d.operation);
+        const timing = { handedOutAt, agentDoneAt: new Date().toISOString(), ...(steps.length ? { steps } : {}) };
+        const output = JSON.stringify(withAgentTiming(entry.result ?? {}, timing));
+        await this.sfn.send(new SendTaskSuccessCommand({ taskToken: d.taskToken, output }));
+      } else {
+        // A failure carries nothing beside its error: its progress reports reach the operation first.
+        await this.plane.settled(d.operation);
+        await this.sfn.send(new SendTaskFailureCommand({ taskToken: d.taskToken, ...entry.error }));
+      }
       this.log(`${d.task} ${d.operation}: ${entry.status}${entry.error ? `: ${entry.error.error}` : ''}`);
     } catch (e) {
       this.log(`${d.task} ${d.operation}: could not report ${entry.status}: ${(e as Error).message}`);

@@ -4,6 +4,7 @@
  * pools are reused between requests of one isolate or container.
  */
 import { type Config, configFromEnv, type Env } from './config';
+import { Endings } from './operations/wait';
 import { Audit } from './store/audit';
 import { Catalog, s3Client } from './store/catalog';
 import { Customizations } from './store/customizations';
@@ -39,6 +40,8 @@ export interface Deps {
   /** Machine credentials, by reference: written and deleted here, never read. */
   secrets: Secrets;
   workflows: Workflows;
+  /** Operations that ended in this isolate, for the reads that wait for them (operations/wait.ts). */
+  endings: Endings;
   now: () => string;
 }
 
@@ -69,6 +72,7 @@ export function buildDeps(config: Config): Deps {
     presigner,
     secrets: new Secrets(secretsClient(config), config.secrets.prefix),
     workflows: new Workflows(sfnClient(config), config),
+    endings: new Endings(),
     now: () => new Date().toISOString(),
   };
 }

@@ -36,13 +36,16 @@ function agentTask(task: TaskName, next: string, input: unknown = '$.input') {
   };
 }
 
+/** What the workflow tells its bookkeeping steps of the operation's time (timing.ts). */
+const timing = { 'startedAt.$': '$$.Execution.StartTime' };
+
 /** Bookkeeping: the functions record the outcome (or the failure) in DynamoDB and S3. */
 const tail = {
   Commit: {
     Type: 'Task',
     Comment: 'record the outcome: the only place a workflow changes metadata',
     Resource: '${StepsFunctionArn}',
-    Parameters: { step: 'commit', 'operation.$': '$.operation', 'outcome.$': '$.outcome' },
+    Parameters: { step: 'commit', 'operation.$': '$.operation', 'outcome.$': '$.outcome', timing },
     TimeoutSeconds: 60,
     Retry: stepsRetry,
     Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'RecordFailure' }],
@@ -52,7 +55,7 @@ const tail = {
     Type: 'Task',
     Comment: 'record the failure: release locks, remove records of what was never made',
     Resource: '${StepsFunctionArn}',
-    Parameters: { step: 'fail', 'operation.$': '$.operation', 'error.$': '$.error' },
+    Parameters: { step: 'fail', 'operation.$': '$.operation', 'error.$': '$.error', timing },
     TimeoutSeconds: 60,
     Retry: stepsRetry,
     Next: 'Failed',

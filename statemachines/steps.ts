@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { bundleLocation } from './tasks';
+import { workflowTiming } from './timing';
 
 export const stepError = z.object({ Error: z.string().optional(), Cause: z.string().optional() });
 
@@ -36,7 +37,13 @@ export const stepInput = z.discriminatedUnion('step', [
     bundle: bundleLocation,
     outcome: z.unknown(),
   }),
-  z.object({ step: z.literal('commit'), operation: z.string().min(1), outcome: z.unknown().optional() }),
+  /** `outcome` is the activity's output: the task's outcome, with the agent's stamps beside it (timing.ts). */
+  z.object({
+    step: z.literal('commit'),
+    operation: z.string().min(1),
+    outcome: z.unknown().optional(),
+    timing: workflowTiming.optional(),
+  }),
   /**
    * Ends an operation whose commit switched its records over (a task with a release, tasks.ts
    * releaseTasks) once the agent removed what they replaced: `released` is the release's outcome, or its error.
@@ -52,6 +59,7 @@ export const stepInput = z.discriminatedUnion('step', [
     error: stepError.optional(),
     /** What undoing the agent's change did, when the workflow undid one: its error, or its outcome. */
     undo: z.union([stepError.extend({ Error: z.string() }), z.looseObject({})]).optional(),
+    timing: workflowTiming.optional(),
   }),
 ]);
 

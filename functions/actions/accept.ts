@@ -69,7 +69,7 @@ export async function accept(
   const host = lane === spec.site ? undefined : lane.slice(spec.site.length + 1);
   const now = deps.now();
   const actor = spec.parent?.actor ?? actorOf(principal);
-  const op = deps.operations.create(
+  const created = deps.operations.create(
     {
       kind: spec.kind,
       resource: spec.resource,
@@ -84,6 +84,7 @@ export async function accept(
     spec.firstStep,
     (id) => executionArn(deps.config, lane, spec.workflow, id),
   );
+  const op: Operation = { ...created, timing: { acceptedAt: now } };
   const audit = deps.audit.entry({
     at: now,
     actor,

@@ -2,13 +2,21 @@
 import { type Principal, requireAgentOf } from '../auth/principal';
 import type { Deps } from '../deps';
 import { NotFoundError } from '../errors';
+import { untilEnded } from '../operations/wait';
 import { enterStep } from '../store/operations';
 
-export async function getOperation(deps: Deps, id: string) {
-  const op = await deps.operations.get(id);
-  if (!op) throw new NotFoundError('operation', id);
+/**
+ * The operation; with `wait` (seconds), once it ended or when the time is up, whichever is first.
+ * A waiting read that answers with the end says when (`timing.visibleAt`, statemachines/timing.ts).
+ */
+export async function getOperation(deps: Deps, id: string, wait?: number) {
+  const read = await deps.operations.get(id);
+  if (!read) throw new NotFoundError('operation', id);
+  const op = wait ? await untilEnded(deps.operations, deps.endings, read, wait) : read;
   const { rev: _rev, ...view } = op;
-  return view;
+  // A plain read stays the same each time: only a waiting read says when it saw the end.
+  if (!wait || op.status === 'running' || !op.timing) return view;
+  return { ...view, timing: { ...op.timing, visibleAt: deps.now() } };
 }
 
 /**

@@ -62,7 +62,12 @@ export function openapiDocument(routes: readonly RouteSpec[]) {
       parameters: [...params, ...query],
       ...(requestBody(r) ? { requestBody: requestBody(r) } : {}),
       responses: {
-        [status]: { description: status === '202' ? 'accepted: follow the operation' : 'success' },
+        [status]: {
+          description: status === '202' ? 'accepted: follow the operation' : 'success',
+          ...(r.response
+            ? { content: { 'application/json': { schema: z.toJSONSchema(r.response, { io: 'output' }) } } }
+            : {}),
+        },
         default: { description: 'error', content: { 'application/json': { schema: errorBody } } },
       },
     };

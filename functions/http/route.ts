@@ -30,6 +30,8 @@ export interface RouteSpec<B = unknown, Q = unknown> {
    */
   mergePatchOf?: z.ZodType;
   query?: z.ZodType<Q>;
+  /** The schema of a successful answer, for the OpenAPI document only (not checked at run time). */
+  response?: z.ZodType;
   /** The largest body the route reads (default MAX_BODY_BYTES): 413 above it. */
   maxBodyBytes?: number;
   /** Status of a successful answer (202 for operations). */

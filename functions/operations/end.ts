@@ -7,6 +7,7 @@
  */
 import type { StepError, StepRelease, StepUndo } from '../../statemachines/steps';
 import { releaseOf, undoOf } from '../../statemachines/tasks';
+import type { AgentStep, OperationTiming } from '../../statemachines/timing';
 import type { Deps } from '../deps';
 import { MalformedOutcomeError } from '../errors';
 import { TransactionConflict, type Write } from '../store/db';
@@ -15,6 +16,14 @@ import type { Operation } from '../store/records';
 import { explainFailure, type UserError, userError } from './failures';
 import { kindOf } from './index';
 import type { Committed } from './kind';
+
+/** What the workflow, the agent and the bookkeeping step saw of the operation's time (timing.ts). */
+export type Stamps = Omit<Partial<OperationTiming>, 'acceptedAt' | 'committedAt' | 'visibleAt'>;
+
+/** The operation's timing with the stamps of this step and the moment it commits. */
+function timed(op: Operation, stamps: Stamps, now: string): OperationTiming {
+  return { acceptedAt: op.createdAt, ...op.timing, ...stamps, committedAt: now };
+}
 
 async function load(deps: Deps, id: string): Promise<Operation | undefined> {
   const op = await deps.operations.get(id);
@@ -28,6 +37,7 @@ async function finish(
   status: 'succeeded' | 'failed',
   patch: Pick<Operation, 'result'> | Pick<Operation, 'error'>,
   writes: Write[],
+  stamps: Stamps,
 ) {
   const now = deps.now();
   const message = 'error' in patch ? patch.error?.message : undefined;
@@ -39,6 +49,8 @@ async function finish(
     steps: op.steps.map((s) =>
       s.status === 'running' ? { ...s, status, endedAt: now, ...(message ? { message } : {}) } : s,
     ),
+    // A switched operation keeps the stamps of its commit (its `switchedAt`); its release adds only its end.
+    timing: timed(op, op.switchedAt ? {} : stamps, now),
     updatedAt: now,
     rev: op.rev + 1,
   };
@@ -52,6 +64,8 @@ async function finish(
     detail: message,
   });
   await deps.db.transact([...writes, deps.operations.saveWrite(done), audit]);
+  // Readers waiting in this isolate see the end now; the log in S3 is for later.
+  deps.endings.ended(done);
   await deps.catalog.putOperationLog(done);
   return { operation: op.id, status };
 }
@@ -71,12 +85,19 @@ async function retryOnRace<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
   }
 }
 
-export function commit(deps: Deps, id: string, outcome: unknown) {
-  return retryOnRace(() => commitOnce(deps, id, outcome));
+/** `steps` are those the agent's task entered: its progress reports may not have arrived (timing.ts). */
+export function commit(deps: Deps, id: string, outcome: unknown, stamps: Stamps = {}, steps: AgentStep[] = []) {
+  return retryOnRace(() => commitOnce(deps, id, outcome, stamps, steps));
 }
 
-export function recordFailure(deps: Deps, id: string, error: StepError | undefined, undo?: StepUndo) {
-  return retryOnRace(() => recordFailureOnce(deps, id, error, undo));
+export function recordFailure(
+  deps: Deps,
+  id: string,
+  error: StepError | undefined,
+  undo?: StepUndo,
+  stamps: Stamps = {},
+) {
+  return retryOnRace(() => recordFailureOnce(deps, id, error, undo, stamps));
 }
 
 /** The failure, told with what undoing the agent's change did (the workflow undoes before it records). */
@@ -97,11 +118,20 @@ export function recordRelease(deps: Deps, id: string, released: StepRelease) {
   return retryOnRace(() => recordReleaseOnce(deps, id, released));
 }
 
-async function commitOnce(deps: Deps, id: string, outcome: unknown) {
+/** The operation with the steps the agent entered that no progress report brought (enterStep skips the others). */
+function withSteps(op: Operation, steps: AgentStep[]): Operation {
+  let entered = op.steps;
+  for (const s of steps) entered = enterStep({ ...op, steps: entered }, s.name, s.startedAt, s.message);
+  return { ...op, steps: entered };
+}
+
+async function commitOnce(deps: Deps, id: string, outcome: unknown, stamps: Stamps, steps: AgentStep[]) {
+  const found = await deps.operations.get(id);
+  if (!found) throw new Error(`operation ${id} does not exist`);
   // Switched already (a retried step): the workflow goes on to the release, whatever became of the operation.
-  if ((await deps.operations.get(id))?.switchedAt) return { operation: id, status: 'switched' };
-  const op = await load(deps, id);
-  if (!op) return { operation: id, status: 'already-ended' };
+  if (found.switchedAt) return { operation: id, status: 'switched' };
+  if (found.status !== 'running') return { operation: id, status: 'already-ended' };
+  const op = withSteps(found, steps);
   let committed: Committed;
   try {
     committed = await kindOf(op).commit(deps, op, outcome, deps.now());
@@ -109,10 +139,11 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
     // An outcome that breaks the task's contract is never committed: the operation fails with it,
     // recorded here, unless the workflow first undoes the task on the agent and records it then.
     if (!(e instanceof MalformedOutcomeError) || undoOf(op.transition?.task)) throw e;
-    return recordFailureOnce(deps, id, { Error: e.code, Cause: JSON.stringify({ code: e.code, message: e.message }) });
+    const cause = JSON.stringify({ code: e.code, message: e.message });
+    return recordFailureOnce(deps, id, { Error: e.code, Cause: cause }, undefined, stamps);
   }
-  if (releaseOf(op.transition?.task)) return switchOver(deps, op, committed);
-  const out = await finish(deps, op, 'succeeded', { result: committed.result }, committed.writes);
+  if (releaseOf(op.transition?.task)) return switchOver(deps, op, committed, stamps);
+  const out = await finish(deps, op, 'succeeded', { result: committed.result }, committed.writes, stamps);
   // Clean-up after the record is safe (e.g. the uploaded object); a failure here loses nothing.
   await committed
     .after?.()
@@ -124,11 +155,12 @@ async function commitOnce(deps: Deps, id: string, outcome: unknown) {
  * Commits an outcome whose task has a release: the records switch over and the result is kept, but
  * the operation stays running (its kind keeps the clone locked) while the workflow runs the release.
  */
-async function switchOver(deps: Deps, op: Operation, committed: Committed) {
+async function switchOver(deps: Deps, op: Operation, committed: Committed, stamps: Stamps) {
   const now = deps.now();
   const switched: Operation = {
     ...op,
     switchedAt: now,
+    timing: timed(op, stamps, now),
     result: committed.result,
     steps: enterStep(op, 'release', now),
     updatedAt: now,
@@ -158,7 +190,7 @@ async function endSwitched(deps: Deps, op: Operation, leftover: UserError | unde
       }
     : { ...op.result, released: true };
   const writes = (await kindOf(op).released?.(deps, op, deps.now())) ?? [];
-  return finish(deps, op, 'succeeded', { result }, writes);
+  return finish(deps, op, 'succeeded', { result }, writes, {});
 }
 
 async function recordReleaseOnce(deps: Deps, id: string, released: StepRelease) {
@@ -168,12 +200,18 @@ async function recordReleaseOnce(deps: Deps, id: string, released: StepRelease) 
   return endSwitched(deps, op, 'Error' in released ? userError(released, op.site) : undefined);
 }
 
-async function recordFailureOnce(deps: Deps, id: string, error: StepError | undefined, undo?: StepUndo) {
+async function recordFailureOnce(
+  deps: Deps,
+  id: string,
+  error: StepError | undefined,
+  undo: StepUndo | undefined,
+  stamps: Stamps,
+) {
   const op = await load(deps, id);
   if (!op) return { operation: id, status: 'already-ended' };
   // The outcome is committed: only the release is cut short, which is no failure of the operation.
   if (op.switchedAt) return endSwitched(deps, op, await explainFailure(deps, op, error));
   const e = withUndo(await explainFailure(deps, op, error), op, undo);
   const writes = await kindOf(op).undo(deps, op, e, deps.now());
-  return finish(deps, op, 'failed', { error: e }, writes);
+  return finish(deps, op, 'failed', { error: e }, writes, stamps);
 }

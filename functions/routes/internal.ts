@@ -11,6 +11,9 @@ import type { Env } from '../config';
 import { depsFor } from '../deps';
 import { runDueDiscoveries } from '../discovery/schedule';
 import { NotFoundError } from '../errors';
+import { parseWith } from '../http/validate';
+import { endedOperation } from '../operations/schema';
+import type { Operation } from '../store/records';
 
 export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
   const routes = new Hono<{ Bindings: Env }>();
@@ -20,6 +23,11 @@ export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
     await next();
   });
   routes.post('/steps', async (c) => c.json(await runStep(depsFor(envOf(c.env)), await c.req.json())));
+  // An operation the local stack's steps ended (they run in Node, as in the Lambda): reads waiting here see it.
+  routes.post('/ended', async (c) => {
+    depsFor(envOf(c.env)).endings.ended(parseWith(endedOperation, await c.req.json(), 'body') as Operation);
+    return c.json({ told: true });
+  });
   routes.post('/reconcile', async (c) =>
     c.json(await reconcile(depsFor(envOf(c.env)), c.req.query('afterRestart') === '1')),
   );

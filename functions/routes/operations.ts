@@ -4,6 +4,7 @@ import { health } from '../actions/health';
 import { getOperation, reportProgress } from '../actions/operations';
 import * as s from '../domain/schemas';
 import { type RouteSpec, route } from '../http/route';
+import { operationQuery, operationView } from '../operations/schema';
 
 export const operationRoutes: RouteSpec[] = [
   route({
@@ -27,9 +28,11 @@ export const operationRoutes: RouteSpec[] = [
     method: 'get',
     path: '/v1/operations/{id}',
     tag: 'operations',
-    summary: 'Read an operation: status, progress, steps, result or error',
+    summary: 'Read an operation: status, progress, steps, timing, result or error; ?wait= answers once it ended',
     access: 'viewer',
-    handler: (c) => getOperation(c.deps, c.params.id!),
+    query: operationQuery,
+    response: operationView,
+    handler: (c) => getOperation(c.deps, c.params.id!, c.query.wait),
   }),
   route({
     method: 'post',

@@ -4,6 +4,7 @@ import type { CustomizationItem, DocumentRef } from '../../statemachines/customi
 import type { MachineObservation, ObservedIdentifiers } from '../../statemachines/discovery';
 import type { Binding, Metastate, PlannedTransition } from '../../statemachines/lifecycle';
 import type { AppliedChange, Filesystem, HealthCheck, ImageFacts } from '../../statemachines/tasks';
+import type { OperationTiming } from '../../statemachines/timing';
 import type { StoredSeed } from '../discovery/seeds';
 import type { SiteDiscoverySettings } from '../discovery/settings';
 
@@ -379,6 +380,8 @@ export interface Operation {
   host?: string;
   /** The scenario operation (a deployment's) that started this one as one of its steps. */
   parent?: string;
+  /** Where its time went (statemachines/timing.ts); operations accepted before it existed have none. */
+  timing?: OperationTiming;
   actor: string;
   createdAt: string;
   updatedAt: string;

@@ -50,17 +50,21 @@ export function bar(progress: number, step: string, width = 30): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(p * 100)).padStart(3)}%  ${step}`;
 }
 
+/**
+ * Follows an operation to its end: each read waits on the server until it ended (`?wait=`), but at
+ * most a few seconds on a terminal, so the progress bar moves meanwhile.
+ */
 async function follow(operation: string): Promise<Json> {
   const tty = process.stderr.isTTY;
   for (;;) {
-    const { json: op } = await call('GET', `/v1/operations/${operation}`);
+    const { status, json: op } = await call('GET', `/v1/operations/${operation}?wait=${tty ? 2 : 20}`);
+    if (status >= 400) return op;
     const step = op.steps?.at(-1)?.name ?? op.kind;
     if (tty) process.stderr.write(`\r${bar(op.progress ?? 0, step)}\x1b[K`);
     if (op.status !== 'running') {
       if (tty) process.stderr.write('\n');
       return op;
     }
-    await new Promise((r) => setTimeout(r, 300));
   }
 }
 

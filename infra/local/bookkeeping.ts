@@ -6,8 +6,11 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { runStep } from '../../functions/actions/steps';
 import type { Deps } from '../../functions/deps';
+import { CodedError } from '../../functions/errors';
 import { randomString } from '../../functions/store/ids';
+import type { Operation } from '../../functions/store/records';
 import { createTableInput } from '../../functions/store/schema';
 import { dynamoDBClientConfig } from './dynamodb';
 import type { FunctionsLocal } from './functions';
@@ -76,13 +79,17 @@ export async function runDiscoverySchedules(functions: FunctionsLocal, secret: s
 }
 
 /**
- * The Lambda the state machines call, played by the functions' internal route. It counts the calls in
- * flight, so a stop can let a commit that has begun finish before the functions go.
+ * The Lambda the state machines call: the functions' steps, run in this Node process as AWS runs
+ * them in the Lambda (entry/lambda.ts), not through workerd's HTTP. `tell` hands an operation a step
+ * ended to the functions in workerd, so a read that waits for it there (`?wait=`) answers at once. It
+ * counts the calls in flight, so a stop can let a commit that has begun finish before the functions go.
  */
 export class StepsLambda {
   private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
+    /** The stack's deps (made once the endpoints they name are up, after this). */
+    private readonly deps: () => Deps,
     private readonly functions: () => FunctionsLocal,
     private readonly secret: string,
   ) {}
@@ -113,17 +120,26 @@ export class StepsLambda {
     }
   }
 
+  /** A failed step's error is named by its code, as the functions' HTTP answer names it (the ASL retries by either). */
   private async call(payload: unknown): Promise<unknown> {
-    const res = await this.functions().fetch('/internal/steps', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-encompass-internal': this.secret },
-      body: JSON.stringify(payload),
-    });
-    const body = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
-    if (!res.ok)
-      throw Object.assign(new Error(body.error?.message ?? `HTTP ${res.status}`), {
-        name: body.error?.code ?? 'StepFailed',
-      });
-    return body;
+    try {
+      return await runStep(this.deps(), payload);
+    } catch (e) {
+      if (e instanceof CodedError) throw Object.assign(new Error(e.message, { cause: e }), { name: e.code });
+      throw e;
+    }
+  }
+
+  /** Tells the functions in workerd of an end, once it is written (Endings.listen): best effort. */
+  tell(ended: Operation): void {
+    void this.functions()
+      .fetch('/internal/ended', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-encompass-internal': this.secret },
+        body: JSON.stringify(ended),
+      })
+      .then((res) => res.body?.cancel())
+      // A waiting read that misses it finds the end by reading the record.
+      .catch(() => undefined);
   }
 }

@@ -166,7 +166,12 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const s3Endpoint = (await s3.ready()).endpoint;
     await createTable(dbEndpoint);
 
-    const steps = new StepsLambda(() => functions!, internalSecret);
+    let deps: Deps | undefined;
+    const steps = new StepsLambda(
+      () => deps!,
+      () => functions!,
+      internalSecret,
+    );
     const sfn = await startStepFunctions({
       port: await freePort(),
       invokeFunction: async (_name, payload) => steps.invoke(payload),
@@ -214,7 +219,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       lock.child('workerd', undefined);
     });
 
-    const deps = buildDeps(configFromEnv(env));
+    deps = buildDeps(configFromEnv(env));
+    deps.endings.listen((op) => steps.tell(op));
     const adminToken = await ensureToken(deps, join(home, 'admin-token'), { role: 'admin', label: 'local admin' });
     await provisionSites(deps);
     const reconcile = async (afterRestart: boolean) => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { FileStorageDriver } from '../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../edge-agent/drivers/storage/interface';
-import { measureApiPath } from './clone-api';
+import { breakdownTable, measureApiPath } from './clone-api';
 import {
   checkPrerequisites,
   freeBytes,
@@ -277,6 +277,10 @@ async function main(): Promise<number> {
           return [a.method, a.apiMs.toFixed(1), ours.toFixed(1), (a.apiMs - ours).toFixed(1)];
         }),
       ),
+    );
+
+    console.log(
+      `\nwhere the API path's time goes (operation.timing, medians of ${RUNS} runs):\n${breakdownTable(api)}`,
     );
 
     await mkdir(join(RESULTS, '..'), { recursive: true });

@@ -132,7 +132,12 @@ export class ExecutionStore {
     const run = runner.run(input as Parameters<StateMachine['run']>[0], {
       overrides: { taskResourceLocalHandlers: handlers },
       context: {
-        Execution: { Id: record.arn, Name: record.name, RoleArn: machine.roleArn },
+        Execution: {
+          Id: record.arn,
+          Name: record.name,
+          RoleArn: machine.roleArn,
+          StartTime: record.startDate.toISOString(),
+        },
         StateMachine: { Id: machine.arn, Name: machine.name },
       },
     });

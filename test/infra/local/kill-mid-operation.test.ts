@@ -11,8 +11,9 @@
  * the records do not show, no file in the repository without its record, and no process that
  * mentions the stack's home outside the running stack.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../infra/local/ports';
@@ -197,7 +198,7 @@ describe('kill -9 in the middle of an operation', () => {
     ).disk;
 
   for (const part of PARTS)
-    it(`customize: ${part} killed between the image's change and the agent's answer is started again, and the customize succeeds`, async () => {
+    it(`customize: ${part} killed between the image’s change and the agent’s answer is started again, and the customize succeeds`, async () => {
       const { clone, image, before, operation, progress } = await customizeUnderWay();
       const ms = await kill(part);
       figures.push(`customize, ${part} killed at ${Math.round(progress * 100)}%: back in ${ms} ms`);
@@ -216,7 +217,7 @@ describe('kill -9 in the middle of an operation', () => {
       await nothingLeftBehind();
     }, 240_000);
 
-  it('customize: the stack killed between the image's change and the agent's answer leaves every part gone; the next start ends the operation as interrupted and the agent rolls the image back', async () => {
+  it('customize: the stack killed between the image’s change and the agent’s answer leaves every part gone; the next start ends the operation as interrupted and the agent rolls the image back', async () => {
     const { clone, image, before, operation, progress } = await customizeUnderWay();
     const ms = await killStack();
     figures.push(`customize, the stack killed at ${Math.round(progress * 100)}%: every part gone in ${ms} ms`);
