@@ -78,7 +78,8 @@ export class Agent {
       // GetActivityTask holds the request for up to 60 s.
       requestHandler: { requestTimeout: 70_000 },
     });
-    this.activityArns = [laneOf(config.site), laneOf(config.site, config.host)].map((l) => activityArn(config, l));
+    const lanes = [...(config.sharedWork === false ? [] : [laneOf(config.site)]), laneOf(config.site, config.host)];
+    this.activityArns = lanes.map((l) => activityArn(config, l));
     this.journal = new Journal(join(config.stateDir, 'journal'));
     this.drivers = createDrivers({ stateDir: config.stateDir, ...config.drivers });
     this.plane = new ControlPlane(config, log);

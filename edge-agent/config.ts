@@ -16,6 +16,11 @@ export interface AgentConfig {
    * A task on another one is handed back for another agent of the site.
    */
   repositories?: { shared?: string[] };
+  /**
+   * Whether it also takes the site's shared work (its site's activity) besides its host's; default
+   * true. false: an agent that serves only its own host's repositories and machines.
+   */
+  sharedWork?: boolean;
   /** Base URL of the HTTP API, e.g. http://127.0.0.1:8787 */
   api: string;
   /** An `agent` token for this site. */

@@ -7,9 +7,8 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startAgent } from '../../../infra/local/agent';
 import type { Child } from '../../../infra/local/children';
-import { HEARTBEAT_INTERVAL_SECONDS } from '../../../statemachines/constants';
+import { startHostAgent } from '../../support/agents';
 import { Api } from '../../support/api';
 import { unique } from '../../support/fixtures';
 import { baseFiles, makeExt4 } from '../../support/images';
@@ -32,28 +31,8 @@ describe('several agents on one site', () => {
   const ranBy = async (h: Host) => (await readdir(join(stateDir(h), 'journal')).catch(() => [])).join(' ');
 
   async function start(h: Host, token: string) {
-    const s = inject('stack');
-    const dir = join(root, `agent-${h}`);
-    await mkdir(dir, { recursive: true });
-    const child = await startAgent({
-      config: {
-        site,
-        host: h,
-        api: s.url,
-        token,
-        region: 'us-east-1',
-        accountId: '000000000000',
-        stepFunctionsEndpoint: s.endpoints.stepfunctions,
-        credentials: s.stepFunctionsCredentials,
-        stateDir: stateDir(h),
-        concurrency: 4,
-        maxTasks: 64,
-        heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
-      },
-      dir,
-      logFile: join(dir, 'agent.log'),
-    });
-    agents.set(h, child);
+    const agent = await startHostAgent({ site, host: h, token, dir: root });
+    agents.set(h, agent.child);
   }
 
   beforeAll(async () => {

@@ -7,7 +7,8 @@
  */
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type HostAgent, startHostAgent, stopHostAgent } from '../../support/agents';
 import { Api } from '../../support/api';
 import { hostnameItems, makeMachine, unique } from '../../support/fixtures';
 import { baseFiles, debugfsCat, makeExt4 } from '../../support/images';
@@ -37,12 +38,21 @@ describe('deployments as a tree (fanout)', () => {
   let master: { id: string; name: string };
   let hostA: string;
   let hostB: string;
+  let agentB: HostAgent | undefined;
+
+  afterAll(async () => {
+    if (agentB) await stopHostAgent(api, 'local', agentB);
+  });
 
   beforeAll(async () => {
     home = await repository({ limits: { clonesPerSource: 2 } });
     other = await repository();
-    hostA = unique('ha');
+    // Host A is the stack agent's; host B gets an agent of its own for this suite.
+    hostA = Object.keys((await api.get('/v1/sites/local')).body.agents)[0]!;
     hostB = unique('hb');
+    const token = (await api.post('/v1/tokens', { role: 'agent', site: 'local', label: 'tree test' })).body.token;
+    const dir = await mkdtemp(join(inject('stack').home, 'tree-'));
+    agentB = await startHostAgent({ site: 'local', host: hostB, token, dir, sharedWork: false });
     local[hostA] = await repository({ host: hostA });
     local[hostB] = await repository({ host: hostB });
     await makeExt4(join(home.dir, 'masters/base.img'), baseFiles, 24);
