@@ -54,6 +54,8 @@ export async function measureApiPath(
       name: 'bench-master',
       repository: repo.id,
       path: master,
+      // Random bytes: no filesystem or partition table to recognise a disk by.
+      format: 'raw',
     });
     const op = await until(url, token, imported.operation);
     if (op.status !== 'succeeded') throw new Error(`import for the API path failed: ${JSON.stringify(op.error)}`);

@@ -1,7 +1,10 @@
 import { sparseCopy } from '../sparse-copy';
 import type { CloneMethod } from './types';
 
-/** Streams every byte through the agent: reads, hashes, and writes all but zero blocks (kept as holes). */
+/**
+ * Streams every byte of the master through the agent (no hole map needed, so any filesystem will do),
+ * writing all but zero blocks, which stay holes. A known master sha256 is recorded; else it is hashed meanwhile.
+ */
 export const copyMethod: CloneMethod = {
   name: 'copy',
   linked: false,
