@@ -1,41 +1,41 @@
 /**
- * The copying loop of sparseCopy, on a worker thread: plain read(2) and write(2) calls back to back with a
- * 1 MiB buffer, as cp does. A buffer that fits the CPU cache, and no hop through the libuv thread pool per
- * call, make this several times faster here than promise-based reads and writes of large chunks; the
- * agent's event loop stays free meanwhile (progress, heartbeats, early flushes).
+ * The copying loop of sparseCopy, on worker threads: plain read(2) and write(2) calls back to back with a
+ * 256 KiB buffer, as cp does (with 128 KiB). A buffer that fits the CPU cache, and no hop through the libuv
+ * thread pool per call, make this several times faster here than promise-based reads and writes of large
+ * chunks; the agent's event loop stays free meanwhile (progress, heartbeats). Starting a worker costs tens
+ * of milliseconds (more on a busy host), so idle workers are kept for the next copy.
  */
 import { Worker } from 'node:worker_threads';
 import { CorruptImageError, OperationAbortedError } from './errors';
 import type { Range } from './extents';
 
-const BUFFER_BYTES = 1024 * 1024;
+const BUFFER_BYTES = 256 * 1024;
 /** Zero detection granularity: the usual filesystem block, so holes survive even inside a buffer. */
 const BLOCK_BYTES = 4096;
 /** How often the worker says how far it is. */
 const REPORT_BYTES = 32 * 1024 * 1024;
 
 /**
- * Plain CommonJS run by the worker. `stop` (a shared Int32) is checked before every read, since a loop of
- * synchronous calls never lets a message in. Writes only the runs of non-zero blocks, leaving holes.
+ * Plain CommonJS run by each worker: one copy per message, answered by progress messages and one last
+ * message. `stop` (a shared Int32) is checked before every read, since a loop of synchronous calls never
+ * lets a message in. Unless `keepZeros`, writes only the runs of non-zero blocks, leaving holes.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const fs = require('node:fs');
-const { input, output, ranges, bufferBytes, blockBytes, reportBytes, stop } = workerData;
-const flag = new Int32Array(stop);
+const { bufferBytes, blockBytes, reportBytes } = workerData;
 const buf = Buffer.allocUnsafe(bufferBytes);
 const zeros = Buffer.alloc(blockBytes);
-function writeAll(from, to, position) {
-  for (let at = from; at < to; ) at += fs.writeSync(output, buf, at, to - at, position + at - from);
-  written += to - from;
-}
-function isZero(from, to) {
-  return buf.compare(zeros, 0, to - from, from, to) === 0;
-}
-let written = 0;
-let reported = 0;
-let offset = 0;
-try {
+function copy({ input, output, ranges, keepZeros, stop }) {
+  const flag = new Int32Array(stop);
+  let written = 0;
+  let reported = 0;
+  let offset = 0;
+  const writeAll = (from, to, position) => {
+    for (let at = from; at < to; ) at += fs.writeSync(output, buf, at, to - at, position + at - from);
+    written += to - from;
+  };
+  const isZero = (from, to) => buf.compare(zeros, 0, to - from, from, to) === 0;
   for (const r of ranges) {
     for (offset = r.offset; offset < r.offset + r.length; ) {
       if (Atomics.load(flag, 0)) throw Object.assign(new Error('stopped'), { code: 'STOPPED' });
@@ -45,8 +45,8 @@ try {
         if (n === 0) throw Object.assign(new Error('file shrank'), { code: 'SHRANK', at: offset + got });
         got += n;
       }
-      let run = -1;
-      for (let b = 0; b < want; b += blockBytes) {
+      let run = keepZeros ? 0 : -1;
+      for (let b = 0; b < want && !keepZeros; b += blockBytes) {
         const zero = isZero(b, Math.min(b + blockBytes, want));
         if (!zero && run < 0) run = b;
         if (zero && run >= 0) {
@@ -62,10 +62,15 @@ try {
       }
     }
   }
-  parentPort.postMessage({ offset, written, finished: true });
-} catch (err) {
-  parentPort.postMessage({ error: { message: String(err && err.message), code: err && err.code, at: err && err.at } });
+  return { offset, written };
 }
+parentPort.on('message', (job) => {
+  try {
+    parentPort.postMessage({ ...copy(job), finished: true });
+  } catch (err) {
+    parentPort.postMessage({ error: { message: String(err && err.message), code: err && err.code, at: err && err.at } });
+  }
+});
 `;
 
 type WorkerMessage =
@@ -77,6 +82,8 @@ export interface RangeCopy {
   input: number;
   output: number;
   ranges: Range[];
+  /** Write zero blocks too (else they are left as holes). */
+  keepZeros: boolean;
   /** What failures name. */
   what: { operation: string; path: string };
   signal?: AbortSignal;
@@ -84,44 +91,70 @@ export interface RangeCopy {
   onCopied?: (offset: number, written: number) => void;
 }
 
-/** Copies `ranges` from `input` to `output` at the same offsets, zero blocks left as holes. */
+/** Idle workers kept for the next copy; more copies at once start more workers. */
+const MAX_IDLE = 4;
+const idle: Worker[] = [];
+/** What takes an idle worker off the list when it dies while idle. */
+const onIdleExit = new WeakMap<Worker, () => void>();
+
+function takeWorker(): Worker {
+  const worker: Worker =
+    idle.pop() ??
+    new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { bufferBytes: BUFFER_BYTES, blockBytes: BLOCK_BYTES, reportBytes: REPORT_BYTES },
+    });
+  const leave = onIdleExit.get(worker);
+  if (leave) worker.off('exit', leave);
+  // An idle worker must not keep the agent's process alive; a busy one must.
+  worker.ref();
+  return worker;
+}
+
+function giveBack(worker: Worker): void {
+  if (idle.length >= MAX_IDLE) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  // A worker that dies while idle is simply not there any more.
+  const leave = () => {
+    const at = idle.indexOf(worker);
+    if (at >= 0) idle.splice(at, 1);
+  };
+  onIdleExit.set(worker, leave);
+  worker.once('exit', leave);
+  idle.push(worker);
+}
+
+/** Copies `ranges` from `input` to `output` at the same offsets. */
 export function copyRangesInWorker(job: RangeCopy): Promise<void> {
   const { what, signal } = job;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new OperationAbortedError(what.operation, what.path, { cause: signal.reason }));
     const stop = new SharedArrayBuffer(4);
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        input: job.input,
-        output: job.output,
-        ranges: job.ranges,
-        bufferBytes: BUFFER_BYTES,
-        blockBytes: BLOCK_BYTES,
-        reportBytes: REPORT_BYTES,
-        stop,
-      },
-    });
+    const worker = takeWorker();
     const onAbort = () => Atomics.store(new Int32Array(stop), 0, 1);
     signal?.addEventListener('abort', onAbort, { once: true });
-    let outcome: (() => void) | undefined;
-    worker.on('message', (m: WorkerMessage) => {
-      if (outcome) return;
-      if ('error' in m) outcome = () => reject(failure(what, m.error, signal));
-      else if (m.finished) outcome = resolve;
-      else job.onCopied?.(m.offset, m.written);
-    });
-    worker.on('error', (err) => {
-      outcome ??= () => reject(err);
-    });
-    // Settled only once the worker is gone, so no write of it lands after the caller removed the file.
-    worker.on('exit', (code) => {
+    const settle = (reuse: boolean, outcome: () => void) => {
       signal?.removeEventListener('abort', onAbort);
-      (outcome ?? (() => reject(new Error(`the copying worker for ${what.path} exited with code ${code}`))))();
-    });
-    worker.on('message', (m: WorkerMessage) => {
-      if ('error' in m || m.finished) void worker.terminate();
-    });
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      if (reuse) giveBack(worker);
+      else void worker.terminate();
+      outcome();
+    };
+    const onMessage = (m: WorkerMessage) => {
+      if ('error' in m) settle(true, () => reject(failure(what, m.error, signal)));
+      else if (m.finished) settle(true, resolve);
+      else job.onCopied?.(m.offset, m.written);
+    };
+    const onError = (err: Error) => settle(false, () => reject(err));
+    const onExit = (code: number) =>
+      settle(false, () => reject(new Error(`the copying worker for ${what.path} exited with code ${code}`)));
+    // The worker's writes have all returned by its last message, so nothing lands after the caller removed the file.
+    worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    const { input, output, ranges, keepZeros } = job;
+    worker.postMessage({ input, output, ranges, keepZeros, stop });
   });
 }
 

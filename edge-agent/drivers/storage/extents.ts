@@ -23,16 +23,24 @@ const EXTENT = /^\s*\d+:\s*(\d+)\.\.\s*(\d+):/;
 const BLOCK_SIZE = /\((?:\d+) blocks? of (\d+) bytes\)/;
 
 /** Ranges of `file` (of `sizeBytes`) that hold data, in order, merged; undefined when the map is not available. */
-export async function dataRanges(file: string, sizeBytes: number, signal?: AbortSignal): Promise<Range[] | undefined> {
+export async function dataRanges(
+  file: string,
+  sizeBytes: number,
+  opts: { signal?: AbortSignal; mergeGap?: boolean } = {},
+): Promise<Range[] | undefined> {
+  const { signal } = opts;
   // A fragmented image has many extent lines: the whole output is needed, not a tail.
   const out = await exec('filefrag', ['-s', '-v', file], { signal, maxBuffer: 256 * 1024 * 1024 }).catch(
     () => undefined,
   );
-  return out && parseFilefrag(out.stdout, sizeBytes);
+  return out && parseFilefrag(out.stdout, sizeBytes, opts.mergeGap === false ? 0 : MERGE_GAP_BYTES);
 }
 
-/** The data ranges `filefrag -v` output describes, clipped to `sizeBytes`; undefined if it cannot be read. */
-export function parseFilefrag(text: string, sizeBytes: number): Range[] | undefined {
+/**
+ * The data ranges `filefrag -v` output describes, clipped to `sizeBytes`, those less than `mergeGap` apart
+ * merged; undefined if it cannot be read.
+ */
+export function parseFilefrag(text: string, sizeBytes: number, mergeGap = MERGE_GAP_BYTES): Range[] | undefined {
   const block = Number(BLOCK_SIZE.exec(text)?.[1]);
   if (!block) return undefined;
   const ranges: Range[] = [];
@@ -44,7 +52,7 @@ export function parseFilefrag(text: string, sizeBytes: number): Range[] | undefi
     if (end <= start) continue;
     const last = ranges.at(-1);
     if (last && start < last.offset + last.length) return undefined;
-    if (last && start - (last.offset + last.length) <= MERGE_GAP_BYTES) last.length = end - last.offset;
+    if (last && start - (last.offset + last.length) <= mergeGap) last.length = end - last.offset;
     else ranges.push({ offset: start, length: end - start });
   }
   return ranges;

@@ -1,70 +1,19 @@
 import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { copyRangesInWorker } from './copy-worker';
 import { dataRanges, type Range } from './extents';
 import { hashFile } from './hash';
 import type { CopyOptions } from './interface';
 import { runPair, twoPartProgress } from './progress';
 
-/**
- * Written bytes after which writeback is started (an fdatasync in the background), so flushing to disk
- * overlaps the copying instead of all happening in the final fsync.
- */
-const EARLY_FLUSH_BYTES = 128 * 1024 * 1024;
-
-/** Marks a promise as handled now (it is awaited later), so an early rejection never crashes the process. */
-function settledLater<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => {});
-  return p;
-}
-
-/** Starts an fdatasync whenever EARLY_FLUSH_BYTES more have been written and none is running. */
-function earlyFlusher(fh: FileHandle) {
-  let flushedAt = 0;
-  let running: Promise<void> | null = null;
-  return {
-    wrote(total: number) {
-      if (running || total - flushedAt < EARLY_FLUSH_BYTES) return;
-      flushedAt = total;
-      running = settledLater(fh.datasync().finally(() => (running = null)));
-    },
-    settle: () => running ?? Promise.resolve(),
-  };
-}
-
 /** The whole file as one range, when there is no extent map. */
 const wholeFile = (sizeBytes: number): Range[] => (sizeBytes > 0 ? [{ offset: 0, length: sizeBytes }] : []);
 
-/** Copies `ranges` on a worker thread while writeback of what it wrote starts early; `onCopied` gets the offset reached. */
-async function copyRanges(
-  input: FileHandle,
-  output: FileHandle,
-  ranges: Range[],
-  what: { operation: string; path: string },
-  signal: AbortSignal,
-  onCopied: (offset: number) => void,
-): Promise<void> {
-  const flusher = earlyFlusher(output);
-  try {
-    await copyRangesInWorker({
-      input: input.fd,
-      output: output.fd,
-      ranges,
-      what,
-      signal,
-      onCopied: (offset, written) => {
-        flusher.wrote(written);
-        onCopied(offset);
-      },
-    });
-  } finally {
-    await flusher.settle();
-  }
-}
-
 export interface SparseCopyOptions extends CopyOptions {
-  /** Read only where the extent map says `src` holds data (else every byte is read). */
-  holeMap?: boolean;
+  /**
+   * `sparse`: zero blocks become holes. `allocated`: the copy is allocated where `src` is, zero blocks
+   * included (where the extent map is not available, zero blocks become holes all the same).
+   */
+  holes?: 'sparse' | 'allocated';
   /**
    * The sha256 of `src` when already known (a master's, hashed whole at import): it is returned as the
    * copy's, and `src` is not hashed again. Without it a worker thread hashes `src` while the copy runs.
@@ -73,8 +22,9 @@ export interface SparseCopyOptions extends CopyOptions {
 }
 
 /**
- * Copies `src` into the new file `dst` (which must not exist, created with `mode`), keeping holes and
- * turning zero blocks into holes, and flushes it to disk. Returns the sha256 of `src` (see
+ * Copies `src` into the new file `dst` (which must not exist, created with `mode`) with plain reads and
+ * writes of the data extents only (never copy_file_range, which shares extents on XFS and btrfs), keeping
+ * holes, and flushes it to disk. Returns the sha256 of `src` (see
  * `sourceSha256`). On failure `dst` may be left behind; the caller removes it.
  */
 export async function sparseCopy(
@@ -86,15 +36,19 @@ export async function sparseCopy(
   const input = await fs.open(src, 'r');
   try {
     const { size } = await input.stat();
-    const ranges = (opts.holeMap && (await dataRanges(src, size, opts.signal))) || wholeFile(size);
+    const keep = opts.holes === 'allocated';
+    const mapped = await dataRanges(src, size, { signal: opts.signal, mergeGap: !keep });
+    const ranges = mapped ?? wholeFile(size);
     const output = await fs.open(dst, 'wx', mode);
     try {
       // Writing below EOF keeps the filesystem from preallocating past it (XFS would fill holes that way).
       await output.truncate(size);
       const what = { operation: 'Copying', path: src };
+      // Flushed once at the end, as `cp && sync` is: each flush on the way would force the filesystem's log.
       // Flushing belongs to the copying, so that it overlaps the rest of any hashing.
       const copy = async (signal: AbortSignal, onCopied: (offset: number) => void) => {
-        await copyRanges(input, output, ranges, what, signal, onCopied);
+        const job = { input: input.fd, output: output.fd, ranges, keepZeros: keep && !!mapped, what, signal };
+        await copyRangesInWorker({ ...job, onCopied });
         await output.sync();
       };
       const sha256 = opts.sourceSha256

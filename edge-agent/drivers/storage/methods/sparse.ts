@@ -12,7 +12,7 @@ export const sparseMethod: CloneMethod = {
   linked: false,
   neededBytes: (job) => job.allocatedBytes,
   async make(job) {
-    const { sha256 } = await sparseCopy(job.src, job.tmp, { ...job.opts, holeMap: true }, job.mode);
+    const { sha256 } = await sparseCopy(job.src, job.tmp, { ...job.opts, holes: 'sparse' }, job.mode);
     return { sha256, format: job.format };
   },
 };

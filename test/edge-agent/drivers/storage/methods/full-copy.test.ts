@@ -57,8 +57,10 @@ describe.each(['copy', 'sparse'])('%s clones on XFS with reflink', (method) => {
     await driver.clone(repo, 'masters/m.img', 'clones/r.img', 'reflink');
     expect(extentFlags(inRepo('clones/r.img')).some((f) => f.includes('shared'))).toBe(true);
     expect(extentFlags(inRepo('clones/c.img')).filter((f) => f.includes('shared'))).toEqual([]);
-    expect(await allocatedBytes(inRepo('clones/c.img'))).toBeLessThanOrEqual(
-      await allocatedBytes(inRepo('masters/m.img')),
+    // The master has no zero blocks: both methods allocate what it does (within the filesystem's rounding).
+    const masterAllocated = await allocatedBytes(inRepo('masters/m.img'));
+    expect(Math.abs((await allocatedBytes(inRepo('clones/c.img'))) - masterAllocated)).toBeLessThanOrEqual(
+      masterAllocated * 0.05,
     );
     expect(await findTemps(repo.path)).toEqual([]);
   });
@@ -76,16 +78,24 @@ describe.each(['copy', 'sparse'])('%s clones on XFS with reflink', (method) => {
     expect(progress.at(-1)).toBe(64 * MiB);
   });
 
-  it('turn zero blocks inside the data into holes', async () => {
-    await makeSparseImage(inRepo('masters/z.img'), 8 * MiB, TWO_REGIONS);
-    const fh = await fs.open(inRepo('masters/z.img'), 'r+');
-    await fh.write(Buffer.alloc(MiB), 0, MiB, 2 * MiB);
-    await fh.close();
-    expect(await allocatedBytes(inRepo('masters/z.img'))).toBeGreaterThanOrEqual(3 * MiB);
-    await driver.clone(repo, 'masters/z.img', 'z.img', method);
-    expect(await allocatedBytes(inRepo('z.img'))).toBeLessThanOrEqual(2 * MiB + 64 * 1024);
-    expect(await sha256OfFile(inRepo('z.img'))).toBe(await sha256OfFile(inRepo('masters/z.img')));
-  });
+  it(
+    method === 'sparse'
+      ? 'turn zero blocks inside the data into holes'
+      : 'keep zero blocks allocated, as the master has them',
+    async () => {
+      await makeSparseImage(inRepo('masters/z.img'), 8 * MiB, TWO_REGIONS);
+      const fh = await fs.open(inRepo('masters/z.img'), 'r+');
+      await fh.write(Buffer.alloc(MiB), 0, MiB, 2 * MiB);
+      await fh.sync();
+      await fh.close();
+      expect(await allocatedBytes(inRepo('masters/z.img'))).toBeGreaterThanOrEqual(3 * MiB);
+      await driver.clone(repo, 'masters/z.img', 'z.img', method);
+      const allocated = await allocatedBytes(inRepo('z.img'));
+      if (method === 'sparse') expect(allocated).toBeLessThanOrEqual(2 * MiB + 64 * 1024);
+      else expect(allocated).toBeGreaterThanOrEqual(3 * MiB);
+      expect(await sha256OfFile(inRepo('z.img'))).toBe(await sha256OfFile(inRepo('masters/z.img')));
+    },
+  );
 });
 
 describe('the data extents of a file', () => {
