@@ -39,7 +39,7 @@ function errno(err: unknown): string | undefined {
 /**
  * A repository is a directory (local disk or NAS export). Clone methods, fastest first, as far as the
  * repository's filesystem and host allow: `reflink` (FICLONE), `overlay` (qcow2 reading through to the
- * master), `sparse` (cp over the hole map) and `copy` (streamed through the agent); `auto` is the first
+ * master), `sparse` (the master's data extents copied, never shared) and `copy` (every byte streamed through the agent); `auto` is the first
  * of them that is not `overlay`.
  */
 export class FileStorageDriver implements StorageDriver, Flattening {

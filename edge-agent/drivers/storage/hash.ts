@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { CorruptImageError, OperationAbortedError } from './errors';
+import type { Range } from './extents';
 import type { CopyOptions } from './interface';
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
@@ -18,36 +19,49 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
-const { file, sizeBytes, chunkBytes } = workerData;
+const { file, sizeBytes, chunkBytes, ranges } = workerData;
+const zeros = Buffer.alloc(chunkBytes);
 let done = 0;
 let stopped = false;
 parentPort.on('message', () => { stopped = true; });
+// Every chunk of the file in order: those in ranges (all when there are none) are read, the rest are holes.
+function* chunks() {
+  const data = ranges || [{ offset: 0, length: sizeBytes }];
+  let at = 0;
+  for (const r of [...data, { offset: sizeBytes, length: 0 }]) {
+    for (; at < r.offset; at += Math.min(chunkBytes, r.offset - at)) yield { at, length: Math.min(chunkBytes, r.offset - at), hole: true };
+    for (const end = r.offset + r.length; at < end; at += Math.min(chunkBytes, end - at)) yield { at, length: Math.min(chunkBytes, end - at), hole: false };
+  }
+}
 async function main() {
   const fh = await fs.promises.open(file, 'r');
   try {
     const hash = createHash('sha256');
     const buffers = [Buffer.allocUnsafe(chunkBytes), Buffer.allocUnsafe(chunkBytes)];
-    const read = (i, position) => {
-      const p = fh.read(buffers[i % 2], 0, Math.min(chunkBytes, sizeBytes - position), position);
+    const it = chunks();
+    let index = 0;
+    const next = () => {
+      const c = it.next();
+      if (c.done) return null;
+      if (c.value.hole) return Promise.resolve({ bytesRead: c.value.length, buffer: zeros, want: c.value.length });
+      const p = fh.read(buffers[index++ % 2], 0, c.value.length, c.value.at).then((r) => ({ ...r, want: c.value.length }));
       p.catch(() => {});
       return p;
     };
-    let index = 0;
-    let next = sizeBytes > 0 ? read(0, 0) : null;
+    let pending = next();
     try {
-      while (next) {
-        const { bytesRead, buffer } = await next;
+      while (pending) {
+        const { bytesRead, buffer, want } = await pending;
         if (stopped) throw Object.assign(new Error('stopped'), { code: 'STOPPED' });
-        if (bytesRead === 0) throw Object.assign(new Error('file shrank'), { code: 'SHRANK' });
+        if (bytesRead < want) throw Object.assign(new Error('file shrank'), { code: 'SHRANK' });
         const chunk = buffer.subarray(0, bytesRead);
         done += bytesRead;
-        index++;
-        next = done < sizeBytes ? read(index, done) : null;
+        pending = next();
         hash.update(chunk);
         parentPort.postMessage({ done });
       }
     } finally {
-      await next?.catch(() => {});
+      await pending?.catch(() => {});
     }
     return hash.digest('hex');
   } finally {
@@ -71,12 +85,20 @@ function failure(file: string, error: { message: string; code?: string; done: nu
   return Object.assign(new Error(`Reading ${file} failed: ${error.message}`), { code: error.code });
 }
 
+export interface HashOptions extends CopyOptions {
+  /** Where `file` holds data (extents.ts), in order; the rest is hashed as zeros without being read. */
+  ranges?: Range[];
+}
+
 /** sha256 of the first `sizeBytes` bytes of `file`, with progress in bytes hashed. */
-export function hashFile(file: string, sizeBytes: number, opts: CopyOptions = {}): Promise<string> {
+export function hashFile(file: string, sizeBytes: number, opts: HashOptions = {}): Promise<string> {
   const { signal, onProgress } = opts;
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new OperationAbortedError('Hashing', file, { cause: signal.reason }));
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, sizeBytes, chunkBytes: CHUNK_BYTES } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { file, sizeBytes, chunkBytes: CHUNK_BYTES, ranges: opts.ranges ?? null },
+    });
     const onAbort = () => worker.postMessage('stop');
     signal?.addEventListener('abort', onAbort, { once: true });
     let settled = false;

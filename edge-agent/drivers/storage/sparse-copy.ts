@@ -1,149 +1,59 @@
 import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { CorruptImageError, OperationAbortedError } from './errors';
+import { copyRangesInWorker } from './copy-worker';
+import { dataRanges, type Range } from './extents';
 import { hashFile } from './hash';
 import type { CopyOptions } from './interface';
 import { runPair, twoPartProgress } from './progress';
 
-const CHUNK_BYTES = 4 * 1024 * 1024;
-/** Zero detection granularity: the usual filesystem block, so holes survive even inside a chunk. */
-const BLOCK_BYTES = 4096;
-const ZEROS = Buffer.alloc(CHUNK_BYTES);
-/** Chunks being written while the next ones are read; bounds memory to (window + 2) chunks. */
-const WRITE_WINDOW = 3;
-/**
- * Written bytes after which writeback is started (an fdatasync in the background), so flushing to disk
- * overlaps the copying instead of all happening in the final fsync.
- */
-const EARLY_FLUSH_BYTES = 128 * 1024 * 1024;
+/** The whole file as one range, when there is no extent map. */
+const wholeFile = (sizeBytes: number): Range[] => (sizeBytes > 0 ? [{ offset: 0, length: sizeBytes }] : []);
 
-function isZero(buf: Buffer): boolean {
-  return buf.equals(ZEROS.subarray(0, buf.length));
-}
-
-/** Marks a promise as handled now (it is awaited later), so an early rejection never crashes the process. */
-function settledLater<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => {});
-  return p;
-}
-
-async function writeAll(fh: FileHandle, data: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await fh.write(data, written, data.length - written, position + written);
-    written += bytesWritten;
-  }
-}
-
-/** Writes only the runs of non-zero blocks of `chunk`, leaving zero blocks as holes; returns bytes written. */
-async function writeNonZeroRuns(fh: FileHandle, chunk: Buffer, position: number): Promise<number> {
-  if (isZero(chunk)) return 0;
-  let written = 0;
-  let runStart = -1;
-  const flushRun = async (end: number) => {
-    await writeAll(fh, chunk.subarray(runStart, end), position + runStart);
-    written += end - runStart;
-    runStart = -1;
-  };
-  for (let off = 0; off < chunk.length; off += BLOCK_BYTES) {
-    const zero = isZero(chunk.subarray(off, off + BLOCK_BYTES));
-    if (!zero && runStart < 0) runStart = off;
-    if (zero && runStart >= 0) await flushRun(off);
-  }
-  if (runStart >= 0) await flushRun(chunk.length);
-  return written;
-}
-
-/** Starts an fdatasync whenever EARLY_FLUSH_BYTES more have been written and none is running. */
-function earlyFlusher(fh: FileHandle) {
-  let unflushed = 0;
-  let running: Promise<void> | null = null;
-  return {
-    wrote(bytes: number) {
-      unflushed += bytes;
-      if (running || unflushed < EARLY_FLUSH_BYTES) return;
-      unflushed = 0;
-      running = settledLater(fh.datasync().finally(() => (running = null)));
-    },
-    settle: () => running ?? Promise.resolve(),
-  };
+export interface SparseCopyOptions extends CopyOptions {
+  /**
+   * `sparse`: zero blocks become holes. `allocated`: the copy is allocated where `src` is, zero blocks
+   * included (where the extent map is not available, zero blocks become holes all the same).
+   */
+  holes?: 'sparse' | 'allocated';
+  /**
+   * The sha256 of `src` when already known (a master's, hashed whole at import): it is returned as the
+   * copy's, and `src` is not hashed again. Without it a worker thread hashes `src` while the copy runs.
+   */
+  sourceSha256?: string;
 }
 
 /**
- * Copies the first `sizeBytes` of `input` to `output` in 4 MiB chunks, reading one chunk ahead and
- * writing up to WRITE_WINDOW chunks behind, skipping zero blocks. `onCopied` gets the bytes read so far.
- */
-async function copyNonZero(
-  input: FileHandle,
-  output: FileHandle,
-  sizeBytes: number,
-  what: { operation: string; path: string },
-  signal: AbortSignal,
-  onCopied: (done: number) => void,
-): Promise<void> {
-  const buffers = Array.from({ length: WRITE_WINDOW + 2 }, () => Buffer.allocUnsafe(CHUNK_BYTES));
-  const flusher = earlyFlusher(output);
-  const pending: Promise<void>[] = [];
-  const readChunk = (index: number, position: number) =>
-    settledLater(
-      input.read(buffers[index % buffers.length]!, 0, Math.min(CHUNK_BYTES, sizeBytes - position), position),
-    );
-
-  let done = 0;
-  let index = 0;
-  let next = sizeBytes > 0 ? readChunk(0, 0) : null;
-  try {
-    while (next) {
-      if (signal.aborted) throw new OperationAbortedError(what.operation, what.path, { cause: signal.reason });
-      const { bytesRead, buffer } = await next;
-      if (bytesRead === 0) throw new CorruptImageError(what.path, `the file shrank to ${done} bytes while being read`);
-      const chunk = buffer.subarray(0, bytesRead);
-      const position = done;
-      done += bytesRead;
-      index++;
-      // The next read reuses the buffer of the oldest write in the window: that write must be finished.
-      while (pending.length > WRITE_WINDOW) await pending.shift();
-      next = done < sizeBytes ? readChunk(index, done) : null;
-      pending.push(settledLater(writeNonZeroRuns(output, chunk, position).then(flusher.wrote)));
-      onCopied(done);
-    }
-    await Promise.all(pending);
-  } finally {
-    await Promise.allSettled([...pending, next, flusher.settle()]);
-  }
-}
-
-/**
- * Copies `src` into the new file `dst` (which must not exist, created with `mode`), keeping holes, and
- * flushes it to disk; a worker thread hashes `src` meanwhile. Returns the sha256 of `src`. On failure
- * `dst` may be left behind; the caller removes it.
+ * Copies `src` into the new file `dst` (which must not exist, created with `mode`) with plain reads and
+ * writes of the data extents only (never copy_file_range, which shares extents on XFS and btrfs), keeping
+ * holes, and flushes it to disk. Returns the sha256 of `src` (see
+ * `sourceSha256`). On failure `dst` may be left behind; the caller removes it.
  */
 export async function sparseCopy(
   src: string,
   dst: string,
-  opts: CopyOptions = {},
+  opts: SparseCopyOptions = {},
   mode = 0o644,
 ): Promise<{ sha256: string; sizeBytes: number }> {
   const input = await fs.open(src, 'r');
   try {
     const { size } = await input.stat();
+    const keep = opts.holes === 'allocated';
+    const mapped = await dataRanges(src, size, { signal: opts.signal, mergeGap: !keep });
+    const ranges = mapped ?? wholeFile(size);
     const output = await fs.open(dst, 'wx', mode);
     try {
       // Writing below EOF keeps the filesystem from preallocating past it (XFS would fill holes that way).
       await output.truncate(size);
-      const progress = twoPartProgress(size, opts.onProgress);
       const what = { operation: 'Copying', path: src };
-      const [, sha256] = await runPair(
-        opts.signal,
-        what,
-        // Flushing belongs to the copying half, so it overlaps the rest of the hashing.
-        async (signal) => {
-          await copyNonZero(input, output, size, what, signal, (done) => progress.first(done / size));
-          await output.sync();
-        },
-        (signal) => hashFile(src, size, { signal, onProgress: (done) => progress.second(done / size) }),
-      );
-      progress.finish();
+      // Flushed once at the end, as `cp && sync` is: each flush on the way would force the filesystem's log.
+      // Flushing belongs to the copying, so that it overlaps the rest of any hashing.
+      const copy = async (signal: AbortSignal, onCopied: (offset: number) => void) => {
+        const job = { input: input.fd, output: output.fd, ranges, keepZeros: keep && !!mapped, what, signal };
+        await copyRangesInWorker({ ...job, onCopied });
+        await output.sync();
+      };
+      const sha256 = opts.sourceSha256
+        ? await copyOnly(size, opts, copy)
+        : await copyAndHash(src, size, ranges, opts, what, copy);
       return { sha256, sizeBytes: size };
     } finally {
       await output.close();
@@ -151,6 +61,36 @@ export async function sparseCopy(
   } finally {
     await input.close();
   }
+}
+
+type CopyFn = (signal: AbortSignal, onCopied: (offset: number) => void) => Promise<void>;
+
+async function copyOnly(size: number, opts: SparseCopyOptions, copy: CopyFn): Promise<string> {
+  const signal = opts.signal ?? new AbortController().signal;
+  opts.onProgress?.(0, size);
+  await copy(signal, (offset) => opts.onProgress?.(Math.min(offset, size - 1), size));
+  opts.onProgress?.(size, size);
+  return opts.sourceSha256!;
+}
+
+/** Copies and hashes at once (the hashing reads the data ranges, and hashes zeros for the holes). */
+async function copyAndHash(
+  src: string,
+  size: number,
+  ranges: Range[],
+  opts: SparseCopyOptions,
+  what: { operation: string; path: string },
+  copy: CopyFn,
+): Promise<string> {
+  const progress = twoPartProgress(size, opts.onProgress);
+  const [, sha256] = await runPair(
+    opts.signal,
+    what,
+    (signal) => copy(signal, (offset) => progress.first(offset / size)),
+    (signal) => hashFile(src, size, { signal, ranges, onProgress: (done) => progress.second(done / size) }),
+  );
+  progress.finish();
+  return sha256;
 }
 
 /** Flushes a finished file (written by another program) to disk. */

@@ -68,7 +68,7 @@ describe('sparse clones on a 16 MiB filesystem', () => {
     await fs.rmdir(mountPoint);
   });
 
-  it('fail with DiskFullError when space runs out while cp writes, removing the partial copy', async () => {
+  it('fail with DiskFullError when space runs out midway, removing the partial copy', async () => {
     await makeSparseImage(inRepo('m.img'), 32 * MiB, [{ offset: 0, length: 6 * MiB }]);
     let filled = false;
     // Another writer takes all remaining space as the clone starts.

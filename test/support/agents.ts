@@ -1,0 +1,56 @@
+/** Extra agents of a site on hosts of their own, beside the stack's agent: real agent processes. */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { startAgent } from '../../infra/local/agent';
+import type { Child } from '../../infra/local/children';
+import { HEARTBEAT_INTERVAL_SECONDS } from '../../statemachines/constants';
+import type { Api } from './api';
+
+export interface HostAgent {
+  host: string;
+  /** Its state directory: its journal files are named after the operations it ran. */
+  stateDir: string;
+  child: Child;
+}
+
+/** Starts the agent of `host` on `site` with an agent token of that site; resolves once it polls. */
+export async function startHostAgent(o: {
+  site: string;
+  host: string;
+  token: string;
+  dir: string;
+  /** false: it takes only its host's work, never the site's shared work (other suites' tasks). */
+  sharedWork?: boolean;
+}): Promise<HostAgent> {
+  const s = inject('stack');
+  const dir = join(o.dir, `agent-${o.host}`);
+  await mkdir(dir, { recursive: true });
+  const stateDir = join(dir, 'state');
+  const child = await startAgent({
+    config: {
+      site: o.site,
+      host: o.host,
+      api: s.url,
+      token: o.token,
+      region: 'us-east-1',
+      accountId: '000000000000',
+      stepFunctionsEndpoint: s.endpoints.stepfunctions,
+      credentials: s.stepFunctionsCredentials,
+      stateDir,
+      concurrency: 4,
+      maxTasks: 64,
+      heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
+      ...(o.sharedWork === false ? { sharedWork: false } : {}),
+    },
+    dir,
+    logFile: join(dir, 'agent.log'),
+  });
+  return { host: o.host, stateDir, child };
+}
+
+/** Stops the agent and has the site forget its host, so no silent agent is left in the health check. */
+export async function stopHostAgent(api: Api, site: string, a: HostAgent): Promise<void> {
+  await a.child.stop();
+  await api.del(`/v1/sites/${site}/agents/${a.host}`);
+}
