@@ -63,7 +63,8 @@ describe('kill -9 in the middle of an operation', () => {
     await mkdir(join(home.path, 'bin'));
     await writeFile(
       join(home.path, 'bin/debugfs'),
-      `#!/bin/sh\n${debugfs} "$@"; rc=$?\ncase " $* " in *" -w "*) sleep ${LINGER_SECONDS};; esac\nexit $rc\n`,
+      // It lingers only while the agent that ran it lives, so a killed agent leaves no wrapper behind.
+      `#!/bin/sh\n${debugfs} "$@"; rc=$?\ncase " $* " in *" -w "*) i=0; while [ $i -lt ${LINGER_SECONDS * 20} ] && kill -0 $PPID 2>/dev/null; do sleep 0.05; i=$((i+1)); done;; esac\nexit $rc\n`,
       { mode: 0o755 },
     );
     await start();
@@ -122,6 +123,10 @@ describe('kill -9 in the middle of an operation', () => {
     const parts = Object.values(await stack.children());
     process.kill(stack.ref.pid, 'SIGKILL');
     const goneMs = await allGone([stack.ref, ...parts], 15_000);
+    // A debugfs wrapper whose agent was killed notices within 50 ms and ends.
+    await until('no wrapper left', 2000, () => (orphans(home.path, []).length ? undefined : true), 20).catch(
+      () => undefined,
+    );
     expect(orphans(home.path, []), 'processes left by the killed stack').toEqual([]);
     await start();
     return goneMs;
