@@ -1,9 +1,11 @@
 /** Small filesystems on loop devices (XFS with reflink, ext4 without), for tests of clone methods (root only). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { promises as fs, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { requireTool } from './images';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import type { RepositoryRef } from '../../../../edge-agent/drivers/storage/interface';
+import { type DataRegion, makeSparseImage, requireTool } from './images';
 
 export interface LoopFs {
   /** Where the filesystem is mounted. */
@@ -85,4 +87,26 @@ export function unmountLoopFs(loop: LoopFs): void {
 export function usedBytes(dir: string): number {
   const out = run('df', ['--output=used', '-B1', dir]).split('\n');
   return Number(out.at(-1));
+}
+
+/**
+ * For a describe block: an XFS with reflink mounted for the block, and for each test a fresh
+ * repository on it holding a read-only sparse master `masters/m.img` with `regions` of data.
+ */
+export function useXfsRepository(sizeBytes: number, regions: DataRegion[]) {
+  let loop: LoopFs | undefined;
+  const at = { repo: undefined as unknown as RepositoryRef, inRepo: (rel: string) => path.join(at.repo.path, rel) };
+  beforeAll(() => {
+    loop = mountXfsReflink();
+  });
+  afterAll(() => {
+    if (loop) unmountLoopFs(loop);
+  });
+  beforeEach(async () => {
+    at.repo = { id: 'x', kind: 'file', path: await fs.mkdtemp(path.join(loop!.mountPoint, 'repo-')) };
+    await makeSparseImage(at.inRepo('masters/m.img'), sizeBytes, regions);
+    await fs.chmod(at.inRepo('masters/m.img'), 0o444);
+  });
+  afterEach(async () => fs.rm(at.repo.path, { recursive: true, force: true }));
+  return at;
 }

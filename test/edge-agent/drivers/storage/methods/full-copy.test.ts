@@ -3,12 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dataRanges, parseFilefrag } from '../../../../../edge-agent/drivers/storage/extents';
 import { FileStorageDriver } from '../../../../../edge-agent/drivers/storage/file';
-import type { RepositoryRef } from '../../../../../edge-agent/drivers/storage/interface';
 import { allocatedBytes, findTemps, MiB, makeSparseImage, SPARSE_64M_REGIONS, sha256OfFile } from '../images';
-import { type LoopFs, mountXfsReflink, unmountLoopFs } from '../loop-fs';
+import { useXfsRepository } from '../loop-fs';
 
 /** The flags column of every extent line of `filefrag -v`. */
 function extentFlags(file: string): string[] {
@@ -26,27 +25,13 @@ const TWO_REGIONS = [
 ];
 
 describe.each(['copy', 'sparse'])('%s clones on XFS with reflink', (method) => {
-  let loop: LoopFs | undefined;
-  let repo: RepositoryRef;
+  const at = useXfsRepository(64 * MiB, SPARSE_64M_REGIONS);
   const driver = new FileStorageDriver();
-  const inRepo = (rel: string) => path.join(repo.path, rel);
-
-  beforeAll(() => {
-    loop = mountXfsReflink();
-  });
-  afterAll(() => {
-    if (loop) unmountLoopFs(loop);
-  });
-  beforeEach(async () => {
-    repo = { id: 'x', kind: 'file', path: await fs.mkdtemp(path.join(loop!.mountPoint, 'repo-')) };
-    await makeSparseImage(inRepo('masters/m.img'), 64 * MiB, SPARSE_64M_REGIONS);
-    await fs.chmod(inRepo('masters/m.img'), 0o444);
-  });
-  afterEach(async () => fs.rm(repo.path, { recursive: true, force: true }));
+  const inRepo = at.inRepo;
 
   it('share no extent with the master, though the filesystem could share them, and show its bytes and holes', async () => {
-    expect(await driver.methods(repo)).toContain('reflink');
-    const out = await driver.clone(repo, 'masters/m.img', 'clones/c.img', method);
+    expect(await driver.methods(at.repo)).toContain('reflink');
+    const out = await driver.clone(at.repo, 'masters/m.img', 'clones/c.img', method);
     const master = await sha256OfFile(inRepo('masters/m.img'));
     expect(out).toMatchObject({ method, sizeBytes: 64 * MiB, sha256: master });
     expect(await sha256OfFile(inRepo('clones/c.img'))).toBe(master);
@@ -54,7 +39,7 @@ describe.each(['copy', 'sparse'])('%s clones on XFS with reflink', (method) => {
     expect(flags.length).toBeGreaterThan(0);
     expect(flags.filter((f) => f.includes('shared'))).toEqual([]);
     // The check can see sharing: a reflink clone's extents (and now the master's) are marked shared.
-    await driver.clone(repo, 'masters/m.img', 'clones/r.img', 'reflink');
+    await driver.clone(at.repo, 'masters/m.img', 'clones/r.img', 'reflink');
     expect(extentFlags(inRepo('clones/r.img')).some((f) => f.includes('shared'))).toBe(true);
     expect(extentFlags(inRepo('clones/c.img')).filter((f) => f.includes('shared'))).toEqual([]);
     // The master has no zero blocks: both methods allocate what it does (within the filesystem's rounding).
@@ -62,13 +47,13 @@ describe.each(['copy', 'sparse'])('%s clones on XFS with reflink', (method) => {
     expect(Math.abs((await allocatedBytes(inRepo('clones/c.img'))) - masterAllocated)).toBeLessThanOrEqual(
       masterAllocated * 0.05,
     );
-    expect(await findTemps(repo.path)).toEqual([]);
+    expect(await findTemps(at.repo.path)).toEqual([]);
   });
 
   it("record the master's known sha256 instead of hashing it again, with progress up to the total", async () => {
     const known = 'cd'.repeat(32);
     const progress: number[] = [];
-    const out = await driver.clone(repo, 'masters/m.img', 'c.img', method, {
+    const out = await driver.clone(at.repo, 'masters/m.img', 'c.img', method, {
       sourceSha256: known,
       onProgress: (done) => progress.push(done),
     });
@@ -89,7 +74,7 @@ describe.each(['copy', 'sparse'])('%s clones on XFS with reflink', (method) => {
       await fh.sync();
       await fh.close();
       expect(await allocatedBytes(inRepo('masters/z.img'))).toBeGreaterThanOrEqual(3 * MiB);
-      await driver.clone(repo, 'masters/z.img', 'z.img', method);
+      await driver.clone(at.repo, 'masters/z.img', 'z.img', method);
       const allocated = await allocatedBytes(inRepo('z.img'));
       if (method === 'sparse') expect(allocated).toBeLessThanOrEqual(2 * MiB + 64 * 1024);
       else expect(allocated).toBeGreaterThanOrEqual(3 * MiB);

@@ -1,37 +1,23 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStorageDriver } from '../../../../../edge-agent/drivers/storage/file';
 import type { RepositoryRef } from '../../../../../edge-agent/drivers/storage/interface';
 import { exists, findTemps, MiB, makeSparseImage, sha256OfFile } from '../images';
-import { type LoopFs, mountLoopFs, mountXfsReflink, unmountLoopFs, usedBytes } from '../loop-fs';
+import { type LoopFs, mountLoopFs, unmountLoopFs, usedBytes, useXfsRepository } from '../loop-fs';
 
 /** 64 MiB with 48 MiB of data, so sharing extents or not shows plainly in the filesystem's usage. */
 const MOSTLY_DATA = [{ offset: 0, length: 48 * MiB }];
 
 describe('reflink clones on XFS', () => {
-  let loop: LoopFs | undefined;
-  let repo: RepositoryRef;
+  const at = useXfsRepository(64 * MiB, MOSTLY_DATA);
   const driver = new FileStorageDriver();
-  const inRepo = (rel: string) => path.join(repo.path, rel);
-
-  beforeAll(() => {
-    loop = mountXfsReflink();
-  });
-  afterAll(() => {
-    if (loop) unmountLoopFs(loop);
-  });
-  beforeEach(async () => {
-    repo = { id: 'x', kind: 'file', path: await fs.mkdtemp(path.join(loop!.mountPoint, 'repo-')) };
-    await makeSparseImage(inRepo('masters/m.img'), 64 * MiB, MOSTLY_DATA);
-    await fs.chmod(inRepo('masters/m.img'), 0o444);
-  });
-  afterEach(async () => fs.rm(repo.path, { recursive: true, force: true }));
+  const inRepo = at.inRepo;
 
   it("shares the master's extents: the filesystem barely grows while the clone shows every byte", async () => {
-    const before = usedBytes(repo.path);
-    const out = await driver.clone(repo, 'masters/m.img', 'clones/c.img', 'reflink');
-    const grown = usedBytes(repo.path) - before;
+    const before = usedBytes(at.repo.path);
+    const out = await driver.clone(at.repo, 'masters/m.img', 'clones/c.img', 'reflink');
+    const grown = usedBytes(at.repo.path) - before;
     expect(grown).toBeLessThan(MiB);
     expect(out).toMatchObject({
       method: 'reflink',
@@ -40,13 +26,13 @@ describe('reflink clones on XFS', () => {
       sha256: await sha256OfFile(inRepo('masters/m.img')),
     });
     expect(await sha256OfFile(inRepo('clones/c.img'))).toBe(out.sha256);
-    expect(await findTemps(repo.path)).toEqual([]);
+    expect(await findTemps(at.repo.path)).toEqual([]);
   });
 
   it("records the master's known sha256 instead of reading the image", async () => {
     const known = 'ab'.repeat(32);
     const progress: Array<[number, number]> = [];
-    const out = await driver.clone(repo, 'masters/m.img', 'c.img', 'reflink', {
+    const out = await driver.clone(at.repo, 'masters/m.img', 'c.img', 'reflink', {
       sourceSha256: known,
       onProgress: (d, t) => progress.push([d, t]),
     });
@@ -56,7 +42,7 @@ describe('reflink clones on XFS', () => {
 
   it('gives a writable clone of a read-only master, whose writes leave the master as it was', async () => {
     const masterSha = await sha256OfFile(inRepo('masters/m.img'));
-    await driver.clone(repo, 'masters/m.img', 'c.img', 'reflink');
+    await driver.clone(at.repo, 'masters/m.img', 'c.img', 'reflink');
     expect((await fs.stat(inRepo('c.img'))).mode & 0o200).toBe(0o200);
     const fh = await fs.open(inRepo('c.img'), 'r+');
     await fh.write(Buffer.alloc(MiB, 0x55), 0, MiB, 0);
