@@ -14,8 +14,12 @@ export async function cloneSource(deps: Deps, masterRef: string, repositoryRef?:
   const master = await deps.masters.require(masterRef);
   if (master.status !== 'ready')
     throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
-  const repo = await deps.repositories.require(repositoryRef ?? master.repository);
-  const masterRepo = await deps.repositories.require(master.repository);
+  // One read when the clone stays in the master's repository (the usual case), two at once otherwise.
+  const [masterRepo, named] = await Promise.all([
+    deps.repositories.require(master.repository),
+    repositoryRef === undefined ? undefined : deps.repositories.require(repositoryRef),
+  ]);
+  const repo = named ?? masterRepo;
   if (repo.site !== masterRepo.site)
     throw new InvalidInputError(
       `repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`,

@@ -16,7 +16,7 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
  * arrives nothing holds the file open (a terminated worker might keep it open a while longer).
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const { file, sizeBytes, chunkBytes, ranges } = workerData;
@@ -52,7 +52,8 @@ async function main() {
     try {
       while (pending) {
         const { bytesRead, buffer, want } = await pending;
-        if (stopped) throw Object.assign(new Error('stopped'), { code: 'STOPPED' });
+        // Holes resolve at once, so a run of them never yields to the event loop: look for the stop here too.
+        if (stopped || receiveMessageOnPort(parentPort)) throw Object.assign(new Error('stopped'), { code: 'STOPPED' });
         if (bytesRead < want) throw Object.assign(new Error('file shrank'), { code: 'SHRANK' });
         const chunk = buffer.subarray(0, bytesRead);
         done += bytesRead;
