@@ -5,8 +5,8 @@
  * its children hung is taken over by the next start, which stops them first. Processes are checked by
  * PID, from the stack's record (stack.json).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,7 @@ import { tempDir } from './helpers';
 import { allGone, until } from './stack-process';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MASTER_BYTES = 2 * 1024 ** 3;
+const MASTER_BYTES = 6 * 1024 ** 3;
 const CLONES = 6;
 
 interface Started {
@@ -73,8 +73,8 @@ describe('npm start', () => {
     data = await tempDir('npm-start-repo');
     port = await freePort();
     await mkdir(join(data.path, 'masters'));
-    await writeFile(join(data.path, 'masters/zero.img'), '');
-    await truncate(join(data.path, 'masters/zero.img'), MASTER_BYTES);
+    // Preallocated: its extents read as zeros without disk I/O, so a sparse clone reads them all and writes none.
+    execFileSync('fallocate', ['-l', String(MASTER_BYTES), join(data.path, 'masters/zero.img')]);
   });
 
   /** Kills whatever a test left running (one that failed midway), so that its stack does not hold the home. */
@@ -106,7 +106,7 @@ describe('npm start', () => {
     });
     expect(master.status, JSON.stringify(master)).toBe('succeeded');
     for (let i = 1; i <= CLONES; i++)
-      expect((await s.api.post('/v1/clones', { master: 'zero', name: `c${i}`, method: 'copy' })).status).toBe(202);
+      expect((await s.api.post('/v1/clones', { master: 'zero', name: `c${i}`, method: 'sparse' })).status).toBe(202);
     await until('copies under way', 60_000, async () => ((await temps()).length >= 2 ? true : undefined));
 
     const second = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {

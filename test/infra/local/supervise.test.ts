@@ -4,7 +4,8 @@
  * workflow's bookkeeping steps retry while their part is down), and nothing is left behind: no
  * operation still running, no file in the repository without its record.
  */
-import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +18,7 @@ import { unique } from '../../support/fixtures';
 import { tempDir } from './helpers';
 import { until } from './stack-process';
 
-/** The master: sparse and all zeros, so a `copy` clone streams seconds of sha256 and writes nothing. */
+/** The master: preallocated zeros, so a `sparse` clone reads seconds of them (no disk I/O) and writes nothing. */
 const MASTER_BYTES = 3 * 1024 ** 3;
 
 describe('a supervised stack', () => {
@@ -33,8 +34,8 @@ describe('a supervised stack', () => {
     api = new Api(stack.url, stack.adminToken);
     const dir = join(home.path, 'repo');
     await mkdir(join(dir, 'masters'), { recursive: true });
-    await writeFile(join(dir, 'masters/zero.img'), '');
-    await truncate(join(dir, 'masters/zero.img'), MASTER_BYTES);
+    // Preallocated: its extents read as zeros without disk I/O, so a sparse clone reads them all and writes none.
+    execFileSync('fallocate', ['-l', String(MASTER_BYTES), join(dir, 'masters/zero.img')]);
     const name = unique('repo');
     expect((await api.post('/v1/repositories', { name, site: 'local', kind: 'file', path: dir })).status).toBe(201);
     repo = { dir, name };
@@ -59,7 +60,7 @@ describe('a supervised stack', () => {
 
   /** Starts a clone and resolves once the agent is copying it. */
   async function cloneUnderWay(): Promise<string> {
-    const r = await api.post('/v1/clones', { master: 'zero', name: unique('c'), method: 'copy' });
+    const r = await api.post('/v1/clones', { master: 'zero', name: unique('c'), method: 'sparse' });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     await until('the copy under way', 30_000, async () =>
       (await readdir(join(repo.dir, 'clones')).catch(() => [])).some((n) => n.startsWith('.encompass-tmp-'))
