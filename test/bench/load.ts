@@ -53,31 +53,36 @@ export function summarize(latenciesMs: number[], errors: number, seconds: number
 
 /** Runs `send` from `workers` loops for `seconds`; only answers with `expectStatus` count. */
 export async function closedLoop(send: Send, o: LoadOptions): Promise<Sample & { firstError?: string }> {
-  const expectStatus = o.expectStatus ?? 200;
-  const latencies: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
+  const t = tally(send, o.expectStatus ?? 200);
   const started = performance.now();
   const until = started + o.seconds * 1000;
   const worker = async () => {
-    while (performance.now() < until) {
-      const t0 = performance.now();
-      try {
-        const res = await send();
-        const body = await res.arrayBuffer();
-        if (res.status === expectStatus) latencies.push(performance.now() - t0);
-        else {
-          errors++;
-          firstError ??= `HTTP ${res.status}: ${Buffer.from(body).toString('utf8').slice(0, 200)}`;
-        }
-      } catch (e) {
-        errors++;
-        firstError ??= failure(e);
-      }
-    }
+    while (performance.now() < until) await t.one(performance.now());
   };
   await Promise.all(Array.from({ length: o.workers }, worker));
-  return { ...summarize(latencies, errors, (performance.now() - started) / 1000), firstError };
+  return { ...summarize(t.latencies, t.errors(), (performance.now() - started) / 1000), firstError: t.firstError() };
+}
+
+/** Sends one request and counts it: its latency from `since` when it has the expected status, else an error. */
+function tally(send: Send, expectStatus: number) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const one = async (since: number) => {
+    try {
+      const res = await send();
+      const body = await res.arrayBuffer();
+      if (res.status === expectStatus) latencies.push(performance.now() - since);
+      else {
+        errors++;
+        firstError ??= `HTTP ${res.status}: ${Buffer.from(body).toString('utf8').slice(0, 200)}`;
+      }
+    } catch (e) {
+      errors++;
+      firstError ??= failure(e);
+    }
+  };
+  return { one, latencies, errors: () => errors, firstError: () => firstError };
 }
 
 export interface RateOptions {
@@ -93,35 +98,18 @@ export interface RateOptions {
  * so a generator that falls behind shows as latency instead of hiding it (coordinated omission).
  */
 export async function openLoop(send: Send, o: RateOptions): Promise<Sample & { firstError?: string }> {
-  const expectStatus = o.expectStatus ?? 200;
   const total = Math.round(o.rps * o.seconds);
-  const latencies: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  const one = async (due: number) => {
-    try {
-      const res = await send();
-      const body = await res.arrayBuffer();
-      if (res.status === expectStatus) latencies.push(performance.now() - due);
-      else {
-        errors++;
-        firstError ??= `HTTP ${res.status}: ${Buffer.from(body).toString('utf8').slice(0, 200)}`;
-      }
-    } catch (e) {
-      errors++;
-      firstError ??= failure(e);
-    }
-  };
+  const t = tally(send, o.expectStatus ?? 200);
   const started = performance.now();
   const inFlight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / o.rps;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    inFlight.push(one(due));
+    inFlight.push(t.one(due));
   }
   await Promise.all(inFlight);
-  return { ...summarize(latencies, errors, (performance.now() - started) / 1000), firstError };
+  return { ...summarize(t.latencies, t.errors(), (performance.now() - started) / 1000), firstError: t.firstError() };
 }
 
 /** The median of `xs` (mean of the middle two for an even count). */
