@@ -44,7 +44,7 @@ export class CrossHostError extends ConflictError {
   override readonly code = 'cross_host';
   constructor(hosts: string[]) {
     super(
-      `this work needs the host-local storage or machines of hosts ${hosts.join(' and ')} at once, but an agent reaches only its own host; use a shared repository (one without "host") for one side`,
+      `this work needs the host-local storage or machines of hosts ${hosts.join(' and ')} at once, but an agent reaches only its own host; split it into one request per host (a discovery: one per host's seeds), or use a shared repository (one without "host") for one side`,
       { hosts },
     );
   }
