@@ -1,7 +1,9 @@
 /** Races: concurrent assigns end with exactly one winner and never a double binding. */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Api } from '../../support/api';
-import { makeClone, makeMachine, makeMaster } from '../../support/fixtures';
+import { makeClone, makeMachine, makeMaster, makeRepository, unique } from '../../support/fixtures';
 
 const api = Api.admin();
 const vars = { customization: { variables: { hostname: 'race' } } };
@@ -50,8 +52,21 @@ describe('concurrent requests', () => {
   });
 
   it('queues parallel clones per repository instead of failing them: 16 at once all succeed, each with its own progress', async () => {
+    // A preallocated 512 MiB master: each sparse clone reads all of it (zeros, no disk I/O), so the 16
+    // overlap and more than the repository's slots are under way at once.
+    const { dir, repo } = await makeRepository(api);
+    execFileSync('fallocate', ['-l', String(512 * 1024 ** 2), join(dir, 'big.img')]);
+    const big = await api.run('/v1/masters', {
+      name: unique('big'),
+      repository: repo.name,
+      path: 'big.img',
+      format: 'raw',
+    });
+    expect(big.status, JSON.stringify(big)).toBe('succeeded');
     const names = Array.from({ length: 16 }, (_, i) => `par-${Date.now()}-${i}`);
-    const replies = await Promise.all(names.map((name) => api.post('/v1/clones', { master, name })));
+    const replies = await Promise.all(
+      names.map((name) => api.post('/v1/clones', { master: big.resource.id, name, method: 'sparse' })),
+    );
     expect(replies.map((r) => r.status)).toEqual(names.map(() => 202));
     const ops = await Promise.all(replies.map((r) => api.wait(r.body.operation, 120_000)));
     // 0 lock failures: every one succeeded, none with `busy` or a lock error.
