@@ -76,26 +76,37 @@ function findIn(place: string, data: string | Uint8Array, needle: string): Findi
 async function inExecutions(needle: string): Promise<Finding[]> {
   const found: Finding[] = [];
   const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
-  for (const m of stateMachines) {
-    let nextToken: string | undefined;
-    do {
-      const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn: m.stateMachineArn, nextToken }));
-      for (const e of page.executions ?? []) {
-        const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-        found.push(...findIn(`execution ${e.name} input/output`, `${d.input ?? ''}\n${d.output ?? ''}`, needle));
-        let historyToken: string | undefined;
-        do {
-          const h = await sfn.send(
-            new GetExecutionHistoryCommand({ executionArn: e.executionArn, nextToken: historyToken }),
-          );
-          found.push(...findIn(`execution ${e.name} history`, JSON.stringify(h.events ?? []), needle));
-          historyToken = h.nextToken;
-        } while (historyToken);
-      }
-      nextToken = page.nextToken;
-    } while (nextToken);
-  }
+  for (const m of stateMachines) await inMachine(m.stateMachineArn, needle, found).catch(goneMachine);
   return found;
+}
+
+/**
+ * Another suite may remove its host lanes while the scan runs: a machine gone mid-scan has nothing
+ * left to search, and what was found in it before it went stays in the findings.
+ */
+function goneMachine(error: unknown): void {
+  const name = (error as { name?: string }).name;
+  if (name !== 'StateMachineDoesNotExist' && name !== 'ExecutionDoesNotExist') throw error;
+}
+
+async function inMachine(stateMachineArn: string | undefined, needle: string, found: Finding[]): Promise<void> {
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, nextToken }));
+    for (const e of page.executions ?? []) {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+      found.push(...findIn(`execution ${e.name} input/output`, `${d.input ?? ''}\n${d.output ?? ''}`, needle));
+      let historyToken: string | undefined;
+      do {
+        const h = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn: e.executionArn, nextToken: historyToken }),
+        );
+        found.push(...findIn(`execution ${e.name} history`, JSON.stringify(h.events ?? []), needle));
+        historyToken = h.nextToken;
+      } while (historyToken);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
 }
 
 async function inFiles(dir: string, needle: string): Promise<Finding[]> {
