@@ -1,16 +1,14 @@
 /** Sites, repositories, machines and tokens: the inventory an operator or admin keeps. */
 import type { z } from 'zod';
 import type { Principal } from '../auth/principal';
-import { actorOf, requireAgentOf } from '../auth/principal';
+import { actorOf } from '../auth/principal';
 import type { Deps } from '../deps';
 import type { createMachine, createRepository, createSite, createToken } from '../domain/schemas';
 import { InUseError, LastAdminError, NotFoundError } from '../errors';
 import { type Kind, newId } from '../store/ids';
 import type { Base, Machine, Repository, Site } from '../store/records';
-import { revise } from '../store/resources';
 import { deleteCredentials, writeNewCredentials } from './machine-credentials';
 import { checkMacsFree } from './machine-macs';
-import { checkRepositoryAction } from './repository-check';
 import { machineView } from './views';
 
 function base(kind: Kind, name: string, now: string): Base {

@@ -6,8 +6,8 @@
  *   clone still lands in its machine's host-local repository);
  * - `tree`: `fanout: 4`, relays in the shared repository (4 for n = 16, 4 + 16 for n = 64).
  *
- * The machines sit on three hosts, each with a host-local repository, beside one shared repository
- * that holds the master and the relays. Prints each run's wall time (the request until its operation
+ * The machines sit on three hosts, each with its own agent process and a host-local repository,
+ * beside one shared repository that holds the master and the relays (the stack's agent is a fourth). Prints each run's wall time (the request until its operation
  * is seen ended), the clone spans per generation, the fits t = a + b·n and t = a + b·ln n beside the
  * paper's 53.6 + 13n and 57.7 + 38.6 log n, and what the flat line predicts for the tree generation
  * by generation. Writes bench-results/cascade.json and bench-results/cascade.svg.
@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Stack, startStack } from '../../infra/local/stack';
+import { startHostAgent, stopHostAgent } from '../support/agents';
 import { Api } from '../support/api';
 import { baseFiles, hostnameItems } from '../support/images';
 import { freeBytes } from './clone-fs';
@@ -32,6 +33,8 @@ import { median } from './load';
 const SIZES = (process.env.SIZES ?? '1,2,4,8,16,32,64').split(',').map(Number);
 const RUNS = Number(process.env.RUNS ?? 1);
 const HOSTS = ['h1', 'h2', 'h3'];
+/** The stack's agent and one per host. */
+const AGENTS = 1 + HOSTS.length;
 const FANOUT = { flat: 64, tree: 4 } as const;
 const GiB = 1024 ** 3;
 const NEEDS = 12 * GiB;
@@ -50,12 +53,18 @@ interface Run {
 }
 
 /**
- * Extra agents, one per host, each reaching its host-local repository and the shared one. Today
- * the stack's one agent reaches every repository; once agents are routed per host, start one
- * agent process per host here (infra/local/agent.ts startAgent with `host` set) and return their stops.
+ * One agent process per host beside the stack's own, each with an agent token of the site: it takes
+ * its host's work (the clones into its host-local repository, its machines) and shared work (the
+ * relays). Returns their stops, which also have the site forget the host.
  */
-async function startHostAgents(_stack: Stack, _hosts: string[]): Promise<(() => Promise<void>)[]> {
-  return [];
+async function startHostAgents(stack: Stack, api: Api, hosts: string[]): Promise<(() => Promise<void>)[]> {
+  const token = await api.post('/v1/tokens', { role: 'agent', site: 'local', label: 'bench:cascade' });
+  if (token.status !== 201) throw new Error(JSON.stringify(token.body));
+  const dir = join(stack.home, 'agents');
+  const agents = await Promise.all(
+    hosts.map((host) => startHostAgent({ stack, site: 'local', host, token: token.body.token, dir })),
+  );
+  return agents.map((a) => () => stopHostAgent(api, 'local', a));
 }
 
 /** A 1 GiB ext4 master with 128 MiB of random data and the files the hostname items change. */
@@ -77,7 +86,7 @@ async function main() {
   const home = await mkdtemp(join(tmpdir(), 'encompass-bench-cascade-'));
   const stack = await startStack({ home, port: 0, log: () => undefined });
   const api = new Api(stack.url, stack.adminToken);
-  const stops = await startHostAgents(stack, HOSTS);
+  const stops = await startHostAgents(stack, api, HOSTS);
   try {
     await setUp(api, home);
     const runs: Run[] = [];
@@ -247,13 +256,13 @@ async function report(runs: Run[]) {
   const at = new Date().toISOString();
   await writeFile(
     RESULTS,
-    `${JSON.stringify({ at, sizes: SIZES, runsPerSize: RUNS, hosts: HOSTS, agents: 1, fanout: FANOUT, paper: PAPER, fits, predictions, runs }, null, 2)}\n`,
+    `${JSON.stringify({ at, sizes: SIZES, runsPerSize: RUNS, hosts: HOSTS, agents: AGENTS, fanout: FANOUT, paper: PAPER, fits, predictions, runs }, null, 2)}\n`,
   );
   await writeFile(
     PLOT,
     cloneSvg(
       series,
-      `bench:cascade ${at.slice(0, 10)}: n sim members, sparse clones of a 1 GiB master with 128 MiB data, one agent, ${RUNS} run(s) per n; paper: 53.6 + 13n, 57.7 + 38.6 log n`,
+      `bench:cascade ${at.slice(0, 10)}: n sim members, sparse clones of a 1 GiB master with 128 MiB data, ${AGENTS} agents, ${RUNS} run(s) per n; paper: 53.6 + 13n, 57.7 + 38.6 log n`,
     ),
   );
   console.log(`wrote ${RESULTS} and ${PLOT}`);

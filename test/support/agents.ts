@@ -1,9 +1,9 @@
 /** Extra agents of a site on hosts of their own, beside the stack's agent: real agent processes. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inject } from 'vitest';
 import { startAgent } from '../../infra/local/agent';
 import type { Child } from '../../infra/local/children';
+import type { Stack } from '../../infra/local/stack';
 import { HEARTBEAT_INTERVAL_SECONDS } from '../../statemachines/constants';
 import type { Api } from './api';
 
@@ -14,8 +14,12 @@ export interface HostAgent {
   child: Child;
 }
 
+/** Where the agent finds the stack: the test run's `inject('stack')`, or a benchmark's own stack. */
+export type StackEndpoints = Pick<Stack, 'url' | 'endpoints' | 'stepFunctionsCredentials'>;
+
 /** Starts the agent of `host` on `site` with an agent token of that site; resolves once it polls. */
 export async function startHostAgent(o: {
+  stack: StackEndpoints;
   site: string;
   host: string;
   token: string;
@@ -23,7 +27,7 @@ export async function startHostAgent(o: {
   /** false: it takes only its host's work, never the site's shared work (other suites' tasks). */
   sharedWork?: boolean;
 }): Promise<HostAgent> {
-  const s = inject('stack');
+  const s = o.stack;
   const dir = join(o.dir, `agent-${o.host}`);
   await mkdir(dir, { recursive: true });
   const stateDir = join(dir, 'state');

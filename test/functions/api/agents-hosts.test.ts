@@ -31,7 +31,7 @@ describe('several agents on one site', () => {
   const ranBy = async (h: Host) => (await readdir(join(stateDir(h), 'journal')).catch(() => [])).join(' ');
 
   async function start(h: Host, token: string) {
-    const agent = await startHostAgent({ site, host: h, token, dir: root });
+    const agent = await startHostAgent({ stack: inject('stack'), site, host: h, token, dir: root });
     agents.set(h, agent.child);
   }
 

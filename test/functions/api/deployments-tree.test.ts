@@ -52,7 +52,14 @@ describe('deployments as a tree (fanout)', () => {
     hostB = unique('hb');
     const token = (await api.post('/v1/tokens', { role: 'agent', site: 'local', label: 'tree test' })).body.token;
     const dir = await mkdtemp(join(inject('stack').home, 'tree-'));
-    agentB = await startHostAgent({ site: 'local', host: hostB, token, dir, sharedWork: false });
+    agentB = await startHostAgent({
+      stack: inject('stack'),
+      site: 'local',
+      host: hostB,
+      token,
+      dir,
+      sharedWork: false,
+    });
     local[hostA] = await repository({ host: hostA });
     local[hostB] = await repository({ host: hostB });
     await makeExt4(join(home.dir, 'masters/base.img'), baseFiles, 24);

@@ -105,10 +105,7 @@ describe('npm start', () => {
       format: 'raw',
     });
     expect(master.status, JSON.stringify(master)).toBe('succeeded');
-    for (let i = 1; i <= CLONES; i++)
-      expect((await s.api.post('/v1/clones', { master: 'zero', name: `c${i}`, method: 'sparse' })).status).toBe(202);
-    await until('copies under way', 60_000, async () => ((await temps()).length >= 2 ? true : undefined));
-
+    // A second stack on the same home is refused (checked first: it takes longer than the copies).
     const second = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
       cwd: ROOT,
       env: { ...process.env, ENCOMPASS_HOME: home.path, ENCOMPASS_PORT: String(await freePort()) },
@@ -124,6 +121,10 @@ describe('npm start', () => {
     );
     expect({ code, signal }, said).toEqual({ code: 1, signal: null });
     expect(said).toContain(`Another ENCOMPASS stack (PID ${s.stack.pid}) is running on ${home.path}`);
+
+    for (let i = 1; i <= CLONES; i++)
+      expect((await s.api.post('/v1/clones', { master: 'zero', name: `c${i}`, method: 'sparse' })).status).toBe(202);
+    await until('copies under way', 60_000, async () => ((await temps()).length >= 2 ? true : undefined));
 
     expect(await temps(), 'the copies ended before the Ctrl-C; use a larger master').not.toEqual([]);
     // Ctrl-C: the terminal signals the whole foreground group (npm, sh, the stack).
