@@ -62,7 +62,10 @@ export async function startDynamoDB(o: {
   const dir = dynamoDBLocalDir();
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const endpoint = `http://127.0.0.1:${o.port}`;
-  const client = new DynamoDBClient({ ...dynamoDBClientConfig(endpoint), requestHandler: { requestTimeout: 2000 } });
+  const client = new DynamoDBClient({
+    ...dynamoDBClientConfig(endpoint),
+    requestHandler: { requestTimeout: 2000, throwOnRequestTimeout: true },
+  });
   const socket = join(dirname(o.dataDir), 'dynamodb.sock');
   const isolated = isolatedCommand({
     socket,

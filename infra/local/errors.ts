@@ -74,6 +74,23 @@ export class NoFreePortError extends LocalStackError {
   }
 }
 
+/** The API's port is taken by another program: found before anything is started. */
+export class PortBusyError extends LocalStackError {
+  override readonly code = 'port_busy';
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Port ${port} on ${host} is in use by another program (\`ss -ltnp 'sport = :${port}'\` shows which). ` +
+        `Stop it, or start on another port: ENCOMPASS_PORT=${port === 8787 ? 8788 : 8787} npm start`,
+      { host, port },
+      options,
+    );
+  }
+}
+
 /** Host tools the local stack needs are not installed. */
 export class PrerequisitesMissingError extends LocalStackError {
   override readonly code = 'prerequisites_missing';

@@ -33,7 +33,7 @@ import type { Child } from './children';
 import { type DynamoDBLocal, startDynamoDB } from './dynamodb';
 import { type FunctionsLocal, startFunctions } from './functions';
 import { HomeLock } from './lock';
-import { freePort } from './ports';
+import { assertPortFree, freePort } from './ports';
 import { assertPrerequisites } from './prereqs';
 import { isRunning, type ProcessRef, refOf } from './procs';
 import { type S3Local, startS3 } from './s3';
@@ -110,6 +110,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   };
   stops.push(() => lock.release());
   try {
+    if (o.port !== 0) await assertPortFree(o.port);
     await assertPrerequisites();
     for (const d of ['dynamodb', 's3', 'logs', 'agent']) {
       mkdirSync(join(home, d), { recursive: true, mode: 0o700 });

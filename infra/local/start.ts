@@ -7,12 +7,24 @@
  * `node --import tsx`, not under the tsx CLI, whose signal relay kills a child that is slow to answer.
  */
 import { resolve } from 'node:path';
-import { launchers, watchLaunchers } from './launchers';
-import { startStack } from './stack';
+import { assertPortFree } from './ports';
 
 const home = resolve(process.env.ENCOMPASS_HOME ?? '.encompass');
 const port = Number(process.env.ENCOMPASS_PORT ?? 8787);
 const log = (line: string) => console.log(line);
+const fail = (why: string, code = 1): never => {
+  console.error(`ENCOMPASS could not start: ${why}`);
+  process.exit(code);
+};
+
+if (!Number.isInteger(port) || port < 1 || port > 65535)
+  fail(`ENCOMPASS_PORT is ${JSON.stringify(process.env.ENCOMPASS_PORT)}; set it to a TCP port from 1 to 65535`, 2);
+// A busy port is found before the stack's modules load (seconds under tsx), not after its parts start.
+await assertPortFree(port).catch((e: Error) => fail(e.message));
+// The AWS SDK warns on Node 20 with a paragraph at every start; the README and `engines` say which Node versions run it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { launchers, watchLaunchers } = await import('./launchers');
+const { startStack } = await import('./stack');
 
 const started = startStack({ home, port, log });
 /** npm forwards the terminal's Ctrl-C to the stack, which got it from the terminal already: one Ctrl-C, two signals. */
@@ -48,11 +60,11 @@ try {
   const stack = await started;
   if (!stopping)
     console.log(`ENCOMPASS is up.
-  API:          ${stack.url}/v1   (OpenAPI: ${stack.url}/v1/openapi.json)
+  console:      ${stack.url}/
+  API:          ${stack.url}/docs   (reference; OpenAPI: ${stack.url}/v1/openapi.json)
   admin token:  ${stack.adminToken}   (also in ${home}/admin-token)
   data:         ${home}   logs: ${home}/logs
 Press Ctrl-C to stop.`);
 } catch (e) {
-  console.error(`ENCOMPASS could not start: ${(e as Error).message}`);
-  process.exit(1);
+  fail((e as Error).message);
 }

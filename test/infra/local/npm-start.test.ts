@@ -5,8 +5,9 @@
  * its children hung is taken over by the next start, which stops them first. Processes are checked by
  * PID, from the stack's record (stack.json).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +94,37 @@ describe('npm start', () => {
     await home?.remove();
     await data?.remove();
   }, 30_000);
+
+  it('refuses a busy port before starting any part, naming ENCOMPASS_PORT, and a port that is no number', async () => {
+    const busy = createServer();
+    const taken = await freePort();
+    await new Promise<void>((resolve) => busy.listen(taken, '127.0.0.1', resolve));
+    const empty = await tempDir('npm-start-busy');
+    try {
+      const run = (envPort: string) => {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
+          cwd: ROOT,
+          env: { ...process.env, ENCOMPASS_HOME: empty.path, ENCOMPASS_PORT: envPort },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        return { status: r.status, said: r.stdout + r.stderr };
+      };
+      const onBusy = run(String(taken));
+      expect(onBusy.status, onBusy.said).toBe(1);
+      expect(onBusy.said).toContain(`Port ${taken} on 127.0.0.1 is in use`);
+      expect(onBusy.said).toContain('ENCOMPASS_PORT=');
+      expect(onBusy.said).not.toMatch(/kj::Exception|--port|Warning/);
+      // Nothing was started: the home holds no record and no logs.
+      expect(await readdir(empty.path)).toEqual([]);
+      const garbage = run('eighty');
+      expect(garbage.status, garbage.said).toBe(2);
+      expect(garbage.said).toContain('ENCOMPASS_PORT is "eighty"');
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+      await empty.remove();
+    }
+  });
 
   it('stops every part within 5 s of Ctrl-C with clones being copied, leaving no process and no partial file; a second stack on its home is refused', async () => {
     const s = await start();

@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../../infra/local/ports';
+import { assertPortFree, freePort } from '../../../infra/local/ports';
 
 describe('freePort', () => {
   it('hands out a port that can be bound on 127.0.0.1', async () => {
@@ -21,5 +21,22 @@ describe('freePort', () => {
 
   it('fails with a typed error for an address that is not local', async () => {
     await expect(freePort('192.0.2.1')).rejects.toMatchObject({ code: 'no_free_port' });
+  });
+});
+
+describe('assertPortFree', () => {
+  it('passes for a free port and refuses a bound one, naming ENCOMPASS_PORT', async () => {
+    const port = await freePort();
+    await expect(assertPortFree(port)).resolves.toBeUndefined();
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    try {
+      await expect(assertPortFree(port)).rejects.toMatchObject({
+        code: 'port_busy',
+        message: expect.stringContaining('ENCOMPASS_PORT='),
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
