@@ -64,6 +64,8 @@ try {
   API:          ${stack.url}/docs   (reference; OpenAPI: ${stack.url}/v1/openapi.json)
   admin token:  ${stack.adminToken}   (also in ${home}/admin-token)
   data:         ${home}   logs: ${home}/logs
+For the command line client and the README's walkthrough, in another terminal:
+  export ENCOMPASS_URL=${stack.url} ENCOMPASS_TOKEN=${stack.adminToken}
 Press Ctrl-C to stop.`);
 } catch (e) {
   fail((e as Error).message);
