@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Operation } from '../store/records';
 import { type Field, fieldsOf, inputName, textOf } from './form';
 import { Badge, ErrorBox, Json, when } from './layout';
+import { resourceHref } from './links';
 
 /** Where an operation's progress is polled; the answer waits up to this long for the end. */
 export const PROGRESS_WAIT_SECONDS = 3;
@@ -117,6 +118,15 @@ export function OperationProgress(p: { op: Operation }) {
     >
       <div>
         <a href={`/operations/${op.id}`}>{op.kind}</a> <Badge value={op.status} />{' '}
+        {resourceHref(op) ? (
+          <a href={resourceHref(op)} class="resource">
+            {op.resource.kind} {op.resource.name}
+          </a>
+        ) : (
+          <span>
+            {op.resource.kind} {op.resource.name}
+          </span>
+        )}{' '}
         <progress max="1" value={String(op.status === 'succeeded' ? 1 : op.progress)} />{' '}
         <span class="muted">{Math.round((op.status === 'succeeded' ? 1 : op.progress) * 100)}%</span>
       </div>

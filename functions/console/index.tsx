@@ -29,13 +29,14 @@ import type { ConsoleEnv, PageCtx } from './context';
 import { UnknownActionError } from './errors';
 import { bodyOf } from './form';
 import { ErrorBox, Json, Page } from './layout';
+import { SCENARIO_PATHS } from './links';
 import { CloneState, clonePage, clonesPage, readClone } from './pages/clones';
 import { conflictsPage } from './pages/conflicts';
 import { homePage, loginPage } from './pages/home';
 import { machinePage, machinesPage } from './pages/machines';
 import { masterPage, mastersPage } from './pages/masters';
 import { auditPage, operationPage, operationsPage, progressFragment } from './pages/operations';
-import { deploymentsPage, membersFragment, SCENARIO_PATHS, type ScenarioPath, scenarioPage } from './pages/scenarios';
+import { deploymentsPage, membersFragment, scenarioPage } from './pages/scenarios';
 import { checkOrigin, endSession, sessionToken, startSession } from './session';
 
 /** Every console answer: only this origin's files, no inline script or style, no eval, no framing. */
@@ -192,7 +193,7 @@ export function consoleRoutes(o: ConsoleOptions) {
     app.get(
       `/${path}/:id/members`,
       withSession(async (c, ctx) => {
-        const { html: node, ended } = await membersFragment(ctx, path as ScenarioPath, idOf(c));
+        const { html: node, ended } = await membersFragment(ctx, path, idOf(c));
         return fragment(c, node, ended ? { 'hx-trigger': CHANGED_EVENT } : {});
       }),
     );

@@ -4,6 +4,7 @@ import type { AuditEntry, Operation } from '../../store/records';
 import { OperationProgress, PROGRESS_WAIT_SECONDS } from '../actions';
 import type { List, PageCtx } from '../context';
 import { Badge, Kv, Page, when } from '../layout';
+import { resourceHref } from '../links';
 
 const LIST = 100;
 
@@ -57,8 +58,7 @@ export const progressFragment = (ctx: PageCtx, id: string) => readOperation(ctx,
 
 export async function operationPage(ctx: PageCtx, id: string) {
   const op = await readOperation(ctx, id);
-  const resourcePage: Record<string, string> = { clone: 'clones', master: 'masters', machine: 'machines' };
-  const page = resourcePage[op.resource.kind];
+  const href = resourceHref(op);
   return (
     <Page title={`Operation ${op.id}`} viewer={ctx.viewer} here="/operations">
       <section class="card">
@@ -67,8 +67,8 @@ export async function operationPage(ctx: PageCtx, id: string) {
             ['kind', op.kind],
             [
               'resource',
-              page ? (
-                <a href={`/${page}/${op.resource.id}`}>
+              href ? (
+                <a href={href}>
                   {op.resource.kind} {op.resource.name}
                 </a>
               ) : (

@@ -6,22 +6,14 @@
  * when the phase ends and otherwise every few seconds with the members' new steps.
  */
 
-import { scenarioPaths } from '../../scenarios/deployments';
 import type { Deployment, Operation } from '../../store/records';
 import { ApiForm, PROGRESS_WAIT_SECONDS } from '../actions';
 import type { List, PageCtx } from '../context';
 import { PAGE } from '../context';
 import { Badge, canAct, Kv, Page, Ref } from '../layout';
+import { SCENARIO_PATHS, type ScenarioPath, scenarioPathOfKind } from '../links';
 
-export type ScenarioPath = (typeof scenarioPaths)[keyof typeof scenarioPaths];
-export const SCENARIO_PATHS = Object.values(scenarioPaths) as ScenarioPath[];
 const LIVE = new Set<Deployment['status']>(['running', 'deleting']);
-
-/** The page of the scenario an operation of kind `kind` belongs to (`service_update_prepare` → service-updates). */
-function pathOfKind(kind: string): ScenarioPath {
-  const key = (Object.keys(scenarioPaths) as (keyof typeof scenarioPaths)[]).find((k) => kind.startsWith(k));
-  return scenarioPaths[key ?? 'deployment'];
-}
 
 function Members(p: { path: ScenarioPath; d: Deployment }) {
   const { d } = p;
@@ -132,8 +124,12 @@ export async function deploymentsPage(ctx: PageCtx) {
   // Migrations, reassignments and service updates have no list of their own: their operations name them.
   const others = new Map<string, { path: ScenarioPath; op: Operation }>();
   for (const op of ops.items)
-    if (op.resource.kind === 'deployment' && pathOfKind(op.kind) !== 'deployments' && !others.has(op.resource.id))
-      others.set(op.resource.id, { path: pathOfKind(op.kind), op });
+    if (
+      op.resource.kind === 'deployment' &&
+      scenarioPathOfKind(op.kind) !== 'deployments' &&
+      !others.has(op.resource.id)
+    )
+      others.set(op.resource.id, { path: scenarioPathOfKind(op.kind), op });
   return (
     <Page title="Deployments, migrations and service updates" viewer={ctx.viewer} here="/deployments">
       <h2>Deployments</h2>
