@@ -30,7 +30,7 @@ import { UnknownActionError } from './errors';
 import { bodyOf } from './form';
 import { ErrorBox, Json, Page } from './layout';
 import { SCENARIO_PATHS } from './links';
-import { CloneState, clonePage, clonesPage, readClone } from './pages/clones';
+import { clonePage, cloneStateOf, clonesPage } from './pages/clones';
 import { conflictsPage } from './pages/conflicts';
 import { homePage, loginPage } from './pages/home';
 import { machinePage, machinesPage } from './pages/machines';
@@ -171,7 +171,7 @@ export function consoleRoutes(o: ConsoleOptions) {
   );
   app.get(
     '/clones/:id/state',
-    withSession(async (c, ctx) => fragment(c, <CloneState ctx={ctx} clone={await readClone(ctx, idOf(c))} />)),
+    withSession(async (c, ctx) => fragment(c, await cloneStateOf(ctx, idOf(c)))),
   );
   app.get(
     '/machines',

@@ -124,6 +124,7 @@ describe('the web console', () => {
       'machine:text': machine,
       'customization.variables:map': `hostname=${hostname}`,
     });
+    await expect(page.locator('#clone-state').textContent()).resolves.toContain(machine);
     const record = (await api.get(`/v1/clones/${clone}`)).body;
     expect(await debugfsCat(join(repo.dir, record.path), '/etc/hosts')).toContain(`127.0.1.1 ${hostname}`);
 

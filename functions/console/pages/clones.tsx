@@ -61,7 +61,7 @@ export async function clonesPage(ctx: PageCtx) {
 }
 
 /** The part of a clone's page that changes with its state; it reads itself again when an operation on the page ends. */
-export function CloneState(p: { ctx: PageCtx; clone: CloneView }) {
+export function CloneState(p: { ctx: PageCtx; clone: CloneView; machineName?: string }) {
   const { clone: c } = p;
   return (
     <section
@@ -85,7 +85,7 @@ export function CloneState(p: { ctx: PageCtx; clone: CloneView }) {
       </h2>
       <Kv
         rows={[
-          ['machine', <Ref kind="machines" id={c.machine} />],
+          ['machine', <Ref kind="machines" id={c.machine} name={p.machineName} />],
           ['boots', String(c.bootCount)],
         ]}
       />
@@ -139,8 +139,17 @@ export function CloneState(p: { ctx: PageCtx; clone: CloneView }) {
 
 export const readClone = (ctx: PageCtx, id: string) => ctx.api.read<CloneView>(`/v1/clones/${encodeURIComponent(id)}`);
 
+/** The clone's state section, with the name of the machine it is bound to. */
+export async function cloneStateOf(ctx: PageCtx, id: string) {
+  const clone = await readClone(ctx, id);
+  const machine = clone.machine
+    ? await ctx.api.call<{ name?: string }>('GET', `/v1/machines/${clone.machine}`)
+    : undefined;
+  return <CloneState ctx={ctx} clone={clone} machineName={machine?.body?.name} />;
+}
+
 export async function clonePage(ctx: PageCtx, id: string) {
-  const c = await readClone(ctx, id);
+  const [c, state] = await Promise.all([readClone(ctx, id), cloneStateOf(ctx, id)]);
   return (
     <Page title={`Clone ${c.name}`} viewer={ctx.viewer} here="/clones">
       <section class="card">
@@ -157,7 +166,7 @@ export async function clonePage(ctx: PageCtx, id: string) {
         />
       </section>
       <div id="event-result" class="result" aria-live="polite" />
-      <CloneState ctx={ctx} clone={c} />
+      {state}
     </Page>
   );
 }
