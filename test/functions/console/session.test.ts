@@ -90,6 +90,17 @@ describe('the console session', () => {
     expect(css.headers.get('content-type')).toContain('text/css');
   });
 
+  it('answers a page of a record that does not exist with the API’s status and message', async () => {
+    for (const path of ['/clones/nope', '/migrations/nope', '/service-updates/nope', '/masters/nope']) {
+      const res = await app.request(`http://127.0.0.1:8787${path}`, {
+        headers: { cookie: `encompass_session=${admin}` },
+      });
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
+      expect(await res.text()).toContain('not_found');
+    }
+  });
+
   it('leaves the API as it was: /v1 answers JSON, unknown paths a JSON 404', async () => {
     const health = await app.request('http://127.0.0.1:8787/v1/health');
     expect(health.headers.get('content-type')).toContain('application/json');
