@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { authenticate, authorize } from './auth/principal';
 import type { Env } from './config';
+import { consoleRoutes } from './console';
 import { depsFor } from './deps';
 import { ApiError, NotFoundError } from './errors';
 import { openapiDocument } from './http/openapi';
@@ -59,6 +60,9 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
       return c.json(result as object, spec.statusOf?.(result) ?? spec.status ?? 200);
     });
   }
+
+  // The web console at `/`: its pages call the routes above in-process (functions/console/index.tsx).
+  app.route('/', consoleRoutes({ routes, envOf, fetch: (request, bindings) => app.fetch(request, bindings) }));
 
   app.notFound((c) => {
     throw new NotFoundError('route', `${c.req.method} ${c.req.path}`);
