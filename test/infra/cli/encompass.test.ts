@@ -1,6 +1,6 @@
 /** The built command line client (infra/cli/dist/encompass.mjs), run as a user runs it, against the test stack. */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +206,20 @@ describe('the encompass CLI', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).items).toBeInstanceOf(Array);
   });
+
+  it('runs from the packed package outside the repository, with no node_modules', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'encompass-pack-'));
+    try {
+      const root = fileURLToPath(new URL('../../../', import.meta.url));
+      const npm = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], { cwd: root });
+      await run('tar', ['xzf', join(dir, npm.stdout.trim().split('\n').at(-1)!), '-C', dir]);
+      const packed = join(dir, 'package/infra/cli/dist/encompass.mjs');
+      const r = await run(process.execPath, [packed, 'sites', 'list', '--json'], { cwd: dir, env });
+      expect(JSON.parse(r.stdout).items.map((x: { name: string }) => x.name)).toContain('local');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('completes command names in bash', async () => {
     const script = (await cli(['completion', 'bash'])).stdout;
