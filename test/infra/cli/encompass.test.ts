@@ -1,15 +1,47 @@
-/** The command line client, run as a user runs it, against the test stack. */
+/** The built command line client (infra/cli/dist/encompass.mjs), run as a user runs it, against the test stack. */
 import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, inject, it } from 'vitest';
-import { bar } from '../../../infra/cli/encompass';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { bar } from '../../../infra/cli/progress';
 import { Api } from '../../support/api';
-import { makeMaster, unique } from '../../support/fixtures';
+import { makeMachine, makeRepository, unique } from '../../support/fixtures';
+import { baseFiles, debugfsCat, hostnameItems, makeExt4 } from '../../support/images';
 
 const run = promisify(execFile);
-const CLI = fileURLToPath(new URL('../../../infra/cli/encompass.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../../node_modules/tsx/dist/cli.mjs', import.meta.url));
+const BUILD = fileURLToPath(new URL('../../../infra/cli/build.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../infra/cli/dist/encompass.mjs', import.meta.url));
+const s = inject('stack');
+const env = { ...process.env, ENCOMPASS_URL: s.url, ENCOMPASS_TOKEN: s.adminToken, ENCOMPASS_CONFIG: '' };
+
+/** Runs the CLI; answers its exit code, stdout and stderr (a failing exit is not thrown). */
+async function cli(args: string[], extra: Record<string, string> = {}) {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { env: { ...env, ...extra } });
+    return { code: 0, ...r };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+/** A port nothing listens on: one the system handed out and that was closed again. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  await run(process.execPath, [BUILD]);
+}, 60_000);
 
 describe('the encompass CLI', () => {
   it('draws a progress bar', () => {
@@ -17,15 +49,184 @@ describe('the encompass CLI', () => {
     expect(bar(1.7, 'x', 4)).toBe('[####] 100%  x');
   });
 
-  it('clones and waits for the operation, printing its final state', async () => {
-    const s = inject('stack');
-    const { master } = await makeMaster(Api.admin());
-    const name = unique('cli');
-    const env = { ...process.env, ENCOMPASS_URL: s.url, ENCOMPASS_TOKEN: s.adminToken };
-    const { stdout } = await run(process.execPath, [TSX, CLI, 'clone', master.name, name], { env });
-    expect(JSON.parse(stdout)).toMatchObject({ kind: 'clone', status: 'succeeded', resource: { name } });
-    const bad = await run(process.execPath, [TSX, CLI, 'event', name, 'activate'], { env }).catch((e) => e);
-    expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.stdout).error.code).toBe('invalid_transition');
+  it('prints help to stdout with exit 0 for every command of the tree', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toContain('Exit codes:');
+    const commandsOf = (help: string) =>
+      help.includes('Commands:')
+        ? [
+            ...help
+              .split('Commands:')[1]!
+              .split('\n\n')[0]!
+              .matchAll(/^ {2}([a-z][a-z-]*)/gm),
+          ].map((m) => m[1]!)
+        : [];
+    const commands = commandsOf(top.stdout);
+    expect(commands).toEqual(expect.arrayContaining(['masters', 'clones', 'machines', 'uploads', 'ops', 'audit']));
+    const paths: string[][] = [];
+    for (const c of commands.filter((c) => c !== 'help')) {
+      paths.push([c]);
+      const h = await cli([c, '--help']);
+      expect(h.code, c).toBe(0);
+      const subs = commandsOf(h.stdout);
+      for (const sub of subs.filter((x) => x !== 'help')) paths.push([c, sub]);
+    }
+    expect(paths).toContainEqual(['clones', 'assign']);
+    for (const p of paths) {
+      const h = await cli([...p, '--help']);
+      expect(h.code, p.join(' ')).toBe(0);
+      expect(h.stdout, p.join(' ')).toMatch(/^Usage: encompass /);
+    }
+  }, 120_000);
+
+  it('exits by class of error: usage, not found, conflict, unreachable', async () => {
+    expect((await cli(['clones', 'assign'])).code).toBe(2);
+    expect((await cli(['no-such-command'])).code).toBe(2);
+    expect((await cli(['clones', 'create', 'm', 'Bad Name!'])).code).toBe(2);
+    const missing = await cli(['clones', 'show', 'no-such-clone']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('not_found');
+    const name = unique('site');
+    expect((await cli(['sites', 'create', name])).code).toBe(0);
+    expect((await cli(['sites', 'create', name])).code).toBe(4);
+    const closed = await cli(['clones', 'list'], { ENCOMPASS_URL: `http://127.0.0.1:${await closedPort()}` });
+    expect(closed.code).toBe(6);
+    expect(closed.stderr).toContain('connection refused');
+  });
+
+  it('reads the config file when the environment names no API', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'encompass-cli-'));
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ url: s.url, token: s.adminToken }));
+    const r = await cli(['config', '--json'], {
+      ENCOMPASS_URL: '',
+      ENCOMPASS_TOKEN: '',
+      ENCOMPASS_CONFIG: join(dir, 'config.json'),
+    });
+    expect(JSON.parse(r.stdout)).toMatchObject({ url: s.url, urlFrom: join(dir, 'config.json') });
+    expect(
+      (
+        await cli(['sites', 'list'], {
+          ENCOMPASS_URL: '',
+          ENCOMPASS_TOKEN: '',
+          ENCOMPASS_CONFIG: join(dir, 'config.json'),
+        })
+      ).code,
+    ).toBe(0);
+  });
+
+  describe('a walkthrough: import, clone, assign with a hostname, attach, activate, capture', () => {
+    let repo: { dir: string; repo: { name: string } };
+    beforeAll(async () => {
+      repo = await makeRepository(Api.admin());
+      await mkdir(join(repo.dir, 'masters'), { recursive: true });
+      await makeExt4(join(repo.dir, 'masters/base.img'), baseFiles);
+    });
+
+    it('runs through the lifecycle, with tables and --json', async () => {
+      const master = unique('master');
+      const clone = unique('clone');
+      const machine = await makeMachine(Api.admin());
+      const items = hostnameItems.flatMap((i) => ['--item', JSON.stringify(i)]);
+      const imported = await cli([
+        'masters',
+        'import',
+        master,
+        '--repository',
+        repo.repo.name,
+        '--path',
+        'masters/base.img',
+        ...items,
+        '--json',
+      ]);
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(JSON.parse(imported.stdout)).toMatchObject({ kind: 'import', status: 'succeeded' });
+
+      const table = await cli(['masters', 'list', '--all']);
+      expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+VERSION\s+STATUS/);
+      expect(table.stdout).toMatch(new RegExp(`^${master}\\s+1\\s+ready`, 'm'));
+
+      expect((await cli(['clones', 'create', master, clone])).code).toBe(0);
+      const assigned = await cli(['clones', 'assign', clone, '--machine', machine.name, '--var', 'hostname=web1']);
+      expect(assigned.code, assigned.stderr).toBe(0);
+      expect(assigned.stdout).toMatch(/status:\s+succeeded/);
+      const shown = JSON.parse((await cli(['clones', 'show', clone, '--json'])).stdout);
+      expect(shown).toMatchObject({ binding: 'assigned', customization: { applied: 2 } });
+      expect(await debugfsCat(join(repo.dir, shown.path), '/etc/hostname')).toBe('web1\n');
+
+      // A transition the table does not have is a conflict.
+      const early = await cli(['clones', 'capture', clone, '--json']);
+      expect(early.code).toBe(4);
+      expect(JSON.parse(early.stdout).error.code).toBe('invalid_transition');
+
+      for (const event of ['attach', 'activate', 'reconfigure', 'deactivate', 'detach', 'unassign']) {
+        const r = await cli(['clones', event, clone]);
+        expect(r.code, `${event}: ${r.stderr}`).toBe(0);
+      }
+      const captured = await cli(['clones', 'capture', clone, '--json']);
+      expect(captured.code, captured.stderr).toBe(0);
+      expect(JSON.parse(captured.stdout)).toMatchObject({ status: 'succeeded' });
+      const versions = JSON.parse((await cli(['get', `masters/${master}`])).stdout);
+      expect(versions.version).toBe(2);
+    }, 180_000);
+
+    it('answers at once with --no-wait, and ops wait follows the operation', async () => {
+      const master = unique('master');
+      const r = await cli([
+        'masters',
+        'import',
+        master,
+        '--repository',
+        repo.repo.name,
+        '--path',
+        'masters/base.img',
+        '--no-wait',
+        '--json',
+      ]);
+      const { operation } = JSON.parse(r.stdout);
+      expect(operation).toMatch(/^op-/);
+      const waited = await cli(['ops', 'wait', operation, '--json']);
+      expect(JSON.parse(waited.stdout)).toMatchObject({ id: operation, status: 'succeeded' });
+    });
+
+    it('uploads a file as a master and waits for its import', async () => {
+      const image = join(repo.dir, '..', `${unique('up')}.img`);
+      await makeExt4(image, baseFiles, 8);
+      const name = unique('uploaded');
+      const r = await cli(['uploads', 'create', image, '--name', name, '--repository', repo.repo.name, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'import', status: 'succeeded', resource: { name } });
+      expect(r.stderr).toContain(`upload ${name}`);
+      expect(JSON.parse((await cli(['masters', 'show', name, '--json'])).stdout)).toMatchObject({ status: 'ready' });
+    }, 120_000);
+  });
+
+  it('takes `get clones` without the slash as /v1/clones', async () => {
+    const r = await cli(['get', 'clones']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).items).toBeInstanceOf(Array);
+  });
+
+  it('runs from the packed package outside the repository, with no node_modules', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'encompass-pack-'));
+    try {
+      const root = fileURLToPath(new URL('../../../', import.meta.url));
+      const npm = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', dir, '--silent'], { cwd: root });
+      await run('tar', ['xzf', join(dir, npm.stdout.trim().split('\n').at(-1)!), '-C', dir]);
+      const packed = join(dir, 'package/infra/cli/dist/encompass.mjs');
+      const r = await run(process.execPath, [packed, 'sites', 'list', '--json'], { cwd: dir, env });
+      expect(JSON.parse(r.stdout).items.map((x: { name: string }) => x.name)).toContain('local');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('completes command names in bash', async () => {
+    const script = (await cli(['completion', 'bash'])).stdout;
+    const { stdout } = await run('bash', [
+      '-c',
+      `${script}\nCOMP_WORDS=(encompass clones as); COMP_CWORD=2; _encompass; echo "\${COMPREPLY[*]}"`,
+    ]);
+    expect(stdout.trim()).toBe('assign');
   });
 });
