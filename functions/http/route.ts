@@ -20,6 +20,8 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI-style path, e.g. `/v1/clones/{id}`. */
   path: string;
+  /** The operation's stable name in the OpenAPI document and generated clients: `listClones`, `assignClone`. */
+  operationId: string;
   summary: string;
   access: Access;
   tag: string;
@@ -30,8 +32,13 @@ export interface RouteSpec<B = unknown, Q = unknown> {
    */
   mergePatchOf?: z.ZodType;
   query?: z.ZodType<Q>;
-  /** The schema of a successful answer, for the OpenAPI document only (not checked at run time). */
-  response?: z.ZodType;
+  /**
+   * The schema of a successful answer (functions/domain/responses.ts): the OpenAPI document names it,
+   * and `route()` has the compiler check the handler's result against it (not checked at run time).
+   */
+  response: z.ZodType;
+  /** Left out of the OpenAPI document: a route that only answers a clear error (an unknown event). */
+  undocumented?: true;
   /** The largest body the route reads (default MAX_BODY_BYTES): 413 above it. */
   maxBodyBytes?: number;
   /** Status of a successful answer (202 for operations). */
@@ -41,7 +48,13 @@ export interface RouteSpec<B = unknown, Q = unknown> {
   handler: (ctx: Ctx<B, Q>) => Promise<unknown>;
 }
 
-export function route<B = undefined, Q = Record<string, never>>(spec: RouteSpec<B, Q>): RouteSpec {
+/** A route whose handler's result must fit its `response` schema. */
+export function route<B = undefined, Q = Record<string, never>, S extends z.ZodType = z.ZodType>(
+  spec: Omit<RouteSpec<B, Q>, 'response' | 'handler'> & {
+    response: S;
+    handler: (ctx: Ctx<B, Q>) => Promise<NoInfer<z.output<S>>>;
+  },
+): RouteSpec {
   return spec as unknown as RouteSpec;
 }
 

@@ -18,6 +18,7 @@ import {
 } from '../discovery/schedule';
 import { createDiscovery, createDiscoveryAction } from '../discovery/start';
 import { discoveryView, listDiscoveries } from '../discovery/views';
+import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
 import { type RouteSpec, route } from '../http/route';
 
@@ -25,6 +26,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/discoveries',
+    operationId: 'createDiscovery',
+    response: out.discoveryAccepted,
     tag: 'discovery',
     summary:
       "Ask a site's seeds (BMCs, Redfish services, hypervisors, repositories) what they hold and reconcile it with the records; a dry run is an operation too, whose result is the diff and which changes nothing",
@@ -36,6 +39,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/discoveries',
+    operationId: 'listDiscoveries',
+    response: out.discoveryList,
     tag: 'discovery',
     summary: 'List discoveries, newest first',
     access: 'viewer',
@@ -45,6 +50,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/discoveries/{id}',
+    operationId: 'getDiscovery',
+    response: out.discovery,
     tag: 'discovery',
     summary:
       'Read a discovery: its seeds, its status and, once it ended, its diff (new, matched, changed, missing, conflicts, orphans, ghosts, drift)',
@@ -54,6 +61,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/conflicts',
+    operationId: 'listConflicts',
+    response: out.conflictList,
     tag: 'discovery',
     summary:
       'The conflict queue: each observation reconciliation could not decide, with its candidates, their scores and evidence, and the reason',
@@ -64,6 +73,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/conflicts/{id}',
+    operationId: 'getConflict',
+    response: out.conflict,
     tag: 'discovery',
     summary: 'Read a conflict',
     access: 'viewer',
@@ -72,6 +83,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/conflicts/{id}/resolve',
+    operationId: 'resolveConflict',
+    response: out.conflict,
     tag: 'discovery',
     summary:
       'Resolve a conflict: merge it into a record, replace a record with it, make it a new machine, or ignore it; idempotent and audited',
@@ -82,6 +95,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/machines/{id}/adopt',
+    operationId: 'adoptMachine',
+    response: out.machine,
     tag: 'machines',
     summary: 'Adopt a machine a discovery found: it becomes ready, and may be deployed to from now on',
     access: 'operator',
@@ -91,6 +106,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/sites/{id}/discovery',
+    operationId: 'getSiteDiscovery',
+    response: out.siteDiscovery,
     tag: 'discovery',
     summary: "A site's discovery: its seeds (credentials never shown), schedule and evidence settings",
     access: 'viewer',
@@ -99,6 +116,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'put',
     path: '/v1/sites/{id}/discovery',
+    operationId: 'putSiteDiscovery',
+    response: out.siteDiscovery,
     tag: 'discovery',
     summary:
       "Set a site's discovery: the seeds (their credentials go to the secret store), how often it runs (everyMinutes; 0: only when asked) and the evidence settings",
@@ -109,6 +128,8 @@ export const discoveryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/sites/{id}/discovery/run',
+    operationId: 'runSiteDiscovery',
+    response: out.discoveryAccepted,
     tag: 'discovery',
     summary: "Run a site's discovery now, with its stored seeds",
     access: 'operator',

@@ -14,6 +14,7 @@ import { forgetAgentAction, reportAgentAction } from '../actions/agents';
 import { patchMachineAction } from '../actions/machine-patch';
 import { adoptOrphanAction, checkRepositoryAction, listOrphans, removeOrphanAction } from '../actions/repository-check';
 import { machineView } from '../actions/views';
+import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
 import { mergePatchBody } from '../http/merge-patch';
 import { type RouteSpec, route } from '../http/route';
@@ -24,6 +25,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/tokens',
+    operationId: 'createToken',
+    response: out.createdToken,
     tag: 'tokens',
     summary: 'Create a token (shown once)',
     access: 'admin',
@@ -34,6 +37,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/tokens',
+    operationId: 'listTokens',
+    response: out.tokenList,
     tag: 'tokens',
     summary: 'List tokens (never their secrets)',
     access: 'admin',
@@ -42,6 +47,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'delete',
     path: '/v1/tokens/{id}',
+    operationId: 'revokeToken',
+    response: out.revoked,
     tag: 'tokens',
     summary: 'Revoke a token',
     access: 'admin',
@@ -51,6 +58,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/sites',
+    operationId: 'createSite',
+    response: out.site,
     tag: 'sites',
     summary: 'Create a site and its workflows',
     access: 'admin',
@@ -61,6 +70,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/sites',
+    operationId: 'listSites',
+    response: out.siteList,
     tag: 'sites',
     summary: 'List sites',
     access: 'viewer',
@@ -73,6 +84,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/sites/{id}',
+    operationId: 'getSite',
+    response: out.site,
     tag: 'sites',
     summary: 'Read a site',
     access: 'viewer',
@@ -81,6 +94,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'delete',
     path: '/v1/sites/{id}',
+    operationId: 'deleteSite',
+    response: out.deleted,
     tag: 'sites',
     summary: 'Delete a site that has no repositories or machines, with its workflows',
     access: 'admin',
@@ -89,6 +104,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'put',
     path: '/v1/sites/{id}/agents/{host}',
+    operationId: 'reportAgent',
+    response: out.agentReported,
     tag: 'agents',
     summary:
       'An agent of the site reports that it is alive, naming its host; its first report creates its host\u2019s lane (activity and workflows)',
@@ -125,6 +142,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'delete',
     path: '/v1/sites/{id}/agents/{host}',
+    operationId: 'forgetAgent',
+    response: out.agentForgotten,
     tag: 'agents',
     summary: 'Forget the agent of a host taken out of service, with its host\u2019s lane (its activity and workflows)',
     access: 'admin',
@@ -134,6 +153,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/repositories',
+    operationId: 'createRepository',
+    response: out.repository,
     tag: 'repositories',
     summary: 'Create a repository',
     access: 'admin',
@@ -144,6 +165,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/repositories',
+    operationId: 'listRepositories',
+    response: out.repositoryList,
     tag: 'repositories',
     summary: 'List repositories',
     access: 'viewer',
@@ -156,6 +179,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/repositories/{id}',
+    operationId: 'getRepository',
+    response: out.repository,
     tag: 'repositories',
     summary: 'Read a repository',
     access: 'viewer',
@@ -164,6 +189,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'delete',
     path: '/v1/repositories/{id}',
+    operationId: 'deleteRepository',
+    response: out.deleted,
     tag: 'repositories',
     summary: 'Delete an empty repository',
     access: 'admin',
@@ -172,6 +199,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/repositories/{id}/check',
+    operationId: 'checkRepository',
+    response: out.accepted,
     tag: 'repositories',
     summary:
       "Check the repository against the records: the site's agent removes stray temp output and reports images no record names (orphans) and records whose image is missing; the result replaces the orphan list",
@@ -182,6 +211,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/repositories/{id}/orphans',
+    operationId: 'listRepositoryOrphans',
+    response: out.orphans,
     tag: 'repositories',
     summary: 'What the last check found: orphans (path, size, format guess, mtime), missing images, removed temp files',
     access: 'viewer',
@@ -190,6 +221,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'delete',
     path: '/v1/repositories/{id}/orphans/{name}',
+    operationId: 'removeRepositoryOrphan',
+    response: out.accepted,
     tag: 'repositories',
     summary: 'Remove an orphan (name: its path in the repository, URL-encoded) from the storage; audited',
     access: 'operator',
@@ -199,6 +232,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/repositories/{id}/orphans/{name}/adopt',
+    operationId: 'adoptRepositoryOrphan',
+    response: out.accepted,
     tag: 'repositories',
     summary:
       'Adopt an orphan as a master where it lies (no copy): an import of the file, which the agent inspects for its sha256, format and filesystem',
@@ -211,6 +246,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/machines',
+    operationId: 'createMachine',
+    response: out.machine,
     tag: 'machines',
     summary: 'Register a machine',
     access: 'operator',
@@ -221,6 +258,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/machines',
+    operationId: 'listMachines',
+    response: out.machineList,
     tag: 'machines',
     summary: 'List machines',
     access: 'viewer',
@@ -233,6 +272,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/machines/{id}',
+    operationId: 'getMachine',
+    response: out.machine,
     tag: 'machines',
     summary: 'Read a machine',
     access: 'viewer',
@@ -241,6 +282,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'patch',
     path: '/v1/machines/{id}',
+    operationId: 'updateMachine',
+    response: out.machine,
     tag: 'machines',
     summary:
       'Change a machine: a JSON merge patch (RFC 7396) of its fields; credentials are write-only ("(set)" keeps one). While it carries a clone, kind, site and arch are fixed, and from attach on identity and settings too (409 machine_bound)',
@@ -252,6 +295,8 @@ export const inventoryRoutes: RouteSpec[] = [
   route({
     method: 'delete',
     path: '/v1/machines/{id}',
+    operationId: 'deleteMachine',
+    response: out.deleted,
     tag: 'machines',
     summary: 'Forget a machine that carries no clone',
     access: 'operator',

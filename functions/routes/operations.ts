@@ -2,14 +2,17 @@
 import { z } from 'zod';
 import { health } from '../actions/health';
 import { getOperation, reportProgress } from '../actions/operations';
+import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
 import { type RouteSpec, route } from '../http/route';
-import { operationQuery, operationView } from '../operations/schema';
+import { operationQuery } from '../operations/schema';
 
 export const operationRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/health',
+    operationId: 'getHealth',
+    response: out.health,
     tag: 'system',
     summary: 'Health of the parts and of each site agent',
     access: 'public',
@@ -18,6 +21,8 @@ export const operationRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/operations',
+    operationId: 'listOperations',
+    response: out.operationList,
     tag: 'operations',
     summary: 'List operations, newest first',
     access: 'viewer',
@@ -27,16 +32,19 @@ export const operationRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/operations/{id}',
+    operationId: 'getOperation',
+    response: out.operation,
     tag: 'operations',
     summary: 'Read an operation: status, progress, steps, timing, result or error; ?wait= answers once it ended',
     access: 'viewer',
     query: operationQuery,
-    response: operationView,
     handler: (c) => getOperation(c.deps, c.params.id!, c.query.wait),
   }),
   route({
     method: 'post',
     path: '/v1/operations/{id}/progress',
+    operationId: 'reportOperationProgress',
+    response: out.progressReported,
     tag: 'agents',
     summary: 'The agent reports progress of an operation',
     access: 'agent',
@@ -52,6 +60,8 @@ export const operationRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/audit',
+    operationId: 'listAudit',
+    response: out.auditList,
     tag: 'audit',
     summary: 'Who did what to which resource, when, with what outcome (newest first)',
     access: 'viewer',

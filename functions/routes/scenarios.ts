@@ -3,6 +3,7 @@
 import { healthCheck } from '../../statemachines/tasks';
 import { checkHealthAction } from '../actions/machine-health';
 import { machineView } from '../actions/views';
+import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
 import { type RouteSpec, route } from '../http/route';
 import {
@@ -26,6 +27,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/deployments',
+    operationId: 'createDeployment',
+    response: out.deploymentAccepted,
     tag: 'scenarios',
     summary:
       'Deploy a master onto many machines: a clone per machine, customized, attached and powered on, as one operation (200 for a dry run or a repeated clientToken)',
@@ -39,6 +42,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/deployments',
+    operationId: 'listDeployments',
+    response: out.deploymentList,
     tag: 'scenarios',
     summary: 'List deployments',
     access: 'viewer',
@@ -48,6 +53,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/deployments/{id}',
+    operationId: 'getDeployment',
+    response: out.deployment,
     tag: 'scenarios',
     summary: 'Read a deployment: its members, each with its machine, clone, step, attempts, outcome and error',
     access: 'viewer',
@@ -56,6 +63,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'delete',
     path: '/v1/deployments/{id}',
+    operationId: 'deleteDeployment',
+    response: out.scenarioAccepted,
     tag: 'scenarios',
     summary:
       'Tear a deployment down (each member in reverse: deactivate, detach, unassign, destroy); 409 while it runs',
@@ -66,6 +75,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/migrations',
+    operationId: 'createMigration',
+    response: out.scenarioAccepted,
     tag: 'scenarios',
     summary:
       'Move a clone to another machine, its image to another repository of the site (storage: {repository}), or both, keeping its binding (an operational clone is not customized again); on a failure it goes back where it was',
@@ -77,6 +88,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/migrations/{id}',
+    operationId: 'getMigration',
+    response: out.deployment,
     tag: 'scenarios',
     summary: 'Read a migration: its one member, with its goals, step, outcome and error',
     access: 'viewer',
@@ -85,6 +98,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/reassignments',
+    operationId: 'createReassignment',
+    response: out.scenarioAccepted,
     tag: 'scenarios',
     summary:
       "Switch a machine to another clone (an existing one, or one made now from a master); the old one becomes the machine's standby or is destroyed",
@@ -96,6 +111,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/reassignments/{id}',
+    operationId: 'getReassignment',
+    response: out.deployment,
     tag: 'scenarios',
     summary: 'Read a reassignment: its one member, with its goals, step, outcome and error',
     access: 'viewer',
@@ -104,6 +121,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/service-updates',
+    operationId: 'createServiceUpdate',
+    response: out.scenarioAccepted,
     tag: 'scenarios',
     summary:
       "Roll a new master out onto a service's machines in waves: each gets a clone of it with its old clone's variables, and the old clone stays as its standby",
@@ -115,6 +134,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'get',
     path: '/v1/service-updates/{id}',
+    operationId: 'getServiceUpdate',
+    response: out.serviceUpdate,
     tag: 'scenarios',
     summary: 'Read a service update: each machine with its old clone, its new clone, step and outcome',
     access: 'viewer',
@@ -123,6 +144,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/service-updates/{id}/approve',
+    operationId: 'approveServiceUpdate',
+    response: out.scenarioAccepted,
     tag: 'scenarios',
     summary:
       'Approve a prepared update: its staging clone is captured as the next version of the master, which is then rolled out',
@@ -133,6 +156,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/service-updates/{id}/rollback',
+    operationId: 'rollbackServiceUpdate',
+    response: out.scenarioAccepted,
     tag: 'scenarios',
     summary: 'Switch every updated machine back to its standby clone: nothing is cloned or customized; idempotent',
     access: 'operator',
@@ -142,6 +167,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/service-updates/{id}/finalize',
+    operationId: 'finalizeServiceUpdate',
+    response: out.scenarioAccepted,
     tag: 'scenarios',
     summary: 'Destroy the standby clones of a service update',
     access: 'operator',
@@ -151,6 +178,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/machines/{id}/release',
+    operationId: 'releaseMachine',
+    response: out.machine,
     tag: 'machines',
     summary: 'Release a quarantined machine: it becomes ready for use again',
     access: 'operator',
@@ -159,6 +188,8 @@ export const scenarioRoutes: RouteSpec[] = [
   route({
     method: 'post',
     path: '/v1/machines/{id}/health-check',
+    operationId: 'checkMachineHealth',
+    response: out.accepted,
     tag: 'machines',
     summary:
       "Check a machine: a marker on its console, a TCP connect or an HTTP status, tried until it passes or times out (a failed check is the operation's `unhealthy` error)",

@@ -11,7 +11,7 @@ describe('GET /v1/openapi.json', () => {
     expect(res.status).toBe(200);
     const doc = await res.json();
     expect(doc.openapi).toBe('3.1.0');
-    for (const r of routes) {
+    for (const r of routes.filter((x) => !x.undocumented)) {
       const op = doc.paths[r.path]?.[r.method];
       expect(op, `${r.method} ${r.path}`).toBeDefined();
       expect(op['x-encompass-access']).toBe(r.access);
