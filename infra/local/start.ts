@@ -61,7 +61,7 @@ try {
   if (!stopping)
     console.log(`ENCOMPASS is up.
   console:      ${stack.url}/
-  API:          ${stack.url}/docs   (reference; OpenAPI: ${stack.url}/v1/openapi.json)
+  API:          ${stack.url}/v1/openapi.json   (the OpenAPI document)
   admin token:  ${stack.adminToken}   (also in ${home}/admin-token)
   data:         ${home}   logs: ${home}/logs
 For the command line client and the README's walkthrough, in another terminal:
