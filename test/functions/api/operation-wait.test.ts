@@ -51,8 +51,18 @@ describe('GET /v1/operations/{id}?wait=', () => {
     const doc = (await admin.get('/v1/openapi.json')).body;
     const get = doc.paths['/v1/operations/{id}'].get;
     expect(get.parameters.map((p: { name: string }) => p.name)).toContain('wait');
-    const schema = get.responses['200'].content['application/json'].schema;
-    expect(Object.keys(schema.properties.timing.properties)).toEqual(
+    // The answer may be a named component: `{ $ref: '#/components/…' }`, followed to its schema.
+    const deref = (x: any): any =>
+      x?.$ref
+        ? deref(
+            x.$ref
+              .slice(2)
+              .split('/')
+              .reduce((o: any, k: string) => o[k], doc),
+          )
+        : x;
+    const schema = deref(deref(get.responses['200']).content['application/json'].schema);
+    expect(Object.keys(deref(schema.properties.timing).properties)).toEqual(
       expect.arrayContaining(['acceptedAt', 'startedAt', 'handedOutAt', 'agentDoneAt', 'committedAt', 'visibleAt']),
     );
   });

@@ -42,7 +42,7 @@ export function describeApiConformance(name: string, start: () => Promise<Runtim
     it('serves the OpenAPI document', async () => {
       const r = await call('GET', '/v1/openapi.json', undefined, false);
       expect(r.body.openapi).toBe('3.1.0');
-      expect(Object.keys(r.body.paths)).toContain('/v1/clones/{id}/{event}');
+      expect(Object.keys(r.body.paths)).toContain('/v1/clones/{id}/assign');
     });
 
     it('refuses a request without a token with 401 and the error shape', async () => {
