@@ -1,8 +1,8 @@
 import { events, isEvent } from '../../statemachines/lifecycle';
 import { createCloneAction } from '../actions/clones';
+import { cloneListQuery, getClone, listClones } from '../actions/lists';
 import { deleteMaster, getMaster, importMasterAction, patchMasterAction } from '../actions/masters';
 import { createUploadAction } from '../actions/uploads';
-import { cloneView } from '../actions/views';
 import * as s from '../domain/schemas';
 import { InvalidInputError } from '../errors';
 import { MAX_CUSTOMIZATION_BODY_BYTES } from '../events/customization';
@@ -88,13 +88,10 @@ export const imageRoutes: RouteSpec[] = [
     method: 'get',
     path: '/v1/clones',
     tag: 'clones',
-    summary: 'List clones',
+    summary: 'List clones (live ones unless a status is asked for), filtered by status, binding, master, machine, site',
     access: 'viewer',
-    query: s.page,
-    handler: async (c) => {
-      const p = await c.deps.clones.list(c.query);
-      return list(p.items.map(cloneView), p.cursor);
-    },
+    query: cloneListQuery,
+    handler: (c) => listClones(c.deps, c.query),
   }),
   route({
     method: 'get',
@@ -102,7 +99,7 @@ export const imageRoutes: RouteSpec[] = [
     tag: 'clones',
     summary: 'Read a clone',
     access: 'viewer',
-    handler: async (c) => cloneView(await c.deps.clones.require(c.params.id!)),
+    handler: (c) => getClone(c.deps, c.params.id!),
   }),
   route({
     method: 'delete',

@@ -1,6 +1,7 @@
 /** Routes for operations, the audit trail, health and the API description. */
 import { z } from 'zod';
 import { health } from '../actions/health';
+import { listOperations, operationListQuery } from '../actions/lists';
 import { getOperation, reportProgress } from '../actions/operations';
 import * as s from '../domain/schemas';
 import { type RouteSpec, route } from '../http/route';
@@ -19,10 +20,10 @@ export const operationRoutes: RouteSpec[] = [
     method: 'get',
     path: '/v1/operations',
     tag: 'operations',
-    summary: 'List operations, newest first',
+    summary: 'List operations, newest first, filtered by resource, kind, status',
     access: 'viewer',
-    query: s.page,
-    handler: (c) => c.deps.operations.list(c.query),
+    query: operationListQuery,
+    handler: (c) => listOperations(c.deps, c.query),
   }),
   route({
     method: 'get',
