@@ -23,13 +23,14 @@ export class Operations {
     };
   }
 
+  /** `id`: one handed out before the work was asked for (an upload's import); by default a new one. */
   create(
     o: Pick<Operation, 'kind' | 'resource' | 'site' | 'actor' | 'request' | 'transition' | 'parent' | 'host'>,
     now: string,
     firstStep: string,
     executionArnFor: (id: string) => string,
+    id = newId('operation'),
   ): Operation {
-    const id = newId('operation');
     return {
       ...o,
       id,
