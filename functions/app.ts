@@ -7,10 +7,10 @@ import { authenticate, authorize } from './auth/principal';
 import type { Env } from './config';
 import { consoleRoutes } from './console';
 import { depsFor } from './deps';
-import { ApiError, NotFoundError } from './errors';
+import { ApiError, MethodNotAllowedError, RouteNotFoundError } from './errors';
 import { openapiDocument } from './http/openapi';
 import { honoPath, type RouteSpec } from './http/route';
-import { parseParams, parseWith, readJson } from './http/validate';
+import { parseParams, parseQuery, parseWith, readJson } from './http/validate';
 import { discoveryRoutes } from './routes/discovery';
 import { imageRoutes } from './routes/images';
 import { internalRoutes } from './routes/internal';
@@ -45,10 +45,10 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
         spec.access === 'public' ? undefined : await authenticate(deps, c.req.header('authorization') ?? null);
       if (principal) authorize(principal, spec.access);
       const params = parseParams(c.req.param() as Record<string, string>);
+      const query = parseQuery(spec.query, c.req.query());
       const hasBody = spec.method !== 'get' && spec.method !== 'delete';
       const raw = hasBody ? await readJson(c.req.raw, spec.maxBodyBytes) : undefined;
       const body = spec.body ? parseWith(spec.body, raw, 'body') : raw;
-      const query = spec.query ? parseWith(spec.query, c.req.query(), 'query') : {};
       const result = await spec.handler({
         deps,
         principal,
@@ -63,11 +63,14 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
 
   // The web console at `/`: its pages call the routes above in-process (functions/console/index.tsx).
   app.route('/', consoleRoutes({ routes, envOf, fetch: (request, bindings) => app.fetch(request, bindings) }));
-
+  const allowed = methodsByPath([...routes, { method: 'get', path: '/v1/openapi.json' }]);
   app.notFound((c) => {
-    throw new NotFoundError('route', `${c.req.method} ${c.req.path}`);
+    const allow = allowed(c.req.path);
+    if (allow.length) throw new MethodNotAllowedError(c.req.method, c.req.path, allow);
+    throw new RouteNotFoundError(c.req.method, c.req.path);
   });
   app.onError((err, c) => {
+    if (err instanceof MethodNotAllowedError) c.header('Allow', err.allow.join(', '));
     if (err instanceof ApiError) {
       return c.json({ error: { code: err.code, message: err.message, ...err.details } }, err.status as 400);
     }
@@ -78,4 +81,17 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
     );
   });
   return app;
+}
+
+/** The methods the routes answer on a concrete path (HEAD with GET, as Hono answers it): for a 405's `Allow`. */
+function methodsByPath(specs: Pick<RouteSpec, 'method' | 'path'>[]): (path: string) => string[] {
+  const patterns = specs.map((r) => ({
+    method: r.method.toUpperCase(),
+    pattern: new RegExp(`^${r.path.replace(/[.]/g, '\\.').replace(/\{\w+\}/g, '[^/]+')}$`),
+  }));
+  return (path) => {
+    const methods = new Set(patterns.filter((p) => p.pattern.test(path)).map((p) => p.method));
+    if (methods.has('GET')) methods.add('HEAD');
+    return ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => methods.has(m));
+  };
 }

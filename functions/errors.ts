@@ -8,6 +8,8 @@
  * (no `node:` imports) so that infra/ may import the base and the functions still run in workerd.
  */
 
+import { fieldPath } from './domain/field-path';
+
 /**
  * The base of every coded error. `name` is the class's name, set here once; `cause` is chained through
  * `options`, as `Error` does.
@@ -97,14 +99,58 @@ export class NotThisAgentError extends ApiError {
 export class NotFoundError extends ApiError {
   override readonly status = 404;
   override readonly code = 'not_found';
-  constructor(kind: string, ref: string) {
+  /** `hint`: what else the caller may have meant (e.g. a destroyed clone, read by its id). */
+  constructor(kind: string, ref: string, hint?: string) {
     super(
-      `no ${kind} with id or name "${ref}"; list them with GET /v1/${kind === 'repository' ? 'repositories' : `${kind}s`}`,
+      `no ${kind} with id or name "${ref}"; list them with GET /v1/${kind === 'repository' ? 'repositories' : `${kind}s`}${hint ? `; ${hint}` : ''}`,
       {
         kind,
         ref,
       },
     );
+  }
+}
+
+/** A path no route has: where the routes are described. */
+export class RouteNotFoundError extends ApiError {
+  override readonly status = 404;
+  override readonly code = 'not_found';
+  constructor(method: string, path: string) {
+    super(
+      `no route ${method} ${path}; every route is in the OpenAPI document (GET /v1/openapi.json) and the API reference (/docs)`,
+      { kind: 'route', ref: `${method} ${path}`, openapi: '/v1/openapi.json', docs: '/docs' },
+    );
+  }
+}
+
+/** A path that has routes, none of them for the request's method; the answer carries an `Allow` header. */
+export class MethodNotAllowedError extends ApiError {
+  override readonly status = 405;
+  override readonly code = 'method_not_allowed';
+  constructor(
+    method: string,
+    path: string,
+    readonly allow: string[],
+  ) {
+    super(`${path} has no ${method} route; it answers ${allow.join(', ')} (see GET /v1/openapi.json or /docs)`, {
+      method,
+      allow,
+    });
+  }
+}
+
+/** Query parameters a route does not read: refused, since a misspelled filter would otherwise filter nothing. */
+export class UnknownQueryParameterError extends InvalidInputError {
+  override readonly code = 'unknown_query_parameter';
+  constructor(unknown: string[], accepted: string[]) {
+    const takes = accepted.length ? `it takes ${accepted.join(', ')}` : 'it takes no query parameters';
+    const what = (k: string) =>
+      `${fieldPath('query', [k])}: is not a parameter of this route; ${takes}${k === 'cursor' ? ' (this list is not paged: it answers every item at once)' : ''}`;
+    super(`unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; ${takes}`, {
+      unknown,
+      accepted,
+      problems: unknown.map(what),
+    });
   }
 }
 

@@ -44,6 +44,8 @@ export interface AcceptSpec {
    * it ends the operation itself (a discovery's replay of the stored inventory).
    */
   inline?: (op: Operation) => Promise<void>;
+  /** The operation's id, when it was handed out before (an upload answers with its import's). */
+  id?: string;
 }
 
 export interface Parent {
@@ -83,6 +85,7 @@ export async function accept(
     now,
     spec.firstStep,
     (id) => executionArn(deps.config, lane, spec.workflow, id),
+    spec.id,
   );
   const op: Operation = { ...created, timing: { acceptedAt: now } };
   const audit = deps.audit.entry({

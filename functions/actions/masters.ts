@@ -37,7 +37,7 @@ export async function importMasterAction(
   deps: Deps,
   p: Principal | undefined,
   body: z.infer<typeof importMaster>,
-  pull?: { pull: Pull; writes: Write[] },
+  pull?: { pull: Pull; writes: Write[]; operation?: string; master?: string },
   orphan = false,
 ) {
   const path = checkRepositoryPath(body.path);
@@ -45,7 +45,7 @@ export async function importMasterAction(
   const repo = await deps.repositories.require(body.repository);
   const now = deps.now();
   const master: Master = {
-    id: newId('master'),
+    id: pull?.master ?? newId('master'),
     name: body.name,
     version: 1,
     rev: 1,
@@ -73,6 +73,7 @@ export async function importMasterAction(
         ...(orphan ? { orphan: true } : {}),
       },
       firstStep: pull ? 'pull' : 'inspect',
+      ...(pull?.operation ? { id: pull.operation } : {}),
       input: {
         input: {
           repository: repoRef(repo),

@@ -37,16 +37,21 @@ export interface Upload {
   actor: string;
   createdAt: string;
   operation?: string;
+  /** The site of the upload's repository and the id its master will have: the pending operation's view names both. */
+  site?: string;
+  master?: string;
 }
 
 export const uploadPrefix = 'uploads/masters/';
 
 export async function createUploadAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createUpload>) {
-  await deps.repositories.require(body.repository);
+  const repo = await deps.repositories.require(body.repository);
   if (await deps.masters.find(body.name)) throw new NameTakenError('master', body.name);
   const id = newId('upload');
   const key = `${uploadPrefix}${id}/${body.name}.img`;
   const now = deps.now();
+  // The import's operation id is handed out now, so the client can wait on it from the start.
+  const operation = newId('operation');
   const upload: Upload = {
     id,
     key,
@@ -54,14 +59,20 @@ export async function createUploadAction(deps: Deps, p: Principal | undefined, b
     request: body,
     actor: p ? `${p.role}:${p.tokenId}` : 'anonymous',
     createdAt: now,
+    operation,
+    site: repo.site,
+    master: newId('master'),
   };
   // Pending uploads expire with the URLs (DynamoDB TTL).
+  const ttl = Math.floor(Date.now() / 1000) + URL_SECONDS;
   await deps.db.transact([
-    deps.db.putNew({ ...upload, ...recordKey('upload', id), ttl: Math.floor(Date.now() / 1000) + URL_SECONDS }),
+    deps.db.putNew({ ...upload, ...recordKey('upload', id), ttl }),
+    deps.db.putNew({ ...recordKey('upload-operation', operation), upload: id, ttl }),
   ]);
+  const answer = { upload: id, key, operation, links: { operation: `/v1/operations/${operation}` } };
   if (body.sizeBytes <= SINGLE_PUT_MAX)
     return {
-      upload: id,
+      ...answer,
       key,
       method: 'PUT',
       url: await deps.presigner.put(key, URL_SECONDS),
@@ -69,7 +80,48 @@ export async function createUploadAction(deps: Deps, p: Principal | undefined, b
     };
   const partBytes = partBytesFor(body.sizeBytes);
   const multipart = await deps.presigner.multipart(key, Math.ceil(body.sizeBytes / partBytes), URL_SECONDS);
-  return { upload: id, key, method: 'multipart', partBytes, ...multipart, expiresInSeconds: URL_SECONDS };
+  return { ...answer, method: 'multipart', partBytes, ...multipart, expiresInSeconds: URL_SECONDS };
+}
+
+/**
+ * The operation an upload handed out, until the upload's import starts it: running in its `upload`
+ * step, or failed once the upload's URLs expired with nothing uploaded. Undefined: no upload names it.
+ */
+export async function awaitedImport(deps: Deps, operation: string) {
+  const ref = await deps.db.get<{ upload: string }>(recordKey('upload-operation', operation));
+  const upload = ref && (await deps.db.get<Upload & { ttl?: number }>(recordKey('upload', ref.upload)));
+  if (!upload) return undefined;
+  const expired = upload.status === 'pending' && upload.ttl !== undefined && upload.ttl * 1000 < Date.now();
+  const expiredAt = new Date((upload.ttl ?? 0) * 1000).toISOString();
+  return {
+    id: operation,
+    kind: 'import',
+    resource: { kind: 'master', id: upload.master ?? '', name: upload.request.name },
+    site: upload.site ?? '',
+    status: expired ? ('failed' as const) : ('running' as const),
+    progress: 0,
+    steps: [
+      {
+        name: 'upload',
+        status: expired ? ('failed' as const) : ('running' as const),
+        startedAt: upload.createdAt,
+        message: 'waiting for the upload to complete; the import starts when it does',
+        ...(expired ? { endedAt: expiredAt } : {}),
+      },
+    ],
+    request: { upload: upload.id, key: upload.key, repository: upload.request.repository },
+    ...(expired
+      ? {
+          error: {
+            code: 'upload_expired',
+            message: `nothing was uploaded to ${upload.key} before its URLs expired; ask for a new upload (POST /v1/uploads) and upload again`,
+          },
+        }
+      : {}),
+    actor: upload.actor,
+    createdAt: upload.createdAt,
+    updatedAt: expired ? expiredAt : upload.createdAt,
+  };
 }
 
 export interface ObjectCreated {
@@ -138,6 +190,8 @@ export async function objectCreated(deps: Deps, o: ObjectCreated) {
           sha256: r.sha256,
         },
         writes: [claim],
+        ...(upload.operation ? { operation: upload.operation } : {}),
+        ...(upload.master ? { master: upload.master } : {}),
       },
     );
     return { started: accepted.operation };

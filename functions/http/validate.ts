@@ -1,7 +1,7 @@
 /** Turns request input into typed values, or an InvalidInputError that lists every problem. */
 import { z } from 'zod';
 import { fieldPath } from '../domain/field-path';
-import { InvalidInputError, PayloadTooLargeError } from '../errors';
+import { InvalidInputError, PayloadTooLargeError, UnknownQueryParameterError } from '../errors';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Levels of objects and arrays a body may nest; no request of this API needs a tenth of it. */
@@ -20,6 +20,22 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string
     return [`${fieldPath(where, i.path)}: ${i.message}`];
   });
   throw new InvalidInputError(`invalid ${where}: ${problems.join('; ')}`, { problems });
+}
+
+/** The parameters a query schema reads (a route without one reads none). */
+export function queryParameters(schema: z.ZodType | undefined): string[] {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+/**
+ * Checks a route's query: a parameter it does not read is refused by name (a misspelled filter
+ * would otherwise filter nothing), then the values are parsed with its schema.
+ */
+export function parseQuery<T>(schema: z.ZodType<T> | undefined, values: Record<string, string>): T | object {
+  const accepted = queryParameters(schema);
+  const unknown = Object.keys(values).filter((k) => !accepted.includes(k));
+  if (unknown.length) throw new UnknownQueryParameterError(unknown, accepted);
+  return schema ? parseWith(schema, values, 'query') : {};
 }
 
 const params = z.record(

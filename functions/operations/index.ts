@@ -1,5 +1,5 @@
 /** Every kind of operation by the name it is recorded under: import, clone, each lifecycle event, the repository and machine work, the scenarios. */
-import { isEvent } from '../../statemachines/lifecycle';
+import { events, isEvent } from '../../statemachines/lifecycle';
 import { discoveryKind } from '../discovery/commit';
 import { powerCorrectKind } from '../discovery/power';
 import type { Operation } from '../store/records';
@@ -33,6 +33,9 @@ const kinds: Record<string, OperationKind> = {
   export: exportKind,
   bundle_import: bundleImportKind,
 };
+
+/** Every kind an operation may be recorded under. */
+export const operationKinds = [...Object.keys(kinds), ...new Set(events)].sort();
 
 export function kindOf(op: Operation): OperationKind {
   const kind = isEvent(op.kind) ? eventKind : kinds[op.kind];

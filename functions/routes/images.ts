@@ -1,8 +1,8 @@
 import { events, type LifecycleEvent, transitions } from '../../statemachines/lifecycle';
 import { createCloneAction } from '../actions/clones';
+import { cloneListQuery, getClone, listClones } from '../actions/lists';
 import { deleteMaster, getMaster, importMasterAction, patchMasterAction } from '../actions/masters';
 import { createUploadAction } from '../actions/uploads';
-import { cloneView } from '../actions/views';
 import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
 import { InvalidInputError } from '../errors';
@@ -124,13 +124,10 @@ export const imageRoutes: RouteSpec[] = [
     operationId: 'listClones',
     response: out.cloneList,
     tag: 'clones',
-    summary: 'List clones',
+    summary: 'List clones (live ones unless a status is asked for), filtered by status, binding, master, machine, site',
     access: 'viewer',
-    query: s.page,
-    handler: async (c) => {
-      const p = await c.deps.clones.list(c.query);
-      return list(p.items.map(cloneView), p.cursor);
-    },
+    query: cloneListQuery,
+    handler: (c) => listClones(c.deps, c.query),
   }),
   route({
     method: 'get',
@@ -140,7 +137,7 @@ export const imageRoutes: RouteSpec[] = [
     tag: 'clones',
     summary: 'Read a clone',
     access: 'viewer',
-    handler: async (c) => cloneView(await c.deps.clones.require(c.params.id!)),
+    handler: (c) => getClone(c.deps, c.params.id!),
   }),
   route({
     method: 'delete',

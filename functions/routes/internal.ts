@@ -10,7 +10,7 @@ import { objectCreated, objectCreatedOf } from '../actions/uploads';
 import type { Env } from '../config';
 import { depsFor } from '../deps';
 import { runDueDiscoveries } from '../discovery/schedule';
-import { NotFoundError } from '../errors';
+import { RouteNotFoundError } from '../errors';
 import { parseWith } from '../http/validate';
 import { endedOperation } from '../operations/schema';
 import type { Operation } from '../store/records';
@@ -19,7 +19,8 @@ export function internalRoutes(envOf: (bindings: Env | undefined) => Env) {
   const routes = new Hono<{ Bindings: Env }>();
   routes.use('*', async (c, next) => {
     const secret = depsFor(envOf(c.env)).config.internalSecret;
-    if (!secret || c.req.header('x-encompass-internal') !== secret) throw new NotFoundError('route', c.req.path);
+    if (!secret || c.req.header('x-encompass-internal') !== secret)
+      throw new RouteNotFoundError(c.req.method, c.req.path);
     await next();
   });
   routes.post('/steps', async (c) => c.json(await runStep(depsFor(envOf(c.env)), await c.req.json())));

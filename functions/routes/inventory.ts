@@ -11,6 +11,7 @@ import {
   revokeToken,
 } from '../actions/admin';
 import { forgetAgentAction, reportAgentAction } from '../actions/agents';
+import { listMachines, machineListQuery } from '../actions/lists';
 import { patchMachineAction } from '../actions/machine-patch';
 import { adoptOrphanAction, checkRepositoryAction, listOrphans, removeOrphanAction } from '../actions/repository-check';
 import { machineView } from '../actions/views';
@@ -261,13 +262,10 @@ export const inventoryRoutes: RouteSpec[] = [
     operationId: 'listMachines',
     response: out.machineList,
     tag: 'machines',
-    summary: 'List machines',
+    summary: 'List machines, filtered by site, kind, tag, state',
     access: 'viewer',
-    query: s.page,
-    handler: async (c) => {
-      const p = await c.deps.machines.list(c.query);
-      return list(p.items.map(machineView), p.cursor);
-    },
+    query: machineListQuery,
+    handler: (c) => listMachines(c.deps, c.query),
   }),
   route({
     method: 'get',

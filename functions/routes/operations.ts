@@ -1,6 +1,7 @@
 /** Routes for operations, the audit trail, health and the API description. */
 import { z } from 'zod';
 import { health } from '../actions/health';
+import { listOperations, operationListQuery } from '../actions/lists';
 import { getOperation, reportProgress } from '../actions/operations';
 import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
@@ -24,10 +25,10 @@ export const operationRoutes: RouteSpec[] = [
     operationId: 'listOperations',
     response: out.operationList,
     tag: 'operations',
-    summary: 'List operations, newest first',
+    summary: 'List operations, newest first, filtered by resource, kind, status',
     access: 'viewer',
-    query: s.page,
-    handler: (c) => c.deps.operations.list(c.query),
+    query: operationListQuery,
+    handler: (c) => listOperations(c.deps, c.query),
   }),
   route({
     method: 'get',

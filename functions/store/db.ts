@@ -71,6 +71,15 @@ function startKey(cursor: string, index: keyof typeof indexKeys, partition: stri
   return key as Record<string, string>;
 }
 
+/** A filtered page reads at least this many items at a time, and at most this many times (queryWhere). */
+const FILTERED_BATCH = 100;
+const MAX_FILTERED_READS = 10;
+
+/** The key of `item` in `index`, as DynamoDB gives it in LastEvaluatedKey: what a cursor holds. */
+function keyOf(item: Item, index: keyof typeof indexKeys): Record<string, unknown> {
+  return Object.fromEntries(['pk', 'sk', ...indexKeys[index]].map((k) => [k, item[k]]));
+}
+
 /** Refuses an item DynamoDB would refuse, before any of a transaction is sent (see limits.ts). */
 function checkItem(item: Item): void {
   const kind = String(item.pk ?? 'item').split('#')[0]!;
@@ -129,6 +138,37 @@ export class Db {
     });
     const cursor = out.LastEvaluatedKey ? btoa(JSON.stringify(out.LastEvaluatedKey)) : undefined;
     return { items: (out.Items ?? []) as T[], cursor };
+  }
+
+  /**
+   * One page of the items of an index partition that `keep` keeps, read page by page: up to `limit` of
+   * them, with a cursor whenever more of the partition is left unread. The cursor is the key of the last
+   * item kept (or read), so the next page starts right after it. After MAX_FILTERED_READS reads the page
+   * is answered short, with its cursor: a rare match does not hold the request for a whole scan, and a
+   * page without a cursor always means that nothing else matches.
+   */
+  async queryWhere<T extends Item>(
+    index: 'byKind' | 'byParent',
+    partition: string,
+    opts: { limit?: number; cursor?: string; newestFirst?: boolean },
+    keep: (item: T) => boolean,
+  ): Promise<{ items: T[]; cursor?: string }> {
+    const want = opts.limit ?? Number.POSITIVE_INFINITY;
+    const batch = opts.limit ? Math.max(opts.limit, FILTERED_BATCH) : undefined;
+    const kept: T[] = [];
+    let cursor = opts.cursor;
+    for (let reads = 1; ; reads++) {
+      const page = await this.query<T>(index, partition, { limit: batch, cursor, newestFirst: opts.newestFirst });
+      for (const [i, item] of page.items.entries()) {
+        if (!keep(item)) continue;
+        kept.push(item);
+        if (kept.length < want) continue;
+        const more = i < page.items.length - 1 || page.cursor !== undefined;
+        return { items: kept, ...(more ? { cursor: btoa(JSON.stringify(keyOf(item, index))) } : {}) };
+      }
+      cursor = page.cursor;
+      if (!cursor || reads >= MAX_FILTERED_READS) return { items: kept, ...(cursor ? { cursor } : {}) };
+    }
   }
 
   /** Every item of an index partition (bounded lists: sites, repositories, running operations). */

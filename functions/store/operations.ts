@@ -23,13 +23,14 @@ export class Operations {
     };
   }
 
+  /** `id`: one handed out before the work was asked for (an upload's import); by default a new one. */
   create(
     o: Pick<Operation, 'kind' | 'resource' | 'site' | 'actor' | 'request' | 'transition' | 'parent' | 'host'>,
     now: string,
     firstStep: string,
     executionArnFor: (id: string) => string,
+    id = newId('operation'),
   ): Operation {
-    const id = newId('operation');
     return {
       ...o,
       id,
@@ -64,8 +65,15 @@ export class Operations {
     return (await this.db.queryAll<Item>('byParent', RUNNING)).map((i) => stripKeys<Operation>(i));
   }
 
-  async list(opts: { limit?: number; cursor?: string }) {
-    const page = await this.db.query<Item>('byKind', 'operation', { ...opts, newestFirst: true });
+  /** Newest first; `running` lists only the running ones, from their own index. */
+  async list(
+    opts: { limit?: number; cursor?: string; running?: boolean },
+    keep: (op: Operation) => boolean = () => true,
+  ) {
+    const [index, partition] = opts.running ? (['byParent', RUNNING] as const) : (['byKind', 'operation'] as const);
+    const page = await this.db.queryWhere<Item>(index, partition, { ...opts, newestFirst: true }, (i) =>
+      keep(stripKeys<Operation>(i)),
+    );
     return { items: page.items.map((i) => stripKeys<Operation>(i)), cursor: page.cursor };
   }
 }

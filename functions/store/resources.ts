@@ -106,6 +106,13 @@ export class Resources<T extends Base> {
     return { items: page.items.map((i) => stripKeys<T>(i)), cursor: page.cursor };
   }
 
+  /** One page of the records `keep` keeps, of this kind or (with `parent`) of one parent (see Db.queryWhere). */
+  async listWhere(opts: { limit?: number; cursor?: string; parent?: string }, keep: (r: T) => boolean) {
+    const [index, partition] = opts.parent ? (['byParent', opts.parent] as const) : (['byKind', this.kind] as const);
+    const page = await this.db.queryWhere<Item>(index, partition, opts, (i) => keep(stripKeys<T>(i)));
+    return { items: page.items.map((i) => stripKeys<T>(i)), cursor: page.cursor };
+  }
+
   async listAll(): Promise<T[]> {
     return (await this.db.queryAll<Item>('byKind', this.kind)).map((i) => stripKeys<T>(i));
   }

@@ -18,7 +18,7 @@ import { displayFor } from './progress';
 import { auditColumns, operationColumns, resources } from './resources';
 import { accepted, type Ctx, operationSummary, show, waitFor } from './run';
 import { resolveSettings, settingsHelp } from './settings';
-import { byteProgress, importOf, uploadFile } from './upload';
+import { byteProgress, uploadFile } from './upload';
 
 const ctxOf: CtxOf = (cmd) => {
   const o = cmd.optsWithGlobals();
@@ -133,11 +133,15 @@ function addUploads(program: Command): void {
     const quiet = Boolean(c.optsWithGlobals().quiet);
     const made = await uploadFile(ctx.client, file, body as never, byteProgress(quiet));
     if (!ctx.wait) {
-      show(ctx, made, (m) => fields({ upload: m.upload, key: m.key, method: m.method }));
-      if (!ctx.out.json) ctx.out.note(`the import of ${body.name} starts by itself; see encompass ops list`);
+      show(ctx, made, (m) => fields({ upload: m.upload, key: m.key, method: m.method, operation: m.operation }));
+      if (!ctx.out.json)
+        ctx.out.note(
+          `the import of ${body.name} starts by itself; follow it with encompass ops wait ${made.operation}`,
+        );
       return;
     }
-    await waitFor(ctx, await importOf(ctx.client, body.name));
+    // The upload's answer names its import's operation, readable (in its upload step) before the import starts.
+    await waitFor(ctx, String(made.operation));
   });
 }
 

@@ -109,21 +109,3 @@ export async function uploadFile(client: Client, path: string, body: UploadReque
   progress.end();
   return made as Json;
 }
-
-/**
- * The import the finished upload started: the API starts it on the storage's event, so it is looked
- * for among the newest operations, a little later each time, for up to a minute.
- */
-export async function importOf(client: Client, name: string): Promise<string> {
-  const until = Date.now() + 60_000;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-    const { items } = await client.get('/v1/operations?limit=50');
-    const op = (items as Json[]).find((o) => o.kind === 'import' && o.resource?.name === name);
-    if (op) return op.id;
-    if (Date.now() > until)
-      throw new CliError(
-        `the upload of ${name} is complete but no import started within a minute; see encompass ops list`,
-      );
-    await new Promise((r) => setTimeout(r, delay));
-  }
-}

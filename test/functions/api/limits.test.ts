@@ -1,7 +1,7 @@
 /** Input past a limit is a 4xx that says which limit, never a 500: depth, lengths, cursors, record size. */
 import { describe, expect, it } from 'vitest';
 import { routes } from '../../../functions/app';
-import * as s from '../../../functions/domain/schemas';
+import { queryParameters } from '../../../functions/http/validate';
 import { Api } from '../../support/api';
 import { makeClone, makeMachine, makeMaster, makeRepository, unique } from '../../support/fixtures';
 
@@ -64,7 +64,9 @@ describe('limits of the input', () => {
     expect((await api.get(`/v1/machines/${'m'.repeat(200)}`)).status).toBe(404);
   });
 
-  const lists = routes.filter((r) => r.method === 'get' && r.query === s.page).map((r) => r.path);
+  const lists = routes
+    .filter((r) => r.method === 'get' && queryParameters(r.query).includes('cursor'))
+    .map((r) => r.path);
 
   it('has a paged list route to check', () => {
     expect(lists).toEqual(expect.arrayContaining(['/v1/machines', '/v1/operations', '/v1/audit', '/v1/clones']));

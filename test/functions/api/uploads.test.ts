@@ -23,15 +23,14 @@ async function sha256(path: string) {
     .digest('hex');
 }
 
-/** The master's import operation, once the upload event has started it. */
-async function importOf(name: string): Promise<any> {
-  for (let i = 0; i < 150; i++) {
-    const ops = (await api.get('/v1/operations?limit=50')).body.items as any[];
-    const op = ops.find((o) => o.kind === 'import' && o.resource.name === name);
-    if (op) return api.wait(op.id);
-    await new Promise((r) => setTimeout(r, 200));
+/** The import an upload answered with, once it ended: followed with waiting reads from the moment the upload is made. */
+async function importOf(made: { operation: string }): Promise<any> {
+  for (let i = 0; i < 10; i++) {
+    const r = await api.get(`/v1/operations/${made.operation}?wait=20`);
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    if (r.body.status !== 'running') return r.body;
   }
-  throw new Error(`no import operation for ${name}`);
+  throw new Error(`import ${made.operation} did not end`);
 }
 
 describe('uploads', () => {
@@ -73,7 +72,7 @@ describe('uploads', () => {
     const done = await fetch(made.body.complete.url, { method: 'POST', body: xml });
     expect(done.status, await done.clone().text()).toBe(200);
 
-    const op = await importOf(name);
+    const op = await importOf(made.body);
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
     expect(op.steps.map((s: { name: string }) => s.name)).toContain('pull');
     const master = (await api.get(`/v1/masters/${name}`)).body;
@@ -138,7 +137,7 @@ describe('uploads', () => {
       ),
     );
     for (const d of deliveries) expect(d.status, await d.clone().text()).toBeLessThan(300);
-    const op = await importOf(name);
+    const op = await importOf(made.body);
     expect(op.status, JSON.stringify(op)).toBe('succeeded');
     const ops = (await api.get('/v1/operations?limit=100')).body.items.filter(
       (o: any) => o.kind === 'import' && o.resource.name === name,
@@ -159,8 +158,15 @@ describe('uploads', () => {
       sha256: '0'.repeat(64),
     });
     expect(made.body.method).toBe('PUT');
+    // Before anything is uploaded, the import's operation is there, waiting in its upload step.
+    const before = await api.get(`/v1/operations/${made.body.operation}`);
+    expect(before.status, JSON.stringify(before.body)).toBe(200);
+    expect(before.body).toMatchObject({ id: made.body.operation, kind: 'import', status: 'running' });
+    expect(before.body.steps.map((s: { name: string }) => s.name)).toEqual(['upload']);
     expect((await fetch(made.body.url, { method: 'PUT', body: await readFile(image) })).status).toBe(200);
-    const op = await importOf(name);
+    const op = await importOf(made.body);
+    expect(op.id).toBe(made.body.operation);
+    expect(op.resource.name).toBe(name);
     expect(op.status).toBe('failed');
     expect(op.error.code).toBe('checksum_mismatch');
     expect(op.error.message).toContain('0'.repeat(64));
