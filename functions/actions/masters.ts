@@ -5,9 +5,9 @@ import { clonesOf, type Deps, versionsOf } from '../deps';
 import { invalidPatterns } from '../domain/customization';
 import { checkRepositoryPath } from '../domain/paths';
 import { type importMaster, masterFields } from '../domain/schemas';
-import { InUseError, InvalidInputError } from '../errors';
+import { InUseError, InvalidInputError, StaleRecordError } from '../errors';
 import { applyMergePatch } from '../http/merge-patch';
-import type { Write } from '../store/db';
+import { TransactionConflict, type Write } from '../store/db';
 import { newId } from '../store/ids';
 import type { Master } from '../store/records';
 import { revise } from '../store/resources';
@@ -135,7 +135,13 @@ export async function deleteMaster(deps: Deps, ref: string) {
     );
   if (m.status !== 'ready')
     throw new InUseError(`master ${m.name} is still being imported; wait for the import to end`);
-  await deps.db.transact(deps.masters.deleteWrites(m));
+  try {
+    await deps.db.transact(await deps.masters.removeWrites(m));
+  } catch (e) {
+    // A capture, a patch or another delete of this master's name wrote first.
+    if (e instanceof TransactionConflict) throw new StaleRecordError('master', `${m.name}@${m.version}`);
+    throw e;
+  }
   await deps.catalog.deleteMaster(m);
   return { deleted: m.id };
 }

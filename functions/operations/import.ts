@@ -40,7 +40,7 @@ export const importKind: OperationKind = {
     const m = await deps.masters.get(op.resource.id);
     const upload = op.request.upload as string | undefined;
     return [
-      ...(m && m.status === 'importing' ? deps.masters.deleteWrites(m) : []),
+      ...(m && m.status === 'importing' ? await deps.masters.removeWrites(m) : []),
       ...(await adoptedWrites(deps, op, false)),
       ...(upload
         ? [

@@ -149,6 +149,15 @@ describe('the clone lifecycle through the API', () => {
       sourceClone: clone.id,
     });
     await expect(stat(join(plain.dir, clone.path))).rejects.toThrow();
+
+    // Deleting the newest version moves the plain name back to the version left; the last one takes it along.
+    expect((await api.del(`/v1/masters/${plain.master.name}@2`)).status).toBe(200);
+    expect((await api.get(`/v1/masters/${plain.master.name}`)).body).toMatchObject({ id: plain.master.id, version: 1 });
+    expect((await api.get(`/v1/masters/${plain.master.name}@2`)).status).toBe(404);
+    const last = await api.del(`/v1/masters/${plain.master.name}@1`);
+    expect(last.status, JSON.stringify(last.body)).toBe(200);
+    expect((await api.get(`/v1/masters/${plain.master.name}`)).status).toBe(404);
+    expect((await api.get(`/v1/masters/${plain.master.id}`)).status).toBe(404);
   });
 
   it('rolls customization back byte for byte and applies it again in stages', async () => {
