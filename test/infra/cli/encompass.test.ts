@@ -189,6 +189,29 @@ describe('the encompass CLI', () => {
       expect(JSON.parse(waited.stdout)).toMatchObject({ id: operation, status: 'succeeded' });
     });
 
+    it('exits 5 when the operation it waited for failed, printing the operation', async () => {
+      const master = unique('master');
+      const r = await cli(['masters', 'import', master, '--repository', repo.repo.name, '--path', 'masters/none.img']);
+      expect(r.code, r.stdout + r.stderr).toBe(5);
+      expect(r.stdout + r.stderr).toMatch(/failed/);
+      const json = await cli([
+        'masters',
+        'import',
+        unique('master'),
+        '--repository',
+        repo.repo.name,
+        '--path',
+        'masters/none.img',
+        '--json',
+      ]);
+      expect(json.code).toBe(5);
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        kind: 'import',
+        status: 'failed',
+        error: { code: expect.any(String) },
+      });
+    });
+
     it('uploads a file as a master and waits for its import', async () => {
       const image = join(repo.dir, '..', `${unique('up')}.img`);
       await makeExt4(image, baseFiles, 8);

@@ -64,6 +64,11 @@ describe('npm start', () => {
     expect(Object.keys(children).sort()).toEqual(['DynamoDB Local', 'S3 server', 'edge agent', 'workerd']);
     all.push(stack, ...Object.values(children));
     const token = (await readFile(join(home.path, 'admin-token'), 'utf8')).trim();
+    // Every URL the banner shows answers (the console's log-in page, the OpenAPI document, the API itself).
+    const banner = out.slice(out.indexOf('ENCOMPASS is up'));
+    const urls = [...new Set(banner.match(/https?:\/\/[^\s)]+/g))];
+    expect(urls.length, banner).toBeGreaterThanOrEqual(3);
+    for (const url of urls) expect((await fetch(url)).status, `${url}, shown in the banner`).toBe(200);
     return { npm, output: () => out, exited, stack, children, api: new Api(`http://127.0.0.1:${port}`, token) };
   }
 
