@@ -12,7 +12,7 @@ import { page } from '../domain/schemas';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { operationKinds } from '../operations';
 import { stateOf } from '../scenarios/machine-state';
-import type { Clone, Machine, MachineState } from '../store/records';
+import { type Clone, type Machine, type MachineState, machineKinds } from '../store/records';
 import { cloneView, machineView } from './views';
 
 const ref = (kind: string) =>
@@ -59,10 +59,7 @@ export const machineStates = [
 export const machineListQuery = page
   .extend({
     site: ref('site'),
-    kind: z
-      .enum(['sim', 'qemu', 'libvirt', 'ipmi', 'redfish'])
-      .optional()
-      .meta({ description: 'Only machines of this kind.' }),
+    kind: z.enum(machineKinds).optional().meta({ description: 'Only machines of this kind.' }),
     tag: z
       .string()
       .min(1)

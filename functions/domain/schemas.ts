@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { customizationItem, variablesSchema } from '../../statemachines/customization';
 import { healthCheck } from '../../statemachines/tasks';
 import { unstorable, valueBytes } from '../store/limits';
+import { machineKinds } from '../store/records';
 import { patternProblem } from './customization';
 import { NAME_PATTERN, NAME_RULE } from './paths';
 
@@ -149,7 +150,7 @@ export const machineFields = z
   .object({
     name,
     site: ref,
-    kind: z.enum(['sim', 'qemu', 'libvirt', 'ipmi', 'redfish']),
+    kind: z.enum(machineKinds),
     arch: z.string().min(1).max(32),
     cpus: z.number().int().positive().max(65_536),
     memoryMiB: z

@@ -72,9 +72,13 @@ export interface MachineIdentity {
   initiatorName?: string;
 }
 
+/** The machine kinds: each is a driver of the agent (edge-agent/registry.ts). The one list of them. */
+export const machineKinds = ['sim', 'qemu', 'libvirt', 'ipmi', 'redfish'] as const;
+export type MachineKind = (typeof machineKinds)[number];
+
 export interface Machine extends Base {
   site: string;
-  kind: 'sim' | 'qemu' | 'libvirt' | 'ipmi' | 'redfish';
+  kind: MachineKind;
   arch: string;
   cpus: number;
   memoryMiB: number;

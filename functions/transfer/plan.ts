@@ -9,7 +9,7 @@ import { repoRef } from '../actions/views';
 import type { Deps } from '../deps';
 import { stateOf } from '../scenarios/machine-state';
 import { newId } from '../store/ids';
-import type { Repository } from '../store/records';
+import { machineKinds, type Repository } from '../store/records';
 import type { Plan, PlannedMaster } from './plan-shape';
 import type { ImportRecord } from './records';
 
@@ -209,7 +209,6 @@ class Planner {
   }
 
   async machines(text: string) {
-    const known = ['sim', 'qemu', 'libvirt', 'ipmi', 'redfish'];
     for (const m of machinesDocument.parse(JSON.parse(text)).machines) {
       const base = { name: m.name, credentialsNeeded: m.credentialsNeeded };
       const target = this.rec.rebinding.machines[m.name];
@@ -217,7 +216,7 @@ class Planner {
         this.plan.machines.push({ ...base, action: 'rebind', id: (await this.deps.machines.find(target))?.id });
       else if (await this.deps.machines.find(m.name))
         this.plan.machines.push({ ...base, action: 'skip', reason: 'the site has a machine of that name' });
-      else if (!known.includes(m.kind))
+      else if (!(machineKinds as readonly string[]).includes(m.kind))
         this.plan.machines.push({ ...base, action: 'skip', reason: `kind ${m.kind} is unknown here` });
       else this.plan.machines.push({ ...base, action: 'create', id: newId('machine') });
     }
