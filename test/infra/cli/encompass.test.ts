@@ -252,4 +252,35 @@ describe('the encompass CLI', () => {
     ]);
     expect(stdout.trim()).toBe('assign');
   });
+
+  it('completes command names in zsh', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'encompass-zsh-'));
+    try {
+      const script = join(dir, '_encompass');
+      await writeFile(script, (await cli(['completion', 'zsh'])).stdout);
+      // The script loads under zsh's own completion system (compinit defines compdef)...
+      const loaded = await run('zsh', [
+        '-fc',
+        `autoload -U compinit && compinit -u -D && source ${script} && print ok`,
+      ]);
+      expect(loaded.stdout.trim(), loaded.stderr).toBe('ok');
+      // ...and offers the words of the command it is in. compadd, zsh's builtin that adds matches, works
+      // only inside a completion, so a function stands in for it here and prints them.
+      const offered = async (...words: string[]) =>
+        (
+          await run('zsh', [
+            '-fc',
+            `compdef() { :; }; compadd() { [[ $1 == -- ]] && shift; print -l -- "$@"; }; source ${script}; words=(encompass ${words.join(' ')} ''); CURRENT=${words.length + 2}; _encompass`,
+          ])
+        ).stdout
+          .trim()
+          .split('\n');
+      expect(await offered('clones')).toEqual(expect.arrayContaining(['assign', 'attach', 'capture', 'list']));
+      expect(await offered('clones')).not.toContain('import');
+      expect(await offered('--json', 'clones', 'assign')).toContain('--machine');
+      expect(await offered()).toEqual(expect.arrayContaining(['clones', 'masters', 'machines', 'ops']));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
