@@ -72,6 +72,11 @@ function addOperations(program: Command): void {
       path: '/v1/operations',
       columns: operationColumns,
       show: false,
+      list: [
+        { flags: '--resource <resource>', doc: 'only operations on this resource (its id or name)' },
+        { flags: '--kind <kind>', doc: 'only operations of this kind (import, clone, assign, …)' },
+        { flags: '--status <status>', doc: 'only these: running, succeeded, failed or aborted' },
+      ],
     },
     ctxOf,
   );

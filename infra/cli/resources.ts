@@ -114,6 +114,16 @@ export const resources: Resource[] = [
       id,
     ],
     del: 'Destroy a clone (the destroy event)',
+    list: [
+      {
+        flags: '--status <status>',
+        doc: 'only these: live (the default), creating, ready, captured, destroyed or all',
+      },
+      { flags: '--binding <binding>', doc: 'only these: unassigned, assigned, attached or active' },
+      { flags: '--master <master>', doc: 'only clones of this master (name, name@N or id)' },
+      { flags: '--machine <machine>', doc: 'only the clones assigned to this machine' },
+      { flags: '--site <site>', doc: 'only the clones in this site\u2019s repositories' },
+    ],
     actions: [
       {
         name: 'create',
@@ -145,6 +155,12 @@ export const resources: Resource[] = [
       id,
     ],
     del: 'Forget a machine that carries no clone',
+    list: [
+      { flags: '--site <site>', doc: 'only this site\u2019s' },
+      { flags: '--kind <kind>', doc: 'only machines of this kind (sim, qemu, libvirt, ipmi, redfish, …)' },
+      { flags: '--tag <tag>', doc: 'only machines that carry this tag' },
+      { flags: '--state <state>', doc: 'only these: ready, reserved, quarantined, discovered or missing' },
+    ],
     actions: [
       {
         name: 'create',

@@ -49,6 +49,24 @@ describe('the encompass CLI', () => {
     expect(bar(1.7, 'x', 4)).toBe('[####] 100%  x');
   });
 
+  it('offers a flag for every query parameter of every list in the OpenAPI document', async () => {
+    const doc = (await Api.admin().get('/v1/openapi.json')).body;
+    const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    let checked = 0;
+    for (const [path, item] of Object.entries(doc.paths as Record<string, any>)) {
+      const list = /^\/v1\/([a-z-]+)$/.exec(path);
+      const params = ((item.get?.parameters ?? []) as { in: string; name: string }[]).filter((p) => p.in === 'query');
+      if (!list || !params.length) continue;
+      const command = ({ discoveries: 'discovery', operations: 'ops' } as Record<string, string>)[list[1]!] ?? list[1]!;
+      let help = await cli([command, 'list', '--help']);
+      if (!help.stdout.startsWith(`Usage: encompass ${command} list`)) help = await cli([command, '--help']);
+      expect(help.stdout, `encompass ${command} --help`).toMatch(new RegExp(`^Usage: encompass ${command}[ |]`));
+      for (const p of params) expect(help.stdout, `${path}?${p.name}`).toContain(`--${kebab(p.name)} `);
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(5);
+  });
+
   it('prints help to stdout with exit 0 for every command of the tree', async () => {
     const top = await cli(['--help']);
     expect(top.code).toBe(0);
@@ -168,6 +186,13 @@ describe('the encompass CLI', () => {
       expect(JSON.parse(captured.stdout)).toMatchObject({ status: 'succeeded' });
       const versions = JSON.parse((await cli(['get', `masters/${master}`])).stdout);
       expect(versions.version).toBe(2);
+      // The captured clone is listed only when asked for.
+      const names = async (...flags: string[]) =>
+        JSON.parse((await cli(['clones', 'list', '--master', `${master}@1`, ...flags, '--json'])).stdout).items.map(
+          (c: { name: string }) => c.name,
+        );
+      expect(await names()).not.toContain(clone);
+      expect(await names('--status', 'captured')).toEqual([clone]);
     }, 180_000);
 
     it('answers at once with --no-wait, and ops wait follows the operation', async () => {
