@@ -11,7 +11,8 @@ import type { Child } from 'hono/jsx';
 
 type Json = Readonly<Record<string, unknown>>;
 
-const obj = (v: unknown): Json | undefined =>
+/** A JSON object, or undefined for anything else. */
+export const obj = (v: unknown): Json | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

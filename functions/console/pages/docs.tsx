@@ -9,7 +9,7 @@
 import type { Child } from 'hono/jsx';
 import type { OpenApiDocument } from '../../http/openapi';
 import { Json, Kv } from '../layout';
-import { Prose, refName, SchemaView, schemaAnchor } from '../schema';
+import { obj, Prose, refName, SchemaView, schemaAnchor } from '../schema';
 import { Table } from '../table';
 
 type Operation = OpenApiDocument['paths'][string][string];
@@ -22,9 +22,6 @@ interface Entry {
 }
 
 const tagAnchor = (tag: string) => `tag-${tag}`;
-
-const obj = (v: unknown): Record<string, unknown> | undefined =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
 /** The operations by tag, in the order of the document's tags (any other tag after them). */
 function byTag(doc: OpenApiDocument): [string, Entry[]][] {
