@@ -62,7 +62,7 @@ export function createApp(envOf: (bindings: Env | undefined) => Env = (b) => b ?
   }
 
   // The web console at `/`: its pages call the routes above in-process (functions/console/index.tsx).
-  app.route('/', consoleRoutes({ routes, envOf, fetch: (request, bindings) => app.fetch(request, bindings) }));
+  app.route('/', consoleRoutes({ routes, openapi, envOf, fetch: (request, bindings) => app.fetch(request, bindings) }));
   const allowed = methodsByPath([...routes, { method: 'get', path: '/v1/openapi.json' }]);
   app.notFound((c) => {
     const allow = allowed(c.req.path);

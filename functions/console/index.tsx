@@ -14,12 +14,14 @@
  * every POST must come from the console's own origin.
  */
 import { type Context, Hono } from 'hono';
+import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { z } from 'zod';
 import { authenticate, authorize, type Principal } from '../auth/principal';
 import type { Env } from '../config';
 import { depsFor } from '../deps';
 import { ApiError, UnauthorizedError } from '../errors';
+import type { OpenApiDocument } from '../http/openapi';
 import type { RouteSpec } from '../http/route';
 import type { Operation } from '../store/records';
 import { CHANGED_EVENT, OperationProgress } from './actions';
@@ -32,6 +34,7 @@ import { ErrorBox, Json, Page } from './layout';
 import { SCENARIO_PATHS } from './links';
 import { clonePage, cloneStateOf, clonesPage } from './pages/clones';
 import { conflictsPage } from './pages/conflicts';
+import { ApiReference } from './pages/docs';
 import { homePage, loginPage } from './pages/home';
 import { machinePage, machinesPage } from './pages/machines';
 import { masterPage, mastersPage } from './pages/masters';
@@ -62,6 +65,8 @@ const securityHeaders = {
 export interface ConsoleOptions {
   /** The API's routes, whose body schemas the console's forms are made from. */
   routes: RouteSpec[];
+  /** The OpenAPI document the app serves, rendered as the API reference at /docs. */
+  openapi: OpenApiDocument;
   envOf: (bindings: Env | undefined) => Env;
   /** The app itself: the console's API calls go through it in-process. */
   fetch: (request: Request, bindings: Env | undefined) => Response | Promise<Response>;
@@ -124,12 +129,38 @@ export function consoleRoutes(o: ConsoleOptions) {
       return handler(c, ctx);
     };
 
+  /** The viewer of a page anyone may read: the session's, if it has a valid one; nobody otherwise. */
+  async function viewerOf(c: C): Promise<PageCtx['viewer'] | undefined> {
+    const token = sessionToken(c);
+    if (!token) return undefined;
+    try {
+      const p = await principalOf(c, token);
+      return { role: p.role, tokenId: p.tokenId };
+    } catch (e) {
+      if (e instanceof ApiError) return undefined;
+      throw e;
+    }
+  }
+
   const page = (render: (c: C, ctx: PageCtx) => Promise<Child>) =>
     withSession(async (c, ctx) => html(c, await render(c, ctx)));
 
   app.route('/', assetRoutes);
 
   app.get('/login', (c) => html(c, loginPage({})));
+
+  // Public, as /v1/openapi.json is. The document is fixed for the life of the process, so its
+  // rendering (the slow part) is done once; only the page shell (who is looking) is per request.
+  let reference: string | undefined;
+  app.get('/docs', async (c) => {
+    reference ??= String(<ApiReference doc={o.openapi} />);
+    return html(
+      c,
+      <Page title="API reference" viewer={await viewerOf(c)} here="/docs">
+        {raw(reference)}
+      </Page>,
+    );
+  });
   app.post('/login', async (c) => {
     checkOrigin(c);
     const form = await c.req.parseBody();

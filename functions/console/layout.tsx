@@ -24,6 +24,7 @@ const NAV = [
   ['/operations', 'Operations'],
   ['/audit', 'Audit'],
   ['/conflicts', 'Conflicts'],
+  ['/docs', 'API reference'],
 ] as const;
 
 export interface Viewer {

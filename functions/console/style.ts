@@ -55,4 +55,32 @@ svg.lifecycle .edge.allowed path { stroke: #1f6feb; stroke-width: 2.2; }
 svg.lifecycle .edge text { font-size: 10.5px; fill: var(--muted); }
 svg.lifecycle .edge.allowed text { fill: #1f6feb; font-weight: 700; }
 svg.lifecycle marker path { fill: #9aa3b5; stroke: none; }
+tr.empty td { text-align: center; }
+.docs h3 { font-size: 1rem; margin: 0 0 .4rem; }
+.docs h4 { font-size: .9rem; margin: .8rem 0 .3rem; color: var(--muted); }
+.docs article.op, .docs article.component { scroll-margin-top: .5rem; }
+.docs article.op:target, .docs article.component:target { border-color: var(--accent); box-shadow: 0 0 0 2px #cfe0ff; }
+.docs a.anchor { color: var(--muted); text-decoration: none; }
+nav.toc ul { margin: .2rem 0; padding-left: 1.2rem; }
+nav.toc li { margin: .1rem 0; }
+nav.toc a { text-decoration: none; }
+.method { display: inline-block; min-width: 3.6rem; text-align: center; border-radius: 3px; padding: 0 .3rem; font-size: .75rem; font-weight: 700; color: #fff; background: #5b6475; }
+.method.get { background: #1f6feb; }
+.method.post { background: #1a7f37; }
+.method.put, .method.patch { background: #9a6700; }
+.method.delete { background: #cf222e; }
+.schema .line { margin: .1rem 0; }
+ul.fields, ol.variants { margin: .1rem 0 .2rem; padding-left: 1.3rem; border-left: 1px dashed var(--line); }
+ul.fields { list-style: none; }
+ul.fields li, ol.variants li { margin: .15rem 0; font-size: .9rem; }
+code.field { font-weight: 700; }
+.schema .type { color: #6f42c1; margin-right: .4rem; }
+.schema .type a { color: inherit; }
+.schema .required { color: var(--bad); font-size: .8rem; margin-right: .4rem; }
+.schema .values, .schema .constraint { color: var(--muted); font-size: .85rem; margin-right: .4rem; }
+.schema .description { color: var(--fg); }
+ul.answers { list-style: none; padding-left: 0; }
+ul.answers li.answer { margin: .3rem 0; }
+details.example { display: inline; }
+details.example summary { display: inline; cursor: pointer; color: var(--accent); font-size: .85rem; }
 `;

@@ -196,8 +196,11 @@ function operationOf(r: RouteSpec) {
   };
 }
 
+/** The document as the app serves it (the console's API reference reads it too). */
+export type OpenApiDocument = ReturnType<typeof openapiDocument>;
+
 export function openapiDocument(routes: readonly RouteSpec[]) {
-  const paths: Record<string, Record<string, unknown>> = {};
+  const paths: Record<string, Record<string, ReturnType<typeof operationOf>>> = {};
   for (const r of routes) {
     if (r.undocumented) continue;
     paths[r.path] ??= {};

@@ -206,11 +206,15 @@ describe('the web console', () => {
       `/operations/${op.id}`,
       '/audit',
       '/conflicts',
+      '/docs',
       `/clones/${clone}`,
     ]) {
       await open(page, path);
     }
     expect(await page.locator('main h1').count()).toBe(1);
+    // A table with no rows says so: the captured version has no clone yet.
+    await open(page, `/masters/${master}@2`);
+    await expect(page.locator('main table tr.empty').textContent()).resolves.toBe('No clones of this version.');
     expect(problems).toEqual([]);
   });
 

@@ -12,6 +12,7 @@ import type { List, PageCtx } from '../context';
 import { PAGE } from '../context';
 import { Badge, canAct, ErrorBox, Json, Kv, Page, Ref, when } from '../layout';
 import { LifecycleDiagrams } from '../lifecycle';
+import { Table } from '../table';
 
 type CloneView = ReturnType<typeof cloneView>;
 
@@ -19,40 +20,20 @@ export async function clonesPage(ctx: PageCtx) {
   const { items } = await ctx.api.read<List<CloneView>>(`/v1/clones?limit=${PAGE}`);
   return (
     <Page title="Clones" viewer={ctx.viewer} here="/clones">
-      <table>
-        <thead>
-          <tr>
-            <th>clone</th>
-            <th>master</th>
-            <th>status</th>
-            <th>metastate</th>
-            <th>binding</th>
-            <th>machine</th>
-            <th>method</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((c) => (
-            <tr data-clone={c.name}>
-              <td>
-                <Ref kind="clones" id={c.id} name={c.name} />
-              </td>
-              <td>
-                <Ref kind="masters" id={c.master} />
-              </td>
-              <td>
-                <Badge value={c.status} />
-              </td>
-              <td>{c.metastate}</td>
-              <td>{c.binding}</td>
-              <td>
-                <Ref kind="machines" id={c.machine} />
-              </td>
-              <td>{c.method}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Table
+        columns={[
+          { head: 'clone', cell: (c) => <Ref kind="clones" id={c.id} name={c.name} /> },
+          { head: 'master', cell: (c) => <Ref kind="masters" id={c.master} /> },
+          { head: 'status', cell: (c) => <Badge value={c.status} /> },
+          { head: 'metastate', cell: (c) => c.metastate },
+          { head: 'binding', cell: (c) => c.binding },
+          { head: 'machine', cell: (c) => <Ref kind="machines" id={c.machine} /> },
+          { head: 'method', cell: (c) => c.method },
+        ]}
+        rows={items}
+        row={(c) => ({ 'data-clone': c.name })}
+        empty="No clones yet."
+      />
       {canAct(ctx.viewer) && (
         <ApiForm label="Clone a master" method="post" path="/v1/clones" schema={ctx.schema('post', '/v1/clones')} />
       )}

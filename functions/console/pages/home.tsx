@@ -38,7 +38,7 @@ export function loginPage(p: { error?: string }) {
         {p.error && <ErrorBox message={p.error} />}
         <p class="muted">
           The admin token of a local stack is in <code>$ENCOMPASS_HOME/admin-token</code>; an admin makes others with{' '}
-          <code>POST /v1/tokens</code>.
+          <code>POST /v1/tokens</code>. The API reference needs no token: <a href="/docs">/docs</a>.
         </p>
       </section>
     </Page>

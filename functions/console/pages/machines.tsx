@@ -5,6 +5,7 @@ import { ApiForm } from '../actions';
 import type { List, PageCtx } from '../context';
 import { PAGE } from '../context';
 import { Badge, canAct, ErrorBox, Json, Kv, Page, Ref, when } from '../layout';
+import { Table } from '../table';
 
 type MachineView = ReturnType<typeof machineView>;
 type CloneView = ReturnType<typeof cloneView>;
@@ -18,53 +19,42 @@ export async function machinesPage(ctx: PageCtx) {
     ctx.api.read<List<CloneView>>(`/v1/clones?limit=${PAGE}`),
   ]);
   const byId = new Map(clones.items.map((c) => [c.id, c]));
+  const cloneOf = (m: MachineView) => (m.clone ? byId.get(m.clone) : undefined);
   return (
     <Page title="Machines" viewer={ctx.viewer} here="/machines">
-      <table>
-        <thead>
-          <tr>
-            <th>machine</th>
-            <th>kind</th>
-            <th>state</th>
-            <th>power</th>
-            <th>clone (binding)</th>
-            <th>standby</th>
-            <th>tags</th>
-            <th>quarantine</th>
-          </tr>
-        </thead>
-        <tbody>
-          {machines.items.map((m) => {
-            const clone = m.clone ? byId.get(m.clone) : undefined;
-            return (
-              <tr data-machine={m.name}>
-                <td>
-                  <Ref kind="machines" id={m.id} name={m.name} />
-                </td>
-                <td>{m.kind}</td>
-                <td>
-                  <Badge value={m.state} />
-                </td>
-                <td>{power(clone)}</td>
-                <td>
-                  {m.clone ? (
-                    <>
-                      <Ref kind="clones" id={m.clone} name={clone?.name} /> {clone && `(${clone.binding})`}
-                    </>
-                  ) : (
-                    <span class="muted">—</span>
-                  )}
-                </td>
-                <td>
-                  <Ref kind="clones" id={m.standby} name={m.standby && byId.get(m.standby)?.name} />
-                </td>
-                <td>{m.tags?.join(', ')}</td>
-                <td>{m.quarantine && `${m.quarantine.error.code} (deployment ${m.quarantine.deployment})`}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <Table
+        columns={[
+          { head: 'machine', cell: (m) => <Ref kind="machines" id={m.id} name={m.name} /> },
+          { head: 'kind', cell: (m) => m.kind },
+          { head: 'state', cell: (m) => <Badge value={m.state} /> },
+          { head: 'power', cell: (m) => power(cloneOf(m)) },
+          {
+            head: 'clone (binding)',
+            cell: (m) => {
+              const clone = cloneOf(m);
+              return m.clone ? (
+                <>
+                  <Ref kind="clones" id={m.clone} name={clone?.name} /> {clone && `(${clone.binding})`}
+                </>
+              ) : (
+                <span class="muted">—</span>
+              );
+            },
+          },
+          {
+            head: 'standby',
+            cell: (m) => <Ref kind="clones" id={m.standby} name={m.standby && byId.get(m.standby)?.name} />,
+          },
+          { head: 'tags', cell: (m) => m.tags?.join(', ') },
+          {
+            head: 'quarantine',
+            cell: (m) => m.quarantine && `${m.quarantine.error.code} (deployment ${m.quarantine.deployment})`,
+          },
+        ]}
+        rows={machines.items}
+        row={(m) => ({ 'data-machine': m.name })}
+        empty="No machines yet."
+      />
       {canAct(ctx.viewer) && (
         <ApiForm
           label="Register a machine"

@@ -6,6 +6,7 @@ import { ApiForm } from '../actions';
 import type { List, PageCtx } from '../context';
 import { PAGE } from '../context';
 import { Badge, canAct, Json, Kv, Page, Ref } from '../layout';
+import { Table } from '../table';
 
 type MasterView = Awaited<ReturnType<typeof masterView>>;
 
@@ -93,30 +94,16 @@ export async function masterPage(ctx: PageCtx, id: string) {
       </section>
       <section class="card">
         <h2>Clones</h2>
-        <table>
-          <thead>
-            <tr>
-              <th>clone</th>
-              <th>status</th>
-              <th>metastate</th>
-              <th>binding</th>
-            </tr>
-          </thead>
-          <tbody>
-            {m.clones.map((c) => (
-              <tr>
-                <td>
-                  <Ref kind="clones" id={c.id} name={c.name} />
-                </td>
-                <td>
-                  <Badge value={c.status} />
-                </td>
-                <td>{c.metastate}</td>
-                <td>{c.binding}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Table
+          columns={[
+            { head: 'clone', cell: (c) => <Ref kind="clones" id={c.id} name={c.name} /> },
+            { head: 'status', cell: (c) => <Badge value={c.status} /> },
+            { head: 'metastate', cell: (c) => c.metastate },
+            { head: 'binding', cell: (c) => c.binding },
+          ]}
+          rows={m.clones}
+          empty="No clones of this version."
+        />
       </section>
       {canAct(ctx.viewer) && (
         <div class="actions">

@@ -5,6 +5,7 @@ import { OperationProgress, PROGRESS_WAIT_SECONDS } from '../actions';
 import type { List, PageCtx } from '../context';
 import { Badge, Kv, Page, when } from '../layout';
 import { resourceHref } from '../links';
+import { Table } from '../table';
 
 const LIST = 100;
 
@@ -12,40 +13,30 @@ export async function operationsPage(ctx: PageCtx) {
   const { items } = await ctx.api.read<List<Operation>>(`/v1/operations?limit=${LIST}`);
   return (
     <Page title="Operations" viewer={ctx.viewer} here="/operations">
-      <table>
-        <thead>
-          <tr>
-            <th>operation</th>
-            <th>kind</th>
-            <th>resource</th>
-            <th>status</th>
-            <th>progress</th>
-            <th>started</th>
-            <th>by</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((op) => (
-            <tr data-operation={op.id} data-status={op.status}>
-              <td>
-                <a href={`/operations/${op.id}`}>{op.id}</a>
-              </td>
-              <td>{op.kind}</td>
-              <td>
+      <Table
+        columns={[
+          { head: 'operation', cell: (op) => <a href={`/operations/${op.id}`}>{op.id}</a> },
+          { head: 'kind', cell: (op) => op.kind },
+          {
+            head: 'resource',
+            cell: (op) => (
+              <>
                 {op.resource.kind} {op.resource.name}
-              </td>
-              <td>
-                <Badge value={op.status} />
-              </td>
-              <td>
-                <progress max="1" value={String(op.status === 'succeeded' ? 1 : op.progress)} />
-              </td>
-              <td>{when(op.createdAt)}</td>
-              <td>{op.actor}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { head: 'status', cell: (op) => <Badge value={op.status} /> },
+          {
+            head: 'progress',
+            cell: (op) => <progress max="1" value={String(op.status === 'succeeded' ? 1 : op.progress)} />,
+          },
+          { head: 'started', cell: (op) => when(op.createdAt) },
+          { head: 'by', cell: (op) => op.actor },
+        ]}
+        rows={items}
+        row={(op) => ({ 'data-operation': op.id, 'data-status': op.status })}
+        empty="No operations yet."
+      />
     </Page>
   );
 }
@@ -92,27 +83,23 @@ export async function auditPage(ctx: PageCtx) {
   const { items } = await ctx.api.read<List<AuditEntry>>(`/v1/audit?limit=${LIST}`);
   return (
     <Page title="Audit trail" viewer={ctx.viewer} here="/audit">
-      <table>
-        <thead>
-          <tr>
-            <th>when</th>
-            <th>who</th>
-            <th>action</th>
-            <th>resource</th>
-            <th>outcome</th>
-            <th>detail</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((a) => (
-            <tr data-action={a.action}>
-              <td>{when(a.at)}</td>
-              <td>{a.actor}</td>
-              <td>{a.action}</td>
-              <td>
+      <Table
+        columns={[
+          { head: 'when', cell: (a) => when(a.at) },
+          { head: 'who', cell: (a) => a.actor },
+          { head: 'action', cell: (a) => a.action },
+          {
+            head: 'resource',
+            cell: (a) => (
+              <>
                 {a.resource.kind} {a.resource.name ?? a.resource.id}
-              </td>
-              <td>
+              </>
+            ),
+          },
+          {
+            head: 'outcome',
+            cell: (a) => (
+              <>
                 <Badge value={a.outcome} />
                 {a.operation && (
                   <>
@@ -120,12 +107,15 @@ export async function auditPage(ctx: PageCtx) {
                     <a href={`/operations/${a.operation}`}>operation</a>
                   </>
                 )}
-              </td>
-              <td>{a.detail}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { head: 'detail', cell: (a) => a.detail },
+        ]}
+        rows={items}
+        row={(a) => ({ 'data-action': a.action })}
+        empty="Nothing audited yet."
+      />
     </Page>
   );
 }

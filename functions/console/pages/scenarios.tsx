@@ -12,6 +12,7 @@ import type { List, PageCtx } from '../context';
 import { PAGE } from '../context';
 import { Badge, canAct, Kv, Page, Ref } from '../layout';
 import { SCENARIO_PATHS, type ScenarioPath, scenarioPathOfKind } from '../links';
+import { Table } from '../table';
 
 const LIVE = new Set<Deployment['status']>(['running', 'deleting']);
 
@@ -29,27 +30,15 @@ function Members(p: { path: ScenarioPath; d: Deployment }) {
       <h2>
         Members <Badge value={d.status} />
       </h2>
-      <table>
-        <thead>
-          <tr>
-            <th>#</th>
-            <th>machine</th>
-            <th>clone</th>
-            <th>step</th>
-            <th>attempts</th>
-            <th>outcome</th>
-            <th>error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {members.map((m) => (
-            <tr data-member={m.index} data-step={m.step} data-outcome={m.outcome ?? ''}>
-              <td>{d.staging && m === d.staging ? 'staging' : String(m.index)}</td>
-              <td>
-                <Ref kind="machines" id={m.machine} name={m.machineName} />
-              </td>
-              <td>{m.cloneId ? <Ref kind="clones" id={m.cloneId} name={m.clone} /> : m.clone}</td>
-              <td>
+      <Table
+        columns={[
+          { head: '#', cell: (m) => (d.staging && m === d.staging ? 'staging' : String(m.index)) },
+          { head: 'machine', cell: (m) => <Ref kind="machines" id={m.machine} name={m.machineName} /> },
+          { head: 'clone', cell: (m) => (m.cloneId ? <Ref kind="clones" id={m.cloneId} name={m.clone} /> : m.clone) },
+          {
+            head: 'step',
+            cell: (m) => (
+              <>
                 {m.step}
                 {m.operation && (
                   <>
@@ -59,16 +48,17 @@ function Members(p: { path: ScenarioPath; d: Deployment }) {
                     </a>
                   </>
                 )}
-              </td>
-              <td>{String(m.attempts)}</td>
-              <td>
-                <Badge value={m.outcome} />
-              </td>
-              <td>{m.error && `${m.error.code}: ${m.error.message}`}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          { head: 'attempts', cell: (m) => String(m.attempts) },
+          { head: 'outcome', cell: (m) => <Badge value={m.outcome} /> },
+          { head: 'error', cell: (m) => m.error && `${m.error.code}: ${m.error.message}` },
+        ]}
+        rows={members}
+        row={(m) => ({ 'data-member': m.index, 'data-step': m.step, 'data-outcome': m.outcome ?? '' })}
+        empty="No members."
+      />
     </section>
   );
 }
@@ -133,57 +123,33 @@ export async function deploymentsPage(ctx: PageCtx) {
   return (
     <Page title="Deployments, migrations and service updates" viewer={ctx.viewer} here="/deployments">
       <h2>Deployments</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>deployment</th>
-            <th>master</th>
-            <th>status</th>
-            <th>members</th>
-          </tr>
-        </thead>
-        <tbody>
-          {deployments.items.map((d) => (
-            <tr>
-              <td>
-                <a href={`/deployments/${d.id}`}>{d.id}</a>
-              </td>
-              <td>{d.masterName}</td>
-              <td>
-                <Badge value={d.status} />
-              </td>
-              <td>{String(d.members.length)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Table
+        columns={[
+          { head: 'deployment', cell: (d) => <a href={`/deployments/${d.id}`}>{d.id}</a> },
+          { head: 'master', cell: (d) => d.masterName },
+          { head: 'status', cell: (d) => <Badge value={d.status} /> },
+          { head: 'members', cell: (d) => String(d.members.length) },
+        ]}
+        rows={deployments.items}
+        empty="No deployments yet."
+      />
       <h2>Migrations, reassignments and service updates</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>record</th>
-            <th>latest operation</th>
-            <th>status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[...others].map(([id, { path, op }]) => (
-            <tr>
-              <td>
-                <a href={`/${path}/${id}`}>
-                  {path} {id}
-                </a>
-              </td>
-              <td>
-                <a href={`/operations/${op.id}`}>{op.kind}</a>
-              </td>
-              <td>
-                <Badge value={op.status} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Table
+        columns={[
+          {
+            head: 'record',
+            cell: ([id, { path }]) => (
+              <a href={`/${path}/${id}`}>
+                {path} {id}
+              </a>
+            ),
+          },
+          { head: 'latest operation', cell: ([, { op }]) => <a href={`/operations/${op.id}`}>{op.kind}</a> },
+          { head: 'status', cell: ([, { op }]) => <Badge value={op.status} /> },
+        ]}
+        rows={[...others]}
+        empty="None yet."
+      />
       {canAct(ctx.viewer) && (
         <div class="actions">
           {SCENARIO_PATHS.map((p) => (
