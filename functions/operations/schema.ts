@@ -6,11 +6,11 @@ import { MAX_WAIT_SECONDS } from './wait';
 const waitRange = `is a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`;
 
 export const operationQuery = z.object({
-  wait: z
-    .string()
-    .regex(/^\d+$/, waitRange)
-    .transform(Number)
-    .pipe(z.number().int().min(1, waitRange).max(MAX_WAIT_SECONDS, waitRange))
+  wait: z.coerce
+    .number(waitRange)
+    .int(waitRange)
+    .min(1, waitRange)
+    .max(MAX_WAIT_SECONDS, waitRange)
     .optional()
     .meta({
       description: `Answer once the operation has ended, or after this many seconds (1 to ${MAX_WAIT_SECONDS}) with it still running, instead of at once: follow an operation without polling.`,

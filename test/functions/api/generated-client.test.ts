@@ -50,7 +50,7 @@ export async function walkthrough(i: Inputs) {
   const ended = async (operation: string): Promise<Operation> => {
     for (;;) {
       const op = ok(
-        await api.GET('/v1/operations/{id}', { params: { path: { id: operation }, query: { wait: '20' } } }),
+        await api.GET('/v1/operations/{id}', { params: { path: { id: operation }, query: { wait: 20 } } }),
         'read operation',
       );
       if (op.status !== 'running') return op;
