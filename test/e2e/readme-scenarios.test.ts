@@ -123,7 +123,7 @@ describe("the README's scenario blocks", () => {
     expect(blocks.map((b) => b.heading)).toEqual(Object.keys(promised));
     const script = [await walkthroughBlock(), ...blocks.map((b) => b.text)].join('\n');
     cwd = await mkdtemp(join(tmpdir(), 'scenarios-'));
-    const { out } = pasteIntoBash(script, cwd, 400_000);
+    const { out } = pasteIntoBash(script, cwd, 540_000);
     suffix = /"name":"nas-(\d+)"/.exec(out)?.[1];
     expect(suffix, out).toBeDefined();
     for (const b of blocks)
@@ -136,6 +136,8 @@ describe("the README's scenario blocks", () => {
         l,
       ).toBe(true);
     expect(statuses).toHaveLength(refusals.length);
+    // Created: the walkthrough's repository and two machines; six machines and two repositories here.
+    expect(out.match(/\[201\]$/gm)).toHaveLength(11);
     expect(out).not.toMatch(/: failed \((?!members_failed)|\[000\]|undefined|Error/);
   }, 600_000);
 });
