@@ -3,23 +3,12 @@
  * in a directory outside the project, with the two variables `npm start` prints. Twice, because a
  * user pastes it again: the second paste must work as the first did and change nothing the first made.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Api } from '../support/api';
-
-const README = fileURLToPath(new URL('../../README.md', import.meta.url));
-
-async function walkthrough(): Promise<string> {
-  const text = await readFile(README, 'utf8');
-  const section = text.slice(text.indexOf('## Five-minute walkthrough'));
-  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error('the README has no sh block under "## Five-minute walkthrough"');
-  return block;
-}
+import { pasteIntoBash, walkthroughBlock } from '../support/readme';
 
 describe("the README's walkthrough", () => {
   const api = Api.admin();
@@ -38,22 +27,14 @@ describe("the README's walkthrough", () => {
   });
 
   function paste(script: string) {
-    const s = inject('stack');
-    const r = spawnSync('bash', ['-s'], {
-      cwd,
-      input: script,
-      env: { ...process.env, ENCOMPASS_URL: s.url, ENCOMPASS_TOKEN: s.adminToken },
-      encoding: 'utf8',
-      timeout: 240_000,
-    });
-    const out = r.stdout + r.stderr;
-    const suffix = /"name":"nas-(\d+)"/.exec(out)?.[1];
+    const r = pasteIntoBash(script, cwd!, 240_000);
+    const suffix = /"name":"nas-(\d+)"/.exec(r.out)?.[1];
     if (suffix) suffixes.push(suffix);
-    return { status: r.status, out, suffix };
+    return { ...r, suffix };
   }
 
   it('runs from any directory, prints what its comments promise, and can be pasted twice', async () => {
-    const script = await walkthrough();
+    const script = await walkthroughBlock();
     cwd = await mkdtemp(join(tmpdir(), 'walkthrough-'));
     const first = paste(script);
     // The script ends before the same second is over only on a very fast machine; its names carry the second.
