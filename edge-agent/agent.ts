@@ -275,6 +275,7 @@ export class Agent {
   private context(operation: string, signal: AbortSignal, quiet = false): TaskContext {
     return {
       operation,
+      host: this.config.host,
       drivers: this.drivers,
       report: quiet ? () => undefined : (p, step, message) => this.plane.progress(operation, p, step, message),
       signal,

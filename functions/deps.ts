@@ -13,7 +13,8 @@ import { Discoveries } from './store/discoveries';
 import { Masters } from './store/masters';
 import { Operations } from './store/operations';
 import { Presigner } from './store/presigner';
-import type { Clone, Deployment, Machine, Repository, Site } from './store/records';
+import type { Clone, Deployment, Machine, Site } from './store/records';
+import { Repositories } from './store/repositories';
 import { RepositoryChecks } from './store/repository-checks';
 import { Resources } from './store/resources';
 import { Secrets, secretsClient } from './store/secrets';
@@ -24,7 +25,7 @@ export interface Deps {
   config: Config;
   db: Db;
   sites: Resources<Site>;
-  repositories: Resources<Repository>;
+  repositories: Repositories;
   machines: Resources<Machine>;
   masters: Masters;
   clones: Resources<Clone>;
@@ -57,7 +58,7 @@ export function buildDeps(config: Config): Deps {
     config,
     db,
     sites: new Resources<Site>(db, 'site'),
-    repositories: new Resources<Repository>(db, 'repository'),
+    repositories: new Repositories(db, 'repository'),
     machines: new Resources<Machine>(db, 'machine'),
     masters: new Masters(db, 'master', (m) => (m.parent ? versionsOf(m.parent) : undefined)),
     clones: new Resources<Clone>(db, 'clone', (c) => clonesOf(c.master)),

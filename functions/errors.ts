@@ -395,6 +395,19 @@ export class NoAgentError extends ConflictError {
   }
 }
 
+/** Work that would use a repository whose root its site's agent has not found usable (store/repositories.ts). */
+export class RepositoryNotReadyError extends ConflictError {
+  override readonly code = 'repository_not_ready';
+  constructor(repository: string, status: string, use: string, reason?: string) {
+    super(
+      status === 'checking'
+        ? `repository ${repository} is still checking (its site's agent has not yet found its path usable), so it cannot take ${use}; wait for the check: GET /v1/repositories/${repository}?wait=20 answers once it ended${reason ? ` (${reason})` : ''}`
+        : `repository ${repository} is ${status}, so it cannot take ${use}: ${reason ?? 'its last check failed'}`,
+      { repository, status },
+    );
+  }
+}
+
 /** An image that the last check of its repository did not report as an orphan. */
 export class OrphanNotFoundError extends ApiError {
   override readonly status = 404;

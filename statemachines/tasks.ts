@@ -97,6 +97,9 @@ export const storedImage = z.object({
   servedAs: z.string().optional(),
 });
 
+/** What a check found of a repository's root: a directory the agent writes in, and its filesystem's space. */
+export const repositoryRoot = z.object({ host: id, freeBytes: count, totalBytes: count });
+
 /** At most this many orphans are reported by one check (the outcome must fit a task's output). */
 export const MAX_REPORTED_ORPHANS = 500;
 
@@ -340,15 +343,19 @@ export const taskContracts = {
     slot: (i) => i.images[0]?.target.repository.id,
   }),
   check: contract({
-    doc: 'compare a repository with its records: remove stray temp output, find images no record names, and records whose image is gone',
+    doc: "see that the repository's root is a writable directory (its free space), then compare it with its records: remove stray temp output, find images no record names, and records whose image is gone",
     input: z.object({
       repository: repositoryRef,
+      /** `reach`: only the root (a new repository's first check); `contents`: the records too. */
+      scope: z.enum(['reach', 'contents']).default('contents'),
       /** Images records name: each should be there. */
       known: z.array(id),
       /** Images work in hand is making or removing (a clone by its path without extension): they may be there or not, and their partial output stays. */
       pending: z.array(id),
     }),
     outcome: z.looseObject({
+      /** The root is a directory the agent can write in; the space of its filesystem. */
+      root: repositoryRoot,
       orphans: z.array(storedImage).max(MAX_REPORTED_ORPHANS),
       /** More orphans were found than reported. */
       truncated: z.boolean(),
@@ -370,6 +377,7 @@ export type AppliedChange = z.infer<typeof appliedChange>;
 export type Filesystem = z.infer<typeof filesystem>;
 export type DiskRef = z.infer<typeof diskRef>;
 export type StoredImage = z.infer<typeof storedImage>;
+export type RepositoryRoot = z.infer<typeof repositoryRoot>;
 export type BundleLocation = z.infer<typeof bundleLocation>;
 export type SeedInput = TaskInput<'discover'>['seeds'][number];
 

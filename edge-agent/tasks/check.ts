@@ -1,6 +1,7 @@
 /**
- * A repository check: what the repository holds against what the records say it should. Stray output
- * of the agent (temp files, partials and sidecars no record or work in hand claims) is removed; images
+ * A repository check: first whether its root can be used at all (a directory this agent writes in;
+ * RepositoryUnreachableError says what is wrong), with its free space; then (scope `contents`) what
+ * the repository holds against what the records say it should. Stray output of the agent (temp files, partials and sidecars no record or work in hand claims) is removed; images
  * no record names are reported as orphans, with a guess of what they are; records whose image is
  * gone are reported as missing. The functions compare the orphans with the records again when they
  * commit, since work may have ended meanwhile.
@@ -10,9 +11,12 @@ import { isClaimed, MAX_REPORTED_ORPHANS, type StoredImage } from '../../statema
 import type { Task } from './context';
 
 export const checkRepository: Task<'check'> = async (input, ctx) => {
-  const { repository, known, pending } = input;
-  ctx.seen(repository);
+  const { repository, known, pending, scope } = input;
   const storage = ctx.drivers.storage(repository.kind);
+  ctx.report(0, 'reach');
+  const root = { host: ctx.host, ...(await storage.reach(repository, ctx.host)) };
+  if (scope === 'reach') return { root, orphans: [], truncated: false, missing: [], removed: [] };
+  ctx.seen(repository);
   const [k, p] = [new Set(known), new Set(pending)];
   const claimed = (image: string) => isClaimed(k, p, image);
   ctx.report(0, 'cleanup');
@@ -32,6 +36,7 @@ export const checkRepository: Task<'check'> = async (input, ctx) => {
   for (const p of known)
     if (!found.has(p) && !(await storage.exists(repository, p).catch(() => false))) missing.push(p);
   return {
+    root,
     orphans,
     truncated: unclaimed.length > orphans.length,
     missing,

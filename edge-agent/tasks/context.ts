@@ -9,6 +9,8 @@ import type { SecretResolver } from '../secrets';
 
 export interface TaskContext {
   operation: string;
+  /** The host this agent runs on (its configuration's `host`), as messages name it. */
+  host: string;
   drivers: Drivers;
   /** Throttled progress report to the control plane (0..1), optionally naming the current step. */
   report(progress: number, step?: string, message?: string): void;

@@ -3,15 +3,16 @@ import type { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { actorOf } from '../auth/principal';
 import type { Deps } from '../deps';
-import type { createMachine, createRepository, createSite, createToken } from '../domain/schemas';
+import type { createMachine, createSite, createToken } from '../domain/schemas';
 import { InUseError, LastAdminError, NotFoundError } from '../errors';
 import { type Kind, newId } from '../store/ids';
-import type { Base, Machine, Repository, Site } from '../store/records';
+import type { Base, Machine, Site } from '../store/records';
 import { deleteCredentials, writeNewCredentials } from './machine-credentials';
 import { checkMacsFree } from './machine-macs';
 import { machineView } from './views';
 
-function base(kind: Kind, name: string, now: string): Base {
+/** The fields every new named record starts with. */
+export function base(kind: Kind, name: string, now: string): Base {
   return { id: newId(kind), name, rev: 1, createdAt: now, updatedAt: now };
 }
 
@@ -34,12 +35,6 @@ export async function deleteSiteAction(deps: Deps, ref: string) {
   await deps.db.transact(deps.sites.deleteWrites(site));
   await deps.workflows.removeSite(site.name, Object.keys(site.agents ?? {}));
   return { deleted: site.id };
-}
-
-export async function createRepositoryAction(deps: Deps, body: z.infer<typeof createRepository>) {
-  const site = await deps.sites.require(body.site);
-  const repo: Repository = { ...base('repository', body.name, deps.now()), ...body, site: site.name };
-  return deps.repositories.create(repo);
 }
 
 export async function createMachineAction(deps: Deps, body: z.infer<typeof createMachine>) {

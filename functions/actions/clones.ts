@@ -16,8 +16,8 @@ export async function cloneSource(deps: Deps, masterRef: string, repositoryRef?:
     throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
   // One read when the clone stays in the master's repository (the usual case), two at once otherwise.
   const [masterRepo, named] = await Promise.all([
-    deps.repositories.require(master.repository),
-    repositoryRef === undefined ? undefined : deps.repositories.require(repositoryRef),
+    deps.repositories.requireReady(master.repository, `a clone of master ${master.name}`),
+    repositoryRef === undefined ? undefined : deps.repositories.requireReady(repositoryRef, 'a clone'),
   ]);
   const repo = named ?? masterRepo;
   if (repo.site !== masterRepo.site)
@@ -48,7 +48,7 @@ export async function createCloneAction(
     throw new ConflictError(
       `clone ${source.name} is not a ready relay of master ${master.name}; clones are copied from their master or from a relay of a deployment's tree`,
     );
-  const sourceRepo = source ? await deps.repositories.require(source.repository) : masterRepo;
+  const sourceRepo = source ? await deps.repositories.requireReady(source.repository, 'a clone') : masterRepo;
   // The agent knows what the repository can do: `auto` becomes the fastest method it supports.
   const method = body.method;
   if (repo.id !== sourceRepo.id && (method === 'overlay' || method === 'reflink'))

@@ -42,7 +42,7 @@ export async function importMasterAction(
 ) {
   const path = checkRepositoryPath(body.path);
   checkItems(body.customization);
-  const repo = await deps.repositories.require(body.repository);
+  const repo = await deps.repositories.requireReady(body.repository, orphan ? 'an adoption' : 'an import');
   const now = deps.now();
   const master: Master = {
     id: pull?.master ?? newId('master'),

@@ -45,7 +45,7 @@ export interface Upload {
 export const uploadPrefix = 'uploads/masters/';
 
 export async function createUploadAction(deps: Deps, p: Principal | undefined, body: z.infer<typeof createUpload>) {
-  const repo = await deps.repositories.require(body.repository);
+  const repo = await deps.repositories.requireReady(body.repository, 'an upload');
   if (await deps.masters.find(body.name)) throw new NameTakenError('master', body.name);
   const id = newId('upload');
   const key = `${uploadPrefix}${id}/${body.name}.img`;

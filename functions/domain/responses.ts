@@ -106,7 +106,25 @@ export const agentReported = z.object({
 });
 export const agentForgotten = z.object({ site: z.string(), forgotten: z.string() });
 
-export const repository = z.object({ ...s.createRepository.shape, ...base });
+export const repository = z.object({
+  ...s.createRepository.shape,
+  ...base,
+  status: z.enum(['checking', 'ready', 'unreachable']).meta({
+    description:
+      "`checking`: its site's agent has not yet found its path usable (work that would use it is refused with 409 repository_not_ready; GET ?wait= answers once the check ended); `ready`: usable; `unreachable`: its last check failed (`reason`): fix the path, then POST /v1/repositories/{id}/check",
+  }),
+  operation: z.string().optional().meta({ description: 'the check whose end sets the status: in hand, or the last' }),
+  reason: z
+    .object({ code: z.string(), message: z.string(), operation: z.string().optional(), at: time })
+    .optional()
+    .meta({ description: 'why it is not ready and what to do: the agent\u2019s reason, or what the check waits for' }),
+  root: z
+    .object({ checkedAt: time, host: z.string(), freeBytes: z.number().int(), totalBytes: z.number().int() })
+    .optional()
+    .meta({
+      description: 'what the last check that reached it found: by which agent, and the space of its filesystem',
+    }),
+});
 export const repositoryList = list(repository);
 export const orphans = z.object({
   repository: z.string(),

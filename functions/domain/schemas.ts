@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { customizationItem, variablesSchema } from '../../statemachines/customization';
 import { healthCheck } from '../../statemachines/tasks';
+import { operationQuery } from '../operations/schema';
+import { MAX_WAIT_SECONDS } from '../operations/wait';
 import { unstorable, valueBytes } from '../store/limits';
 import { machineKinds } from '../store/records';
 import { patternProblem } from './customization';
@@ -110,6 +112,13 @@ export const createRepository = z
     (r) => r.kind !== 'iscsi' || (typeof r.settings?.portal === 'string' && typeof r.settings?.iqnPrefix === 'string'),
     'an iscsi repository needs settings.portal ("host:port") and settings.iqnPrefix ("iqn.2026-11.com.example")',
   );
+
+/** `?wait=SECONDS` on a repository's create and read: answer once its check ended (the operation's wait). */
+export const repositoryWait = z.object({
+  wait: operationQuery.shape.wait.meta({
+    description: `While the repository is \`checking\`, answer once its check ended, or after this many seconds (1 to ${MAX_WAIT_SECONDS}) with it still checking.`,
+  }),
+});
 
 const mac = z
   .string()

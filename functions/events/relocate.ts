@@ -42,7 +42,7 @@ export async function relocationTarget(
   from: Repository,
   targetRef: string,
 ): Promise<{ target: Repository; backing?: ImageRef }> {
-  const target = await deps.repositories.require(targetRef);
+  const target = await deps.repositories.requireReady(targetRef, `clone ${clone.name}'s image`);
   if (target.id === from.id)
     throw new InvalidInputError(`clone ${clone.name} is in repository ${target.name} already; name another repository`);
   if (target.site !== from.site)

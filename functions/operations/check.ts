@@ -1,8 +1,10 @@
 /**
- * The end of a repository check, and of an orphan's removal. The check's report replaces the last one:
+ * The end of a repository check, and of an orphan's removal. The check sets the repository's status
+ * (store/repositories.ts): `ready`, or `unreachable` with the agent's reason. Its report replaces the last one:
  * its orphans compared once more with the records, since work may have ended while the agent looked.
  */
 import { claimant, claimsOf } from '../actions/claims';
+import { checkFailed, checkSucceeded } from '../store/repositories';
 import type { OperationKind } from './kind';
 import { outcomeOf } from './outcome';
 
@@ -11,6 +13,10 @@ export const checkKind: OperationKind = {
     const o = outcomeOf('check', outcome);
     const repository = op.request.repository as string;
     const repo = await deps.repositories.get(repository);
+    const reached = repo && checkSucceeded(repo, op.id, o.root, now);
+    const status = reached ? [deps.repositories.saveWrite(reached)] : [];
+    // A first check looks at the root only: the orphan report of the last full check stays.
+    if (op.request.scope === 'reach') return { writes: status, result: { repository, root: o.root } };
     // A repository deleted meanwhile keeps no report.
     const claims = repo ? await claimsOf(deps, repo) : { known: new Map(), pending: new Map() };
     const report = {
@@ -23,10 +29,16 @@ export const checkKind: OperationKind = {
       removed: o.removed,
     };
     const { id: _, ...result } = report;
-    return { writes: repo ? [deps.checks.saveWrite(report)] : [], result: { repository, ...result } };
+    return {
+      writes: repo ? [...status, deps.checks.saveWrite(report)] : [],
+      result: { repository, root: o.root, ...result },
+    };
   },
-  async undo() {
-    return [];
+  /** The repository is unreachable, with the agent's reason (unless a later check is in hand). */
+  async undo(deps, op, error, now) {
+    const repo = await deps.repositories.get(op.request.repository as string);
+    const failed = repo && checkFailed(repo, op.id, error, now);
+    return failed ? [deps.repositories.saveWrite(failed)] : [];
   },
 };
 

@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import {
   createMachineAction,
-  createRepositoryAction,
   createSiteAction,
   createTokenAction,
   deleteMachine,
@@ -13,7 +12,14 @@ import {
 import { forgetAgentAction, reportAgentAction } from '../actions/agents';
 import { listMachines, machineListQuery } from '../actions/lists';
 import { patchMachineAction } from '../actions/machine-patch';
-import { adoptOrphanAction, checkRepositoryAction, listOrphans, removeOrphanAction } from '../actions/repository-check';
+import {
+  adoptOrphanAction,
+  checkRepositoryAction,
+  createRepositoryAction,
+  getRepository,
+  listOrphans,
+  removeOrphanAction,
+} from '../actions/repository-check';
 import { machineView } from '../actions/views';
 import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
@@ -157,11 +163,13 @@ export const inventoryRoutes: RouteSpec[] = [
     operationId: 'createRepository',
     response: out.repository,
     tag: 'repositories',
-    summary: 'Create a repository',
+    summary:
+      "Create a repository: it is `checking` until the site's agent found its path a writable directory (`ready`), or `unreachable` with the agent's reason; ?wait= answers once the check ended",
     access: 'admin',
     status: 201,
     body: s.createRepository,
-    handler: (c) => createRepositoryAction(c.deps, c.body),
+    query: s.repositoryWait,
+    handler: (c) => createRepositoryAction(c.deps, c.principal, c.body, c.query.wait),
   }),
   route({
     method: 'get',
@@ -183,9 +191,10 @@ export const inventoryRoutes: RouteSpec[] = [
     operationId: 'getRepository',
     response: out.repository,
     tag: 'repositories',
-    summary: 'Read a repository',
+    summary: 'Read a repository; ?wait= answers once its check in hand ended (while it is `checking`)',
     access: 'viewer',
-    handler: (c) => c.deps.repositories.require(c.params.id!),
+    query: s.repositoryWait,
+    handler: (c) => getRepository(c.deps, c.params.id!, c.query.wait),
   }),
   route({
     method: 'delete',
@@ -204,7 +213,7 @@ export const inventoryRoutes: RouteSpec[] = [
     response: out.accepted,
     tag: 'repositories',
     summary:
-      "Check the repository against the records: the site's agent removes stray temp output and reports images no record names (orphans) and records whose image is missing; the result replaces the orphan list",
+      "Check the repository: the site's agent sees that its path is a writable directory (its status becomes `ready`, or `unreachable` with the reason; one not `ready` is `checking` meanwhile), then against the records it removes stray temp output and reports images no record names (orphans) and records whose image is missing; the result replaces the orphan list",
     access: 'operator',
     status: 202,
     handler: (c) => checkRepositoryAction(c.deps, c.principal, c.params.id!),

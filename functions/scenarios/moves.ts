@@ -174,7 +174,7 @@ export async function createReassignmentAction(
         unmet,
       },
     );
-  const repository = await deps.repositories.require(next?.repository ?? old.repository);
+  const repository = await deps.repositories.requireReady(next?.repository ?? old.repository, 'a new clone');
   if (repository.site !== machine.site)
     throw new InvalidInputError(
       `the new clone's storage is on site ${repository.site}, machine ${machine.name} on ${machine.site}`,

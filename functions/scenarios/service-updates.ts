@@ -56,7 +56,7 @@ async function stagingOf(deps: Deps, body: Body, master: Master, service: Machin
     throw new InvalidInputError(
       `staging machine ${inService.name} is one of the machines to update; pick a machine outside the service`,
     );
-  const repo = await deps.repositories.require(master.repository);
+  const repo = await deps.repositories.requireReady(master.repository, 'a staging clone');
   // Free, on the service's site, usable and meeting the master's requirements, like a deployment's machine.
   const [machine] = (await named(deps, [ref], master, repo)) as [Machine];
   const site = repo.site;
@@ -154,7 +154,7 @@ export async function createServiceUpdateAction(deps: Deps, p: Principal | undef
       ...(healthCheck ? { healthCheck } : {}),
     });
   }
-  const repo = await deps.repositories.require(repository ?? master.repository);
+  const repo = await deps.repositories.requireReady(repository ?? master.repository, 'the updated clones');
   const now = deps.now();
   return startScenario(deps, p, {
     record: {

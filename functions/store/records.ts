@@ -63,7 +63,21 @@ export interface Repository extends Base {
   /** Which machines can reach it (absent: every machine of the site, or of its host). */
   reach?: { machines?: string[]; hosts?: string[]; fabrics?: string[] };
   limits?: { clonesPerSource?: number };
+  /** Whether work may use it (store/repositories.ts); records written before it existed read as `ready`. */
+  status: RepositoryStatus;
+  /** The check whose end sets `status`: the one in hand, or the last. */
+  operation?: string;
+  /** Why it is not `ready`: the agent's reason, or what it waits for. */
+  reason?: { code: string; message: string; operation?: string; at: string };
+  /** What the last check that reached it found: when, by which agent, and its filesystem's space. */
+  root?: { checkedAt: string; host: string; freeBytes: number; totalBytes: number };
 }
+
+/**
+ * `checking`: its site's agent has not yet said that its root is usable (a new repository, or one
+ * checked again after it was unreachable); `ready`: usable; `unreachable`: its last check failed (`reason`).
+ */
+export type RepositoryStatus = 'checking' | 'ready' | 'unreachable';
 
 export interface MachineIdentity {
   macs?: string[];

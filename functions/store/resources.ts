@@ -34,9 +34,14 @@ export class Resources<T extends Base> {
     };
   }
 
+  /** The record an item holds, as the API reads it (a kind may give fields that records written before lack their default). */
+  protected read(item: Item): T {
+    return stripKeys<T>(item);
+  }
+
   async get(id: string): Promise<T | undefined> {
     const item = await this.db.get<Item>(recordKey(this.kind, id));
-    return item ? stripKeys<T>(item) : undefined;
+    return item ? this.read(item) : undefined;
   }
 
   /** By id, else by name. */
@@ -103,22 +108,22 @@ export class Resources<T extends Base> {
 
   async list(opts: { limit?: number; cursor?: string } = {}) {
     const page = await this.db.query<Item>('byKind', this.kind, opts);
-    return { items: page.items.map((i) => stripKeys<T>(i)), cursor: page.cursor };
+    return { items: page.items.map((i) => this.read(i)), cursor: page.cursor };
   }
 
   /** One page of the records `keep` keeps, of this kind or (with `parent`) of one parent (see Db.queryWhere). */
   async listWhere(opts: { limit?: number; cursor?: string; parent?: string }, keep: (r: T) => boolean) {
     const [index, partition] = opts.parent ? (['byParent', opts.parent] as const) : (['byKind', this.kind] as const);
-    const page = await this.db.queryWhere<Item>(index, partition, opts, (i) => keep(stripKeys<T>(i)));
-    return { items: page.items.map((i) => stripKeys<T>(i)), cursor: page.cursor };
+    const page = await this.db.queryWhere<Item>(index, partition, opts, (i) => keep(this.read(i)));
+    return { items: page.items.map((i) => this.read(i)), cursor: page.cursor };
   }
 
   async listAll(): Promise<T[]> {
-    return (await this.db.queryAll<Item>('byKind', this.kind)).map((i) => stripKeys<T>(i));
+    return (await this.db.queryAll<Item>('byKind', this.kind)).map((i) => this.read(i));
   }
 
   async children(parent: string): Promise<T[]> {
-    return (await this.db.queryAll<Item>('byParent', parent)).map((i) => stripKeys<T>(i));
+    return (await this.db.queryAll<Item>('byParent', parent)).map((i) => this.read(i));
   }
 }
 

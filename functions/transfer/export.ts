@@ -138,7 +138,7 @@ async function destination(deps: Deps, id: string, body: CreateExport, site: str
     );
     return { to: { s3: prefix }, loc: { kind: 's3' as const, urls } };
   }
-  const repo = await deps.repositories.require(body.to.repository);
+  const repo = await deps.repositories.requireReady(body.to.repository, 'a bundle');
   if (repo.kind !== 'file') throw new BundleRepositoryError(repo.name, `it is of kind ${repo.kind}`);
   if (repo.site !== site)
     throw new BundleRepositoryError(repo.name, `it is on site ${repo.site}, the images on ${site}`);

@@ -118,12 +118,10 @@ async function setUp(api: Api, home: string) {
     const r = await p;
     if (r.status !== 201) throw new Error(JSON.stringify(r.body));
   };
-  await ok(api.post('/v1/repositories', { name: 'shared', site: 'local', kind: 'file', path: shared }));
+  await ok(api.createRepository({ name: 'shared', site: 'local', kind: 'file', path: shared }));
   for (const host of HOSTS) {
     await mkdir(join(home, 'repos', host), { recursive: true });
-    await ok(
-      api.post('/v1/repositories', { name: host, site: 'local', kind: 'file', path: join(home, 'repos', host), host }),
-    );
+    await ok(api.createRepository({ name: host, site: 'local', kind: 'file', path: join(home, 'repos', host), host }));
   }
   const imported = await api.run('/v1/masters', {
     name: 'base',

@@ -86,7 +86,7 @@ export async function measureApiPath(
   const stack = await startStack({ home, port: 0 });
   const { url, adminToken: token } = stack;
   try {
-    const repo = await json(`${url}/v1/repositories`, token, 'POST', {
+    const repo = await json(`${url}/v1/repositories?wait=20`, token, 'POST', {
       name: 'bench',
       site: 'local',
       kind: 'file',

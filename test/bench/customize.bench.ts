@@ -112,7 +112,7 @@ async function throughApi(repoDir: string): Promise<number[]> {
   const stack = await startStack({ home, port: 0 });
   const { url, adminToken: token } = stack;
   try {
-    const repo = await call(`${url}/v1/repositories`, token, 'POST', {
+    const repo = await call(`${url}/v1/repositories?wait=20`, token, 'POST', {
       name: 'bench',
       site: 'local',
       kind: 'file',

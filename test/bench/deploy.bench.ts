@@ -53,7 +53,7 @@ async function main() {
   try {
     const repoDir = join(scratch.mountPoint, 'repo');
     await mkdir(repoDir);
-    const repo = await api.post('/v1/repositories', { name: 'bench', site: 'local', kind: 'file', path: repoDir });
+    const repo = await api.createRepository({ name: 'bench', site: 'local', kind: 'file', path: repoDir });
     if (repo.status !== 201) throw new Error(JSON.stringify(repo.body));
     if (PARTS.includes('sim')) await simPart(api, repoDir);
     if (qemuKit) await qemuPart(api, new QemuMachineDriver({ stateDir: qemuState }), repoDir, qemuKit);

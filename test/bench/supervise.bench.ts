@@ -79,7 +79,7 @@ async function stopWithWorkInHand(): Promise<number> {
     ];
     const url = `http://127.0.0.1:${port}`;
     const token = (await readFile(join(home, 'admin-token'), 'utf8')).trim();
-    await api(url, token, '/v1/repositories', { name: 'nas', site: 'local', kind: 'file', path: repo });
+    await api(url, token, '/v1/repositories?wait=20', { name: 'nas', site: 'local', kind: 'file', path: repo });
     const imp = await api(url, token, '/v1/masters', {
       name: 'zero',
       repository: 'nas',

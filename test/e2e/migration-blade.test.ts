@@ -115,7 +115,7 @@ describe('a clone migrates VM → blade → VM over iSCSI, with no copy of its i
     bootConfig = join(dir, 'blade-boot.conf');
     bladePidFile = join(dir, 'blade-qemu.pid');
     await makeBootableRoot(join(repoDir, 'masters/boot.img'));
-    const repo = await api.post('/v1/repositories', {
+    const repo = await api.createRepository({
       name: unique('san'),
       site: 'local',
       kind: 'iscsi',

@@ -77,7 +77,7 @@ describe('a service update on qemu machines rolls a new version out and back, ea
     dir = await mkdtemp(join(tmpdir(), 'encompass-update-boot-'));
     await chmod(dir, 0o755);
     repo = unique('nas');
-    const r = await api.post('/v1/repositories', { name: repo, site: 'local', kind: 'file', path: dir });
+    const r = await api.createRepository({ name: repo, site: 'local', kind: 'file', path: dir });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     v1 = await importMaster('1');
     v2 = await importMaster('2');

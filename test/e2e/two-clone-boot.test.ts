@@ -31,14 +31,14 @@ describe('two customized clones boot on qemu machines, one through iSCSI', () =>
     await mkdir(join(dir, 'nas/masters'), { recursive: true });
     await mkdir(join(dir, 'san'), { recursive: true });
     await makeBootableRoot(join(dir, 'nas/masters/boot.img'));
-    const nas = await api.post('/v1/repositories', {
+    const nas = await api.createRepository({
       name: unique('nas'),
       site: 'local',
       kind: 'file',
       path: join(dir, 'nas'),
     });
     iscsiRepo = (
-      await api.post('/v1/repositories', {
+      await api.createRepository({
         name: unique('san'),
         site: 'local',
         kind: 'iscsi',

@@ -68,6 +68,21 @@ export class Api {
     }
   }
 
+  /**
+   * Creates a repository and waits for its site's agent to check it: the create's reply, its body the
+   * repository once checked (`ready`, or `unreachable` with the reason). Every test that creates a
+   * repository goes through here, since work on one that is still `checking` is refused.
+   */
+  async createRepository(body: unknown, timeoutMs = 60_000): Promise<Reply> {
+    const created = await this.post('/v1/repositories?wait=20', body);
+    if (created.status !== 201) return created;
+    let repo = created.body;
+    const until = Date.now() + timeoutMs;
+    while (repo.status === 'checking' && Date.now() < until)
+      repo = (await this.get(`/v1/repositories/${repo.id}?wait=20`)).body;
+    return { status: created.status, body: repo };
+  }
+
   /** POSTs a request that answers 202 with an operation, and waits for it. */
   async run(path: string, body: unknown = {}): Promise<any> {
     const r = await this.post(path, body);

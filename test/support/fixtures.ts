@@ -18,7 +18,7 @@ const reposUnder = (home?: string) => join(home ?? inject('stack').home, 'repos'
 export async function makeRepository(api: Api, opts: { home?: string } = {}) {
   await mkdir(reposUnder(opts.home), { recursive: true });
   const dir = await mkdtemp(join(reposUnder(opts.home), 'repo-'));
-  const { status, body } = await api.post('/v1/repositories', {
+  const { status, body } = await api.createRepository({
     name: unique('repo'),
     site: 'local',
     kind: 'file',

@@ -33,6 +33,19 @@ export class RepositoryUnavailableError extends AgentError {
   }
 }
 
+/** A repository's root that the agent cannot use: what is wrong (`problem`, naming the path) and what to do (`fix`). */
+export class RepositoryUnreachableError extends AgentError {
+  constructor(
+    readonly repoPath: string,
+    readonly host: string,
+    readonly problem: string,
+    readonly fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super('repository_unreachable', `${problem} on agent ${host}; ${fix}`, options);
+  }
+}
+
 export class ImageNotFoundError extends AgentError {
   constructor(
     readonly path: string,

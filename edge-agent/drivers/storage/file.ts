@@ -26,6 +26,7 @@ import { AUTO, autoMethod, cloneMethod, cloneNameOf, MethodDiscovery } from './m
 import type { CloneJob, CloneOptions } from './methods/types';
 import { ownerOf } from './owner';
 import { realRoot, resolveInside, SIDECAR_SUFFIX } from './paths';
+import { type RootSpace, reachRoot } from './reach';
 
 export type { CloneOptions } from './methods/types';
 
@@ -202,5 +203,9 @@ export class FileStorageDriver implements StorageDriver, Flattening {
 
   async freeBytes(repo: RepositoryRef): Promise<number> {
     return freeBytesOf(repo.path);
+  }
+
+  reach(repo: RepositoryRef, host: string): Promise<RootSpace> {
+    return reachRoot(repo.path, host);
   }
 }

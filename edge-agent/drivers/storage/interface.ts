@@ -33,6 +33,7 @@
  * - Drivers return outcomes; they never write metadata.
  */
 import type { DiskRef } from '../disk';
+import type { RootSpace } from './reach';
 
 /**
  * A repository as a task names it (the task contract's shape, statemachines/tasks.ts): `path` is
@@ -205,6 +206,12 @@ export interface StorageDriver {
   unexport(repo: RepositoryRef, rel: string, access: Access): Promise<void>;
   /** Free bytes in the repository's filesystem. */
   freeBytes(repo: RepositoryRef): Promise<number>;
+  /**
+   * Checks that the repository can be used from this agent (on `host`): its root is a directory the
+   * agent can write in, and whatever else its kind needs (valid settings). Returns the free and total
+   * bytes of its filesystem. Throws RepositoryUnreachableError (or a settings error) saying what is wrong.
+   */
+  reach(repo: RepositoryRef, host: string): Promise<RootSpace>;
 }
 
 // Capabilities: optional interfaces a driver may implement. Callers check with the guard beside each.

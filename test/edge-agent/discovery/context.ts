@@ -28,6 +28,7 @@ export async function discoverHarness(secrets: Record<string, string>): Promise<
   const reports: string[] = [];
   const ctx: TaskContext = {
     operation: 'op-discover',
+    host: 'test',
     drivers: createDrivers({ stateDir: path.join(dir, 'state'), storage: ['file', 'iscsi'], machines: [] }),
     report: (fraction, step) => reports.push(`${fraction} ${step ?? ''}`),
     signal: new AbortController().signal,

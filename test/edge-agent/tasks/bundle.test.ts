@@ -26,6 +26,7 @@ describe('bundle tasks', () => {
     await fs.mkdir(dst.path);
     ctx = {
       operation: 'op-export',
+      host: 'test',
       drivers: createDrivers({ stateDir: path.join(dir, 'state'), storage: ['file'], machines: [] }),
       report: () => {},
       signal: new AbortController().signal,

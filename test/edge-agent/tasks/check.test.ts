@@ -23,6 +23,7 @@ describe('the check task', () => {
     await fs.mkdir(inRepo('clones'), { recursive: true });
     ctx = {
       operation: 'op-check',
+      host: 'test',
       drivers: createDrivers({ stateDir: path.join(dir, 'state'), storage: ['file'], machines: [] }),
       report: () => {},
       signal: new AbortController().signal,
@@ -42,7 +43,7 @@ describe('the check task', () => {
     await fs.writeFile(inRepo('clones/.encompass-tmp-abc-stray.img'), 'half a copy');
     await fs.writeFile(inRepo('masters/.encompass-partial-old.img'), 'half an upload');
     const out = await checkRepository(
-      { repository: repo, known: ['masters/m.img', 'clones/gone.img'], pending: ['clones/coming'] },
+      { repository: repo, scope: 'contents', known: ['masters/m.img', 'clones/gone.img'], pending: ['clones/coming'] },
       ctx,
     );
     expect(out.orphans.map((o) => [o.path, o.format, o.filesystem])).toEqual([
@@ -56,10 +57,53 @@ describe('the check task', () => {
     expect(await exists(inRepo('clones/stray.img'))).toBe(true);
   });
 
-  it('fails on a repository it cannot reach, saying so', async () => {
-    const gone = { ...repo, path: path.join(dir, 'none') };
-    await expect(checkRepository({ repository: gone, known: [], pending: [] }, ctx)).rejects.toMatchObject({
-      code: 'repository_unavailable',
+  it("reports the root's agent and space; a check of scope reach looks at nothing else", async () => {
+    await fs.writeFile(inRepo('clones/.encompass-tmp-abc-x.img'), 'half a copy');
+    const out = await checkRepository({ repository: repo, scope: 'reach', known: [], pending: [] }, ctx);
+    expect(out.root).toMatchObject({ host: 'test', freeBytes: expect.any(Number), totalBytes: expect.any(Number) });
+    expect(out.root.freeBytes).toBeGreaterThan(0);
+    expect(out.root.totalBytes).toBeGreaterThanOrEqual(out.root.freeBytes);
+    expect(out).toMatchObject({ orphans: [], missing: [], removed: [] });
+    expect(await exists(inRepo('clones/.encompass-tmp-abc-x.img'))).toBe(true);
+    expect(await fs.readdir(repo.path)).toEqual(['clones']);
+  });
+
+  const refusal = (root: string) =>
+    checkRepository({ repository: { ...repo, path: root }, scope: 'contents', known: [], pending: [] }, ctx);
+
+  it('fails on a missing root, naming the path and the agent and saying to create it', async () => {
+    const gone = path.join(dir, 'none');
+    await expect(refusal(gone)).rejects.toMatchObject({
+      code: 'repository_unreachable',
+      message: expect.stringContaining(`no such directory ${gone} on agent test; create it (mkdir -p ${gone})`),
     });
+  });
+
+  it('fails on a file where the root or one of its parents should be (which stops root too)', async () => {
+    const file = path.join(dir, 'plain');
+    await fs.writeFile(file, 'not a directory');
+    await expect(refusal(file)).rejects.toMatchObject({
+      code: 'repository_unreachable',
+      message: expect.stringContaining(`${file} is not a directory (a file is there) on agent test`),
+    });
+    await expect(refusal(path.join(file, 'below'))).rejects.toMatchObject({
+      code: 'repository_unreachable',
+      message: expect.stringMatching(/is not a directory \(a file is where one of its parents should be\)/),
+    });
+  });
+
+  it('fails on a root it cannot write in: a read-only bind mount, which stops root too', async () => {
+    const ro = path.join(dir, 'ro');
+    await fs.mkdir(ro);
+    await run('mount', ['--bind', repo.path, ro]);
+    try {
+      await run('mount', ['-o', 'remount,ro,bind', ro]);
+      await expect(refusal(ro)).rejects.toMatchObject({
+        code: 'repository_unreachable',
+        message: expect.stringContaining(`cannot write in ${ro} (EROFS) on agent test; mount it read-write`),
+      });
+    } finally {
+      await run('umount', [ro]);
+    }
   });
 });

@@ -25,6 +25,7 @@ describe('storage tasks', () => {
     repo = { id: 'r1', kind: 'file', path: path.join(dir, 'repo') };
     ctx = {
       operation: 'op-1',
+      host: 'test',
       drivers: createDrivers({ stateDir: path.join(dir, 'state'), storage: ['file'], machines: [] }),
       report: () => {},
       signal: new AbortController().signal,

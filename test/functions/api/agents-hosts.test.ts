@@ -43,7 +43,7 @@ describe('several agents on one site', () => {
     const repo = async (name: string, host?: Host) => {
       const path = join(root, `repo-${name}`);
       await mkdir(path, { recursive: true });
-      const r = await api.post('/v1/repositories', {
+      const r = await api.createRepository({
         name: unique(name),
         site,
         kind: 'file',

@@ -147,7 +147,7 @@ describe('bad input', () => {
     const m = await makeMachine(api, { settings });
     expect(m.settings).toEqual(settings);
     expect((await api.get(`/v1/machines/${m.id}`)).body.settings).toEqual(settings);
-    const repo = await api.post('/v1/repositories', {
+    const repo = await api.createRepository({
       name: unique('proto'),
       site: 'local',
       kind: 'file',
@@ -203,7 +203,7 @@ describe('bad input', () => {
     });
 
     it('fails the clone with disk_full and leaves no clone record and no temp file', async () => {
-      const { status, body: r } = await api.post('/v1/repositories', {
+      const { status, body: r } = await api.createRepository({
         name: unique('tiny'),
         site: 'local',
         kind: 'file',

@@ -73,8 +73,7 @@ describe('a failed commit of a customization', () => {
     await mkdir(join(stack.home, 'repos'), { recursive: true });
     dir = await mkdtemp(join(stack.home, 'repos', 'undo-'));
     await makeExt4(join(dir, 'masters/base.img'), baseFiles);
-    const repo = (await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir }))
-      .body;
+    const repo = (await api.createRepository({ name: unique('repo'), site: 'local', kind: 'file', path: dir })).body;
     const master = unique('master');
     const imported = await api.run('/v1/masters', {
       name: master,

@@ -18,7 +18,7 @@ const api = Api.admin();
 async function repository(extra: Record<string, unknown> = {}) {
   await mkdir(join(inject('stack').home, 'repos'), { recursive: true });
   const dir = await mkdtemp(join(inject('stack').home, 'repos', 'tree-'));
-  const r = await api.post('/v1/repositories', {
+  const r = await api.createRepository({
     name: unique('repo'),
     site: 'local',
     kind: 'file',

@@ -215,7 +215,7 @@ describe('moving a clone to another repository', () => {
       const before = (await api.get(`/v1/clones/${name}`)).body;
       const lunDir = join(inject('stack').home, 'repos', unique('luns'));
       await mkdir(lunDir, { recursive: true });
-      const luns = await api.post('/v1/repositories', {
+      const luns = await api.createRepository({
         name: unique('luns'),
         site: 'local',
         kind: 'iscsi',
@@ -238,7 +238,7 @@ describe('moving a clone to another repository', () => {
       const site = unique('far');
       expect((await api.post('/v1/sites', { name: site })).status).toBe(201);
       const farDir = await mkdtemp(join(inject('stack').home, 'repos', 'far-'));
-      const far = await api.post('/v1/repositories', { name: unique('far'), site, kind: 'file', path: farDir });
+      const far = await api.createRepository({ name: unique('far'), site, kind: 'file', path: farDir });
       expect(far.status, JSON.stringify(far.body)).toBe(201);
       const cases: [unknown, number, RegExp | string][] = [
         [{ clone: clone.id }, 400, /"toMachine".*"storage".*or both/],
@@ -282,7 +282,7 @@ describe('moving a clone to another repository', () => {
     });
 
     it("fails with the agent's disk_full, the clone where it was and nothing left there", async () => {
-      const repo = await api.post('/v1/repositories', {
+      const repo = await api.createRepository({
         name: unique('small'),
         site: 'local',
         kind: 'file',

@@ -105,7 +105,7 @@ describe('the functions check every outcome against its contract', () => {
     await mkdir(join(stack.home, 'repos'), { recursive: true });
     const dir = await mkdtemp(join(stack.home, 'repos', 'contract-'));
     repoDir = dir;
-    const r = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
+    const r = await api.createRepository({ name: unique('repo'), site: 'local', kind: 'file', path: dir });
     expect(r.status).toBe(201);
     repo = r.body.name;
   });
@@ -222,7 +222,7 @@ describe('the functions check every outcome against its contract', () => {
   async function cloneAndTarget() {
     const { name, made } = await readyClone();
     const dir = await mkdtemp(join(stack.home, 'repos', 'contract-to-'));
-    const to = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
+    const to = await api.createRepository({ name: unique('repo'), site: 'local', kind: 'file', path: dir });
     expect(to.status).toBe(201);
     return { name, made, to: to.body, dir };
   }
@@ -289,7 +289,7 @@ describe('sites', () => {
   it('deletes a site once it holds no repository, with its workflows', async () => {
     const site = unique('gone').replace(/-/g, '');
     expect((await api.post('/v1/sites', { name: site })).status).toBe(201);
-    const r = await api.post('/v1/repositories', { name: unique('repo'), site, kind: 'file', path: stack.home });
+    const r = await api.createRepository({ name: unique('repo'), site, kind: 'file', path: stack.home });
     const refused = await api.del(`/v1/sites/${site}`);
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toContain('delete them first');

@@ -42,8 +42,7 @@ describe('an import whose commit does not happen', () => {
   it('has the agent remove the images it copied, and writes no record', async () => {
     const dir = join(stack.home, 'repos', 'r');
     await mkdir(dir, { recursive: true });
-    const repo = (await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir }))
-      .body;
+    const repo = (await api.createRepository({ name: unique('repo'), site: 'local', kind: 'file', path: dir })).body;
     await makeExt4(join(dir, 'masters/base.img'), baseFiles);
     const name = unique('master');
     expect(
@@ -69,6 +68,7 @@ describe('an import whose commit does not happen', () => {
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     const ctx: TaskContext = {
       operation: r.body.operation,
+      host: 'test',
       drivers: createDrivers({ stateDir: join(stack.home, 'played-agent'), storage: ['file'], machines: [] }),
       report: () => {},
       signal: new AbortController().signal,

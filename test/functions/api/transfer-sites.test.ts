@@ -65,14 +65,13 @@ describe('export from one site and import at another', () => {
     b = started;
     bApi = new Api(b.url, b.adminToken);
     const shareName = unique('shared');
-    sharedA = (await a.post('/v1/repositories', { name: shareName, site: 'local', kind: 'file', path: shared })).body;
-    sharedB = (await bApi.post('/v1/repositories', { name: shareName, site: 'local', kind: 'file', path: shared }))
-      .body;
+    sharedA = (await a.createRepository({ name: shareName, site: 'local', kind: 'file', path: shared })).body;
+    sharedB = (await bApi.createRepository({ name: shareName, site: 'local', kind: 'file', path: shared })).body;
     const dir = join(homeB, 'images');
     await mkdir(dir);
     imagesB = {
       dir,
-      repo: (await bApi.post('/v1/repositories', { name: 'images', site: 'local', kind: 'file', path: dir })).body,
+      repo: (await bApi.createRepository({ name: 'images', site: 'local', kind: 'file', path: dir })).body,
     };
     expect(sharedB.id).toBeDefined();
   }, 120_000);

@@ -78,7 +78,7 @@ export function describeApiConformance(name: string, start: () => Promise<Runtim
       expect(r.body.error.message).toContain('body.path');
     });
 
-    it('starts a workflow: an import of a missing image ends as a failed operation', async () => {
+    it("starts a workflow: the check of a repository on a missing path fails, and the repository is unreachable with the agent's reason", async () => {
       const repo = await call('POST', '/v1/repositories', {
         name: `rt-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`,
         site: 'local',
@@ -86,20 +86,17 @@ export function describeApiConformance(name: string, start: () => Promise<Runtim
         path: '/nonexistent-encompass',
       });
       expect(repo.status).toBe(201);
-      const r = await call('POST', '/v1/masters', {
-        name: `rt-${Date.now()}`,
-        repository: repo.body.id,
-        path: 'none.img',
-      });
-      expect(r.status).toBe(202);
+      expect(repo.body).toMatchObject({ status: 'checking', operation: expect.any(String) });
       let op: any;
       for (let i = 0; i < 100; i++) {
-        op = (await call('GET', `/v1/operations/${r.body.operation}`)).body;
+        op = (await call('GET', `/v1/operations/${repo.body.operation}`)).body;
         if (op.status !== 'running') break;
         await new Promise((res) => setTimeout(res, 200));
       }
       expect(op.status).toBe('failed');
-      expect(op.error.message.length).toBeGreaterThan(10);
+      expect(op.error.message).toContain('no such directory /nonexistent-encompass');
+      const after = (await call('GET', `/v1/repositories/${repo.body.id}`)).body;
+      expect(after).toMatchObject({ status: 'unreachable', reason: { code: 'repository_unreachable' } });
     });
   });
 }

@@ -12,6 +12,7 @@ const repo = (id: string, extra: Partial<Repository> = {}): Repository => ({
   site: 'local',
   kind: 'file',
   path: `/${id}`,
+  status: 'ready',
   ...extra,
 });
 

@@ -72,9 +72,7 @@ describe('kill -9 in the middle of an operation', () => {
     await mkdir(repoDir);
     await makeExt4(join(repoDir, 'masters/base.img'), baseFiles);
     const repo = unique('repo');
-    expect(
-      (await api.post('/v1/repositories', { name: repo, site: 'local', kind: 'file', path: repoDir })).status,
-    ).toBe(201);
+    expect((await api.createRepository({ name: repo, site: 'local', kind: 'file', path: repoDir })).status).toBe(201);
     master = unique('master');
     const op = await api.run('/v1/masters', { name: master, repository: repo, path: 'masters/base.img' });
     expect(op.status, JSON.stringify(op)).toBe('succeeded');

@@ -133,7 +133,7 @@ describe('npm start', () => {
 
   it('stops every part within 5 s of Ctrl-C with clones being copied, leaving no process and no partial file; a second stack on its home is refused', async () => {
     const s = await start();
-    const repo = await s.api.post('/v1/repositories', { name: 'nas', site: 'local', kind: 'file', path: data.path });
+    const repo = await s.api.createRepository({ name: 'nas', site: 'local', kind: 'file', path: data.path });
     expect(repo.status, JSON.stringify(repo.body)).toBe(201);
     const master = await s.api.run('/v1/masters', {
       name: 'zero',

@@ -37,7 +37,7 @@ describe('a supervised stack', () => {
     // Preallocated: its extents read as zeros without disk I/O, so a sparse clone reads them all and writes none.
     execFileSync('fallocate', ['-l', String(MASTER_BYTES), join(dir, 'masters/zero.img')]);
     const name = unique('repo');
-    expect((await api.post('/v1/repositories', { name, site: 'local', kind: 'file', path: dir })).status).toBe(201);
+    expect((await api.createRepository({ name, site: 'local', kind: 'file', path: dir })).status).toBe(201);
     repo = { dir, name };
     const imported = await api.run('/v1/masters', {
       name: 'zero',

@@ -28,10 +28,11 @@ import type {
   StoredImage,
 } from '../interface';
 import { AUTO, autoMethod, isLinked } from '../methods';
+import type { RootSpace } from '../reach';
 import { LunNeedsRawImageError, TargetBusyError, TargetConflictError, TargetUnreachableError } from './errors';
 import { type IscsiSettings, initiatorOf, lunIdentity, parseSettings, targetName } from './settings';
 import { TgtdSupervisor } from './target';
-import { isAddressEntry, type Tgtadm, type TgtTarget } from './tgtadm';
+import { isAddressEntry, Tgtadm, type TgtTarget } from './tgtadm';
 
 const LUN = 1;
 /** Storage-side volume copy; `auto` means this. */
@@ -156,6 +157,16 @@ export class IscsiStorageDriver implements StorageDriver {
 
   freeBytes(repo: RepositoryRef): Promise<number> {
     return this.files.freeBytes(repo);
+  }
+
+  /** Valid settings, a writable directory for the backing files, and the target's tooling installed; tgtd may be down (export starts or finds it). */
+  async reach(repo: RepositoryRef, host: string): Promise<RootSpace> {
+    const s = parseSettings(repo);
+    const space = await this.files.reach(repo, host);
+    await new Tgtadm(s.controlPort).portals().catch((err) => {
+      if (!(err instanceof TargetUnreachableError)) throw err;
+    });
+    return space;
   }
 
   /** Creates (or re-creates) the image's target and lets `access.initiatorName` in. Idempotent. */
