@@ -47,6 +47,7 @@ describe("the README's walkthrough", () => {
       // Other suites' sites may make the whole degraded; the stack's own parts are what the comment promises.
       expect(out).toMatch(/"dynamodb":"ok","s3":"ok","stepfunctions":"ok".*\[200\]/);
       expect(out).toMatch(new RegExp(`"name":"nas-${s}".*\\[201\\]`));
+      expect(out).toMatch(new RegExp(`^(?=.*"name":"nas-${s}")(?=.*"status":"ready").*\\[201\\]$`, 'm'));
       expect(out).toContain(`import web-${s}: succeeded`);
       expect(out).toContain(`clone web-${s}-1: succeeded`);
       expect(out).toMatch(/"code":"requirements_not_met".*at least 2 CPUs.*\[409\]/);

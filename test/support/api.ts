@@ -70,7 +70,8 @@ export class Api {
 
   /**
    * Creates a repository and waits for its site's agent to check it: the create's reply, its body the
-   * repository once checked (`ready`, or `unreachable` with the reason). Every test that creates a
+   * repository once checked (`ready`, or `unreachable` with the reason; still `checking` on a site with no
+   * agent). Every test that creates a
    * repository goes through here, since work on one that is still `checking` is refused.
    */
   async createRepository(body: unknown, timeoutMs = 60_000): Promise<Reply> {
@@ -78,7 +79,8 @@ export class Api {
     if (created.status !== 201) return created;
     let repo = created.body;
     const until = Date.now() + timeoutMs;
-    while (repo.status === 'checking' && Date.now() < until)
+    // A repository of a site with no agent yet has no check to wait for (its `reason` says so).
+    while (repo.status === 'checking' && repo.operation && Date.now() < until)
       repo = (await this.get(`/v1/repositories/${repo.id}?wait=20`)).body;
     return { status: created.status, body: repo };
   }
