@@ -71,8 +71,8 @@ export class Api {
   /**
    * Creates a repository and waits for its site's agent to check it: the create's reply, its body the
    * repository once checked (`ready`, or `unreachable` with the reason; still `checking` on a site with no
-   * agent). Every test that creates a
-   * repository goes through here, since work on one that is still `checking` is refused.
+   * agent). Every test that creates a repository goes through here, since work on one that is still
+   * `checking` is refused.
    */
   async createRepository(body: unknown, timeoutMs = 60_000): Promise<Reply> {
     const created = await this.post('/v1/repositories?wait=20', body);
