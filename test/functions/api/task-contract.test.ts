@@ -105,10 +105,19 @@ describe('the functions check every outcome against its contract', () => {
     await mkdir(join(stack.home, 'repos'), { recursive: true });
     const dir = await mkdtemp(join(stack.home, 'repos', 'contract-'));
     repoDir = dir;
-    const r = await api.createRepository({ name: unique('repo'), site: 'local', kind: 'file', path: dir });
-    expect(r.status).toBe(201);
-    repo = r.body.name;
+    repo = (await playedRepository(dir)).name;
   });
+
+  /** A repository whose check the test answers as the agent would: its root is usable. */
+  async function playedRepository(dir: string) {
+    const r = await api.post('/v1/repositories', { name: unique('repo'), site: 'local', kind: 'file', path: dir });
+    expect(r.status).toBe(201);
+    const root = { host: 'played', freeBytes: 2 ** 30, totalBytes: 2 ** 31 };
+    await answer('check', r.body.operation, { root, orphans: [], truncated: false, missing: [], removed: [] });
+    const ready = (await api.get(`/v1/repositories/${r.body.id}?wait=20`)).body;
+    expect(ready.status, JSON.stringify(ready.reason)).toBe('ready');
+    return ready;
+  }
 
   async function answerImport(outcome: Record<string, unknown>) {
     const task = await sfn.send(new GetActivityTaskCommand({ activityArn: activityArn(account, 'local') }));
@@ -222,9 +231,7 @@ describe('the functions check every outcome against its contract', () => {
   async function cloneAndTarget() {
     const { name, made } = await readyClone();
     const dir = await mkdtemp(join(stack.home, 'repos', 'contract-to-'));
-    const to = await api.createRepository({ name: unique('repo'), site: 'local', kind: 'file', path: dir });
-    expect(to.status).toBe(201);
-    return { name, made, to: to.body, dir };
+    return { name, made, to: await playedRepository(dir), dir };
   }
 
   it('fails a relocate whose outcome does not fit only after the agent removed its copy, the record as it was', async () => {
