@@ -25,16 +25,12 @@ export class Repositories extends Resources<Repository> {
     return r.status ? r : { ...r, status: 'ready' };
   }
 
-  /** The repository, if work may use it now; else RepositoryNotReadyError (409) naming `use`. */
+  /** The repository, if work may use it now; else RepositoryNotReadyError (409) naming `use` (e.g. "an import"). */
   async requireReady(ref: string, use: string): Promise<Repository> {
-    return ready(await this.require(ref), use);
+    const r = await this.require(ref);
+    if (r.status === 'ready') return r;
+    throw new RepositoryNotReadyError(r.name, r.status, use, r.reason?.message);
   }
-}
-
-/** `r` itself when it is ready; RepositoryNotReadyError (409) naming `use` otherwise. */
-export function ready(r: Repository, use: string): Repository {
-  if (r.status === 'ready') return r;
-  throw new RepositoryNotReadyError(r.name, r.status, use, r.reason?.message);
 }
 
 const without = ({ reason: _, ...r }: Repository): Repository => r;

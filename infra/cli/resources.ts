@@ -231,15 +231,22 @@ export const resources: Resource[] = [
     aliases: ['repos'],
     summary: 'Storage repositories (NAS directories, SAN targets) of a site',
     path: '/v1/repositories',
-    columns: [name, { head: 'SITE', get: 'site' }, { head: 'KIND', get: 'kind' }, { head: 'PATH', get: 'path' }, id],
+    columns: [
+      name,
+      { head: 'SITE', get: 'site' },
+      { head: 'KIND', get: 'kind' },
+      { head: 'PATH', get: 'path' },
+      status,
+      id,
+    ],
     del: 'Delete an empty repository',
     actions: [
       {
         name: 'create',
-        summary: 'Create a repository',
+        summary: "Create a repository; answers once the site's agent checked its path (status ready or unreachable)",
         args: ['<name>'],
         method: 'POST',
-        path: post('/v1/repositories'),
+        path: post('/v1/repositories?wait=20'),
         fromArgs: ([n]) => ({ name: n }),
         flags: [
           site,
@@ -252,7 +259,8 @@ export const resources: Resource[] = [
       },
       {
         name: 'check',
-        summary: 'Check the repository against the records (finds orphans and missing images)',
+        summary:
+          'Check the repository: its path (its status), then against the records (finds orphans and missing images)',
         args: ['<id>'],
         method: 'POST',
         path: ([i]) => at('/v1/repositories', i!, 'check'),
