@@ -16,14 +16,16 @@ export async function cloneSource(deps: Deps, masterRef: string, repositoryRef?:
     throw new ConflictError(`master ${master.name} is still being imported; wait for its import operation to end`);
   // One read when the clone stays in the master's repository (the usual case), two at once otherwise.
   const [masterRepo, named] = await Promise.all([
-    deps.repositories.requireReady(master.repository, `a clone of master ${master.name}`),
-    repositoryRef === undefined ? undefined : deps.repositories.requireReady(repositoryRef, 'a clone'),
+    deps.repositories.require(master.repository),
+    repositoryRef === undefined ? undefined : deps.repositories.require(repositoryRef),
   ]);
   const repo = named ?? masterRepo;
   if (repo.site !== masterRepo.site)
     throw new InvalidInputError(
       `repository ${repo.name} is on site ${repo.site} but the master is on site ${masterRepo.site}; clone within one site (export/import moves masters between sites)`,
     );
+  await deps.repositories.requireReady(masterRepo, `a clone of master ${master.name}`);
+  await deps.repositories.requireReady(repo, 'a clone');
   return { master, repo, masterRepo };
 }
 

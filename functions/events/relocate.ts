@@ -42,13 +42,14 @@ export async function relocationTarget(
   from: Repository,
   targetRef: string,
 ): Promise<{ target: Repository; backing?: ImageRef }> {
-  const target = await deps.repositories.requireReady(targetRef, `clone ${clone.name}'s image`);
+  const target = await deps.repositories.require(targetRef);
   if (target.id === from.id)
     throw new InvalidInputError(`clone ${clone.name} is in repository ${target.name} already; name another repository`);
   if (target.site !== from.site)
     throw new InvalidInputError(
       `repository ${target.name} is on site ${target.site}, clone ${clone.name} on site ${from.site}; an image moves within its site (export/import moves masters between sites)`,
     );
+  await deps.repositories.requireReady(target, `clone ${clone.name}'s image`);
   if (!isLinked(clone)) return { target };
   const master = await deps.masters.require(clone.master);
   const masterRepo = await deps.repositories.require(master.repository);

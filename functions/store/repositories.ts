@@ -25,9 +25,12 @@ export class Repositories extends Resources<Repository> {
     return r.status ? r : { ...r, status: 'ready' };
   }
 
-  /** The repository, if work may use it now; else RepositoryNotReadyError (409) naming `use` (e.g. "an import"). */
-  async requireReady(ref: string, use: string): Promise<Repository> {
-    const r = await this.require(ref);
+  /**
+   * The repository (a reference, or a record read already), if work may use it now; else
+   * RepositoryNotReadyError (409) naming `use` (e.g. "an import").
+   */
+  async requireReady(ref: string | Repository, use: string): Promise<Repository> {
+    const r = typeof ref === 'string' ? await this.require(ref) : ref;
     if (r.status === 'ready') return r;
     throw new RepositoryNotReadyError(r.name, r.status, use, r.reason?.message);
   }

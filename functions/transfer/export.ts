@@ -138,10 +138,11 @@ async function destination(deps: Deps, id: string, body: CreateExport, site: str
     );
     return { to: { s3: prefix }, loc: { kind: 's3' as const, urls } };
   }
-  const repo = await deps.repositories.requireReady(body.to.repository, 'a bundle');
+  const repo = await deps.repositories.require(body.to.repository);
   if (repo.kind !== 'file') throw new BundleRepositoryError(repo.name, `it is of kind ${repo.kind}`);
   if (repo.site !== site)
     throw new BundleRepositoryError(repo.name, `it is on site ${repo.site}, the images on ${site}`);
+  await deps.repositories.requireReady(repo, 'a bundle');
   const path = checkRepositoryPath(body.to.path);
   return { to: { repository: repo.id, path }, loc: { kind: 'file' as const, repository: repoRef(repo), path } };
 }

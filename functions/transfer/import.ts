@@ -43,10 +43,11 @@ async function location(deps: Deps, body: CreateImport, site: string) {
     );
     return { bundle: { s3: prefix }, loc: { kind: 's3', urls } satisfies BundleLocation };
   }
-  const repo = await deps.repositories.requireReady(body.bundle.repository, 'a bundle import');
+  const repo = await deps.repositories.require(body.bundle.repository);
   if (repo.kind !== 'file') throw new BundleRepositoryError(repo.name, `it is of kind ${repo.kind}`);
   if (repo.site !== site)
     throw new BundleRepositoryError(repo.name, `it is on site ${repo.site}, the import goes to ${site}`);
+  await deps.repositories.requireReady(repo, 'a bundle import');
   const path = checkRepositoryPath(body.bundle.path);
   return {
     bundle: { repository: repo.id, path },
