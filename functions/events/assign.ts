@@ -67,9 +67,11 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
       );
     const { request, input, discard } = await planCustomization(
       a,
-      body.customization?.items,
-      body.customization?.variables,
-      clone.metastate === 'clean' ? undefined : clone.customization.applied,
+      {
+        ...body.customization,
+        variablesAt: 'body.customization.variables',
+        to: clone.metastate === 'clean' ? undefined : clone.customization.applied,
+      },
       { machine: machine.id },
     );
     return { request: { ...request, machine: machine.id }, input, reserve: machine, discard };

@@ -12,7 +12,7 @@ const customizeBody = z
 
 export const customize: EventEntry<'customize', CustomizationPlan, z.infer<typeof customizeBody>> = {
   body: customizeBody,
-  accept: (a, body) => planCustomization(a, body.items, body.variables, body.to),
+  accept: (a, body) => planCustomization(a, { ...body, variablesAt: 'body.variables' }),
   commit(e, outcome) {
     const { customization, after } = customizationAfter(e, outcome);
     return { changes: { customization }, after };
