@@ -7,6 +7,7 @@
  */
 import type { CustomizationItem, DocumentRef } from '../../statemachines/customization';
 import type { TaskInput, TaskOutcome } from '../../statemachines/tasks';
+import type { Deps } from '../deps';
 import {
   invalidPatterns,
   missingVariables,
@@ -82,15 +83,21 @@ export interface CustomizationRequest {
 }
 
 /**
- * Refuses variables that no item of the clone's effective list uses (its template, its own items and
- * the request's): a misspelled name would be kept while the variable the template needs is left out.
+ * Refuses variables (at the field path `at` of the request) that no item of the clone's effective
+ * list uses (its template, its own items and the request's): a misspelled name would be kept while
+ * the variable the template needs is left out.
  */
-async function refuseUnknown(a: Accepting, items: CustomizationItem[], req: CustomizationRequest) {
-  const { unknown, expected } = unknownVariables(items, req.variables);
+export async function refuseUnknownVariables(
+  deps: Deps,
+  clone: Clone,
+  items: CustomizationItem[],
+  variables: Record<string, string> | undefined,
+  at: string,
+) {
+  const { unknown, expected } = unknownVariables(items, variables);
   if (!unknown.length) return;
-  const master = await a.deps.masters.get(a.clone.master);
-  const own = items.length > a.clone.template.length ? "the clone's own items" : '';
-  throw new UnknownVariableError(req.variablesAt, unknown, expected, templateOf(master, own));
+  const own = items.length > clone.template.length ? "the clone's own items" : '';
+  throw new UnknownVariableError(at, unknown, expected, templateOf(await deps.masters.get(clone.master), own));
 }
 
 /**
@@ -109,7 +116,7 @@ export async function planCustomization(
   // A clone without a document (new, or recorded before documents) gets one now; the commit drops what was inline.
   const current = await deps.customizations.of(clone);
   const doc = { items: [...current.items, ...extra], variables: { ...current.variables, ...variables } };
-  await refuseUnknown(a, doc.items, req);
+  await refuseUnknownVariables(deps, clone, doc.items, variables, req.variablesAt);
   const from = clone.customization.applied;
   const upTo = to ?? doc.items.length;
   if (upTo < from)
