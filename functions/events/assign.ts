@@ -1,8 +1,7 @@
 /** assign binds a clone to a free machine that meets its master's requirements, customizing it; unassign frees it. */
 import { z } from 'zod';
-import { variablesSchema } from '../../statemachines/customization';
 import { unmetRequirements } from '../domain/requirements';
-import { items, ref } from '../domain/schemas';
+import { items, ref, variables } from '../domain/schemas';
 import { checkReach } from '../domain/topology';
 import { InvalidInputError, MachineTakenError, RequirementsNotMetError } from '../errors';
 import { checkMachineUsable } from '../scenarios/machine-state';
@@ -40,7 +39,7 @@ async function boundWrites(e: Ending<unknown>, id: string): Promise<Write[]> {
 const assignBody = z
   .object({
     machine: ref,
-    customization: z.object({ items: items.optional(), variables: variablesSchema.optional() }).strict().optional(),
+    customization: z.object({ items: items.optional(), variables: variables.optional() }).strict().optional(),
   })
   .strict();
 

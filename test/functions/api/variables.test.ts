@@ -85,6 +85,18 @@ describe('customization variables a template does not use', () => {
     );
   });
 
+  it('is described in the OpenAPI document: the variables of assign and customize, and the dropped ones of a member', async () => {
+    const doc = (await api.get('/v1/openapi.json')).body;
+    const bodyOf = (event: string) =>
+      doc.paths[`/v1/clones/{id}/${event}`].post.requestBody.content['application/json'].schema;
+    expect(bodyOf('customize').properties.variables.description).toContain('`unknown_variable`');
+    expect(bodyOf('assign').properties.customization.properties.variables.description).toContain(
+      'No variable is built in',
+    );
+    const member = doc.components.schemas.ServiceUpdate.properties.members.items;
+    expect(member.properties.dropped.description).toContain("the new master's template does not use");
+  });
+
   it('keeps refusing a variable the template needs but the request lacks', async () => {
     const clone = await makeClone(api, master.name);
     const r = await api.post(`/v1/clones/${clone.id}/customize`, {});
