@@ -7,10 +7,10 @@
  * a template expects are exactly the ones its items use. (A deployment renders `${index}`,
  * `${machine.name}`… into its variables' values before any clone gets them: scenarios/selection.ts.)
  */
-import type { CustomizationItem } from '../../statemachines/customization';
+import { type CustomizationItem, VARIABLE_NAME } from '../../statemachines/customization';
 
 /** `${name}` not preceded by another `$` (`$${x}` is a literal `${x}`). */
-const reference = /(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
+const reference = new RegExp(`(?<!\\$)\\$\\{(${VARIABLE_NAME})\\}`, 'g');
 
 function textsOf(item: CustomizationItem): string[] {
   return item.type === 'file'
