@@ -42,8 +42,14 @@ export const replaceItem = z
 export const customizationItem = z.discriminatedUnion('type', [fileItem, replaceItem]);
 export type CustomizationItem = z.infer<typeof customizationItem>;
 
+/**
+ * A variable's name as `${name}` references it, for the functions and the agent alike: letters,
+ * digits, `_`, `.` and `-`, starting with a letter or `_` (`machine.name`, `ntp-server`).
+ */
+export const VARIABLE_NAME = '[A-Za-z_][A-Za-z0-9_.-]*';
+
 export const variablesSchema = z.record(
-  z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'variable names are letters, digits, _ . -'),
+  z.string().regex(new RegExp(`^${VARIABLE_NAME}$`), 'variable names are letters, digits, _ . -'),
   z.string().max(64 * 1024),
 );
 

@@ -6,6 +6,7 @@
  * - replacement: with `$` doubled, so a value is never read as `$1`/`$&`; the template's own `$1`,
  *   `$&` and `$$` keep their regex meaning.
  */
+import { VARIABLE_NAME } from '../../statemachines/customization';
 import { InvalidVariableError } from './errors';
 
 export type Context = 'text' | 'pattern' | 'replacement';
@@ -18,9 +19,8 @@ export interface Substituted {
   malformed: boolean;
 }
 
-const NAME = '[A-Za-z_][A-Za-z0-9_]*';
-const TOKEN = new RegExp(`\\$\\$\\{|\\$\\{(${NAME})\\}|\\$\\{`, 'g');
-export const VARIABLE_NAME = new RegExp(`^${NAME}$`);
+// The names the functions check a template's variables against (statemachines/customization.ts).
+const TOKEN = new RegExp(`\\$\\$\\{|\\$\\{(${VARIABLE_NAME})\\}|\\$\\{`, 'g');
 
 export function checkVariables(variables: Record<string, unknown>): asserts variables is Record<string, string> {
   for (const [name, value] of Object.entries(variables)) {

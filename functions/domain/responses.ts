@@ -191,6 +191,15 @@ export const clone = z.object({
 });
 export const cloneList = list(clone);
 
+const droppedVariables = z.array(z.string()).optional().meta({
+  description:
+    "variables carried from the machine's old clone (a service update) that the new master's template does not use: left out of the new clone's customization",
+});
+const memberMessage = z
+  .string()
+  .optional()
+  .meta({ description: 'what the row says besides its outcome, e.g. which variables were dropped and why' });
+
 const member = z.object({
   index: z.number().int(),
   machine: z.string().optional(),
@@ -200,6 +209,8 @@ const member = z.object({
   attempts: z.number().int(),
   outcome: z.string().optional(),
   error: z.object({ code: z.string(), message: z.string(), step: z.string() }).optional(),
+  dropped: droppedVariables,
+  message: memberMessage,
 });
 
 export const deployment = z.object({
@@ -231,7 +242,13 @@ export const deploymentAccepted = z.object({
 export const serviceUpdate = deployment.extend({
   staging: z.object({ machine: z.string().optional(), clone: z.string().nullable(), step: z.string() }).nullable(),
   machines: z.array(
-    z.object({ machine: z.string().optional(), old: z.string().optional(), new: z.string().optional() }),
+    z.object({
+      machine: z.string().optional(),
+      old: z.string().optional(),
+      new: z.string().optional(),
+      dropped: droppedVariables,
+      message: memberMessage,
+    }),
   ),
 });
 

@@ -221,6 +221,10 @@ export interface DeploymentMember {
   clone: string;
   cloneId?: string;
   variables: Record<string, string>;
+  /** Variables carried from the machine's old clone that the new master's template does not use: left out. */
+  dropped?: string[];
+  /** What the member's row says besides its outcome (which variables were dropped, and why). */
+  message?: string;
   /** The step running or next: a deploy step, a teardown step, or where the member ended. */
   step: MemberStep;
   /** The operation of the step in hand. */

@@ -30,7 +30,18 @@ describe('substitute', () => {
 
   it('reports missing names and a ${ that opens no reference', () => {
     expect(substitute('${nope} ${host}', vars, 'text')).toMatchObject({ missing: ['nope'], malformed: false });
-    expect(substitute('${a-b}', vars, 'text').malformed).toBe(true);
+    expect(substitute('${a b}', vars, 'text').malformed).toBe(true);
+    expect(substitute('${1st}', vars, 'text').malformed).toBe(true);
+  });
+
+  it('reads names with . and - as the functions do', () => {
+    expect(substitute('${machine.name} ${ntp-server}', { 'machine.name': 'm1', 'ntp-server': 'pool' }, 'text')).toEqual(
+      {
+        value: 'm1 pool',
+        missing: [],
+        malformed: false,
+      },
+    );
   });
 
   it('does not take inherited object properties for variables', () => {
