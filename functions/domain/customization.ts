@@ -9,6 +9,8 @@ import type { CustomizationItem } from '../../statemachines/customization';
 const reference = /(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g;
 
 function textsOf(item: CustomizationItem): string[] {
+  if (item.type === 'registry')
+    return [item.key, item.name, ...[item.data].flat().filter((d) => typeof d === 'string')];
   return item.type === 'file'
     ? [item.path, item.content ?? '', item.source ?? '']
     : [item.path, item.pattern, item.replacement];
