@@ -1,7 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NtfsImageFilesystem } from '../../../../edge-agent/drivers/imagefs/ntfs';
 import { describeImageFilesystemConformance, writeSeedTree } from './imagefs.case';
-import type { Layout, TestImage } from './images';
+import { type Layout, run, type TestImage } from './images';
 import { makeNtfsImage, ntfscat } from './ntfs-images';
 
 const fs = new NtfsImageFilesystem();
@@ -58,9 +59,7 @@ describe('NtfsImageFilesystem', () => {
     await expect(
       fs.writeFiles(image.imagePath, volume, [{ path: '/etc/with space', content: Buffer.from('x'), mode: 0o644 }]),
     ).rejects.toMatchObject({ code: 'not_regular_file' });
-    const { readFile } = await import('node:fs/promises');
     expect(await readFile('/proc/self/mountinfo', 'utf8')).not.toContain('encompass-ntfs-');
-    const { run } = await import('./images');
     expect(await run('losetup', ['--list', '--noheadings', '--output', 'BACK-FILE'])).not.toContain(image.imagePath);
   });
 
