@@ -5,6 +5,7 @@
  */
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
+import { NtfsImageFilesystem } from './drivers/imagefs/ntfs';
 import type { MachineDriver } from './drivers/machine/interface';
 import { IpmiMachineDriver } from './drivers/machine/ipmi/driver';
 import { LibvirtMachineDriver } from './drivers/machine/libvirt/driver';
@@ -64,6 +65,6 @@ export function createDrivers(o: DriverConfig): Drivers {
       if (!d) throw new NoDriverError('machine', kind, Object.keys(machines));
       return d;
     },
-    imagefs: [new ExtImageFilesystem()],
+    imagefs: [new ExtImageFilesystem(), new NtfsImageFilesystem()],
   };
 }

@@ -13,6 +13,8 @@ import { type CustomizationItem, VARIABLE_NAME } from '../../statemachines/custo
 const reference = new RegExp(`(?<!\\$)\\$\\{(${VARIABLE_NAME})\\}`, 'g');
 
 function textsOf(item: CustomizationItem): string[] {
+  if (item.type === 'registry')
+    return [item.key, item.name, ...[item.data].flat().filter((d) => typeof d === 'string')];
   return item.type === 'file'
     ? [item.path, item.content ?? '', item.source ?? '']
     : [item.path, item.pattern, item.replacement];

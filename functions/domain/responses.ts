@@ -105,6 +105,12 @@ export const agentReported = z.object({
   checks: z.array(z.string()).optional(),
 });
 export const agentForgotten = z.object({ site: z.string(), forgotten: z.string() });
+export const templateSecret = z.object({
+  site: z.string(),
+  name: z.string(),
+  secret: z.string().meta({ description: 'its reference, `secret://<site>/templates/<name>`' }),
+  created: z.boolean(),
+});
 
 export const repository = z.object({ ...s.createRepository.shape, ...base });
 export const repositoryList = list(repository);
@@ -302,6 +308,7 @@ export const components = {
   SiteList: siteList,
   AgentReported: agentReported,
   AgentForgotten: agentForgotten,
+  TemplateSecret: templateSecret,
   Repository: repository,
   RepositoryList: repositoryList,
   Orphans: orphans,

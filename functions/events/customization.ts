@@ -5,7 +5,7 @@
  * store/customizations.ts, written now), the agent's report of the changes (through the workflow)
  * and the clone's record after the commit (DynamoDB's 400 KB). The commit stores what accept planned.
  */
-import type { CustomizationItem, DocumentRef } from '../../statemachines/customization';
+import { type CustomizationItem, type DocumentRef, itemPath } from '../../statemachines/customization';
 import type { TaskInput, TaskOutcome } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
 import {
@@ -57,7 +57,7 @@ function largestReport(items: CustomizationItem[], variables: Record<string, str
   const hash = 'f'.repeat(64);
   return items.slice(from, to).map((item, i) => ({
     index: from + i,
-    path: withVariables(item.path, variables),
+    path: withVariables(itemPath(item), variables),
     sha256Before: hash,
     sha256After: hash,
   }));

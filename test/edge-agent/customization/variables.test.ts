@@ -10,6 +10,23 @@ describe('substitute', () => {
       value: 'web-01:cost $1 & $&',
       missing: [],
       malformed: false,
+      secrets: [],
+    });
+  });
+
+  it('reads ${secret:NAME} as a secret, not a variable: left as is unless its value is given', () => {
+    expect(substitute('pw=${secret:admin} ${host}', vars, 'text')).toMatchObject({
+      value: 'pw=${secret:admin} web-01',
+      missing: [],
+      malformed: false,
+      secrets: ['admin'],
+    });
+    const values = new Map([['admin', 'a$1b']]);
+    expect(substitute('pw=${secret:admin}', vars, 'text', values).value).toBe('pw=a$1b');
+    expect(substitute('pw=${secret:admin}', vars, 'replacement', values).value).toBe('pw=a$$1b');
+    expect(substitute('$${secret:admin}', vars, 'text', values)).toMatchObject({
+      value: '${secret:admin}',
+      secrets: [],
     });
   });
 
