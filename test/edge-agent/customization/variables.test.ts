@@ -57,6 +57,7 @@ describe('substitute', () => {
         value: 'm1 pool',
         missing: [],
         malformed: false,
+        secrets: [],
       },
     );
   });
