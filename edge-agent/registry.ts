@@ -11,6 +11,7 @@ import { LibvirtMachineDriver } from './drivers/machine/libvirt/driver';
 import { QemuMachineDriver } from './drivers/machine/qemu/driver';
 import { RedfishMachineDriver } from './drivers/machine/redfish/driver';
 import { SimMachineDriver } from './drivers/machine/sim';
+import { VsphereMachineDriver } from './drivers/machine/vsphere/driver';
 import { FileStorageDriver } from './drivers/storage/file';
 import type { StorageDriver } from './drivers/storage/interface';
 import { IscsiStorageDriver } from './drivers/storage/iscsi/driver';
@@ -50,6 +51,7 @@ export function createDrivers(o: DriverConfig): Drivers {
       libvirt: () => new LibvirtMachineDriver({ stateDir: `${o.stateDir}/libvirt` }),
       ipmi: () => new IpmiMachineDriver({ stateDir: `${o.stateDir}/ipmi` }),
       redfish: () => new RedfishMachineDriver({ stateDir: `${o.stateDir}/redfish` }),
+      vsphere: () => new VsphereMachineDriver({ stateDir: `${o.stateDir}/vsphere` }),
     },
     o.machines,
   );
