@@ -19,7 +19,9 @@ export function vsphereSettings(machine: MachineRef): SettingsReader {
  * it is none of these (or holds credentials).
  */
 export function sdkUrl(endpoint: string): string | null {
-  const text = /^https?:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint);
+  if (hasScheme && !/^https?:\/\//i.test(endpoint)) return null;
+  const text = hasScheme ? endpoint : `https://${endpoint}`;
   let url: URL;
   try {
     url = new URL(text);
