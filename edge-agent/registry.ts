@@ -7,7 +7,7 @@ import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
 import type { MachineDriver } from './drivers/machine/interface';
 import { IpmiMachineDriver } from './drivers/machine/ipmi/driver';
-import { LibvirtMachineDriver } from './drivers/machine/libvirt/driver';
+import { LibvirtMachineDriver, XenMachineDriver } from './drivers/machine/libvirt/driver';
 import { QemuMachineDriver } from './drivers/machine/qemu/driver';
 import { RedfishMachineDriver } from './drivers/machine/redfish/driver';
 import { SimMachineDriver } from './drivers/machine/sim';
@@ -52,6 +52,7 @@ export function createDrivers(o: DriverConfig): Drivers {
       ipmi: () => new IpmiMachineDriver({ stateDir: `${o.stateDir}/ipmi` }),
       redfish: () => new RedfishMachineDriver({ stateDir: `${o.stateDir}/redfish` }),
       vsphere: () => new VsphereMachineDriver({ stateDir: `${o.stateDir}/vsphere` }),
+      xen: () => new XenMachineDriver({ stateDir: `${o.stateDir}/xen` }),
     },
     o.machines,
   );
