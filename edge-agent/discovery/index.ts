@@ -12,12 +12,14 @@ import { askLibvirt } from './libvirt';
 import { askRedfish } from './redfish';
 import { type KnownDigest, type Observed, type Probe, redact, type Seed, seedSecrets } from './seed';
 import { askStorage } from './storage';
+import { askVsphere } from './vsphere';
 
 export const probes: Record<SeedKind, Probe> = {
   ipmi: askIpmi,
   redfish: askRedfish,
   libvirt: askLibvirt,
   storage: askStorage,
+  vsphere: askVsphere,
 };
 
 export interface SeedAnswer extends Observed {
