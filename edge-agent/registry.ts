@@ -5,6 +5,7 @@
  */
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
+import { BladeCenterMachineDriver } from './drivers/machine/bladecenter/driver';
 import type { MachineDriver } from './drivers/machine/interface';
 import { IpmiMachineDriver } from './drivers/machine/ipmi/driver';
 import { LibvirtMachineDriver } from './drivers/machine/libvirt/driver';
@@ -50,6 +51,7 @@ export function createDrivers(o: DriverConfig): Drivers {
       libvirt: () => new LibvirtMachineDriver({ stateDir: `${o.stateDir}/libvirt` }),
       ipmi: () => new IpmiMachineDriver({ stateDir: `${o.stateDir}/ipmi` }),
       redfish: () => new RedfishMachineDriver({ stateDir: `${o.stateDir}/redfish` }),
+      bladecenter: () => new BladeCenterMachineDriver({ stateDir: `${o.stateDir}/bladecenter` }),
     },
     o.machines,
   );

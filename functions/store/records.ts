@@ -74,7 +74,7 @@ export interface MachineIdentity {
 
 export interface Machine extends Base {
   site: string;
-  kind: 'sim' | 'qemu' | 'libvirt' | 'ipmi' | 'redfish';
+  kind: 'sim' | 'qemu' | 'libvirt' | 'ipmi' | 'redfish' | 'bladecenter';
   arch: string;
   cpus: number;
   memoryMiB: number;
