@@ -6,6 +6,7 @@
 import type { SeedKind, SeedReport } from '../../statemachines/discovery';
 import { AgentError } from '../errors';
 import type { TaskContext } from '../tasks/context';
+import { askBladeCenter } from './bladecenter';
 import { SeedFailedError } from './errors';
 import { askIpmi } from './ipmi';
 import { askLibvirt } from './libvirt';
@@ -18,6 +19,7 @@ export const probes: Record<SeedKind, Probe> = {
   redfish: askRedfish,
   libvirt: askLibvirt,
   storage: askStorage,
+  bladecenter: askBladeCenter,
 };
 
 export interface SeedAnswer extends Observed {

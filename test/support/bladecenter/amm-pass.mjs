@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * An AMM's blade MIB for Debian snmpd, as a `pass` script (snmpd.conf:
- * `pass .1.3.6.1.4.1.2.3.51.2 /usr/bin/node amm-pass.mjs CHASSIS.json`). snmpd runs it once per
- * object: `-g OID` (get), `-n OID` (get next), `-s OID TYPE VALUE` (set).
+ * An AMM's blade MIB for Debian snmpd, as a `pass_persist` script (snmpd.conf:
+ * `pass_persist .1.3.6.1.4.1.2.3.51.2 /usr/bin/node amm-pass.mjs CHASSIS.json`). snmpd starts it once
+ * and writes requests on its stdin, a line each: `PING`; `get` or `getnext` and an OID; `set`, an
+ * OID and `TYPE VALUE`. It answers `PONG`; `OID`, `TYPE`, `VALUE` lines or `NONE`; `DONE` or an
+ * SNMP error word. It ends when snmpd closes its stdin.
  *
  * CHASSIS.json is the chassis: `{ "blades": { "<slot>": { serial, type, macs: [..4], bootSequence:
  * [..4], start: [argv…], console, pid? } } }`. A blade is on while the process its power-on started
@@ -11,10 +13,11 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 const MIB = '.1.3.6.1.4.1.2.3.51.2';
 const SLOTS = 14;
-const [file, op, oid, type, value] = process.argv.slice(2);
+const file = process.argv[2];
 
 const load = () => JSON.parse(readFileSync(file, 'utf8'));
 const save = (chassis) => {
@@ -82,28 +85,37 @@ function objects(chassis) {
   return { rows: rows.sort((a, b) => cmp(a[0], b[0])), cmp };
 }
 
-function print(row) {
-  if (row) process.stdout.write(`${row[0]}\n${row[1]}\n${row[2]}\n`);
+const answer = (row) => process.stdout.write(row ? `${row[0]}\n${row[1]}\n${row[2]}\n` : 'NONE\n');
+
+function set(chassis, oid, type, value) {
+  const m = /^\.1\.3\.6\.1\.4\.1\.2\.3\.51\.2\.22\.1\.(6\.1\.1\.7|6\.1\.1\.8|3\.1\.(7|8|9|10))\.(\d+)$/.exec(oid);
+  const blade = m && chassis.blades[m[3]];
+  if (!blade) return 'not-writable';
+  if (type !== 'integer') return 'wrong-type';
+  const n = Number(value);
+  if (m[1] === '6.1.1.7') n === 1 ? powerOn(blade) : powerOff(blade);
+  else if (m[1] === '6.1.1.8') {
+    powerOff(blade);
+    powerOn(blade);
+  } else blade.bootSequence[Number(m[2]) - 7] = n;
+  save(chassis);
+  return 'DONE';
 }
 
-const chassis = load();
-if (op === '-g') {
-  print(objects(chassis).rows.find((r) => r[0] === oid));
-} else if (op === '-n') {
-  const { rows, cmp } = objects(chassis);
-  print(rows.find((r) => cmp(r[0], oid) > 0));
-} else if (op === '-s') {
-  const m = /^\.1\.3\.6\.1\.4\.1\.2\.3\.51\.2\.22\.1\.(6\.1\.1\.7|6\.1\.1\.8|3\.1\.(7|8|9|10))\.(\d+)$/.exec(oid ?? '');
-  const blade = m && chassis.blades[m[3]];
-  if (!blade) process.stdout.write('not-writable\n');
-  else if (type !== 'integer') process.stdout.write('wrong-type\n');
-  else {
-    const n = Number(value);
-    if (m[1] === '6.1.1.7') n === 1 ? powerOn(blade) : powerOff(blade);
-    else if (m[1] === '6.1.1.8') {
-      powerOff(blade);
-      powerOn(blade);
-    } else blade.bootSequence[Number(m[2]) - 7] = n;
-    save(chassis);
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const next = async () => ((await lines.next()).value ?? '').trim();
+for (;;) {
+  const { value: command, done } = await lines.next();
+  if (done) break;
+  const op = command.trim();
+  if (op === 'PING') process.stdout.write('PONG\n');
+  else if (op === 'get' || op === 'getnext') {
+    const oid = await next();
+    const { rows, cmp } = objects(load());
+    answer(op === 'get' ? rows.find((r) => r[0] === oid) : rows.find((r) => cmp(r[0], oid) > 0));
+  } else if (op === 'set') {
+    const oid = await next();
+    const [type, ...value] = (await next()).split(' ');
+    process.stdout.write(`${set(load(), oid, type, value.join(' '))}\n`);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * A BladeCenter chassis for tests: Debian's real `snmpd` on a free 127.0.0.1 UDP port, with its own
- * configuration in a temp dir (an SNMPv1/v2c community with write access, and an SNMPv3 user), and
- * amm-pass.mjs serving the AMM's blade MIB from a chassis file. A blade's power-on runs its `start`
+ * configuration in a temp dir (an SNMPv1/v2c community with write access, and an SNMPv3 user that may sign in with authentication, with or without privacy), and
+ * amm-pass.mjs (pass_persist) serving the AMM's blade MIB from a chassis file. A blade's power-on runs its `start`
  * command: by default a tiny "operating system" that prints the boot marker on the blade's console;
  * `qemuStart` makes it a qemu that boots the blade's disk. stop() ends snmpd and every blade process
  * by PID, then removes the temp dir.
@@ -96,8 +96,8 @@ export async function startAmm(opts: AmmOptions = {}): Promise<Amm> {
     path.join(dir, 'snmpd.conf'),
     `rwcommunity ${community} 127.0.0.1
 createUser ${v3.user} SHA "${v3.password}" AES "${v3.privPassword}"
-rwuser ${v3.user} priv
-pass .1.3.6.1.4.1.2.3.51.2 ${process.execPath} ${PASS_SCRIPT} ${chassisFile}
+rwuser ${v3.user} auth
+pass_persist .1.3.6.1.4.1.2.3.51.2 ${process.execPath} ${PASS_SCRIPT} ${chassisFile}
 `,
   );
   const snmpd = spawn(
