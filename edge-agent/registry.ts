@@ -5,6 +5,7 @@
  */
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
+import { AmtMachineDriver } from './drivers/machine/amt/driver';
 import { BladeCenterMachineDriver } from './drivers/machine/bladecenter/driver';
 import type { MachineDriver } from './drivers/machine/interface';
 import { IpmiMachineDriver } from './drivers/machine/ipmi/driver';
@@ -52,6 +53,7 @@ export function createDrivers(o: DriverConfig): Drivers {
       ipmi: () => new IpmiMachineDriver({ stateDir: `${o.stateDir}/ipmi` }),
       redfish: () => new RedfishMachineDriver({ stateDir: `${o.stateDir}/redfish` }),
       bladecenter: () => new BladeCenterMachineDriver({ stateDir: `${o.stateDir}/bladecenter` }),
+      amt: () => new AmtMachineDriver({ stateDir: `${o.stateDir}/amt` }),
     },
     o.machines,
   );

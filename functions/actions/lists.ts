@@ -60,7 +60,7 @@ export const machineListQuery = page
   .extend({
     site: ref('site'),
     kind: z
-      .enum(['sim', 'qemu', 'libvirt', 'ipmi', 'redfish', 'bladecenter'])
+      .enum(['sim', 'qemu', 'libvirt', 'ipmi', 'redfish', 'bladecenter', 'amt'])
       .optional()
       .meta({ description: 'Only machines of this kind.' }),
     tag: z

@@ -149,7 +149,7 @@ export const machineFields = z
   .object({
     name,
     site: ref,
-    kind: z.enum(['sim', 'qemu', 'libvirt', 'ipmi', 'redfish', 'bladecenter']),
+    kind: z.enum(['sim', 'qemu', 'libvirt', 'ipmi', 'redfish', 'bladecenter', 'amt']),
     arch: z.string().min(1).max(32),
     cpus: z.number().int().positive().max(65_536),
     memoryMiB: z

@@ -74,7 +74,7 @@ export interface MachineIdentity {
 
 export interface Machine extends Base {
   site: string;
-  kind: 'sim' | 'qemu' | 'libvirt' | 'ipmi' | 'redfish' | 'bladecenter';
+  kind: 'sim' | 'qemu' | 'libvirt' | 'ipmi' | 'redfish' | 'bladecenter' | 'amt';
   arch: string;
   cpus: number;
   memoryMiB: number;

@@ -209,7 +209,7 @@ class Planner {
   }
 
   async machines(text: string) {
-    const known = ['sim', 'qemu', 'libvirt', 'ipmi', 'redfish', 'bladecenter'];
+    const known = ['sim', 'qemu', 'libvirt', 'ipmi', 'redfish', 'bladecenter', 'amt'];
     for (const m of machinesDocument.parse(JSON.parse(text)).machines) {
       const base = { name: m.name, credentialsNeeded: m.credentialsNeeded };
       const target = this.rec.rebinding.machines[m.name];
