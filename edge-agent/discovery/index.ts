@@ -6,6 +6,7 @@
 import type { SeedKind, SeedReport } from '../../statemachines/discovery';
 import { AgentError } from '../errors';
 import type { TaskContext } from '../tasks/context';
+import { askAmt } from './amt';
 import { askBladeCenter } from './bladecenter';
 import { SeedFailedError } from './errors';
 import { askIpmi } from './ipmi';
@@ -20,6 +21,7 @@ export const probes: Record<SeedKind, Probe> = {
   libvirt: askLibvirt,
   storage: askStorage,
   bladecenter: askBladeCenter,
+  amt: askAmt,
 };
 
 export interface SeedAnswer extends Observed {
