@@ -6,6 +6,8 @@
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
 import { NtfsImageFilesystem } from './drivers/imagefs/ntfs';
+import { AmtMachineDriver } from './drivers/machine/amt/driver';
+import { BladeCenterMachineDriver } from './drivers/machine/bladecenter/driver';
 import type { MachineDriver } from './drivers/machine/interface';
 import { IpmiMachineDriver } from './drivers/machine/ipmi/driver';
 import { LibvirtMachineDriver, XenMachineDriver } from './drivers/machine/libvirt/driver';
@@ -54,6 +56,8 @@ export function createDrivers(o: DriverConfig): Drivers {
       redfish: () => new RedfishMachineDriver({ stateDir: `${o.stateDir}/redfish` }),
       vsphere: () => new VsphereMachineDriver({ stateDir: `${o.stateDir}/vsphere` }),
       xen: () => new XenMachineDriver({ stateDir: `${o.stateDir}/xen` }),
+      bladecenter: () => new BladeCenterMachineDriver({ stateDir: `${o.stateDir}/bladecenter` }),
+      amt: () => new AmtMachineDriver({ stateDir: `${o.stateDir}/amt` }),
     },
     o.machines,
   );

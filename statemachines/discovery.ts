@@ -8,7 +8,8 @@
  *   Redfish service (`host[:port]` for https, or an `http(s)://` URL), `libvirt` a hypervisor
  *   connection (a libvirt URI such as `qemu:///system` or `test:///path/to/driver.xml`), `storage` a
  *   repository (the functions hand the agent its ref), `vsphere` a vCenter or ESX host (`host[:port]`
- *   for https, or its URL).
+ *   for https, or its URL), `bladecenter` a chassis' AMM (`host[:port]`, SNMP on UDP 161 by default;
+ *   one machine per blade), `amt` an Intel AMT firmware (`host[:port]`, WS-Man on 16992 by default).
  * - observation: one machine as one seed reported it, with typed identifiers and facts.
  * - volume: one image file (or iSCSI LUN) in a repository, with its size, format, filesystem and,
  *   lazily (only when size or modification time changed since the digest the functions know), sha256.
@@ -21,7 +22,7 @@ import { secretRefSchema } from './secrets';
 const id = z.string().min(1);
 const count = z.number().int().nonnegative();
 
-export const SEED_KINDS = ['ipmi', 'redfish', 'libvirt', 'storage', 'vsphere'] as const;
+export const SEED_KINDS = ['ipmi', 'redfish', 'libvirt', 'storage', 'vsphere', 'bladecenter', 'amt'] as const;
 export type SeedKind = (typeof SEED_KINDS)[number];
 
 /** At most this many seeds per discovery, machines and volumes per outcome (it must fit a task's output). */
@@ -67,7 +68,7 @@ export const machineObservation = z.object({
   /** The seed's index in the request. */
   seed: count,
   /** The machine kind that would drive it. */
-  kind: z.enum(['ipmi', 'redfish', 'libvirt', 'vsphere']),
+  kind: z.enum(['ipmi', 'redfish', 'libvirt', 'vsphere', 'bladecenter', 'amt']),
   /** What the source calls it (a domain name, a Redfish system id), if anything. */
   name: z.string().optional(),
   identifiers: observedIdentifiers,

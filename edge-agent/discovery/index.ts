@@ -6,6 +6,8 @@
 import type { SeedKind, SeedReport } from '../../statemachines/discovery';
 import { AgentError } from '../errors';
 import type { TaskContext } from '../tasks/context';
+import { askAmt } from './amt';
+import { askBladeCenter } from './bladecenter';
 import { SeedFailedError } from './errors';
 import { askIpmi } from './ipmi';
 import { askLibvirt } from './libvirt';
@@ -20,6 +22,8 @@ export const probes: Record<SeedKind, Probe> = {
   libvirt: askLibvirt,
   storage: askStorage,
   vsphere: askVsphere,
+  bladecenter: askBladeCenter,
+  amt: askAmt,
 };
 
 export interface SeedAnswer extends Observed {

@@ -73,7 +73,17 @@ export interface MachineIdentity {
 }
 
 /** The machine kinds: each is a driver of the agent (edge-agent/registry.ts). The one list of them. */
-export const machineKinds = ['sim', 'qemu', 'libvirt', 'ipmi', 'redfish', 'vsphere', 'xen'] as const;
+export const machineKinds = [
+  'sim',
+  'qemu',
+  'libvirt',
+  'ipmi',
+  'redfish',
+  'vsphere',
+  'xen',
+  'bladecenter',
+  'amt',
+] as const;
 export type MachineKind = (typeof machineKinds)[number];
 
 export interface Machine extends Base {
