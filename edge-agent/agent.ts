@@ -282,6 +282,7 @@ export class Agent {
       seen: (repo) => void this.remember(repo).catch(() => undefined),
       exports: this.exports,
       secrets: this.secrets,
+      site: this.config.site,
       hooks: this.config.hooks ?? {},
     };
   }

@@ -5,12 +5,16 @@
  */
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
+import { NtfsImageFilesystem } from './drivers/imagefs/ntfs';
+import { AmtMachineDriver } from './drivers/machine/amt/driver';
+import { BladeCenterMachineDriver } from './drivers/machine/bladecenter/driver';
 import type { MachineDriver } from './drivers/machine/interface';
 import { IpmiMachineDriver } from './drivers/machine/ipmi/driver';
-import { LibvirtMachineDriver } from './drivers/machine/libvirt/driver';
+import { LibvirtMachineDriver, XenMachineDriver } from './drivers/machine/libvirt/driver';
 import { QemuMachineDriver } from './drivers/machine/qemu/driver';
 import { RedfishMachineDriver } from './drivers/machine/redfish/driver';
 import { SimMachineDriver } from './drivers/machine/sim';
+import { VsphereMachineDriver } from './drivers/machine/vsphere/driver';
 import { FileStorageDriver } from './drivers/storage/file';
 import type { StorageDriver } from './drivers/storage/interface';
 import { IscsiStorageDriver } from './drivers/storage/iscsi/driver';
@@ -50,6 +54,10 @@ export function createDrivers(o: DriverConfig): Drivers {
       libvirt: () => new LibvirtMachineDriver({ stateDir: `${o.stateDir}/libvirt` }),
       ipmi: () => new IpmiMachineDriver({ stateDir: `${o.stateDir}/ipmi` }),
       redfish: () => new RedfishMachineDriver({ stateDir: `${o.stateDir}/redfish` }),
+      vsphere: () => new VsphereMachineDriver({ stateDir: `${o.stateDir}/vsphere` }),
+      xen: () => new XenMachineDriver({ stateDir: `${o.stateDir}/xen` }),
+      bladecenter: () => new BladeCenterMachineDriver({ stateDir: `${o.stateDir}/bladecenter` }),
+      amt: () => new AmtMachineDriver({ stateDir: `${o.stateDir}/amt` }),
     },
     o.machines,
   );
@@ -64,6 +72,6 @@ export function createDrivers(o: DriverConfig): Drivers {
       if (!d) throw new NoDriverError('machine', kind, Object.keys(machines));
       return d;
     },
-    imagefs: [new ExtImageFilesystem()],
+    imagefs: [new ExtImageFilesystem(), new NtfsImageFilesystem()],
   };
 }

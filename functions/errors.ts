@@ -154,6 +154,25 @@ export class UnknownQueryParameterError extends InvalidInputError {
   }
 }
 
+/**
+ * Variables that the customization they are for never uses: refused, since a misspelled name would
+ * otherwise be kept and the variable the template needs left out. `at` is the field path of the
+ * variables (`body.variables`), `template` whose items they are for, `expected` the names they use.
+ */
+export class UnknownVariableError extends InvalidInputError {
+  override readonly code = 'unknown_variable';
+  constructor(at: string, unknown: string[], expected: string[], template: string) {
+    const uses = expected.length ? `it uses ${expected.join(', ')}` : 'it uses no variables';
+    const paths = unknown.map((name) => fieldPath(at, [name]));
+    const them = unknown.length > 1 ? 'them' : 'it';
+    super(`${paths.join(', ')}: ${template} does not use ${them}; ${uses}; check the spelling, or leave ${them} out`, {
+      unknown,
+      expected,
+      problems: paths.map((p) => `${p}: ${template} does not use it; ${uses}`),
+    });
+  }
+}
+
 export class ConflictError extends ApiError {
   override readonly status = 409;
   override readonly code: string = 'conflict';

@@ -7,7 +7,9 @@
  * - seed: one place to ask. `ipmi` a BMC (`host` or `host:port`, UDP 623 by default), `redfish` a
  *   Redfish service (`host[:port]` for https, or an `http(s)://` URL), `libvirt` a hypervisor
  *   connection (a libvirt URI such as `qemu:///system` or `test:///path/to/driver.xml`), `storage` a
- *   repository (the functions hand the agent its ref).
+ *   repository (the functions hand the agent its ref), `vsphere` a vCenter or ESX host (`host[:port]`
+ *   for https, or its URL), `bladecenter` a chassis' AMM (`host[:port]`, SNMP on UDP 161 by default;
+ *   one machine per blade), `amt` an Intel AMT firmware (`host[:port]`, WS-Man on 16992 by default).
  * - observation: one machine as one seed reported it, with typed identifiers and facts.
  * - volume: one image file (or iSCSI LUN) in a repository, with its size, format, filesystem and,
  *   lazily (only when size or modification time changed since the digest the functions know), sha256.
@@ -20,7 +22,7 @@ import { secretRefSchema } from './secrets';
 const id = z.string().min(1);
 const count = z.number().int().nonnegative();
 
-export const SEED_KINDS = ['ipmi', 'redfish', 'libvirt', 'storage'] as const;
+export const SEED_KINDS = ['ipmi', 'redfish', 'libvirt', 'storage', 'vsphere', 'bladecenter', 'amt'] as const;
 export type SeedKind = (typeof SEED_KINDS)[number];
 
 /** At most this many seeds per discovery, machines and volumes per outcome (it must fit a task's output). */
@@ -38,8 +40,8 @@ export const seedRef = z.object({
   credentials: z.record(z.string(), secretRefSchema).optional(),
   /**
    * How long the agent waits for one answer from the seed, in seconds: per IPMI try (ipmitool -N,
-   * with one retry), per Redfish request, per virsh command. Unset: 3, 15 and 60. A sweep over many
-   * addresses where few answer wants it short.
+   * with one retry), per Redfish request, per virsh command, per vim25 request. Unset: 3, 15, 60
+   * and 30. A sweep over many addresses where few answer wants it short.
    */
   timeoutSeconds: z.number().int().min(1).max(300).optional(),
 });
@@ -66,7 +68,7 @@ export const machineObservation = z.object({
   /** The seed's index in the request. */
   seed: count,
   /** The machine kind that would drive it. */
-  kind: z.enum(['ipmi', 'redfish', 'libvirt']),
+  kind: z.enum(['ipmi', 'redfish', 'libvirt', 'vsphere', 'bladecenter', 'amt']),
   /** What the source calls it (a domain name, a Redfish system id), if anything. */
   name: z.string().optional(),
   identifiers: observedIdentifiers,

@@ -59,7 +59,13 @@ export const machineRef = z.object({
 
 /** How a machine reaches an image: a file on the agent's host, or an iSCSI LUN. */
 export const diskRef = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('file'), path: id, format: z.enum(['raw', 'qcow2']) }),
+  z.object({
+    kind: z.literal('file'),
+    path: id,
+    format: z.enum(['raw', 'qcow2']),
+    /** The same file as a vSphere datastore path (`[ds] dir/file`), when its repository names its datastore. */
+    datastore: id.optional(),
+  }),
   z.object({ kind: z.literal('iscsi'), portal: id, target: id, lun: count, format: z.literal('raw') }),
 ]);
 

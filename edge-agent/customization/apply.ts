@@ -17,9 +17,16 @@
 import { MissingDirectoryError } from '../drivers/imagefs/errors';
 import { splitFsPath } from '../drivers/imagefs/fs-path';
 import type { FileSnapshot, ImageFilesystem, VolumeInfo } from '../drivers/imagefs/interface';
-import { FileNotFoundError, PartialApplyError, SourceReadError, UndoConflictError } from './errors';
-import { type CustomizationItem, type ResolvedItem, resolveItems } from './items';
+import {
+  FileNotFoundError,
+  PartialApplyError,
+  SecretUnreadableError,
+  SourceReadError,
+  UndoConflictError,
+} from './errors';
+import { type CustomizationItem, type ResolvedItem, resolveItems, secretsUsed } from './items';
 import { DEFAULT_REGEX_TIMEOUT_MS, replaceInContent } from './regex';
+import { mergeRegistryValue } from './registry';
 import { recordedState, sameRecord, type UndoRecord, type UndoStore } from './undo-store';
 import {
   changesTo,
@@ -48,6 +55,11 @@ export interface ApplyArgs {
   undo: UndoStore;
   /** Resolves a file item's `source` to its bytes; required when any item in range has one. */
   readSource?: (source: string) => Promise<Buffer>;
+  /**
+   * The value of the template secret `${secret:NAME}`, from the secret store, in memory; required when
+   * any item in range names one. Values go into the files only: never into a result or an undo record.
+   */
+  readSecret?: (name: string) => Promise<string>;
   regexTimeoutMs?: number;
   /** Its three passes as they end: read (1 of 3), undo records stored (2 of 3), written and read back (3 of 3). */
   onProgress?: (done: number, total: number) => void;
@@ -79,7 +91,11 @@ interface Plan {
 }
 
 export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
-  const items = resolveItems(a.items, a.variables, a.from, a.to, { canReadSources: a.readSource !== undefined });
+  const secrets = await readSecrets(a);
+  const items = resolveItems(a.items, a.variables, a.from, a.to, {
+    canReadSources: a.readSource !== undefined,
+    secrets,
+  });
   const saved = await savedRecords(a.undo, items);
   const directories = items.flatMap((i) => (i.type === 'file' ? [splitFsPath(i.path).parent] : []));
   const found = await readSnapshot(a, [...items.map((i) => i.path), ...directories.filter((d) => d !== '/')]);
@@ -106,6 +122,20 @@ export async function applyCustomization(a: ApplyArgs): Promise<ApplyResult> {
       sha256After: record.sha256After,
     })),
   };
+}
+
+/** Every secret the range names, each read once, before anything else happens. */
+async function readSecrets(a: ApplyArgs): Promise<Map<string, string>> {
+  const values = new Map<string, string>();
+  for (const [name, usedBy] of secretsUsed(a.items, a.from, a.to)) {
+    if (!a.readSecret) throw new SecretUnreadableError(name, usedBy, 'this agent was given no secret store');
+    try {
+      values.set(name, await a.readSecret(name));
+    } catch (error) {
+      throw new SecretUnreadableError(name, usedBy, (error as Error).message, { cause: error });
+    }
+  }
+  return values;
 }
 
 /** The records an earlier attempt stored, each checked to belong to the item now at its index. */
@@ -199,6 +229,10 @@ async function compute(item: ResolvedItem, before: FileState, a: ApplyArgs): Pro
   if (item.type === 'replace') {
     if (before.content === null) throw new FileNotFoundError(item.index, item.path);
     return replaceInContent(before.content, item, a.regexTimeoutMs ?? DEFAULT_REGEX_TIMEOUT_MS);
+  }
+  if (item.type === 'registry') {
+    if (before.content === null) throw new FileNotFoundError(item.index, item.path);
+    return mergeRegistryValue(before.content, item);
   }
   if (item.content !== undefined) return Buffer.from(item.content, 'utf8');
   const source = item.source!;

@@ -207,3 +207,22 @@ export class PartialApplyError extends AgentError {
     super(typeof f?.code === 'string' ? f.code : 'agent_error', `${said} ${outcome}`, { cause: failure });
   }
 }
+
+/**
+ * A `${secret:NAME}` the agent could not read. The message names the secret and the items using it,
+ * never a value.
+ */
+export class SecretUnreadableError extends AgentError {
+  constructor(
+    readonly secret: string,
+    readonly usedBy: number[],
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'secret_unavailable',
+      `Customization item ${usedBy.join(', ')} uses \${secret:${secret}}, which cannot be read (${problem}). Put it for the clone's site with PUT /v1/sites/{site}/secrets/${secret}, then retry.`,
+      options,
+    );
+  }
+}

@@ -2,6 +2,7 @@
  * Customization items and their validation. All items of a range are checked, and their variables
  * filled in, before anything in the image changes.
  */
+import { HIVE_FILES, type RegistryItem, registryItem, SECRET_NAME } from '../../statemachines/customization';
 import { InvalidFsPathError } from '../drivers/imagefs/errors';
 import { splitFsPath } from '../drivers/imagefs/fs-path';
 import { InvalidItemError, InvalidPatternError, InvalidRangeError, MissingVariableError } from './errors';
@@ -27,16 +28,19 @@ export interface ReplaceItem {
   flags?: string;
 }
 
-export type CustomizationItem = FileItem | ReplaceItem;
+export type { RegistryItem };
+export type CustomizationItem = FileItem | ReplaceItem | RegistryItem;
 
 /** An item with its variables filled in, ready to apply. */
 export type ResolvedItem =
   | { index: number; type: 'file'; path: string; content?: string; source?: string; mode?: number }
-  | { index: number; type: 'replace'; path: string; pattern: string; replacement: string; flags: string };
+  | { index: number; type: 'replace'; path: string; pattern: string; replacement: string; flags: string }
+  | (RegistryItem & { index: number; path: string });
 
 const KEYS: Record<string, string[]> = {
   file: ['type', 'path', 'content', 'source', 'mode'],
   replace: ['type', 'path', 'pattern', 'replacement', 'flags'],
+  registry: ['type', 'hive', 'key', 'name', 'valueType', 'data'],
 };
 const FLAGS = /^(?!.*(.).*\1)[gimsu]*$/;
 
@@ -48,21 +52,52 @@ export function checkRange(from: number, to: number, length: number): void {
   }
 }
 
-/** Validates items[from..to) and fills in their variables; throws the first problem found. */
+/**
+ * The `${secret:NAME}` names items[from..to) use, each with the indexes of the items using it (the
+ * texts a secret may stand in only; resolveItems refuses one anywhere else).
+ */
+export function secretsUsed(items: readonly unknown[], from: number, to: number): Map<string, number[]> {
+  const used = new Map<string, number[]>();
+  for (const [i, raw] of items.slice(from, to).entries()) {
+    const item = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const texts = [item.content, item.replacement, ...[item.type === 'registry' ? item.data : []].flat()];
+    for (const text of texts.filter((t): t is string => typeof t === 'string'))
+      for (const name of substitute(text, {}, 'text').secrets) used.set(name, [...(used.get(name) ?? []), from + i]);
+  }
+  return used;
+}
+
+/**
+ * Validates items[from..to) and fills in their variables and, from `secrets`, the values of the
+ * `${secret:NAME}` they use; throws the first problem found.
+ */
 export function resolveItems(
   items: readonly unknown[],
   variables: Record<string, unknown>,
   from: number,
   to: number,
-  options: { canReadSources: boolean },
+  options: { canReadSources: boolean; secrets?: ReadonlyMap<string, string> },
 ): ResolvedItem[] {
   checkRange(from, to, items.length);
   checkVariables(variables);
   const range = items.slice(from, to).map((item, i) => checkShape(item, from + i, options.canReadSources));
   const usedBy: Record<string, number[]> = {};
   const resolved = range.map((item) => {
-    const fill = (text: string, context: Context) => {
-      const result = substitute(text, variables, context);
+    const fill = (text: string, context: Context, secretsAllowed = false) => {
+      const result = substitute(text, variables, context, secretsAllowed ? options.secrets : undefined);
+      for (const name of result.secrets) {
+        if (!secretsAllowed)
+          throw new InvalidItemError(
+            item.index,
+            `${JSON.stringify(text)} names a secret; a \${secret:NAME} may stand only in content, a replacement or registry data`,
+          );
+        if (!SECRET_NAME.test(name))
+          throw new InvalidItemError(
+            item.index,
+            `\${secret:${name}} is not a secret name: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+          );
+        if (!options.secrets?.has(name)) throw new InvalidItemError(item.index, `secret ${name} was not resolved`);
+      }
       if (result.malformed) {
         throw new InvalidItemError(
           item.index,
@@ -72,15 +107,29 @@ export function resolveItems(
       for (const name of result.missing) usedBy[name] = [...new Set([...(usedBy[name] ?? []), item.index])];
       return result.value;
     };
+    if (item.type === 'registry') {
+      const data = item.data;
+      return {
+        ...item,
+        key: fill(item.key, 'text'),
+        name: fill(item.name, 'text'),
+        data:
+          typeof data === 'number'
+            ? data
+            : Array.isArray(data)
+              ? data.map((d) => fill(d, 'text', true))
+              : fill(data, 'text', item.valueType !== 'binary'),
+      };
+    }
     const path = fill(item.path, 'text');
     if (item.type === 'file') {
-      return { ...item, path, ...(item.content !== undefined ? { content: fill(item.content, 'text') } : {}) };
+      return { ...item, path, ...(item.content !== undefined ? { content: fill(item.content, 'text', true) } : {}) };
     }
     return {
       ...item,
       path,
       pattern: fill(item.pattern, 'pattern'),
-      replacement: fill(item.replacement, 'replacement'),
+      replacement: fill(item.replacement, 'replacement', true),
     };
   });
   const missing = Object.keys(usedBy).sort();
@@ -94,7 +143,11 @@ function checkShape(raw: unknown, index: number, canReadSources: boolean): Resol
     throw new InvalidItemError(index, 'it must be an object');
   const item = raw as Record<string, unknown>;
   const keys = KEYS[String(item.type)];
-  if (!keys) throw new InvalidItemError(index, `type ${JSON.stringify(item.type)} is unknown; use 'file' or 'replace'`);
+  if (!keys)
+    throw new InvalidItemError(
+      index,
+      `type ${JSON.stringify(item.type)} is unknown; use 'file', 'replace' or 'registry'`,
+    );
   const extra = Object.keys(item).filter((k) => !keys.includes(k));
   if (extra.length > 0)
     throw new InvalidItemError(
@@ -105,6 +158,14 @@ function checkShape(raw: unknown, index: number, canReadSources: boolean): Resol
     if (item[key] === undefined && !required) return;
     if (typeof item[key] !== 'string') throw new InvalidItemError(index, `'${key}' must be a string`);
   };
+  if (item.type === 'registry') {
+    const parsed = registryItem.safeParse(item);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InvalidItemError(index, `'${issue.path.join('.') || 'item'}' ${issue.message}`);
+    }
+    return { ...parsed.data, index, path: HIVE_FILES[parsed.data.hive] };
+  }
   text('path', true);
   if (item.type === 'file') {
     text('content', false);
@@ -133,6 +194,16 @@ function checkShape(raw: unknown, index: number, canReadSources: boolean): Resol
 }
 
 function checkFilled(item: ResolvedItem): void {
+  if (item.type === 'registry') {
+    const { index: _index, path: _path, ...filled } = item;
+    const parsed = registryItem.safeParse(filled);
+    if (!parsed.success && parsed.error.issues[0])
+      throw new InvalidItemError(
+        item.index,
+        `with its variables filled in, '${parsed.error.issues[0].path.join('.')}' ${parsed.error.issues[0].message}`,
+      );
+    return;
+  }
   try {
     splitFsPath(item.path);
   } catch (error) {

@@ -6,6 +6,7 @@
  * - replacement: with `$` doubled, so a value is never read as `$1`/`$&`; the template's own `$1`,
  *   `$&` and `$$` keep their regex meaning.
  */
+import { VARIABLE_NAME } from '../../statemachines/customization';
 import { InvalidVariableError } from './errors';
 
 export type Context = 'text' | 'pattern' | 'replacement';
@@ -16,11 +17,13 @@ export interface Substituted {
   missing: string[];
   /** A `${` that opens no valid `${name}` reference. */
   malformed: boolean;
+  /** `${secret:NAME}` names met: filled in from `secrets` when given, else left as they are. */
+  secrets: string[];
 }
 
-const NAME = '[A-Za-z_][A-Za-z0-9_]*';
-const TOKEN = new RegExp(`\\$\\$\\{|\\$\\{(${NAME})\\}|\\$\\{`, 'g');
-export const VARIABLE_NAME = new RegExp(`^${NAME}$`);
+// The names the functions check a template's variables against (statemachines/customization.ts);
+// `${secret:NAME}` (SECRET_REFERENCE there) is matched on its own, before `${name}`.
+const TOKEN = new RegExp(`\\$\\$\\{|\\$\\{secret:([^}]*)\\}|\\$\\{(${VARIABLE_NAME})\\}|\\$\\{`, 'g');
 
 export function checkVariables(variables: Record<string, unknown>): asserts variables is Record<string, string> {
   for (const [name, value] of Object.entries(variables)) {
@@ -28,11 +31,23 @@ export function checkVariables(variables: Record<string, unknown>): asserts vari
   }
 }
 
-export function substitute(template: string, variables: Record<string, string>, context: Context): Substituted {
+export function substitute(
+  template: string,
+  variables: Record<string, string>,
+  context: Context,
+  secrets?: ReadonlyMap<string, string>,
+): Substituted {
   const missing: string[] = [];
+  const named: string[] = [];
   let malformed = false;
-  const value = template.replace(TOKEN, (token: string, name: string | undefined) => {
+  const value = template.replace(TOKEN, (token: string, secret: string | undefined, name: string | undefined) => {
     if (token === '$${') return context === 'replacement' ? '$${' : '${';
+    if (secret !== undefined) {
+      named.push(secret);
+      const raw = secrets?.get(secret);
+      if (raw === undefined) return token;
+      return context === 'replacement' ? raw.replaceAll('$', '$$$$') : raw;
+    }
     if (name === undefined) {
       malformed = true;
       return token;
@@ -46,7 +61,7 @@ export function substitute(template: string, variables: Record<string, string>, 
     if (context === 'replacement') return raw.replaceAll('$', '$$$$');
     return raw;
   });
-  return { value, missing, malformed };
+  return { value, missing, malformed, secrets: named };
 }
 
 export function escapeRegExp(text: string): string {

@@ -6,18 +6,24 @@
 import type { SeedKind, SeedReport } from '../../statemachines/discovery';
 import { AgentError } from '../errors';
 import type { TaskContext } from '../tasks/context';
+import { askAmt } from './amt';
+import { askBladeCenter } from './bladecenter';
 import { SeedFailedError } from './errors';
 import { askIpmi } from './ipmi';
 import { askLibvirt } from './libvirt';
 import { askRedfish } from './redfish';
 import { type KnownDigest, type Observed, type Probe, redact, type Seed, seedSecrets } from './seed';
 import { askStorage } from './storage';
+import { askVsphere } from './vsphere';
 
 export const probes: Record<SeedKind, Probe> = {
   ipmi: askIpmi,
   redfish: askRedfish,
   libvirt: askLibvirt,
   storage: askStorage,
+  vsphere: askVsphere,
+  bladecenter: askBladeCenter,
+  amt: askAmt,
 };
 
 export interface SeedAnswer extends Observed {

@@ -21,6 +21,8 @@ export interface TaskContext {
   exports: ExportBook;
   /** Resolves the secret references a task carries (machine credentials), in memory only. */
   secrets: SecretResolver;
+  /** The agent's site: whose template secrets (`${secret:NAME}`) it reads. */
+  site?: string;
   /** The hooks of the agent's configuration, by name. */
   hooks: Readonly<Record<string, HookConfig>>;
 }

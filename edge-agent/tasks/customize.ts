@@ -1,6 +1,7 @@
 /** Offline customization of a clone's filesystem: staged apply and rollback, with undo records. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { templateSecretRef } from '../../statemachines/customization';
 import { applyCustomization, rollbackCustomization } from '../customization/apply';
 import { fetchDocument } from '../customization/document';
 import { FileUndoStore } from '../customization/undo-store';
@@ -39,6 +40,7 @@ export const customize: Task<'customize'> = async (input, ctx) => {
     to,
     undo,
     readSource: async (source) => readFile(await storage.resolve(image.repository, source, true)),
+    readSecret: ctx.site ? (name) => ctx.secrets.resolve(templateSecretRef(ctx.site!, name)) : undefined,
     onProgress: (done, total) => ctx.report(total ? done / total : 1, 'customize'),
   });
 };

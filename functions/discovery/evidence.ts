@@ -42,6 +42,9 @@ export function addressOf(kind: string, settings: Record<string, unknown>): stri
   if (kind === 'ipmi' && s('host')) return `${s('host').toLowerCase()}:${s('port') || '623'}`;
   if (kind === 'redfish' && s('endpoint')) return `${originOf(s('endpoint'))}#${s('systemId')}`;
   if (kind === 'libvirt' && s('uri')) return `${s('uri')}#${s('domain')}`;
+  if (kind === 'vsphere' && s('endpoint')) return `${originOf(s('endpoint'))}#${s('vm')}`;
+  if (kind === 'amt' && s('host')) return `${s('host').toLowerCase()}:${s('port') || '16992'}`;
+  if (kind === 'bladecenter' && s('amm')) return `${s('amm').toLowerCase()}:${s('snmpPort') || '161'}#${s('slot')}`;
   return undefined;
 }
 

@@ -76,6 +76,7 @@ const ADDRESS_SETTINGS: Record<string, string[]> = {
   ipmi: ['host', 'port'],
   redfish: ['endpoint', 'systemId'],
   libvirt: ['uri', 'domain'],
+  vsphere: ['endpoint', 'vm'],
 };
 
 /** The observation's conflict key: every identifier it has, sorted, with its kind. */

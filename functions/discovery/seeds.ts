@@ -60,6 +60,9 @@ function origin(address: string): string {
 export function normalizeAddress(kind: SeedKind, address: string): string {
   if (kind === 'ipmi') return hostPort(address, 623);
   if (kind === 'redfish') return origin(address);
+  if (kind === 'vsphere') return origin(address);
+  if (kind === 'bladecenter') return hostPort(address, 161);
+  if (kind === 'amt') return hostPort(address, 16992);
   return address.trim();
 }
 
@@ -73,6 +76,9 @@ export function seedKeyOfRecord(m: Machine): string | undefined {
   if (m.kind === 'ipmi' && str('host')) return seedKey('ipmi', `${str('host')}:${str('port') ?? 623}`);
   if (m.kind === 'redfish' && str('endpoint')) return seedKey('redfish', str('endpoint')!);
   if (m.kind === 'libvirt' && str('uri')) return seedKey('libvirt', str('uri')!);
+  if (m.kind === 'vsphere' && str('endpoint')) return seedKey('vsphere', str('endpoint')!);
+  if (m.kind === 'amt' && str('host')) return seedKey('amt', `${str('host')}:${str('port') ?? 16992}`);
+  if (m.kind === 'bladecenter' && str('amm')) return seedKey('bladecenter', `${str('amm')}:${str('snmpPort') ?? 161}`);
   return undefined;
 }
 

@@ -105,6 +105,12 @@ export const agentReported = z.object({
   checks: z.array(z.string()).optional(),
 });
 export const agentForgotten = z.object({ site: z.string(), forgotten: z.string() });
+export const templateSecret = z.object({
+  site: z.string(),
+  name: z.string(),
+  secret: z.string().meta({ description: 'its reference, `secret://<site>/templates/<name>`' }),
+  created: z.boolean(),
+});
 
 export const repository = z.object({
   ...s.createRepository.shape,
@@ -209,6 +215,15 @@ export const clone = z.object({
 });
 export const cloneList = list(clone);
 
+const droppedVariables = z.array(z.string()).optional().meta({
+  description:
+    "variables carried from the machine's old clone (a service update) that the new master's template does not use: left out of the new clone's customization",
+});
+const memberMessage = z
+  .string()
+  .optional()
+  .meta({ description: 'what the row says besides its outcome, e.g. which variables were dropped and why' });
+
 const member = z.object({
   index: z.number().int(),
   machine: z.string().optional(),
@@ -218,6 +233,8 @@ const member = z.object({
   attempts: z.number().int(),
   outcome: z.string().optional(),
   error: z.object({ code: z.string(), message: z.string(), step: z.string() }).optional(),
+  dropped: droppedVariables,
+  message: memberMessage,
 });
 
 export const deployment = z.object({
@@ -249,7 +266,13 @@ export const deploymentAccepted = z.object({
 export const serviceUpdate = deployment.extend({
   staging: z.object({ machine: z.string().optional(), clone: z.string().nullable(), step: z.string() }).nullable(),
   machines: z.array(
-    z.object({ machine: z.string().optional(), old: z.string().optional(), new: z.string().optional() }),
+    z.object({
+      machine: z.string().optional(),
+      old: z.string().optional(),
+      new: z.string().optional(),
+      dropped: droppedVariables,
+      message: memberMessage,
+    }),
   ),
 });
 
@@ -303,6 +326,7 @@ export const components = {
   SiteList: siteList,
   AgentReported: agentReported,
   AgentForgotten: agentForgotten,
+  TemplateSecret: templateSecret,
   Repository: repository,
   RepositoryList: repositoryList,
   Orphans: orphans,

@@ -59,6 +59,16 @@ export const items = z
   );
 
 /**
+ * A customization's variables: the values of its items' `${name}` references. No name is built in,
+ * and a name that none of the clone's items uses is refused, so that a misspelling is never kept
+ * while the variable the template needs is left out.
+ */
+export const variables = variablesSchema.meta({
+  description:
+    "Values of the customization items' `${name}` references (the master's template, then the clone's own items and the request's). No variable is built in. A name that none of these items uses is refused with 400 `unknown_variable`, whose `unknown` and `expected` list the names given that no item uses and the names the items use; one that the items use but no request gave is a 400 `invalid_input` that names it.",
+});
+
+/**
  * Host names: the host an agent runs on. With its site they name the host's own activity and state
  * machines (`encompass-<site>.<host>-transition`, 80 characters at most).
  */
@@ -274,7 +284,12 @@ export const createDeployment = z
       .optional(),
     /** The clone name template; `${index}` (from 1) keeps the names apart. */
     name: z.string().min(1).max(200).optional(),
-    variables: variablesSchema.optional(),
+    variables: variables
+      .meta({
+        description:
+          "Each member's variables, rendered per member: a value may use `${index}`, `${machine.name}`, `${machine.id}`, `${machine.mac}`, `${machine.serial}`, `${master}`, `${deployment}` and the variables before it. A name that neither the master's template nor `items` uses is refused with 400 `unknown_variable`, unless `name`, `healthCheck` or another variable uses it (then it builds those and the clones do not get it).",
+      })
+      .optional(),
     items: items.optional(),
     method: createClone.shape.method,
     /** Where every member's clone goes; absent: its machine's host-local repository with a fanout, else the master's. */
@@ -320,7 +335,7 @@ export const createMigration = z
      */
     storage: z.union([z.literal('keep'), z.object({ repository: ref }).strict()]).default('keep'),
     /** For a clean clone: variables of its customization for the new machine. */
-    variables: variablesSchema.optional(),
+    variables: variables.optional(),
   })
   .strict();
 
@@ -329,7 +344,7 @@ export const createReassignment = z
     machine: ref,
     to: z.union([
       z.object({ clone: ref }).strict(),
-      z.object({ master: ref, name: name.optional(), variables: variablesSchema.optional() }).strict(),
+      z.object({ master: ref, name: name.optional(), variables: variables.optional() }).strict(),
     ]),
     old: z.enum(['standby', 'destroy']).default('standby'),
   })
@@ -349,7 +364,12 @@ export const createServiceUpdate = z
       .regex(/^[a-z][a-z0-9-]{0,62}$/, 'a hook name: lower case letters, digits and -')
       .optional(),
     /** Variables of the staging clone's customization (its own hostname…). */
-    variables: variablesSchema.optional(),
+    variables: variables
+      .meta({
+        description:
+          "Variables of the staging clone's customization (its own hostname…); a name the master's template does not use is refused with 400 `unknown_variable`. The machines of the service keep their old clones' variables: those the new master's template does not use are left out, and each machine's row names them (`dropped`).",
+      })
+      .optional(),
     waves: z
       .object({
         size: z.number().int().min(1).max(MAX_DEPLOYMENT_MEMBERS).default(1),

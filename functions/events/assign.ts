@@ -1,8 +1,7 @@
 /** assign binds a clone to a free machine that meets its master's requirements, customizing it; unassign frees it. */
 import { z } from 'zod';
-import { variablesSchema } from '../../statemachines/customization';
 import { unmetRequirements } from '../domain/requirements';
-import { items, ref } from '../domain/schemas';
+import { items, ref, variables } from '../domain/schemas';
 import { checkReach } from '../domain/topology';
 import { InvalidInputError, MachineTakenError, RequirementsNotMetError } from '../errors';
 import { checkMachineUsable } from '../scenarios/machine-state';
@@ -40,7 +39,7 @@ async function boundWrites(e: Ending<unknown>, id: string): Promise<Write[]> {
 const assignBody = z
   .object({
     machine: ref,
-    customization: z.object({ items: items.optional(), variables: variablesSchema.optional() }).strict().optional(),
+    customization: z.object({ items: items.optional(), variables: variables.optional() }).strict().optional(),
   })
   .strict();
 
@@ -67,9 +66,11 @@ export const assign: EventEntry<'assign', AssignPlan, z.infer<typeof assignBody>
       );
     const { request, input, discard } = await planCustomization(
       a,
-      body.customization?.items,
-      body.customization?.variables,
-      clone.metastate === 'clean' ? undefined : clone.customization.applied,
+      {
+        ...body.customization,
+        variablesAt: 'body.customization.variables',
+        to: clone.metastate === 'clean' ? undefined : clone.customization.applied,
+      },
       { machine: machine.id },
     );
     return { request: { ...request, machine: machine.id }, input, reserve: machine, discard };

@@ -5,10 +5,17 @@
  * store/customizations.ts, written now), the agent's report of the changes (through the workflow)
  * and the clone's record after the commit (DynamoDB's 400 KB). The commit stores what accept planned.
  */
-import type { CustomizationItem, DocumentRef } from '../../statemachines/customization';
+import { type CustomizationItem, type DocumentRef, itemPath } from '../../statemachines/customization';
 import type { TaskInput, TaskOutcome } from '../../statemachines/tasks';
-import { invalidPatterns, missingVariables, withVariables } from '../domain/customization';
-import { CustomizationTooLargeError, InvalidInputError, RecordTooLargeError } from '../errors';
+import type { Deps } from '../deps';
+import {
+  invalidPatterns,
+  missingVariables,
+  templateOf,
+  unknownVariables,
+  withVariables,
+} from '../domain/customization';
+import { CustomizationTooLargeError, InvalidInputError, RecordTooLargeError, UnknownVariableError } from '../errors';
 import { documentKey, MAX_DOCUMENT_BYTES } from '../store/customizations';
 import { itemSize, MAX_ITEM_BYTES, utf8Bytes } from '../store/limits';
 import type { Clone } from '../store/records';
@@ -50,7 +57,7 @@ function largestReport(items: CustomizationItem[], variables: Record<string, str
   const hash = 'f'.repeat(64);
   return items.slice(from, to).map((item, i) => ({
     index: from + i,
-    path: withVariables(item.path, variables),
+    path: withVariables(itemPath(item), variables),
     sha256Before: hash,
     sha256After: hash,
   }));
@@ -63,23 +70,53 @@ function checkRecord(a: Accepting, changes: Partial<Clone>) {
   if (bytes > MAX_ITEM_BYTES) throw new RecordTooLargeError('clone', bytes, MAX_ITEM_BYTES, largest);
 }
 
+/** What an assign or customize asks of the clone's customization. */
+export interface CustomizationRequest {
+  /** Items added after the clone's. */
+  items?: CustomizationItem[];
+  /** Variables added to the clone's (a name given again takes the new value). */
+  variables?: Record<string, string>;
+  /** The field path of `variables` in the request, for errors. */
+  variablesAt: string;
+  /** Apply the effective list up to this item (default: all). */
+  to?: number;
+}
+
 /**
- * Adds `extra` items and `variables` to the clone's and applies the effective list up to `to`
+ * Refuses variables (at the field path `at` of the request) that no item of the clone's effective
+ * list uses (its template, its own items and the request's): a misspelled name would be kept while
+ * the variable the template needs is left out.
+ */
+export async function refuseUnknownVariables(
+  deps: Deps,
+  clone: Clone,
+  items: CustomizationItem[],
+  variables: Record<string, string> | undefined,
+  at: string,
+) {
+  const { unknown, expected } = unknownVariables(items, variables);
+  if (!unknown.length) return;
+  const own = items.length > clone.template.length ? "the clone's own items" : '';
+  throw new UnknownVariableError(at, unknown, expected, templateOf(await deps.masters.get(clone.master), own));
+}
+
+/**
+ * Adds the request's items and variables to the clone's and applies the effective list up to `to`
  * (default: all). Items already applied stay; moving back is rollback's job. `changes` are the
  * request's other changes of the record (assign's machine).
  */
 export async function planCustomization(
   a: Accepting,
-  extra: CustomizationItem[] = [],
-  variables: Record<string, string> = {},
-  to?: number,
+  req: CustomizationRequest,
   changes: Partial<Clone> = {},
 ): Promise<{ request: CustomizationPlan; input: TaskInput<'customize'>; discard?: () => Promise<void> }> {
   const { deps, clone, image } = a;
+  const { items: extra = [], variables = {}, to } = req;
   const own = clone.customization.document;
   // A clone without a document (new, or recorded before documents) gets one now; the commit drops what was inline.
   const current = await deps.customizations.of(clone);
   const doc = { items: [...current.items, ...extra], variables: { ...current.variables, ...variables } };
+  await refuseUnknownVariables(deps, clone, doc.items, variables, req.variablesAt);
   const from = clone.customization.applied;
   const upTo = to ?? doc.items.length;
   if (upTo < from)

@@ -1,18 +1,17 @@
 /** customize applies customization items to a clean clone offline (staged apply); rollback undoes them. */
 import { z } from 'zod';
-import { variablesSchema } from '../../statemachines/customization';
-import { items } from '../domain/schemas';
+import { items, variables } from '../domain/schemas';
 import { InvalidInputError } from '../errors';
 import { type CustomizationPlan, customizationAfter, discardDocument, planCustomization } from './customization';
 import type { EventEntry } from './entry';
 
 const customizeBody = z
-  .object({ items: items.optional(), variables: variablesSchema.optional(), to: z.number().int().min(0).optional() })
+  .object({ items: items.optional(), variables: variables.optional(), to: z.number().int().min(0).optional() })
   .strict();
 
 export const customize: EventEntry<'customize', CustomizationPlan, z.infer<typeof customizeBody>> = {
   body: customizeBody,
-  accept: (a, body) => planCustomization(a, body.items, body.variables, body.to),
+  accept: (a, body) => planCustomization(a, { ...body, variablesAt: 'body.variables' }),
   commit(e, outcome) {
     const { customization, after } = customizationAfter(e, outcome);
     return { changes: { customization }, after };

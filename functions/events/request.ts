@@ -1,6 +1,6 @@
 /**
  * `POST /v1/clones/{id}/{event}`: checks the event against the lifecycle table and, through the
- * event's entry, the request against the world (machine free, requirements met, variables given);
+ * event's entry, the request against the world (machine free, requirements met, variables given and each one used);
  * then locks the clone, records the planned transition on the operation and starts the transition
  * workflow. Nothing changes unless all checks pass.
  */

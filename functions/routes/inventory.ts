@@ -20,6 +20,7 @@ import {
   listOrphans,
   removeOrphanAction,
 } from '../actions/repository-check';
+import { deleteTemplateSecret, putTemplateSecret } from '../actions/template-secrets';
 import { machineView } from '../actions/views';
 import * as out from '../domain/responses';
 import * as s from '../domain/schemas';
@@ -155,6 +156,36 @@ export const inventoryRoutes: RouteSpec[] = [
     summary: 'Forget the agent of a host taken out of service, with its host\u2019s lane (its activity and workflows)',
     access: 'admin',
     handler: (c) => forgetAgentAction(c.deps, c.params.id!, c.params.host!),
+  }),
+
+  route({
+    method: 'put',
+    path: '/v1/sites/{id}/secrets/{name}',
+    operationId: 'putTemplateSecret',
+    response: out.templateSecret,
+    tag: 'sites',
+    summary:
+      'Set a template secret of the site: customization items name it ${secret:NAME}; its agent reads it when it applies them (write-only: never answered)',
+    access: 'admin',
+    body: z
+      .object({
+        value: z
+          .string()
+          .min(1)
+          .max(64 * 1024),
+      })
+      .strict(),
+    handler: (c) => putTemplateSecret(c.deps, c.params.id!, c.params.name!, c.body.value),
+  }),
+  route({
+    method: 'delete',
+    path: '/v1/sites/{id}/secrets/{name}',
+    operationId: 'deleteTemplateSecret',
+    response: out.deleted,
+    tag: 'sites',
+    summary: 'Delete a template secret of the site',
+    access: 'admin',
+    handler: (c) => deleteTemplateSecret(c.deps, c.params.id!, c.params.name!),
   }),
 
   route({

@@ -15,9 +15,9 @@ import { cloneSource } from '../actions/clones';
 import type { Principal } from '../auth/principal';
 import { actorOf } from '../auth/principal';
 import type { Deps } from '../deps';
-import { missingVariables } from '../domain/customization';
+import { missingVariables, namesIn, templateOf, unknownVariables } from '../domain/customization';
 import type { createDeployment } from '../domain/schemas';
-import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
+import { ConflictError, InvalidInputError, NotFoundError, UnknownVariableError } from '../errors';
 import { nameKey, TransactionConflict, type Write } from '../store/db';
 import { newId } from '../store/ids';
 import type { Deployment, DeploymentMember, Machine, Master, Repository, Scenario, Site } from '../store/records';
@@ -67,6 +67,29 @@ export async function releaseAll(deps: Deps, machines: Machine[]): Promise<void>
   }
 }
 
+/**
+ * Refuses a variable of the request that nothing uses: not the master's template, not the request's
+ * items, nor its clone name, health check or other variables (which may build on it).
+ */
+function refuseUnusedVariables(body: Body, master: Master) {
+  const { unknown, expected } = unknownVariables([...master.customization, ...(body.items ?? [])], body.variables);
+  const check = body.healthCheck;
+  const templates = [
+    body.name ?? '',
+    ...(check ? [check.kind === 'tcp' ? check.host : check.kind === 'http' ? check.url : check.marker] : []),
+    ...Object.values(body.variables ?? {}),
+  ];
+  const helpers = namesIn(templates);
+  const unused = unknown.filter((name) => !helpers.includes(name));
+  if (unused.length)
+    throw new UnknownVariableError(
+      'body.variables',
+      unused,
+      expected,
+      templateOf(master, body.items?.length ? 'body.items' : ''),
+    );
+}
+
 export async function createDeploymentAction(deps: Deps, p: Principal | undefined, body: Body) {
   const { dryRun, clientToken, ...asked } = body;
   const requestHash = await sha256Hex(JSON.stringify(asked));
@@ -75,6 +98,7 @@ export async function createDeploymentAction(deps: Deps, p: Principal | undefine
     if (again) return again;
   }
   const { master, repo, masterRepo } = await cloneSource(deps, body.master, body.repository);
+  refuseUnusedVariables(body, master);
   const missing = missingVariables([...master.customization, ...(body.items ?? [])], body.variables ?? {});
   if (missing.length)
     throw new InvalidInputError(

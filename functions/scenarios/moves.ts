@@ -14,10 +14,12 @@
 import type { z } from 'zod';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
+import { templateOf, unknownVariables } from '../domain/customization';
 import { unmetRequirements } from '../domain/requirements';
 import type { createMigration, createReassignment } from '../domain/schemas';
 import { checkReach } from '../domain/topology';
-import { BusyError, ConflictError, InvalidInputError } from '../errors';
+import { BusyError, ConflictError, InvalidInputError, UnknownVariableError } from '../errors';
+import { refuseUnknownVariables } from '../events/customization';
 import { relocationTarget } from '../events/relocate';
 import { nameKey } from '../store/db';
 import { newId, randomString } from '../store/ids';
@@ -116,6 +118,15 @@ export async function createMigrationAction(
     if (target.clone)
       throw new ConflictError(`machine ${target.name} carries clone ${target.clone}; pick a free one`, {});
   } else if (target && clone.binding !== 'assigned') await checkReach(deps, target, repo);
+  // The clone's assign on the new machine would refuse them; refused now, before anything moves.
+  if (body.variables)
+    await refuseUnknownVariables(
+      deps,
+      clone,
+      (await deps.customizations.of(clone)).items,
+      body.variables,
+      'body.variables',
+    );
   const on = (m: Machine | undefined) => (m ? { machine: m.id } : {});
   const member: DeploymentMember = {
     index: 1,
@@ -181,6 +192,8 @@ export async function createReassignmentAction(
     );
   const binding = old.binding === 'assigned' ? 'assigned' : old.binding;
   const variables = 'master' in body.to ? (body.to.variables ?? {}) : {};
+  const { unknown, expected } = unknownVariables(master.customization, variables);
+  if (unknown.length) throw new UnknownVariableError('body.to.variables', unknown, expected, templateOf(master));
   const newGoal: Goal = { ...(next ? { clone: next.id } : {}), machine: machine.id, binding, variables };
   const goals: Goal[] = [{ clone: old.id, binding: 'unassigned' }, newGoal];
   if (body.old === 'destroy') goals.push({ clone: old.id, binding: 'destroyed' });

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { HealthCheck } from '../../statemachines/tasks';
 import type { Deps } from '../deps';
-import { renderTemplate } from '../domain/customization';
+import { renderTemplate, usedVariables } from '../domain/customization';
 import { NAME_PATTERN, NAME_RULE } from '../domain/paths';
 import { unmetRequirements } from '../domain/requirements';
 import type { createDeployment } from '../domain/schemas';
@@ -39,6 +39,7 @@ const unknownVariable = (where: string) => (name: string) =>
 /** Each member's clone name and variables, rendered now: the agent gets plain values. */
 export function renderMembers(body: Body, master: Master, machines: Machine[], id: string): DeploymentMember[] {
   const nameTemplate = body.name ?? `${master.name}-\${index}`;
+  const used = usedVariables([...master.customization, ...(body.items ?? [])]);
   const members = machines.map((m, i): DeploymentMember => {
     const values = builtins(i + 1, m, master, id);
     // A variable may use the built-ins and the variables before it.
@@ -60,7 +61,8 @@ export function renderMembers(body: Body, master: Master, machines: Machine[], i
       machine: m.id,
       machineName: m.name,
       clone,
-      variables: first,
+      // The clone gets what its customization uses; a variable that only builds the name or another variable stays here.
+      variables: Object.fromEntries(Object.entries(first).filter(([k]) => used.includes(k))),
       step: 'pending',
       attempts: 0,
       ...(healthCheck ? { healthCheck } : {}),

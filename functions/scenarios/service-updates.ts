@@ -1,6 +1,7 @@
 /**
  * Service updates: every machine of a service gets a clone of the new master with the variables its
- * old clone had, in waves; the old clone stays unassigned beside it as the machine's standby.
+ * old clone had, in waves; the old clone stays unassigned beside it as the machine's standby. A variable
+ * the new master's template does not use is left out, and the machine's row names it (`dropped`).
  *
  * - `POST /v1/service-updates {machines | deployment, newMaster, waves: {size, pauseOnFailure}}`
  *   rolls out. A machine whose new clone fails is switched back to its old clone at once; with
@@ -22,9 +23,10 @@ import { accept } from '../actions/accept';
 import { hookOf } from '../actions/hook';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
+import { templateOf, unknownVariables } from '../domain/customization';
 import { unmetRequirements } from '../domain/requirements';
 import type { createServiceUpdate } from '../domain/schemas';
-import { BusyError, ConflictError, InvalidInputError } from '../errors';
+import { BusyError, ConflictError, InvalidInputError, UnknownVariableError } from '../errors';
 import { newId, randomString } from '../store/ids';
 import type { Clone, Deployment, DeploymentMember, Goal, Machine, Master } from '../store/records';
 import { revise } from '../store/resources';
@@ -62,6 +64,8 @@ async function stagingOf(deps: Deps, body: Body, master: Master, service: Machin
   const site = repo.site;
   const hook = body.hook ? hookOf(await deps.sites.require(site), body.hook) : undefined;
   const variables = body.variables ?? {};
+  const { unknown, expected } = unknownVariables(master.customization, variables);
+  if (unknown.length) throw new UnknownVariableError('body.variables', unknown, expected, templateOf(master));
   const goals: Goal[] = [
     { machine: machine.id, binding: 'active', variables },
     { binding: 'active', metastate: 'maintenance' },
@@ -82,6 +86,18 @@ async function stagingOf(deps: Deps, body: Body, master: Master, service: Machin
     phases: { approve: [{ binding: 'unassigned' }, { binding: 'captured' }], rollback: [{ binding: 'destroyed' }] },
   };
   return { machine, member };
+}
+
+/**
+ * The old clone's variables that the new master's template uses; the others (a variable of the old
+ * master only) are left out, since the new clone's assign would refuse them, and the row says so.
+ */
+function carriedVariables(carried: Record<string, string>, master: Master) {
+  const { unknown, expected } = unknownVariables(master.customization, carried);
+  const variables = Object.fromEntries(Object.entries(carried).filter(([k]) => expected.includes(k)));
+  if (!unknown.length) return { variables, dropped: {} };
+  const message = `variable${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} of the old clone dropped: ${templateOf(master)} does not use ${unknown.length > 1 ? 'them' : 'it'}`;
+  return { variables, dropped: { dropped: unknown, message } };
 }
 
 export async function createServiceUpdateAction(deps: Deps, p: Principal | undefined, body: Body) {
@@ -129,15 +145,17 @@ export async function createServiceUpdateAction(deps: Deps, p: Principal | undef
         },
       );
     repository ??= old.repository;
-    const { variables } = await deps.customizations.of(old);
+    const { variables: carried } = await deps.customizations.of(old);
+    const { variables, dropped } = carriedVariables(carried, master);
     const binding = old.binding;
-    const healthCheck = renderHealthCheck(body.healthCheck, { ...builtins(i + 1, machine, master, id), ...variables });
+    const healthCheck = renderHealthCheck(body.healthCheck, { ...builtins(i + 1, machine, master, id), ...carried });
     members.push({
       index: i + 1,
       machine: machine.id,
       machineName: machine.name,
       clone: `${master.name}-${machine.name}-${randomString(4)}`,
       variables,
+      ...dropped,
       step: 'pending',
       attempts: 0,
       // The old clone lets go of the machine; the new one takes it with the old one's variables.
@@ -261,6 +279,7 @@ export async function serviceUpdateView(deps: Deps, ref: string) {
       step: m.step,
       health: m.health ?? null,
       error: m.error,
+      ...(m.dropped ? { dropped: m.dropped, message: m.message } : {}),
     })),
   };
 }

@@ -87,7 +87,17 @@ export interface MachineIdentity {
 }
 
 /** The machine kinds: each is a driver of the agent (edge-agent/registry.ts). The one list of them. */
-export const machineKinds = ['sim', 'qemu', 'libvirt', 'ipmi', 'redfish'] as const;
+export const machineKinds = [
+  'sim',
+  'qemu',
+  'libvirt',
+  'ipmi',
+  'redfish',
+  'vsphere',
+  'xen',
+  'bladecenter',
+  'amt',
+] as const;
 export type MachineKind = (typeof machineKinds)[number];
 
 export interface Machine extends Base {
@@ -235,6 +245,10 @@ export interface DeploymentMember {
   clone: string;
   cloneId?: string;
   variables: Record<string, string>;
+  /** Variables carried from the machine's old clone that the new master's template does not use: left out. */
+  dropped?: string[];
+  /** What the member's row says besides its outcome (which variables were dropped, and why). */
+  message?: string;
   /** The step running or next: a deploy step, a teardown step, or where the member ended. */
   step: MemberStep;
   /** The operation of the step in hand. */

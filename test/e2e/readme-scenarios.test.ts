@@ -67,6 +67,7 @@ const promised: Record<string, (S: string) => (string | RegExp)[]> = {
 const refusals = [
   /"code":"requirements_not_met".*\[409\]$/,
   /"code":"invalid_transition".*cannot rollback.*\[409\]$/,
+  /"code":"unknown_variable".*hostnme.*\[400\]$/,
   /"code":"not_enough_machines".*\[409\]$/,
   /"code":"not_found".*no deployment with id.*\[404\]$/,
   /"code":"not_found".*no clone with id or name \\"svc-\d+-2\\".*\[404\]$/,

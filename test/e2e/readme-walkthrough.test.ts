@@ -53,6 +53,9 @@ describe("the README's walkthrough", () => {
       expect(out).toMatch(/"code":"requirements_not_met".*at least 2 CPUs.*\[409\]/);
       expect(out).toContain('127.0.1.1 web-1');
       expect(out).toMatch(/"code":"invalid_transition".*cannot rollback.*\[409\]/);
+      expect(out).toMatch(
+        /"code":"unknown_variable","message":"body\.variables\.hostnme: the template of master web-\d+@1 does not use it; it uses hostname;.*\[400\]/,
+      );
       for (const e of ['assign', 'attach', 'activate', 'deactivate', 'detach', 'unassign', 'reconfigure', 'capture'])
         expect(out).toContain(`${e} web-${s}-1: succeeded`);
       expect(out).toContain(`web-${s}@2: parent web-${s}@1, captured from web-${s}-1`);

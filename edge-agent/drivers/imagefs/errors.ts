@@ -13,7 +13,7 @@ export class UnsupportedImageError extends AgentError {
   ) {
     super(
       'unsupported_image',
-      `${imagePath}: ${reason}. Use an image holding an ext2/ext3/ext4 filesystem (bare, or as a partition of an MBR or GPT disk) and pass the volume returned by detect().`,
+      `${imagePath}: ${reason}. Use an image holding an ext2/ext3/ext4 or NTFS filesystem (bare, or as a partition of an MBR or GPT disk) and pass the volume returned by detect().`,
       options,
     );
   }
@@ -100,7 +100,7 @@ export class WriteVerificationError extends AgentError {
   ) {
     super(
       'write_verification_failed',
-      `Writing ${fsPath} in ${imagePath} did not take effect (${detail}). Check the filesystem with e2fsck -fn, then retry.`,
+      `Writing ${fsPath} in ${imagePath} did not take effect (${detail}). Check the filesystem (e2fsck -fn for ext, ntfsfix -n for NTFS), then retry.`,
     );
   }
 }

@@ -7,13 +7,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolFailedError } from '../errors';
+import { checkChanges, mismatch } from './changes';
 import { deviceName, quoteArg as q, runDebugfs } from './debugfs';
-import {
-  InvalidModeError,
-  MissingDirectoryError,
-  notRegularError as notRegular,
-  WriteVerificationError,
-} from './errors';
+import { WriteVerificationError } from './errors';
 import { splitFsPath } from './fs-path';
 import type { FileChange, FileEntry, FileSnapshot } from './interface';
 
@@ -58,24 +54,15 @@ export async function writePass(
   changes: readonly FileChange[],
   basis: FileSnapshot,
 ): Promise<void> {
+  checkChanges(changes, basis);
   const commands: string[] = [];
-  const seen = new Set<string>();
   for (const [i, change] of changes.entries()) {
-    if (seen.has(change.path)) throw new Error(`writeFiles was given ${change.path} twice; give each path once`);
-    seen.add(change.path);
     const { parent, name } = splitFsPath(change.path);
     const existing = basis.get(change.path) ?? null;
-    if (existing && existing.type !== 'regular') throw notRegular(change.path, existing);
     if (change.content === null) {
       if (existing) commands.push(`rm ${q(change.path)}`);
       continue;
     }
-    if (!(Number.isInteger(change.mode) && change.mode >= 0 && change.mode <= 0o7777))
-      throw new InvalidModeError(change.mode);
-    const directory = parent === '/' ? { type: 'directory' } : basis.get(parent);
-    if (!directory) throw new MissingDirectoryError(change.path, parent);
-    if (directory.type !== 'directory')
-      throw new MissingDirectoryError(change.path, parent, { reason: `is a ${directory.type}, not a directory,` });
     const owner = change.owner ?? existing ?? { uid: 0, gid: 0 };
     const source = join(workDir, `content-${i}`);
     await writeFile(source, change.content);
@@ -143,16 +130,6 @@ function unexplained(errors: string[], found: ReadonlyMap<string, FileEntry | nu
   });
 }
 
-function mismatch(change: FileChange, after: FileEntry | null): string | null {
-  if (change.content === null) return after ? 'the file is still there after removing it' : null;
-  if (!after) return 'the file is missing after writing';
-  if (after.type !== 'regular') return `it is a ${after.type} after writing`;
-  if (after.mode !== change.mode) return `mode is ${octal(after.mode)}, expected ${octal(change.mode)}`;
-  if (!after.content?.equals(change.content))
-    return `read back ${after.content?.length ?? 0} bytes that differ from the ${change.content.length} written`;
-  return null;
-}
-
 /** A "not found" line that names one of the paths found absent. */
 function explained(line: string, absent: ReadonlySet<string>): boolean {
   const colon = line.lastIndexOf(': ');
@@ -171,8 +148,4 @@ function parseStat(section: string): FileEntry | null {
     gid: Number(/Group:\s+(\d+)/.exec(section)?.[1] ?? 0),
     ...(link !== undefined ? { linkTarget: link } : {}),
   };
-}
-
-function octal(mode: number): string {
-  return `0${mode.toString(8).padStart(3, '0')}`;
 }

@@ -1,10 +1,12 @@
 /**
  * Image filesystem drivers read and change files inside a disk image while it is offline, without
- * mounting it.
+ * the kernel mounting it: ext through debugfs, NTFS through a private ntfs-3g (FUSE) mount per pass.
  *
  * Glossary
  * - image: a raw disk image file: either a bare filesystem, or a partitioned disk (MBR or GPT).
- * - volume: the filesystem found in the image; `offsetBytes` is where it starts (0 when bare).
+ * - volume: the filesystem found in the image; `offsetBytes` is where it starts (0 when bare). Each
+ *   driver recognises its own by a magic number: ext's superblock magic 0xEF53 at byte 1080, NTFS's
+ *   OEM id `NTFS    ` at byte 3 of its boot sector.
  * - fs path: an absolute path inside the volume, e.g. `/etc/hostname`; anything else (relative, `.`
  *   or `..` components, line breaks) is InvalidFsPathError.
  * - pass: one run of the driver's tool over the volume. Opening a volume costs milliseconds, so

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import type { DiskRef } from '../disk';
+import { type DiskRef, datastorePath } from '../disk';
 import { freeBytesOf, receiveNew, writeNew } from './atomic';
 import { captureImage } from './capture';
 import { copyImageIn } from './copy-in';
@@ -196,7 +196,8 @@ export class FileStorageDriver implements StorageDriver, Flattening {
   /** A file repository is reached by path (a NAS export mounted on the machine's host): no grant needed. */
   async export(repo: RepositoryRef, rel: string): Promise<DiskRef> {
     const path = await this.resolve(repo, rel, true);
-    return { kind: 'file', path, format: await detectFormat(path) };
+    const datastore = datastorePath(repo.settings?.['datastore'], rel);
+    return { kind: 'file', path, format: await detectFormat(path), ...(datastore ? { datastore } : {}) };
   }
 
   async unexport(): Promise<void> {}

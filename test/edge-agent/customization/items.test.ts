@@ -51,7 +51,7 @@ describe('resolveItems', () => {
   });
 
   it.each([
-    ['an unknown type', { type: 'template', path: '/a' }, /unknown; use 'file' or 'replace'/],
+    ['an unknown type', { type: 'template', path: '/a' }, /unknown; use 'file', 'replace' or 'registry'/],
     ['a misspelt field', { type: 'file', path: '/a', contents: 'x' }, /unknown field\(s\) contents/],
     [
       'both content and source',

@@ -10,6 +10,23 @@ describe('substitute', () => {
       value: 'web-01:cost $1 & $&',
       missing: [],
       malformed: false,
+      secrets: [],
+    });
+  });
+
+  it('reads ${secret:NAME} as a secret, not a variable: left as is unless its value is given', () => {
+    expect(substitute('pw=${secret:admin} ${host}', vars, 'text')).toMatchObject({
+      value: 'pw=${secret:admin} web-01',
+      missing: [],
+      malformed: false,
+      secrets: ['admin'],
+    });
+    const values = new Map([['admin', 'a$1b']]);
+    expect(substitute('pw=${secret:admin}', vars, 'text', values).value).toBe('pw=a$1b');
+    expect(substitute('pw=${secret:admin}', vars, 'replacement', values).value).toBe('pw=a$$1b');
+    expect(substitute('$${secret:admin}', vars, 'text', values)).toMatchObject({
+      value: '${secret:admin}',
+      secrets: [],
     });
   });
 
@@ -30,7 +47,19 @@ describe('substitute', () => {
 
   it('reports missing names and a ${ that opens no reference', () => {
     expect(substitute('${nope} ${host}', vars, 'text')).toMatchObject({ missing: ['nope'], malformed: false });
-    expect(substitute('${a-b}', vars, 'text').malformed).toBe(true);
+    expect(substitute('${a b}', vars, 'text').malformed).toBe(true);
+    expect(substitute('${1st}', vars, 'text').malformed).toBe(true);
+  });
+
+  it('reads names with . and - as the functions do', () => {
+    expect(substitute('${machine.name} ${ntp-server}', { 'machine.name': 'm1', 'ntp-server': 'pool' }, 'text')).toEqual(
+      {
+        value: 'm1 pool',
+        missing: [],
+        malformed: false,
+        secrets: [],
+      },
+    );
   });
 
   it('does not take inherited object properties for variables', () => {

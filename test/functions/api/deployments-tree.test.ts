@@ -238,7 +238,6 @@ describe('deployments as a tree (fanout)', () => {
     const r = await api.post('/v1/deployments', {
       master: name,
       machines: ms.slice(0, 3).map((m) => m.name),
-      variables: { hostname: 'n-${index}' },
       fanout: 2,
       dryRun: true,
     });

@@ -117,6 +117,22 @@ describe('deployments', () => {
     expect(missing.body.error.message).toContain('${hostname}');
     const unknown = await deploy({ count: 1, selector: { tags: [tag] }, variables: { hostname: 'x' }, colour: 'red' });
     expect(unknown.status).toBe(400);
+    // A variable nothing uses is refused by name, up front; one that only builds the clone name stays out of the clones.
+    const unused = await deploy({ count: 1, selector: { tags: [tag] }, variables: { hostname: 'x', ntp: 'y' } });
+    expect(unused.status, JSON.stringify(unused.body)).toBe(400);
+    expect(unused.body.error).toMatchObject({ code: 'unknown_variable', unknown: ['ntp'], expected: ['hostname'] });
+    expect(unused.body.error.message).toContain(`body.variables.ntp: the template of master ${master.name}@1`);
+    const helper = await deploy({
+      count: 1,
+      selector: { tags: [tag] },
+      name: '${site}-${index}',
+      variables: { site: 'east', hostname: '${site}-${index}' },
+      dryRun: true,
+    });
+    expect(helper.status, JSON.stringify(helper.body)).toBe(200);
+    expect(helper.body.plan[0]).toMatchObject({ clone: 'east-1', variables: { hostname: 'east-1' } });
+    expect(helper.body.plan[0].variables).not.toHaveProperty('site');
+    for (const m of ms) expect((await api.get(`/v1/machines/${m.id}`)).body.state ?? 'ready').toBe('ready');
     expect(pool).toBeDefined();
   }, 120_000);
 

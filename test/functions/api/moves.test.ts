@@ -91,6 +91,39 @@ describe('migrations and reassignments', () => {
     expect((await api.get(`/v1/clones/${other.id}`)).body.lock).toBeUndefined();
   }, 180_000);
 
+  it('refuses variables the clone or the new master does not use, naming them, before touching anything', async () => {
+    const [from, to] = [await makeMachine(api), await makeMachine(api)];
+    const clone = await activeOn(from, 'var-1');
+    const migration = await api.post('/v1/migrations', {
+      clone: clone.id,
+      toMachine: to.id,
+      variables: { hostnam: 'var-2' },
+    });
+    expect(migration.status, JSON.stringify(migration.body)).toBe(400);
+    expect(migration.body.error).toMatchObject({
+      code: 'unknown_variable',
+      unknown: ['hostnam'],
+      expected: ['hostname'],
+    });
+    expect(migration.body.error.problems[0]).toMatch(/^body\.variables\.hostnam: the template of master /);
+    const reassignment = await api.post('/v1/reassignments', {
+      machine: from.id,
+      to: { master: master.name, variables: { hostname: 'var-3', ntp: 'pool.ntp.org' } },
+    });
+    expect(reassignment.status, JSON.stringify(reassignment.body)).toBe(400);
+    expect(reassignment.body.error).toMatchObject({ code: 'unknown_variable', unknown: ['ntp'] });
+    expect(reassignment.body.error.message).toContain(
+      `body.to.variables.ntp: the template of master ${master.name}@1 does not use it; it uses hostname`,
+    );
+    expect((await api.get(`/v1/clones/${clone.id}`)).body).toMatchObject({
+      machine: from.id,
+      binding: 'active',
+      rev: clone.rev,
+    });
+    expect((await api.get(`/v1/machines/${to.id}`)).body.clone).toBeUndefined();
+    expect((await api.get(`/v1/operations?resource=${clone.id}`)).body.items).toHaveLength(4);
+  }, 120_000);
+
   it('reassigns a machine to a fresh clone of a master, keeping the old one as its standby, and back, destroying the other', async () => {
     const machine = await makeMachine(api);
     const old = await activeOn(machine, 'old-1');

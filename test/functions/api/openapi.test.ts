@@ -21,7 +21,7 @@ describe('GET /v1/openapi.json', () => {
     expect(importBody.required).toEqual(expect.arrayContaining(['name', 'repository', 'path']));
     expect(
       importBody.properties.customization.items.oneOf ?? importBody.properties.customization.items.anyOf,
-    ).toHaveLength(2);
+    ).toHaveLength(3); // file, replace, registry
   });
 
   it('answers health without a token', async () => {

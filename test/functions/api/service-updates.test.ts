@@ -35,7 +35,11 @@ describe('service updates', () => {
   }, 120_000);
 
   /** Machines running version 1 (two by default), deployed with hostnames svc-1, svc-2…; `consoles` are what each sim console shows. */
-  async function service(consoles: string[] = ['', ''], master = v1) {
+  async function service(
+    consoles: string[] = ['', ''],
+    master = v1,
+    variables: Record<string, string> = { hostname: 'svc-${index}' },
+  ) {
     const tag = unique('svc');
     for (const [i, console] of consoles.entries())
       await makeMachine(api, { name: `${tag}-m${i + 1}`, tags: [tag], settings: { console } });
@@ -44,7 +48,7 @@ describe('service updates', () => {
       count: consoles.length,
       selector: { tags: [tag] },
       name: `${tag}-\${index}`,
-      variables: { hostname: 'svc-${index}' },
+      variables,
     });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     expect((await api.wait(r.body.operation, 120_000)).status).toBe('succeeded');
@@ -120,6 +124,37 @@ describe('service updates', () => {
     const refused = await api.post(`/v1/service-updates/${r.body.id}/rollback`);
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toContain('nothing to switch to');
+  }, 300_000);
+
+  it("leaves out the old clones' variables that the new master does not use, and says so in each machine's row", async () => {
+    const name = unique('ntp');
+    await makeExt4(join(dir, `masters/${name}.img`), { ...baseFiles, 'etc/version': '1\n' });
+    const ntp = { type: 'file', path: '/etc/ntp.conf', content: 'server ${ntp}\n' };
+    const imported = await api.run('/v1/masters', {
+      name,
+      repository: (await api.get(`/v1/masters/${v1}`)).body.repository,
+      path: `masters/${name}.img`,
+      customization: [...hostnameItems, ntp],
+    });
+    expect(imported.status, JSON.stringify(imported)).toBe('succeeded');
+    const d = await service(['', ''], name, { hostname: 'svc-${index}', ntp: 'ntp-${index}.example.org' });
+
+    const r = await api.post('/v1/service-updates', { deployment: d.id, newMaster: v2 });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const op = await api.wait(r.body.operation, 180_000);
+    expect(op.status, JSON.stringify(op)).toBe('succeeded');
+    expect((await running(d)).map((x) => [x.version, x.hostname])).toEqual([
+      ['2\n', 'svc-1\n'],
+      ['2\n', 'svc-2\n'],
+    ]);
+    const view = (await api.get(`/v1/service-updates/${r.body.id}`)).body;
+    const note = `variable ntp of the old clone dropped: the template of master ${v2}@1 does not use it`;
+    for (const rows of [view.machines, view.members])
+      expect(rows.map((m: any) => [m.outcome, m.dropped, m.message])).toEqual([
+        ['succeeded', ['ntp'], note],
+        ['succeeded', ['ntp'], note],
+      ]);
+    expect(view.members.map((m: any) => m.variables)).toEqual([{ hostname: 'svc-1' }, { hostname: 'svc-2' }]);
   }, 300_000);
 
   it('checks each machine after its activation: a machine that fails is switched back at once and the wave stops there', async () => {

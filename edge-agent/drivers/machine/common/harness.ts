@@ -102,7 +102,7 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
 
   async status(machine: MachineRef): Promise<{ power: PowerState; disk?: DiskRef; bootCount: number }> {
     const call = new MachineCall(machine, await this.records.read(machine), this.records, this.protocol);
-    const [on, disk] = await Promise.all([call.isOn(), call.disk()]);
+    const [on, disk] = await Promise.all([call.isOn(), call.disk()]).finally(() => call.close());
     const power: PowerState = on ? 'on' : 'off';
     const { bootCount } = call.record;
     return disk ? { power, disk, bootCount } : { power, bootCount };
@@ -121,9 +121,14 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
 
   /** Runs `work` in the machine's lock, on the record as it is once the lock is held. */
   private locked<T>(machine: MachineRef, work: (call: MachineCall<C, R>) => Promise<T>): Promise<T> {
-    return this.records.exclusive(machine, async () =>
-      work(new MachineCall(machine, await this.records.read(machine), this.records, this.protocol)),
-    );
+    return this.records.exclusive(machine, async () => {
+      const call = new MachineCall(machine, await this.records.read(machine), this.records, this.protocol);
+      try {
+        return await work(call);
+      } finally {
+        await call.close();
+      }
+    });
   }
 
   /** Waits for the boot marker when there is a console, then counts the boot. */

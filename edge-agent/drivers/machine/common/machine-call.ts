@@ -27,6 +27,13 @@ export class MachineCall<C, R extends MachineRecord> {
     return this.opened;
   }
 
+  /** Closes the connection if this call opened one; a connection that failed to open needs none. */
+  async close(): Promise<void> {
+    if (!this.opened || !this.protocol.close) return;
+    const c = await this.opened.catch(() => undefined);
+    if (c !== undefined) await this.protocol.close(c);
+  }
+
   /** Writes `record` when it differs from what is stored. */
   async save(record: R = this.record): Promise<void> {
     this.record = record;

@@ -85,6 +85,8 @@ export interface MachineProtocol<C, R extends MachineRecord = MachineRecord> {
 
   /** Checks the machine's settings and credentials and reaches the machine. Throws bad settings. */
   open(machine: MachineRef): Promise<C>;
+  /** Ends what `open` began (a vSphere session's Logout), once the driver call that opened it is done. */
+  close?(c: C): Promise<void>;
   /** Read first in power on and power off, so bad settings fail before anything happens. */
   settings(machine: MachineRef): PowerSettings;
   /** The power state now. */

@@ -12,7 +12,7 @@ export interface DomainSpec {
   name: string;
   machineId: string;
   uuid?: string;
-  domainType: 'qemu' | 'kvm';
+  domainType: 'qemu' | 'kvm' | 'xen';
   memoryMiB: number;
   vcpus: number;
   arch: string;
@@ -29,6 +29,21 @@ export interface DomainSpec {
   /** The serial console goes to this file (truncated at each start). */
   consoleLog?: string;
   initiatorName?: string;
+  /** A Xen domain (domainType 'xen'): its shape differs from a qemu one in boot, disks, NICs and console. */
+  xen?: XenSpec;
+}
+
+/**
+ * A Xen domain under libxl. PV: `<type>linux</type>` with a kernel or a bootloader (pygrub), disks
+ * `xvda` on the xen bus, a xen console. HVM: `<type>hvm</type>` with a loader (hvmloader), disks
+ * `hda` on IDE. NICs are bridged (xenbr0) unless a libvirt network is named: Xen has no user-mode
+ * networking.
+ */
+export interface XenSpec {
+  mode: 'pv' | 'hvm';
+  bootloader?: string;
+  loader?: string;
+  bridge?: string;
 }
 
 export function escapeXml(s: string): string {
@@ -52,6 +67,7 @@ export function unescapeXml(s: string): string {
 }
 
 export function domainXml(spec: DomainSpec, disk: DiskRef): string {
+  if (spec.xen) return xenDomainXml(spec, spec.xen, disk);
   const e = escapeXml;
   const os = [`<type arch='${e(spec.arch)}' machine='${e(spec.machineType)}'>hvm</type>`];
   if (spec.kernel) {
@@ -72,6 +88,50 @@ export function domainXml(spec: DomainSpec, disk: DiskRef): string {
       ? [`<serial type='file'><source path='${e(spec.consoleLog)}'/><target port='0'/></serial>`]
       : []),
   ];
+  return domainDocument(spec, disk, { os: os.join(''), features: '<acpi/>', devices });
+}
+
+function xenDomainXml(spec: DomainSpec, xen: XenSpec, disk: DiskRef): string {
+  const e = escapeXml;
+  const pv = xen.mode === 'pv';
+  const os = [`<type arch='${e(spec.arch)}' machine='${e(spec.machineType)}'>${pv ? 'linux' : 'hvm'}</type>`];
+  if (pv && spec.kernel) {
+    os.push(`<kernel>${e(spec.kernel)}</kernel>`);
+    if (spec.initrd) os.push(`<initrd>${e(spec.initrd)}</initrd>`);
+    if (spec.cmdline) os.push(`<cmdline>${e(spec.cmdline)}</cmdline>`);
+  }
+  if (!pv) os.push(`<loader type='rom'>${e(xen.loader ?? '')}</loader><boot dev='hd'/>`);
+  const target = pv ? `<target dev='xvda' bus='xen'/>` : `<target dev='hda' bus='ide'/>`;
+  const source = spec.network
+    ? `<source network='${e(spec.network)}'/>`
+    : `<source bridge='${e(xen.bridge ?? 'xenbr0')}'/>`;
+  const consoleTarget = `<target type='${pv ? 'xen' : 'serial'}' port='0'/>`;
+  const devices = [
+    ...(spec.emulator ? [`<emulator>${e(spec.emulator)}</emulator>`] : []),
+    diskXml(disk, spec, target),
+    ...spec.macs.map(
+      (mac) =>
+        `<interface type='${spec.network ? 'network' : 'bridge'}'><mac address='${e(normalizeMac(mac))}'/>${source}</interface>`,
+    ),
+    spec.consoleLog
+      ? `<console type='file'><source path='${e(spec.consoleLog)}'/>${consoleTarget}</console>`
+      : `<console type='pty'>${consoleTarget}</console>`,
+  ];
+  return domainDocument(spec, disk, {
+    ...(pv && xen.bootloader ? { bootloader: xen.bootloader } : {}),
+    os: os.join(''),
+    features: pv ? '' : '<acpi/><apic/><pae/>',
+    devices,
+  });
+}
+
+/** The document around a domain's boot, features and devices: name, UUID, the disk in metadata, sizes. */
+function domainDocument(
+  spec: DomainSpec,
+  disk: DiskRef,
+  parts: { bootloader?: string; os: string; features: string; devices: string[] },
+): string {
+  const e = escapeXml;
   return `<domain type='${spec.domainType}'>
   <name>${e(spec.name)}</name>
 ${spec.uuid ? `  <uuid>${e(spec.uuid)}</uuid>\n` : ''}  <metadata>
@@ -79,21 +139,23 @@ ${spec.uuid ? `  <uuid>${e(spec.uuid)}</uuid>\n` : ''}  <metadata>
   </metadata>
   <memory unit='MiB'>${spec.memoryMiB}</memory>
   <vcpu>${spec.vcpus}</vcpu>
-  <os>${os.join('')}</os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
+${parts.bootloader ? `  <bootloader>${e(parts.bootloader)}</bootloader>\n` : ''}  <os>${parts.os}</os>
+${parts.features ? `  <features>${parts.features}</features>\n` : ''}  <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
-    ${devices.join('\n    ')}
+    ${parts.devices.join('\n    ')}
   </devices>
 </domain>
 `;
 }
 
-function diskXml(disk: DiskRef, spec: DomainSpec): string {
+function diskXml(
+  disk: DiskRef,
+  spec: DomainSpec,
+  target = `<target dev='${spec.diskBus === 'virtio' ? 'vda' : 'sda'}' bus='${spec.diskBus}'/>`,
+): string {
   const e = escapeXml;
-  const target = `<target dev='${spec.diskBus === 'virtio' ? 'vda' : 'sda'}' bus='${spec.diskBus}'/>`;
   if (disk.kind === 'file') {
     return `<disk type='file' device='disk'><driver name='qemu' type='${disk.format}'/><source file='${e(disk.path)}'/>${target}</disk>`;
   }

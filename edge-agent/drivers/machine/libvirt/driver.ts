@@ -9,14 +9,20 @@
  * detach undefines it. With consoleLog, a boot counts once the marker shows on the serial console;
  * without, once the domain runs. Boot counts live in `<stateDir>/libvirt-<id>.json`, since they
  * outlive the domain.
+ *
+ * XenMachineDriver (kind `xen`) is the same driver on a Xen host through libvirt's libxl driver:
+ * uri xen:///system by default, and the domain in the shape Xen needs (domain-spec.ts, domain-xml.ts).
+ * settings.virshShell (true) runs every virsh command of the URI in one long-lived virsh, which
+ * libvirt's test:/// driver needs to keep its domains between calls.
  */
 import { consoleNotes, MachineHarness } from '../common/harness';
 import { powerSettings } from '../common/power-settings';
 import type { DiskSlot, MachineProtocol, PowerReading, PowerSettings } from '../common/protocol';
+import type { PowerHint } from '../errors';
 import type { DiskRef, MachineRef } from '../interface';
-import { domainName, domainSpec, libvirtSettings } from './domain-spec';
+import { domainName, domainSpec, type Flavour, libvirtSettings } from './domain-spec';
 import { diskFromXml, domainXml, managedMachineId } from './domain-xml';
-import { DomainConflictError, LIBVIRT_POWER_HINT } from './errors';
+import { DomainConflictError, LIBVIRT_POWER_HINT, XEN_POWER_HINT } from './errors';
 import { Virsh } from './virsh';
 
 export interface LibvirtDriverOptions {
@@ -34,22 +40,28 @@ interface Target {
 }
 
 class LibvirtProtocol implements MachineProtocol<Target> {
-  readonly kind = 'libvirt';
-  readonly powerHint = LIBVIRT_POWER_HINT;
+  readonly powerHint: PowerHint;
 
   constructor(
+    readonly kind: Flavour,
     private readonly binary: string,
     /** Where `virsh define` reads its XML from. */
     private readonly scratchDir: string,
-  ) {}
+  ) {
+    this.powerHint = kind === 'xen' ? XEN_POWER_HINT : LIBVIRT_POWER_HINT;
+  }
 
   async open(machine: MachineRef): Promise<Target> {
-    const uri = libvirtSettings(machine).string('uri', 'qemu:///system');
-    return { machine, virsh: new Virsh(this.binary, uri, machine.id), domain: domainName(machine) };
+    const uri = libvirtSettings(machine, this.kind).string(
+      'uri',
+      this.kind === 'xen' ? 'xen:///system' : 'qemu:///system',
+    );
+    const shell = machine.settings['virshShell'] === true;
+    return { machine, virsh: new Virsh(this.binary, uri, machine.id, { shell }), domain: domainName(machine) };
   }
 
   settings(machine: MachineRef): PowerSettings {
-    const { console, ...rest } = powerSettings(libvirtSettings(machine), 30);
+    const { console, ...rest } = powerSettings(libvirtSettings(machine, this.kind), 30);
     if (!console) return rest;
     // libvirt empties the console file at start; `virsh start` returns once the domain runs, so
     // the marker is the only confirmation to wait for.
@@ -87,7 +99,8 @@ class LibvirtProtocol implements MachineProtocol<Target> {
       if (managedMachineId(xml) !== t.machine.id) throw new DomainConflictError(t.machine.id, t.domain, t.virsh.uri);
       return diskFromXml(xml);
     },
-    attach: (t, disk: DiskRef) => t.virsh.define(domainXml(domainSpec(t.machine, t.domain), disk), this.scratchDir),
+    attach: (t, disk: DiskRef) =>
+      t.virsh.define(domainXml(domainSpec(t.machine, t.domain, this.kind), disk), this.scratchDir),
     detach: async (t) => {
       await t.virsh.run(['undefine', '--', t.domain]);
     },
@@ -95,15 +108,22 @@ class LibvirtProtocol implements MachineProtocol<Target> {
 }
 
 export class LibvirtMachineDriver extends MachineHarness<Target> {
-  constructor(opts: LibvirtDriverOptions) {
-    super(new LibvirtProtocol(opts.virsh ?? 'virsh', opts.stateDir), {
+  constructor(opts: LibvirtDriverOptions, flavour: Flavour = 'libvirt') {
+    super(new LibvirtProtocol(flavour, opts.virsh ?? 'virsh', opts.stateDir), {
       stateDir: opts.stateDir,
-      log: opts.log ?? consoleNotes('libvirt'),
+      log: opts.log ?? consoleNotes(flavour),
     });
   }
 
   /** The domain name a machine gets unless settings.domain names one. */
   domainName(machine: MachineRef): string {
     return domainName(machine);
+  }
+}
+
+/** A Xen domain through libvirt's libxl driver: the libvirt driver in its Xen flavour. */
+export class XenMachineDriver extends LibvirtMachineDriver {
+  constructor(opts: LibvirtDriverOptions) {
+    super(opts, 'xen');
   }
 }

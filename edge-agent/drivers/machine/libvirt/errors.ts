@@ -5,11 +5,21 @@ import type { PowerHint } from '../errors';
 /** What a bad libvirt setting's message tells the operator to fix. */
 export const LIBVIRT_SETTINGS = "the machine's libvirt settings (uri, domain, memoryMiB, vcpus, kernel, consoleLog, …)";
 
+/** What a bad Xen setting's message tells the operator to fix. */
+export const XEN_SETTINGS =
+  "the machine's Xen settings (uri, domain, xenMode, kernel or bootloader, loader, bridge, memoryMiB, …)";
+
 /** The domain is watched, not asked: it did not reach the power state. */
 export const LIBVIRT_POWER_HINT: PowerHint = {
   who: 'Domain of machine',
   verb: 'reach',
   check: "Check /var/log/libvirt/qemu/ for the domain's log, then try again.",
+};
+
+export const XEN_POWER_HINT: PowerHint = {
+  who: 'Xen domain of machine',
+  verb: 'reach',
+  check: "Check /var/log/libvirt/libxl/ and /var/log/xen/ for the domain's logs, then try again.",
 };
 
 export class VirshMissingError extends AgentError {

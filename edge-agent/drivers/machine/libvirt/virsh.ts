@@ -1,19 +1,25 @@
-/** virsh, one command per process, against one connection URI. */
+/**
+ * virsh against one connection URI: one command per process, or with `shell`, every command in one
+ * long-lived virsh of the URI (virsh-shell.ts), which libvirt's test:/// driver needs.
+ */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PowerState } from '../interface';
 import { VirshCommandError, VirshMissingError } from './errors';
+import { virshShell } from './virsh-shell';
 
 export class Virsh {
   constructor(
     private readonly binary: string,
     readonly uri: string,
     private readonly machineId: string,
+    private readonly opts: { shell?: boolean } = {},
   ) {}
 
   run(args: readonly string[], timeoutMs = 120_000): Promise<string> {
+    if (this.opts.shell) return this.inShell(args);
     return new Promise((resolve, reject) => {
       execFile(
         this.binary,
@@ -31,6 +37,18 @@ export class Virsh {
         },
       );
     });
+  }
+
+  private async inShell(args: readonly string[]): Promise<string> {
+    const result = await virshShell(this.binary, this.uri)
+      .run(args)
+      .catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') throw new VirshMissingError({ cause: err });
+        throw new VirshCommandError(this.machineId, args.join(' '), this.uri, err.message, { cause: err });
+      });
+    if (!result.failed) return result.stdout;
+    const detail = result.stderr.trim().replace(/\s*\n\s*/g, ' ');
+    throw new VirshCommandError(this.machineId, args.join(' '), this.uri, detail);
   }
 
   /** The domain's XML, or undefined when no such domain is defined. */
