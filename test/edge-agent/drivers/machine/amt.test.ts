@@ -1,14 +1,12 @@
 /** The amt driver over WS-Management with HTTP Digest, against a WS-Man service in the tests that mocks AMT. */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { platformGuid } from '../../../../edge-agent/drivers/machine/amt/amt';
 import { digestAuthorization, parseChallenge } from '../../../../edge-agent/drivers/machine/amt/digest';
 import { AmtMachineDriver } from '../../../../edge-agent/drivers/machine/amt/driver';
-import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
+import type { MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { type AmtMock, startAmtMock } from '../../../support/amt/wsman-mock';
-import { describeMachineConformance } from './machine.case';
+import { describeMachineConformance, machineWorkspace } from './machine.case';
 
 let mockStarting: Promise<AmtMock> | undefined;
 const mock = () => {
@@ -28,20 +26,7 @@ function amtMachine(m: AmtMock, settings: Record<string, unknown> = {}, password
   };
 }
 
-async function makeWorkspace() {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-amt-'));
-  const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
-  const otherDisk: DiskRef = { kind: 'file', path: path.join(dir, 'other.img'), format: 'raw' };
-  await fs.writeFile(disk.path, Buffer.alloc(4096));
-  await fs.writeFile(otherDisk.path, Buffer.alloc(4096));
-  return {
-    dir,
-    stateDir: path.join(dir, 'state'),
-    disk,
-    otherDisk,
-    missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef,
-  };
-}
+const makeWorkspace = () => machineWorkspace('amt', 'file');
 
 describeMachineConformance('amt (WS-Man with digest authentication, against a mock WS-Man service)', async () => {
   const m = await mock();

@@ -1,12 +1,10 @@
 /** The bladecenter driver over the AMM's SSH command line, against an ssh2 server that mocks the AMM CLI. */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BladeCenterMachineDriver } from '../../../../edge-agent/drivers/machine/bladecenter/driver';
-import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
+import type { MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { type AmmCliMock, startAmmCliMock } from '../../../support/bladecenter/amm-cli-mock';
-import { describeMachineConformance } from './machine.case';
+import { describeMachineConformance, machineWorkspace } from './machine.case';
 
 let mockStarting: Promise<AmmCliMock> | undefined;
 const mock = () => {
@@ -35,20 +33,7 @@ function cliBlade(m: AmmCliMock, slot = 1, settings: Record<string, unknown> = {
   };
 }
 
-async function makeWorkspace() {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-blade-cli-'));
-  const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
-  const otherDisk: DiskRef = { kind: 'file', path: path.join(dir, 'other.img'), format: 'raw' };
-  await fs.writeFile(disk.path, Buffer.alloc(4096));
-  await fs.writeFile(otherDisk.path, Buffer.alloc(4096));
-  return {
-    dir,
-    stateDir: path.join(dir, 'state'),
-    disk,
-    otherDisk,
-    missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef,
-  };
-}
+const makeWorkspace = () => machineWorkspace('blade-cli', 'file');
 
 describeMachineConformance('bladecenter via the AMM CLI over SSH (an ssh2 mock of the AMM CLI)', async () => {
   const m = await mock();

@@ -1,12 +1,11 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BladeCenterMachineDriver } from '../../../../edge-agent/drivers/machine/bladecenter/driver';
 import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { type Amm, markerStart, qemuStart, startAmm } from '../../../support/bladecenter/amm';
 import { bootKernel, makeBootableRoot } from '../../../support/bootable';
-import { describeMachineConformance } from './machine.case';
+import { describeMachineConformance, machineWorkspace } from './machine.case';
 
 /** One chassis (real snmpd, the test's pass script) for the whole file; each test starts with its blades off. */
 let ammStarting: Promise<Amm> | undefined;
@@ -41,25 +40,7 @@ function blade(
   };
 }
 
-async function makeWorkspace() {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-blade-'));
-  const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
-  const otherDisk: DiskRef = {
-    kind: 'iscsi',
-    portal: '127.0.0.1:3260',
-    target: 'iqn.2026-12.test:other',
-    lun: 1,
-    format: 'raw',
-  };
-  await fs.writeFile(disk.path, Buffer.alloc(4096));
-  return {
-    dir,
-    stateDir: path.join(dir, 'state'),
-    disk,
-    otherDisk,
-    missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef,
-  };
-}
+const makeWorkspace = () => machineWorkspace('blade', 'iscsi');
 
 describeMachineConformance('bladecenter (real snmpd serving the AMM MIB from a test pass script)', async () => {
   const a = await chassis();

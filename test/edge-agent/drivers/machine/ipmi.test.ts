@@ -6,12 +6,12 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { markConsole, waitForMarker } from '../../../../edge-agent/drivers/machine/common/console-watch';
 import { normalizeMac, normalizeUuid } from '../../../../edge-agent/drivers/machine/common/identity';
-import { type DiskRef, hasIdentity, type MachineRef } from '../../../../edge-agent/drivers/machine/interface';
+import { hasIdentity, type MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { IpmiMachineDriver } from '../../../../edge-agent/drivers/machine/ipmi/driver';
 import { ipmiConnection, ipmitoolArgs } from '../../../../edge-agent/drivers/machine/ipmi/ipmitool';
 import { freeUdpPort } from '../../../support/machines-host';
 import { type IpmiSimBlade, startIpmiSim } from '../../../support/machines-ipmi-sim';
-import { describeMachineConformance } from './machine.case';
+import { describeMachineConformance, machineWorkspace } from './machine.case';
 
 const run = promisify(execFile);
 
@@ -42,25 +42,7 @@ function bladeMachine(b: IpmiSimBlade, settings: Record<string, unknown> = {}, p
   };
 }
 
-async function makeWorkspace() {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-ipmi-'));
-  const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
-  const otherDisk: DiskRef = {
-    kind: 'iscsi',
-    portal: '127.0.0.1:3260',
-    target: 'iqn.2026-11.test:other',
-    lun: 1,
-    format: 'raw',
-  };
-  await fs.writeFile(disk.path, Buffer.alloc(4096));
-  return {
-    dir,
-    stateDir: path.join(dir, 'state'),
-    disk,
-    otherDisk,
-    missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef,
-  };
-}
+const makeWorkspace = () => machineWorkspace('ipmi', 'iscsi');
 
 describeMachineConformance('ipmi (ipmi_sim over lanplus, boot marker on the console log)', async () => {
   const b = await sim();

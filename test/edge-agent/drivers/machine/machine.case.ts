@@ -3,6 +3,8 @@
  * preconditions, one call at a time per machine, and the optional capabilities a driver declares.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type DiskRef,
@@ -11,6 +13,24 @@ import {
   type MachineDriver,
   type MachineRef,
 } from '../../../../edge-agent/drivers/machine/interface';
+
+/**
+ * A temp dir for a driver's tests: `stateDir`, the disk the machine boots (`clone.img`, 4 KiB), a
+ * disk of another machine (`other`: a file beside it, or an iSCSI LUN that nothing serves) and one
+ * that does not exist.
+ */
+export async function machineWorkspace(kind: string, other: 'file' | 'iscsi' = 'file') {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `encompass-${kind}-`));
+  const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
+  const otherDisk: DiskRef =
+    other === 'file'
+      ? { kind: 'file', path: path.join(dir, 'other.img'), format: 'raw' }
+      : { kind: 'iscsi', portal: '127.0.0.1:3260', target: 'iqn.2026-11.test:other', lun: 1, format: 'raw' };
+  await fs.writeFile(disk.path, Buffer.alloc(4096));
+  if (otherDisk.kind === 'file') await fs.writeFile(otherDisk.path, Buffer.alloc(4096));
+  const missingDisk: DiskRef = { ...disk, path: path.join(dir, 'missing.img') };
+  return { dir, stateDir: path.join(dir, 'state'), disk, otherDisk, missingDisk };
+}
 
 export interface MachineFixture {
   driver: MachineDriver;

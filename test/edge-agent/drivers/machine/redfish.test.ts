@@ -1,12 +1,11 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
+import type { MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { RedfishMachineDriver } from '../../../../edge-agent/drivers/machine/redfish/driver';
 import { freeTcpPort } from '../../../support/machines-host';
 import { type RedfishSim, type SimSystemOptions, startRedfishSim } from '../../../support/machines-redfish';
-import { describeMachineConformance } from './machine.case';
+import { describeMachineConformance, machineWorkspace } from './machine.case';
 
 const BLADE: SimSystemOptions = {
   id: 'Blade1',
@@ -30,25 +29,7 @@ function machineFor(
   };
 }
 
-async function makeWorkspace() {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-redfish-'));
-  const disk: DiskRef = { kind: 'file', path: path.join(dir, 'clone.img'), format: 'raw' };
-  const otherDisk: DiskRef = {
-    kind: 'iscsi',
-    portal: '127.0.0.1:3260',
-    target: 'iqn.2026-11.test:other',
-    lun: 1,
-    format: 'raw',
-  };
-  await fs.writeFile(disk.path, Buffer.alloc(4096));
-  return {
-    dir,
-    stateDir: path.join(dir, 'state'),
-    disk,
-    otherDisk,
-    missingDisk: { ...disk, path: path.join(dir, 'missing.img') } as DiskRef,
-  };
-}
+const makeWorkspace = () => machineWorkspace('redfish', 'iscsi');
 
 describeMachineConformance('redfish (a Redfish service over HTTP)', async () => {
   const ws = await makeWorkspace();
