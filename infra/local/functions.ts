@@ -135,7 +135,7 @@ export async function startFunctions(o: {
   const script = await bundleFunctions();
   let stopped = false;
   let rebuilding: Promise<void> | undefined;
-  let mf: Miniflare;
+  let mf: Miniflare | undefined;
   let url = '';
   const pid = () => workerdPid(o.port);
   const make = async () => {
@@ -160,7 +160,7 @@ export async function startFunctions(o: {
     let delayMs = DEFAULT_BACKOFF.firstMs;
     while (!stopped) {
       // A Miniflare whose restart failed may never finish disposing: it is dropped either way.
-      await Promise.race([mf.dispose().catch(() => undefined), sleep(DISPOSE_WAIT_MS)]);
+      await Promise.race([mf?.dispose().catch(() => undefined), sleep(DISPOSE_WAIT_MS)]);
       await sleep(delayMs);
       if (stopped) return;
       try {
@@ -174,18 +174,24 @@ export async function startFunctions(o: {
       }
     }
   };
-  await make();
+  try {
+    await make();
+  } catch (e) {
+    // A runtime that did not start (its port taken, say) is disposed of before the caller tries again.
+    await Promise.race([mf?.dispose().catch(() => undefined), sleep(DISPOSE_WAIT_MS)]);
+    throw e;
+  }
   return {
     url,
     pid,
     fetch: async (path, init) => {
       await rebuilding;
-      return (await mf.dispatchFetch(`${url}${path}`, init as never)) as unknown as Response;
+      return (await mf!.dispatchFetch(`${url}${path}`, init as never)) as unknown as Response;
     },
     stop: async () => {
       stopped = true;
       await rebuilding;
-      await mf.dispose();
+      await mf?.dispose();
     },
   };
 }

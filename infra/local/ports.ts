@@ -33,3 +33,29 @@ export async function assertPortFree(port: number, host = '127.0.0.1'): Promise<
     throw err.code === 'EADDRINUSE' ? new PortBusyError(host, port, { cause: err }) : err;
   });
 }
+
+/** Whether `e` (or its cause) says an address was in use: Node's EADDRINUSE, Miniflare's ERR_ADDRESS_IN_USE. */
+function addressInUse(e: unknown): boolean {
+  for (let x = e as { code?: string; cause?: unknown } | undefined; x; x = x.cause as typeof x)
+    if (x.code === 'EADDRINUSE' || x.code === 'ERR_ADDRESS_IN_USE') return true;
+  return false;
+}
+
+/**
+ * Starts something on `port`, or with `port` 0 on a port freePort hands out: that one may be taken
+ * by another process before the start binds it, so then it is tried again on another, a few times.
+ */
+export async function onFreePort<T>(
+  port: number,
+  start: (port: number) => Promise<T>,
+  attempts = 3,
+): Promise<{ port: number; value: T }> {
+  for (let i = 1; ; i++) {
+    const chosen = port || (await freePort());
+    try {
+      return { port: chosen, value: await start(chosen) };
+    } catch (e) {
+      if (port || i >= attempts || !addressInUse(e)) throw e;
+    }
+  }
+}

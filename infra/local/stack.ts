@@ -33,7 +33,7 @@ import type { Child } from './children';
 import { type DynamoDBLocal, startDynamoDB } from './dynamodb';
 import { type FunctionsLocal, startFunctions } from './functions';
 import { HomeLock } from './lock';
-import { assertPortFree, freePort } from './ports';
+import { assertPortFree, freePort, onFreePort } from './ports';
 import { assertPrerequisites } from './prereqs';
 import { isRunning, type ProcessRef, refOf } from './procs';
 import { type S3Local, startS3 } from './s3';
@@ -202,15 +202,18 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       SECRETS_ACCESS_KEY_ID: secrets.credentials.accessKeyId,
       SECRETS_SECRET_ACCESS_KEY: secrets.credentials.secretAccessKey,
     };
-    const apiPort = o.port || (await freePort());
+    // A port of our choosing that another process took between freePort and the bind: choose again.
+    const { port: apiPort, value: fn } = await onFreePort(o.port, (port) =>
+      startFunctions({
+        port,
+        bindings: env,
+        log,
+        onRestart: (pid) =>
+          lock.child('workerd', pid ? refOf(pid, `--socket-addr=entry=127.0.0.1:${port}`) : undefined),
+      }),
+    );
+    functions = fn;
     const workerdTag = `--socket-addr=entry=127.0.0.1:${apiPort}`;
-    functions = await startFunctions({
-      port: apiPort,
-      bindings: env,
-      log,
-      onRestart: (pid) => lock.child('workerd', pid ? refOf(pid, workerdTag) : undefined),
-    });
-    const fn = functions;
     lock.child('workerd', refOf(fn.pid() ?? 0, workerdTag));
     lock.url = fn.url;
     // Stopped after the agent (which reports to it) and before the stores it uses.

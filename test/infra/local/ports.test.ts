@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { assertPortFree, freePort } from '../../../infra/local/ports';
+import { assertPortFree, freePort, onFreePort } from '../../../infra/local/ports';
 
 describe('freePort', () => {
   it('hands out a port that can be bound on 127.0.0.1', async () => {
@@ -38,5 +38,34 @@ describe('assertPortFree', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('onFreePort', () => {
+  const busy = Object.assign(new Error('Address already in use'), { code: 'ERR_ADDRESS_IN_USE' });
+
+  it('chooses another port when the one it chose was taken before the start bound it', async () => {
+    const tried: number[] = [];
+    const r = await onFreePort(0, async (port) => {
+      tried.push(port);
+      if (tried.length < 3) throw new Error('wrapped', { cause: busy });
+      return 'up';
+    });
+    expect(r).toEqual({ port: tried[2], value: 'up' });
+    expect(tried).toHaveLength(3);
+  });
+
+  it('gives up after its attempts, and never retries a port it was given or another error', async () => {
+    await expect(onFreePort(0, () => Promise.reject(busy), 2)).rejects.toBe(busy);
+    let calls = 0;
+    await expect(
+      onFreePort(8787, () => {
+        calls++;
+        return Promise.reject(busy);
+      }),
+    ).rejects.toBe(busy);
+    expect(calls).toBe(1);
+    const other = new Error('no workerd');
+    await expect(onFreePort(0, () => Promise.reject(other))).rejects.toBe(other);
   });
 });
