@@ -162,6 +162,10 @@ async function snapshot(r: RouteSpec, body: Body, since: string) {
   // the discovery suite sets it) on its own.
   const site = records[recordKey('site', fx.site.id).pk];
   if (site) for (const k of ['agents', 'discovery', 'rev', 'updatedAt']) delete site[k];
+  // An agent's start (other suites start agents on this site) checks every repository of the site,
+  // which stamps the check on the record; its status stays.
+  const repo = records[recordKey('repository', fx.repo.id).pk];
+  if (repo) for (const k of ['root', 'operation', 'rev', 'updatedAt']) delete repo[k];
   const ours = (actor: string, at: string) => fx.actors.has(actor) && at >= since;
   return {
     records,
