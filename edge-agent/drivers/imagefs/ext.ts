@@ -10,7 +10,7 @@ import { readPass, type Target, writePass } from './ext-files';
 import { probeExt } from './ext-superblock';
 import { splitFsPath } from './fs-path';
 import type { FileChange, FileSnapshot, ImageFilesystem, VolumeInfo } from './interface';
-import { parsePartitionTable, type ReadAt, withImageReader } from './partitions';
+import { findVolume, type ReadAt, withImageReader } from './partitions';
 
 const EXT_TYPES = new Set(['ext2', 'ext3', 'ext4']);
 const DEFAULT_MODE = 0o644;
@@ -20,15 +20,8 @@ export class ExtImageFilesystem implements ImageFilesystem {
 
   async detect(imagePath: string): Promise<VolumeInfo | null> {
     return openImage(imagePath, async (read, sizeBytes) => {
-      const bare = await probeExt(read, 0);
-      if (bare) return toVolume(bare, 0);
-      const table = await parsePartitionTable(read, sizeBytes);
-      for (const partition of table.partitions) {
-        if (partition.offsetBytes >= sizeBytes) continue;
-        const found = await probeExt(read, partition.offsetBytes);
-        if (found) return toVolume(found, partition.offsetBytes, partition.number);
-      }
-      return null;
+      const v = await findVolume(read, sizeBytes, probeExt);
+      return v && toVolume(v.found, v.offsetBytes, v.partition);
     });
   }
 

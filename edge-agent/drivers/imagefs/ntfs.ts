@@ -16,7 +16,7 @@ import type { FileChange, FileSnapshot, ImageFilesystem, VolumeInfo } from './in
 import { probeNtfs } from './ntfs-boot';
 import { readPass, writePass } from './ntfs-files';
 import type { NtfsTarget } from './ntfs-mount';
-import { parsePartitionTable, type ReadAt, withImageReader } from './partitions';
+import { findVolume, type ReadAt, withImageReader } from './partitions';
 
 const DEFAULT_MODE = 0o644;
 
@@ -25,16 +25,14 @@ export class NtfsImageFilesystem implements ImageFilesystem {
 
   async detect(imagePath: string): Promise<VolumeInfo | null> {
     return openImage(imagePath, async (read, sizeBytes) => {
-      const bare = await probeNtfs(read, 0);
-      if (bare) return { type: 'ntfs', offsetBytes: 0, uuid: bare.uuid };
-      const table = await parsePartitionTable(read, sizeBytes);
-      for (const partition of table.partitions) {
-        if (partition.offsetBytes >= sizeBytes) continue;
-        const found = await probeNtfs(read, partition.offsetBytes);
-        if (found)
-          return { type: 'ntfs', offsetBytes: partition.offsetBytes, partition: partition.number, uuid: found.uuid };
-      }
-      return null;
+      const v = await findVolume(read, sizeBytes, probeNtfs);
+      if (!v) return null;
+      return {
+        type: 'ntfs',
+        offsetBytes: v.offsetBytes,
+        ...(v.partition !== undefined ? { partition: v.partition } : {}),
+        uuid: v.found.uuid,
+      };
     });
   }
 

@@ -53,6 +53,25 @@ export async function readPartitionTable(imagePath: string): Promise<PartitionTa
   return withImageReader(imagePath, parsePartitionTable);
 }
 
+/**
+ * The first volume `probe` recognizes: at the start of the bare image, else in a partition of its
+ * table (in table order; a partition past the image's end is skipped).
+ */
+export async function findVolume<T>(
+  read: ReadAt,
+  sizeBytes: number,
+  probe: (read: ReadAt, offsetBytes: number) => Promise<T | null>,
+): Promise<{ found: T; offsetBytes: number; partition?: number } | null> {
+  const bare = await probe(read, 0);
+  if (bare) return { found: bare, offsetBytes: 0 };
+  for (const partition of (await parsePartitionTable(read, sizeBytes)).partitions) {
+    if (partition.offsetBytes >= sizeBytes) continue;
+    const found = await probe(read, partition.offsetBytes);
+    if (found) return { found, offsetBytes: partition.offsetBytes, partition: partition.number };
+  }
+  return null;
+}
+
 export async function parsePartitionTable(read: ReadAt, sizeBytes: number): Promise<PartitionTable> {
   const mbr = await read(0, 512);
   if (mbr.readUInt16LE(510) !== MBR_SIGNATURE) return { scheme: 'none', partitions: [] };
