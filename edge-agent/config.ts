@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { HEARTBEAT_INTERVAL_SECONDS, HEARTBEAT_SECONDS } from '../statemachines/constants';
+import { type MachineKind, machineKinds, type StorageKind, storageKinds } from '../statemachines/kinds';
 import { ConfigError } from './errors';
 
 export interface AgentConfig {
@@ -44,7 +45,7 @@ export interface AgentConfig {
   /** Tasks the agent holds at most (running or waiting); beyond that it stops taking new ones. */
   maxTasks: number;
   /** Driver kinds to enable (default: all) and their settings. */
-  drivers?: { storage?: string[]; machines?: string[]; qemuBinary?: string };
+  drivers?: { storage?: StorageKind[]; machines?: MachineKind[]; qemuBinary?: string };
   /** Seconds between heartbeats of a running task (under the workflows' HEARTBEAT_SECONDS). */
   heartbeatSeconds: number;
   /**
@@ -97,6 +98,32 @@ function checkHooks(hooks: unknown): void {
   }
 }
 
+/** `drivers.storage` and `drivers.machines` name known kinds: a misspelt one would leave its machines without a driver. */
+function checkDrivers(drivers: unknown): void {
+  if (drivers === undefined) return;
+  const bad = (why: string) => {
+    throw new ConfigError(`agent config: ${why}; leave it out to enable every kind`);
+  };
+  if (typeof drivers !== 'object' || drivers === null || Array.isArray(drivers))
+    bad('drivers must be an object: {"storage": [...], "machines": [...], "qemuBinary": "..."}');
+  const d = drivers as Record<string, unknown>;
+  for (const [key, known] of [
+    ['storage', storageKinds],
+    ['machines', machineKinds],
+  ] as const) {
+    const v = d[key];
+    if (v === undefined) continue;
+    if (!Array.isArray(v)) bad(`drivers.${key} must be an array of kinds (${known.join(', ')})`);
+    const unknown = (v as unknown[]).filter((k) => !(known as readonly unknown[]).includes(k));
+    if (unknown.length)
+      bad(
+        `drivers.${key} names ${unknown.map((k) => JSON.stringify(k)).join(', ')}, not a kind (the kinds: ${known.join(', ')})`,
+      );
+  }
+  if (d['qemuBinary'] !== undefined && (typeof d['qemuBinary'] !== 'string' || !d['qemuBinary']))
+    bad('drivers.qemuBinary must be the path of a qemu-system binary');
+}
+
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   let fromFile: Partial<AgentConfig> = {};
   if (file) {
@@ -132,6 +159,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   if (missing.length)
     throw new ConfigError(`agent config lacks ${missing.join(', ')}; set them in the config file or the environment`);
   checkHooks(c.hooks);
+  checkDrivers(c.drivers);
   const beat = c.heartbeatSeconds!;
   if (!(beat > 0 && beat < HEARTBEAT_SECONDS))
     throw new ConfigError(

@@ -1,8 +1,10 @@
 /**
- * Drivers by kind. Configuration picks them (`drivers` in the agent config enables kinds; all are
- * enabled by default); drivers never import this module. A target daemon the iscsi driver starts
+ * Drivers by kind: one per kind of statemachines/kinds.ts, which the tables below must cover (a kind
+ * without a driver does not compile). Configuration picks them (`drivers` in the agent config enables
+ * kinds; all are enabled by default); drivers never import this module. A target daemon the iscsi driver starts
  * outlives the agent on purpose: machines keep their disks while the agent restarts.
  */
+import type { MachineKind, StorageKind } from '../statemachines/kinds';
 import { ExtImageFilesystem } from './drivers/imagefs/ext';
 import type { ImageFilesystem } from './drivers/imagefs/interface';
 import { NtfsImageFilesystem } from './drivers/imagefs/ntfs';
@@ -30,14 +32,14 @@ export interface Drivers {
 export interface DriverConfig {
   stateDir: string;
   /** Kinds to enable; absent = all. */
-  storage?: string[];
-  machines?: string[];
+  storage?: StorageKind[];
+  machines?: MachineKind[];
   qemuBinary?: string;
 }
 
-function pick<T>(all: Record<string, () => T>, enabled: string[] | undefined): Record<string, T> {
+function pick<K extends string, T>(all: Record<K, () => T>, enabled: readonly K[] | undefined): Record<string, T> {
   return Object.fromEntries(
-    Object.entries(all)
+    (Object.entries(all) as [K, () => T][])
       .filter(([kind]) => !enabled || enabled.includes(kind))
       .map(([kind, make]) => [kind, make()]),
   );
@@ -46,8 +48,8 @@ function pick<T>(all: Record<string, () => T>, enabled: string[] | undefined): R
 export function createDrivers(o: DriverConfig): Drivers {
   const files = new FileStorageDriver();
   const iscsi = new IscsiStorageDriver(files);
-  const storage = pick<StorageDriver>({ file: () => files, iscsi: () => iscsi }, o.storage);
-  const machines = pick<MachineDriver>(
+  const storage = pick<StorageKind, StorageDriver>({ file: () => files, iscsi: () => iscsi }, o.storage);
+  const machines = pick<MachineKind, MachineDriver>(
     {
       sim: () => new SimMachineDriver({ stateDir: `${o.stateDir}/machines` }),
       qemu: () => new QemuMachineDriver({ stateDir: `${o.stateDir}/qemu`, qemuBinary: o.qemuBinary }),

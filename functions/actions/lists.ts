@@ -5,6 +5,7 @@
  * else matches, and a short page with a cursor means: read on.
  */
 import { z } from 'zod';
+import { machineKinds } from '../../statemachines/kinds';
 import { bindings } from '../../statemachines/lifecycle';
 import type { Deps } from '../deps';
 import { clonesOf } from '../deps';
@@ -12,7 +13,7 @@ import { page } from '../domain/schemas';
 import { InvalidInputError, NotFoundError } from '../errors';
 import { operationKinds } from '../operations';
 import { stateOf } from '../scenarios/machine-state';
-import { type Clone, type Machine, type MachineState, machineKinds } from '../store/records';
+import type { Clone, Machine, MachineState } from '../store/records';
 import { cloneView, machineView } from './views';
 
 const ref = (kind: string) =>

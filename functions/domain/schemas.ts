@@ -1,11 +1,11 @@
 /** Request bodies of the API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
 import { customizationItem, variablesSchema } from '../../statemachines/customization';
+import { machineKinds, storageKinds } from '../../statemachines/kinds';
 import { healthCheck } from '../../statemachines/tasks';
 import { operationQuery } from '../operations/schema';
 import { MAX_WAIT_SECONDS } from '../operations/wait';
 import { unstorable, valueBytes } from '../store/limits';
-import { machineKinds } from '../store/records';
 import { patternProblem } from './customization';
 import { NAME_PATTERN, NAME_RULE } from './paths';
 
@@ -103,7 +103,7 @@ export const createRepository = z
   .object({
     name,
     site: ref,
-    kind: z.enum(['file', 'iscsi']),
+    kind: z.enum(storageKinds),
     path: z.string().regex(/^\//, 'must be an absolute path on the agent\u2019s host').max(4096),
     description: z.string().max(2000).optional(),
     /** iscsi: `{portal: "host:port", iqnPrefix: "iqn.YYYY-MM.reverse.domain", controlPort?, manageTarget?}` */

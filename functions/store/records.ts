@@ -2,6 +2,7 @@
 
 import type { CustomizationItem, DocumentRef } from '../../statemachines/customization';
 import type { MachineObservation, ObservedIdentifiers } from '../../statemachines/discovery';
+import type { MachineKind, StorageKind } from '../../statemachines/kinds';
 import type { Binding, Metastate, PlannedTransition } from '../../statemachines/lifecycle';
 import type { AppliedChange, Filesystem, HealthCheck, ImageFacts } from '../../statemachines/tasks';
 import type { OperationTiming } from '../../statemachines/timing';
@@ -54,7 +55,7 @@ export interface SiteDiscovery {
 
 export interface Repository extends Base {
   site: string;
-  kind: 'file' | 'iscsi';
+  kind: StorageKind;
   path: string;
   description?: string;
   settings?: Record<string, unknown>;
@@ -85,20 +86,6 @@ export interface MachineIdentity {
   uuid?: string;
   initiatorName?: string;
 }
-
-/** The machine kinds: each is a driver of the agent (edge-agent/registry.ts). The one list of them. */
-export const machineKinds = [
-  'sim',
-  'qemu',
-  'libvirt',
-  'ipmi',
-  'redfish',
-  'vsphere',
-  'xen',
-  'bladecenter',
-  'amt',
-] as const;
-export type MachineKind = (typeof machineKinds)[number];
 
 export interface Machine extends Base {
   site: string;

@@ -5,11 +5,12 @@
  */
 import type { CloneObject, Manifest, MasterObject } from '../../statemachines/bundle';
 import { machinesDocument } from '../../statemachines/bundle';
+import { machineKinds } from '../../statemachines/kinds';
 import { repoRef } from '../actions/views';
 import type { Deps } from '../deps';
 import { stateOf } from '../scenarios/machine-state';
 import { newId } from '../store/ids';
-import { machineKinds, type Repository } from '../store/records';
+import type { Repository } from '../store/records';
 import type { Plan, PlannedMaster } from './plan-shape';
 import type { ImportRecord } from './records';
 

@@ -24,6 +24,11 @@ describe('agent configuration', () => {
     expect(c.hooks?.['apply-patch']?.on).toBe('image');
   });
 
+  it('enables the driver kinds it names', async () => {
+    const c = await load({ drivers: { storage: ['file'], machines: ['vsphere', 'amt'] } });
+    expect(c.drivers).toEqual({ storage: ['file'], machines: ['vsphere', 'amt'] });
+  });
+
   it.each([
     [{ hooks: [] }, 'hooks must be an object'],
     [{ hooks: { Bad_Name: { command: ['x'], on: 'image' } } }, 'hook name "Bad_Name"'],
@@ -32,6 +37,11 @@ describe('agent configuration', () => {
     [{ hooks: { a: { command: ['x'], on: 'disk' } } }, 'hooks.a.on must be "image" or "machine"'],
     [{ hooks: { a: { command: ['x'], on: 'machine', timeoutSeconds: 0 } } }, 'hooks.a.timeoutSeconds'],
     [{ site: undefined }, 'lacks site'],
+    [{ drivers: ['qemu'] }, 'drivers must be an object'],
+    [{ drivers: { machines: 'qemu' } }, 'drivers.machines must be an array of kinds (sim, qemu, libvirt'],
+    [{ drivers: { machines: ['qemu', 'vspere'] } }, 'drivers.machines names "vspere", not a kind (the kinds: sim,'],
+    [{ drivers: { storage: ['nfs'] } }, 'drivers.storage names "nfs", not a kind (the kinds: file, iscsi)'],
+    [{ drivers: { qemuBinary: '' } }, 'drivers.qemuBinary must be the path'],
   ])('refuses %j', async (extra, message) => {
     await expect(load(extra)).rejects.toThrow(message);
   });
