@@ -93,6 +93,41 @@ export const prerequisites: Prerequisite[] = [
   },
 ];
 
+/**
+ * Tools only some kinds need: the stack starts without them, and a task that needs one fails with
+ * `tool_missing`, naming its package. `npm start` lists the ones missing here.
+ */
+export interface OptionalTool {
+  tool: string;
+  /** What needs it. */
+  for: string;
+  debianPackage: string;
+}
+
+export const optionalTools: OptionalTool[] = [
+  { tool: 'qemu-system-x86_64', for: 'qemu machines', debianPackage: 'qemu-system-x86' },
+  { tool: 'virsh', for: 'libvirt and xen machines, libvirt discovery', debianPackage: 'libvirt-clients' },
+  { tool: 'ipmitool', for: 'ipmi machines and discovery', debianPackage: 'ipmitool' },
+  { tool: 'tgtd', for: 'iscsi repositories', debianPackage: 'tgt' },
+  { tool: 'ntfs-3g', for: 'customizing NTFS (Windows) clones', debianPackage: 'ntfs-3g' },
+  { tool: 'hivexregedit', for: 'registry items of Windows customizations', debianPackage: 'libwin-hivex-perl' },
+];
+
+export async function missingOptionalTools(): Promise<OptionalTool[]> {
+  const found = await Promise.all(optionalTools.map((t) => findExecutable(t.tool)));
+  return optionalTools.filter((_, i) => !found[i]);
+}
+
+/** What the missing ones are for, and one apt-get line; empty when nothing is missing. */
+export function formatOptional(missing: OptionalTool[]): string {
+  if (missing.length === 0) return '';
+  return [
+    'Not installed here, and needed only by some kinds:',
+    ...missing.map((t) => `  - ${t.tool}: ${t.for}`),
+    `Install them with: sudo apt-get install -y ${[...new Set(missing.map((t) => t.debianPackage))].join(' ')}`,
+  ].join('\n');
+}
+
 export async function missingPrerequisites(): Promise<Prerequisite[]> {
   const present = await Promise.all(prerequisites.map((p) => p.check().catch(() => false)));
   return prerequisites.filter((_, i) => !present[i]);

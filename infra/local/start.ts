@@ -25,6 +25,7 @@ await assertPortFree(port).catch((e: Error) => fail(e.message));
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { launchers, watchLaunchers } = await import('./launchers');
 const { startStack } = await import('./stack');
+const { formatOptional, missingOptionalTools } = await import('./prereqs');
 
 const started = startStack({ home, port, log });
 /** npm forwards the terminal's Ctrl-C to the stack, which got it from the terminal already: one Ctrl-C, two signals. */
@@ -67,6 +68,8 @@ try {
 For the command line client and the README's walkthrough, in another terminal:
   export ENCOMPASS_URL=${stack.url} ENCOMPASS_TOKEN=${stack.adminToken}
 Press Ctrl-C to stop.`);
+  const optional = formatOptional(await missingOptionalTools());
+  if (optional && !stopping) console.log(optional);
 } catch (e) {
   fail((e as Error).message);
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatMissing,
+  formatOptional,
   javaMajorVersion,
+  missingOptionalTools,
   missingPrerequisites,
   type Prerequisite,
   prerequisites,
@@ -42,5 +44,20 @@ describe('prerequisites of the local stack', () => {
 
   it('says nothing is missing when the list is empty', () => {
     expect(formatMissing([])).toMatch(/all prerequisites/i);
+  });
+
+  it('finds every optional tool on this machine, where CI installs them all', async () => {
+    expect((await missingOptionalTools()).map((t) => t.tool)).toEqual([]);
+  });
+
+  it('says what a missing optional tool is for, with one apt-get line', () => {
+    const message = formatOptional([
+      { tool: 'ntfs-3g', for: 'customizing NTFS (Windows) clones', debianPackage: 'ntfs-3g' },
+      { tool: 'tgtd', for: 'iscsi repositories', debianPackage: 'tgt' },
+      { tool: 'tgtadm', for: 'iscsi repositories', debianPackage: 'tgt' },
+    ]);
+    expect(message).toContain('  - ntfs-3g: customizing NTFS (Windows) clones');
+    expect(message.split('\n').at(-1)).toBe('Install them with: sudo apt-get install -y ntfs-3g tgt');
+    expect(formatOptional([])).toBe('');
   });
 });
