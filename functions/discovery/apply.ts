@@ -41,6 +41,7 @@ function credentialsFor(kind: MachineObservation['kind'], seed: StoredSeed): Rec
   const c = seed.credentials ?? {};
   if (kind === 'ipmi' && c.password) return { ...(c.user ? { user: c.user } : {}), password: c.password };
   if (kind === 'redfish' && c.password) return { ...(c.user ? { username: c.user } : {}), password: c.password };
+  if (kind === 'vsphere' && c.password) return { ...(c.user ? { username: c.user } : {}), password: c.password };
   if (kind === 'amt' && c.password) return { ...(c.user ? { user: c.user } : {}), password: c.password };
   if (kind === 'bladecenter' && c.community) return { community: c.community };
   if (kind === 'bladecenter' && c.user && c.password) return { user: c.user, password: c.password };

@@ -151,3 +151,40 @@ describe('a Windows clone customized with a template secret', () => {
     await rm(hive, { force: true });
   });
 });
+
+describe('template secrets are an admin’s to set and delete', () => {
+  const secretName = unique('tpl');
+  const path = `/v1/sites/local/secrets/${secretName}`;
+  const ref = `secret://local/templates/${secretName}`;
+  afterAll(async () => {
+    await api.del(path);
+  });
+
+  it.each(['operator', 'viewer', 'agent'])('refuses a %s token with 403 and writes nothing', async (role) => {
+    const made = await api.post('/v1/tokens', {
+      role,
+      label: `template secrets ${role}`,
+      ...(role === 'agent' ? { site: 'local' } : {}),
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const caller = api.as(made.body.token);
+
+    // Not there yet: a refused PUT does not create it.
+    await api.del(path);
+    const create = await caller.call('PUT', path, { value: `by-${role}-new` });
+    expect(create.status, JSON.stringify(create.body)).toBe(403);
+    expect(create.body.error.code).toBe('forbidden');
+    expect(await secretValue(ref)).toBeUndefined();
+
+    // There: a refused PUT does not change it, a refused DELETE does not remove it.
+    const value = `kept-${role}-${Math.random().toString(36).slice(2, 8)}`;
+    expect((await api.call('PUT', path, { value })).status).toBe(200);
+    const change = await caller.call('PUT', path, { value: `by-${role}-changed` });
+    expect(change.status, JSON.stringify(change.body)).toBe(403);
+    const remove = await caller.del(path);
+    expect(remove.status, JSON.stringify(remove.body)).toBe(403);
+    expect(remove.body.error.code).toBe('forbidden');
+    expect(await secretValue(ref)).toBe(value);
+    expect(JSON.stringify([create.body, change.body, remove.body])).not.toContain(value);
+  });
+});
