@@ -21,8 +21,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Stack, startStack } from '../../infra/local/stack';
-import { startHostAgent, stopHostAgent } from '../support/agents';
+import { startStack } from '../../infra/local/stack';
+import { startHostAgents, stopHostAgent } from '../support/agents';
 import { Api } from '../support/api';
 import { baseFiles, hostnameItems } from '../support/images';
 import { freeBytes } from './clone-fs';
@@ -52,21 +52,6 @@ interface Run {
   generations: { copies: number; span: number }[];
 }
 
-/**
- * One agent process per host beside the stack's own, each with an agent token of the site: it takes
- * its host's work (the clones into its host-local repository, its machines) and shared work (the
- * relays). Returns their stops, which also have the site forget the host.
- */
-async function startHostAgents(stack: Stack, api: Api, hosts: string[]): Promise<(() => Promise<void>)[]> {
-  const token = await api.post('/v1/tokens', { role: 'agent', site: 'local', label: 'bench:cascade' });
-  if (token.status !== 201) throw new Error(JSON.stringify(token.body));
-  const dir = join(stack.home, 'agents');
-  const agents = await Promise.all(
-    hosts.map((host) => startHostAgent({ stack, site: 'local', host, token: token.body.token, dir })),
-  );
-  return agents.map((a) => () => stopHostAgent(api, 'local', a));
-}
-
 /** A 1 GiB ext4 master with 128 MiB of random data and the files the hostname items change. */
 function makeMaster(image: string, work: string) {
   const root = join(work, 'root');
@@ -86,7 +71,15 @@ async function main() {
   const home = await mkdtemp(join(tmpdir(), 'encompass-bench-cascade-'));
   const stack = await startStack({ home, port: 0, log: () => undefined });
   const api = new Api(stack.url, stack.adminToken);
-  const stops = await startHostAgents(stack, api, HOSTS);
+  // One agent process per host beside the stack's own: its host's work (the clones into its host-local
+  // repository, its machines) and shared work (the relays).
+  const agents = await startHostAgents(api, {
+    stack,
+    site: 'local',
+    hosts: HOSTS,
+    dir: join(stack.home, 'agents'),
+    label: 'bench:cascade',
+  });
   try {
     await setUp(api, home);
     const runs: Run[] = [];
@@ -103,7 +96,7 @@ async function main() {
         }
     await report(runs);
   } finally {
-    for (const stop of stops) await stop();
+    for (const a of agents) await stopHostAgent(api, 'local', a);
     await stack.stop();
     await rm(home, { recursive: true, force: true });
   }

@@ -26,6 +26,8 @@ export async function startHostAgent(o: {
   dir: string;
   /** false: it takes only its host's work, never the site's shared work (other suites' tasks). */
   sharedWork?: boolean;
+  /** The shared repositories it reaches (names or ids); absent: every shared repository of its site. */
+  repositories?: { shared?: string[] };
 }): Promise<HostAgent> {
   const s = o.stack;
   const dir = join(o.dir, `agent-${o.host}`);
@@ -46,11 +48,36 @@ export async function startHostAgent(o: {
       maxTasks: 64,
       heartbeatSeconds: HEARTBEAT_INTERVAL_SECONDS,
       ...(o.sharedWork === false ? { sharedWork: false } : {}),
+      ...(o.repositories ? { repositories: o.repositories } : {}),
     },
     dir,
     logFile: join(dir, 'agent.log'),
   });
   return { host: o.host, stateDir, child };
+}
+
+/**
+ * Starts an agent on each of `hosts` of `site` under `dir`, all with one new agent token of the site;
+ * resolves once every one polls. `options` gives a host's agent its own configuration (its repositories).
+ */
+export async function startHostAgents(
+  api: Api,
+  o: {
+    stack: StackEndpoints;
+    site: string;
+    hosts: readonly string[];
+    dir: string;
+    label: string;
+    options?: (host: string) => Pick<Parameters<typeof startHostAgent>[0], 'sharedWork' | 'repositories'>;
+  },
+): Promise<HostAgent[]> {
+  const token = await api.post('/v1/tokens', { role: 'agent', site: o.site, label: o.label });
+  if (token.status !== 201) throw new Error(`an agent token for site ${o.site}: ${JSON.stringify(token.body)}`);
+  return Promise.all(
+    o.hosts.map((host) =>
+      startHostAgent({ stack: o.stack, site: o.site, host, token: token.body.token, dir: o.dir, ...o.options?.(host) }),
+    ),
+  );
 }
 
 /** Stops the agent and has the site forget its host, so no silent agent is left in the health check. */
