@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type HostAgent, startHostAgent, startHostAgents } from '../support/agents';
+import { type HostAgent, removeSiteClones, startHostAgent, startHostAgents } from '../support/agents';
 import { Api } from '../support/api';
 import { unique } from '../support/fixtures';
 import { baseFiles, debugfsCat, hostnameItems, makeExt4 } from '../support/images';
@@ -15,12 +15,6 @@ import { baseFiles, debugfsCat, hostnameItems, makeExt4 } from '../support/image
 const api = Api.admin();
 const HOSTS = ['gpfs-a', 'gpfs-b', 'gpfs-c'] as const;
 type Host = (typeof HOSTS)[number];
-
-/** Waits for the operation a reply started, if it started one. */
-async function settle(reply: Promise<{ body: any }>): Promise<void> {
-  const operation = (await reply).body?.operation;
-  if (operation) await api.wait(operation, 60_000);
-}
 
 /** Every file under `dir`, relative to it. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -96,13 +90,7 @@ describe('a shared (GPFS) repository with agents on several hosts', () => {
 
   afterAll(async () => {
     // Torn down while the agents still run: each step is a task of the host it is on.
-    for (const d of (await api.get('/v1/deployments?limit=200')).body.items ?? [])
-      if (d.site === site) await settle(api.del(`/v1/deployments/${d.id}`));
-    const clones = (await api.get(`/v1/clones?site=${site}&limit=200`)).body.items;
-    for (const c of clones) {
-      if (c.binding === 'assigned') await settle(api.post(`/v1/clones/${c.id}/unassign`));
-      await settle(api.del(`/v1/clones/${c.id}`));
-    }
+    await removeSiteClones(api, site);
     await Promise.all(agents.map((a) => a.child.stop()));
     for (const m of Object.values(machines).flat()) await api.del(`/v1/machines/${m.id}`);
     for (const id of masters) await api.del(`/v1/masters/${id}`);

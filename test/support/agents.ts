@@ -85,3 +85,20 @@ export async function stopHostAgent(api: Api, site: string, a: HostAgent): Promi
   await a.child.stop();
   await api.del(`/v1/sites/${site}/agents/${a.host}`);
 }
+
+/**
+ * Removes a site's deployments and clones (unassigning the assigned ones first), waiting for each
+ * operation: call it while the site's agents still run, since every step is a task of its host.
+ */
+export async function removeSiteClones(api: Api, site: string): Promise<void> {
+  const settle = async (reply: Promise<{ body: any }>) => {
+    const operation = (await reply).body?.operation;
+    if (operation) await api.wait(operation, 60_000);
+  };
+  for (const d of (await api.get('/v1/deployments?limit=200')).body.items ?? [])
+    if (d.site === site) await settle(api.del(`/v1/deployments/${d.id}`));
+  for (const c of (await api.get(`/v1/clones?site=${site}&limit=200`)).body.items ?? []) {
+    if (c.binding === 'assigned') await settle(api.post(`/v1/clones/${c.id}/unassign`));
+    await settle(api.del(`/v1/clones/${c.id}`));
+  }
+}

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Child } from '../../../infra/local/children';
-import { startHostAgent } from '../../support/agents';
+import { removeSiteClones, startHostAgent } from '../../support/agents';
 import { Api } from '../../support/api';
 import { unique } from '../../support/fixtures';
 import { baseFiles, makeExt4 } from '../../support/images';
@@ -70,9 +70,9 @@ describe('several agents on one site', () => {
   }, 180_000);
 
   afterAll(async () => {
+    // Torn down while the agents still run: each step is a task of the host it is on.
+    await removeSiteClones(api, site);
     await Promise.all([...agents.values()].map((a) => a.stop()));
-    const clones = (await api.get('/v1/clones?limit=200')).body.items.filter((c: any) => c.site === site);
-    for (const c of clones) await api.del(`/v1/clones/${c.id}`);
     const all = [...Object.values(machines).flat()];
     for (const m of all) await api.del(`/v1/machines/${m.id}`);
     await api.del(`/v1/masters/${master?.id}`);
