@@ -18,3 +18,29 @@ export const machineKinds = [
   'amt',
 ] as const;
 export type MachineKind = (typeof machineKinds)[number];
+
+/**
+ * The settings without which a kind's driver cannot reach its machine, and what each is (the driver's
+ * header says the rest). The API refuses a machine without them, at registration and after a patch,
+ * since a machine that is attached before its driver fails could no longer be detached or fixed; each
+ * driver fails as `invalid_settings` naming the one left out (test/edge-agent/drivers/machine/required-settings.test.ts).
+ */
+export const requiredSettings: Record<MachineKind, Readonly<Record<string, string>>> = {
+  sim: {},
+  qemu: {},
+  libvirt: {},
+  ipmi: { host: "the BMC's address" },
+  redfish: { endpoint: "the BMC's Redfish URL, e.g. https://10.0.0.5" },
+  vsphere: { endpoint: 'the vCenter or ESX host, e.g. https://vcenter.example.com (its /sdk URL)' },
+  xen: {},
+  bladecenter: { amm: "the chassis AMM's address", slot: "the blade's slot in the chassis, 1-14" },
+  amt: { host: "the AMT firmware's address" },
+};
+
+/** The required settings `settings` lacks for `kind`, with what each is. */
+export function missingSettings(kind: MachineKind, settings: Record<string, unknown>): [string, string][] {
+  return Object.entries(requiredSettings[kind]).filter(([key]) => {
+    const v = settings[key];
+    return v === undefined || v === null || v === '';
+  });
+}

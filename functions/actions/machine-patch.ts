@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { type Binding, bindings } from '../../statemachines/lifecycle';
 import type { Deps } from '../deps';
 import { unmetRequirements } from '../domain/requirements';
-import { machineFields } from '../domain/schemas';
+import { type machineFields, patchedMachine } from '../domain/schemas';
 import { BusyError, MachineBoundError, StaleRecordError } from '../errors';
 import { applyMergePatch, deepEqual, type Patchable } from '../http/merge-patch';
 import { stateOf } from '../scenarios/machine-state';
@@ -20,7 +20,7 @@ type Fields = z.infer<typeof machineFields>;
 
 const patchable: Patchable<Fields> = {
   kind: 'machine',
-  schema: machineFields,
+  schema: patchedMachine,
   fixed: {
     name: 'a machine keeps its name; register a machine under the new name (and delete this one) instead',
     clone: 'is set by the assign and unassign events of the clone; send those instead',

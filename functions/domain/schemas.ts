@@ -1,7 +1,7 @@
 /** Request bodies of the API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
 import { customizationItem, variablesSchema } from '../../statemachines/customization';
-import { machineKinds, storageKinds } from '../../statemachines/kinds';
+import { machineKinds, missingSettings, storageKinds } from '../../statemachines/kinds';
 import { healthCheck } from '../../statemachines/tasks';
 import { operationQuery } from '../operations/schema';
 import { MAX_WAIT_SECONDS } from '../operations/wait';
@@ -191,12 +191,27 @@ export const machineFields = z
   })
   .strict();
 
+/** A machine's settings hold what its kind's driver cannot reach it without (kinds.ts `requiredSettings`). */
+function withRequiredSettings(m: z.infer<typeof machineFields>, ctx: z.RefinementCtx) {
+  for (const [key, what] of missingSettings(m.kind, m.settings))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['settings', key],
+      message: `required for a machine of kind ${m.kind}: ${what}`,
+    });
+}
+
+/** A machine as a patch leaves it: checked whole, required settings included. */
+export const patchedMachine = machineFields.superRefine(withRequiredSettings);
+
 /** Registering a machine: what is left out takes a default. */
-export const createMachine = machineFields.extend({
-  arch: machineFields.shape.arch.default('x86_64'),
-  cpus: machineFields.shape.cpus.default(1),
-  memoryMiB: machineFields.shape.memoryMiB.default(1024),
-});
+export const createMachine = machineFields
+  .extend({
+    arch: machineFields.shape.arch.default('x86_64'),
+    cpus: machineFields.shape.cpus.default(1),
+    memoryMiB: machineFields.shape.memoryMiB.default(1024),
+  })
+  .superRefine(withRequiredSettings);
 
 /** An image with neither a filesystem nor a partition table is imported only when the request says it is raw. */
 const rawFormat = z.literal('raw').optional();

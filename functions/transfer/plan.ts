@@ -5,7 +5,7 @@
  */
 import type { CloneObject, Manifest, MasterObject } from '../../statemachines/bundle';
 import { machinesDocument } from '../../statemachines/bundle';
-import { machineKinds } from '../../statemachines/kinds';
+import { type MachineKind, machineKinds, missingSettings } from '../../statemachines/kinds';
 import { repoRef } from '../actions/views';
 import type { Deps } from '../deps';
 import { stateOf } from '../scenarios/machine-state';
@@ -213,13 +213,19 @@ class Planner {
     for (const m of machinesDocument.parse(JSON.parse(text)).machines) {
       const base = { name: m.name, credentialsNeeded: m.credentialsNeeded };
       const target = this.rec.rebinding.machines[m.name];
+      const skip = (reason: string) => this.plan.machines.push({ ...base, action: 'skip', reason });
       if (target)
         this.plan.machines.push({ ...base, action: 'rebind', id: (await this.deps.machines.find(target))?.id });
-      else if (await this.deps.machines.find(m.name))
-        this.plan.machines.push({ ...base, action: 'skip', reason: 'the site has a machine of that name' });
-      else if (!(machineKinds as readonly string[]).includes(m.kind))
-        this.plan.machines.push({ ...base, action: 'skip', reason: `kind ${m.kind} is unknown here` });
-      else this.plan.machines.push({ ...base, action: 'create', id: newId('machine') });
+      else if (await this.deps.machines.find(m.name)) skip('the site has a machine of that name');
+      else if (!(machineKinds as readonly string[]).includes(m.kind)) skip(`kind ${m.kind} is unknown here`);
+      else {
+        const missing = missingSettings(m.kind as MachineKind, m.settings ?? {}).map(([key]) => `settings.${key}`);
+        if (missing.length)
+          skip(
+            `a machine of kind ${m.kind} needs ${missing.join(' and ')}, which the bundle lacks; register it by hand`,
+          );
+        else this.plan.machines.push({ ...base, action: 'create', id: newId('machine') });
+      }
     }
   }
 }

@@ -30,7 +30,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Api } from '../support/api';
-import { makeMaster, unique } from '../support/fixtures';
+import { makeMaster, postDiscovery, unique } from '../support/fixtures';
 import { type IpmiSimBlade, startIpmiSim } from '../support/machines-ipmi-sim';
 import { secretValue } from '../support/store';
 
@@ -235,7 +235,7 @@ describe('a machine password is kept in the secret store only', () => {
         address: `${seen.host}:${seen.port}`,
         credentials: { user: seen.user, password: seen.password },
       };
-      const started = await api.post('/v1/discoveries', { site: 'local', seeds: [seed] });
+      const started = await postDiscovery(api, { site: 'local', seeds: [seed] });
       expect(started.status, JSON.stringify(started.body)).toBe(202);
       const op = await api.wait(started.body.operation, 120_000);
       expect(op.status, JSON.stringify(op.error)).toBe('succeeded');

@@ -89,3 +89,15 @@ export async function makeClone(api: Api, master: string) {
   expect(op.status, JSON.stringify(op)).toBe('succeeded');
   return (await api.get(`/v1/clones/${name}`)).body;
 }
+
+/**
+ * POST /v1/discoveries, waiting its turn: a site runs one discovery at a time, and suites running
+ * at once discover the same site. A `409 discovery_running` waits for the running one and retries.
+ */
+export async function postDiscovery(api: Api, body: Record<string, unknown>) {
+  for (let attempt = 0; ; attempt++) {
+    const r = await api.post('/v1/discoveries', body);
+    if (r.status !== 409 || r.body?.error?.code !== 'discovery_running' || attempt >= 10) return r;
+    await api.wait(r.body.error.operation, 180_000);
+  }
+}

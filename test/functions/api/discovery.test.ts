@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedSecretRef } from '../../../functions/discovery/seeds';
 import { Api } from '../../support/api';
-import { makeClone, makeMachine, makeMaster, unique } from '../../support/fixtures';
+import { makeClone, makeMachine, makeMaster, postDiscovery, unique } from '../../support/fixtures';
 import { type IpmiSimBlade, startIpmiSim } from '../../support/machines-ipmi-sim';
 import { type RedfishSim, startRedfishSim } from '../../support/machines-redfish';
 import { secretValue } from '../../support/store';
@@ -21,7 +21,7 @@ const api = Api.admin();
 const run = promisify(execFile);
 
 async function discover(seeds: unknown[], extra: Record<string, unknown> = {}) {
-  const r = await api.post('/v1/discoveries', { site: 'local', seeds, ...extra });
+  const r = await postDiscovery(api, { site: 'local', seeds, ...extra });
   expect(r.status, JSON.stringify(r.body)).toBe(202);
   const op = await api.wait(r.body.operation, 120_000);
   expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
@@ -36,6 +36,8 @@ const ipmiSeed = (b: IpmiSimBlade) => ({
   timeoutSeconds: 1,
 });
 
+/** A Redfish endpoint no seed names (TEST-NET-1): the record's address is no evidence either way. */
+const elsewhere = { endpoint: 'https://192.0.2.1' };
 const uuidOf = (n: number) => `4f1c2d3e-5a6b-4c7d-8e9f-${String(n).padStart(12, '0')}`;
 
 describe('discovery over IPMI', () => {
@@ -270,8 +272,8 @@ describe('discovery over Redfish', () => {
       ],
     });
     // System two's MACs are two records': every run finds it ambiguous.
-    r2 = await makeMachine(api, { kind: 'redfish', identity: { macs: [colons(mac(2))] } });
-    r3 = await makeMachine(api, { kind: 'redfish', identity: { macs: [colons(mac(3))] } });
+    r2 = await makeMachine(api, { kind: 'redfish', settings: elsewhere, identity: { macs: [colons(mac(2))] } });
+    r3 = await makeMachine(api, { kind: 'redfish', settings: elsewhere, identity: { macs: [colons(mac(3))] } });
     // Registered at system three's address with another serial: every run finds a contradiction.
     wrong = await makeMachine(api, {
       kind: 'redfish',
@@ -288,7 +290,7 @@ describe('discovery over Redfish', () => {
   });
 
   it('matches a MAC written upper case with dashes to the record written lower case with colons', async () => {
-    const one = await makeMachine(api, { kind: 'redfish', identity: { macs: [colons(mac(1))] } });
+    const one = await makeMachine(api, { kind: 'redfish', settings: elsewhere, identity: { macs: [colons(mac(1))] } });
     const { result } = await discover([seed()]);
     expect(result.matched).toContainEqual(expect.objectContaining({ machine: one.id }));
     const changed = result.changed.find((c: { machine: string }) => c.machine === one.id);
