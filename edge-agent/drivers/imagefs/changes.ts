@@ -6,6 +6,18 @@ import { InvalidModeError, MissingDirectoryError, notRegularError } from './erro
 import { splitFsPath } from './fs-path';
 import type { FileChange, FileEntry, FileSnapshot } from './interface';
 
+/** A mode within the permission bits, or undefined (the file's own, or the default). */
+export function checkMode(mode: number | undefined): void {
+  if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777)) throw new InvalidModeError(mode);
+}
+
+/** The content of `fsPath` in a snapshot: null when it is absent; anything but a regular file is refused. */
+export function regularContent(snapshot: FileSnapshot, fsPath: string): Buffer | null {
+  const entry = snapshot.get(fsPath) ?? null;
+  if (entry && entry.type !== 'regular') throw notRegularError(fsPath, entry);
+  return entry?.content ?? null;
+}
+
 /**
  * Refuses the whole set unless every change can be made as asked: each path once, only regular files
  * replaced or removed, modes within the permission bits, and new files in directories `basis` has.
@@ -19,8 +31,7 @@ export function checkChanges(changes: readonly FileChange[], basis: FileSnapshot
     const existing = basis.get(change.path) ?? null;
     if (existing && existing.type !== 'regular') throw notRegularError(change.path, existing);
     if (change.content === null) continue;
-    if (!(Number.isInteger(change.mode) && change.mode >= 0 && change.mode <= 0o7777))
-      throw new InvalidModeError(change.mode);
+    checkMode(change.mode);
     const directory = parent === '/' ? { type: 'directory' } : basis.get(parent);
     if (!directory) throw new MissingDirectoryError(change.path, parent);
     if (directory.type !== 'directory')

@@ -4,8 +4,9 @@
  * one debugfs run to read, and one to write and read back (ext-files.ts).
  */
 import { resolve } from 'node:path';
+import { checkMode, regularContent } from './changes';
 import { withWorkDir } from './debugfs';
-import { InvalidModeError, notRegularError as notRegular, UnsupportedImageError } from './errors';
+import { UnsupportedImageError } from './errors';
 import { readPass, type Target, writePass } from './ext-files';
 import { probeExt } from './ext-superblock';
 import { splitFsPath } from './fs-path';
@@ -26,9 +27,7 @@ export class ExtImageFilesystem implements ImageFilesystem {
   }
 
   async readFile(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<Buffer | null> {
-    const entry = (await this.readFiles(imagePath, volume, [fsPath])).get(fsPath) ?? null;
-    if (entry && entry.type !== 'regular') throw notRegular(fsPath, entry);
-    return entry?.content ?? null;
+    return regularContent(await this.readFiles(imagePath, volume, [fsPath]), fsPath);
   }
 
   async writeFile(
@@ -39,8 +38,7 @@ export class ExtImageFilesystem implements ImageFilesystem {
     mode?: number,
   ): Promise<void> {
     const { parent } = splitFsPath(fsPath);
-    if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777))
-      throw new InvalidModeError(mode);
+    checkMode(mode);
     const target = await openVolume(imagePath, volume, true);
     await withWorkDir(async (dir) => {
       const basis = await readPass(target, dir, [parent, fsPath], false);

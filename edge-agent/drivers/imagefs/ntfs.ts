@@ -10,7 +10,8 @@
  * files with their exact case (`/Windows/Panther`, `/Windows/System32/config/SYSTEM`).
  */
 import { resolve } from 'node:path';
-import { InvalidModeError, notRegularError as notRegular, UnsupportedImageError } from './errors';
+import { checkMode, regularContent } from './changes';
+import { UnsupportedImageError } from './errors';
 import { splitFsPath } from './fs-path';
 import type { FileChange, FileSnapshot, ImageFilesystem, VolumeInfo } from './interface';
 import { probeNtfs } from './ntfs-boot';
@@ -37,9 +38,7 @@ export class NtfsImageFilesystem implements ImageFilesystem {
   }
 
   async readFile(imagePath: string, volume: VolumeInfo, fsPath: string): Promise<Buffer | null> {
-    const entry = (await this.readFiles(imagePath, volume, [fsPath])).get(fsPath) ?? null;
-    if (entry && entry.type !== 'regular') throw notRegular(fsPath, entry);
-    return entry?.content ?? null;
+    return regularContent(await this.readFiles(imagePath, volume, [fsPath]), fsPath);
   }
 
   async writeFile(
@@ -50,8 +49,7 @@ export class NtfsImageFilesystem implements ImageFilesystem {
     mode?: number,
   ): Promise<void> {
     const { parent } = splitFsPath(fsPath);
-    if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o7777))
-      throw new InvalidModeError(mode);
+    checkMode(mode);
     const target = await openVolume(imagePath, volume);
     const basis = await readPass(
       target,
