@@ -28,10 +28,11 @@ import {
   VsphereDiskError,
   VsphereFaultError,
 } from './errors';
-import { vsphereConnection, vsphereSettings } from './settings';
+import { type BootDevice, bootOrder, vsphereConnection, vsphereSettings } from './settings';
 import {
   type AttachedClone,
   attachSpec,
+  bootOrderSpec,
   cloneParams,
   detachSpec,
   freeSlot,
@@ -123,6 +124,7 @@ class VsphereProtocol implements MachineProtocol<Target> {
     },
     attach: async (t, disk) => {
       const file = usableDisk(t.machine, disk);
+      const order = bootOrder(t.machine);
       t.vm ??= await cloneFromTemplate(t);
       const vm = await facts(t);
       ownClone(t, vm);
@@ -146,6 +148,7 @@ class VsphereProtocol implements MachineProtocol<Target> {
         if (vmdk) await removeVmdk(vmdk);
         throw err;
       }
+      if (order) await setBootOrder(t, clone, order);
     },
     detach: async (t) => {
       const vm = await facts(t);
@@ -220,6 +223,25 @@ function usableDisk(machine: MachineRef, disk: DiskRef): FileDisk & { datastore:
       'Clone it with a raw method (copy, sparse, reflink), or convert it to raw.',
     );
   return { ...disk, datastore: disk.datastore };
+}
+
+/** Boots the VM from settings.bootOrder: 'disk' is the attached clone's device, 'network' the first NIC. */
+async function setBootOrder(t: Target, clone: AttachedClone, order: BootDevice[]): Promise<void> {
+  const vm = await facts(t);
+  const diskKey = vm.disks.find((d) => d.fileName === clone.fileName)?.key;
+  const nicKey = vm.nicKeys[0];
+  if (diskKey === undefined)
+    throw new VsphereDiskError(
+      t.machine.id,
+      clone.fileName,
+      `VM ${vm.name} does not show the attached disk`,
+      "Check the VM's devices in vCenter, then attach again.",
+    );
+  if (order.includes('network') && nicKey === undefined)
+    throw vsphereSettings(t.machine).fail('settings.bootOrder', `names 'network', but VM ${vm.name} has no NIC`);
+  await t.client.runTask('ReconfigVM_Task', vm.ref, [
+    bootOrderSpec(order.map((device) => ({ device, key: device === 'disk' ? diskKey : nicKey! }))),
+  ]);
 }
 
 /** settings.vm by name, else the VM whose BIOS UUID is identity.uuid; undefined when a template will make it. */

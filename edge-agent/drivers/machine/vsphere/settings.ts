@@ -2,8 +2,10 @@
  * The settings of a vSphere machine. settings: endpoint (vCenter or an ESX host: `https://host`, or
  * its `/sdk` URL), vm (the VM's name; else the VM whose BIOS UUID is identity.uuid), template (a VM
  * or template the VM is cloned from at attach when it does not exist yet), requestTimeoutSeconds
- * (30), taskTimeoutSeconds (600), and the power settings (consoleLog, bootMarker, …: see
- * common/power-settings). credentials: username, password.
+ * (30), taskTimeoutSeconds (600), bootOrder (the VM's boot devices in order, each 'disk' — the
+ * attached clone — or 'network' — the first NIC; e.g. ["disk", "network"]; given at attach as
+ * config.bootOptions.bootOrder; unset leaves the VM's own), and the power settings (consoleLog,
+ * bootMarker, …: see common/power-settings). credentials: username, password.
  */
 import { credential, SettingsReader } from '../common/settings-reader';
 import type { MachineRef } from '../interface';
@@ -12,6 +14,28 @@ import { VSPHERE_SETTINGS, VsphereCredentialsMissingError } from './errors';
 
 export function vsphereSettings(machine: MachineRef): SettingsReader {
   return new SettingsReader(machine, VSPHERE_SETTINGS);
+}
+
+export type BootDevice = 'disk' | 'network';
+
+/** settings.bootOrder: a list (or comma-separated text) of 'disk' and 'network', each at most once; undefined when unset. */
+export function bootOrder(machine: MachineRef): BootDevice[] | undefined {
+  const raw = machine.settings.bootOrder;
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const items = typeof raw === 'string' ? raw.split(',').map((v) => v.trim()) : raw;
+  const fail = (problem: string) => vsphereSettings(machine).fail('settings.bootOrder', problem);
+  if (!Array.isArray(items) || items.length === 0)
+    throw fail(`must be a list of boot devices such as ["disk", "network"], not ${JSON.stringify(raw)}`);
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (item !== 'disk' && item !== 'network')
+      throw fail(
+        `names ${JSON.stringify(item)}: each boot device is 'disk' (the attached clone) or 'network' (the first NIC)`,
+      );
+    if (seen.has(item)) throw fail(`names ${JSON.stringify(item)} twice`);
+    seen.add(item);
+  }
+  return items as BootDevice[];
 }
 
 /**

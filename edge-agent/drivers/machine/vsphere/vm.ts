@@ -52,6 +52,8 @@ export interface VmFacts {
   memoryMiB?: number;
   power: 'poweredOn' | 'poweredOff' | 'suspended';
   macs: string[];
+  /** The device keys of the VM's NICs, in device order. */
+  nicKeys: number[];
   disks: VmDisk[];
   scsiControllers: number[];
   attached?: AttachedClone;
@@ -91,6 +93,7 @@ export function vmFacts({ obj, props }: ObjectContent): VmFacts {
       const mac = text(one(d, 'macAddress'));
       return mac ? [normalizeMac(mac)] : [];
     }),
+    nicKeys: devices.flatMap((d) => (text(one(d, 'macAddress')) ? [number(one(d, 'key')) ?? 0] : [])),
     disks: devices.filter((d) => xsiType(d) === 'VirtualDisk').map(diskOf),
     scsiControllers: devices
       .filter((d) => /SCSIController$|LsiLogic|BusLogic/.test(xsiType(d) ?? ''))
@@ -167,6 +170,24 @@ export function detachSpec(disk: VmDisk | undefined): El {
   return el('spec', [
     disk ? el('deviceChange', [el('operation', 'remove'), diskDevice(disk)]) : undefined,
     extraConfig(''),
+  ]);
+}
+
+/** Sets config.bootOptions.bootOrder: each device by its key, a disk or a NIC. */
+export function bootOrderSpec(order: { device: 'disk' | 'network'; key: number }[]): El {
+  return el('spec', [
+    el(
+      'bootOptions',
+      order.map(({ device, key }) =>
+        el(
+          'bootOrder',
+          [el('deviceKey', key)],
+          device === 'disk'
+            ? 'VirtualMachineBootOptionsBootableDiskDevice'
+            : 'VirtualMachineBootOptionsBootableEthernetDevice',
+        ),
+      ),
+    ),
   ]);
 }
 

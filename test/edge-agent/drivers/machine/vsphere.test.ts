@@ -7,6 +7,7 @@ import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine
 import { VimClient } from '../../../../edge-agent/drivers/machine/vsphere/client';
 import { VsphereMachineDriver } from '../../../../edge-agent/drivers/machine/vsphere/driver';
 import { VM_PROPERTIES, vmFacts } from '../../../../edge-agent/drivers/machine/vsphere/vm';
+import { all, one, text, xsiType } from '../../../../edge-agent/drivers/machine/vsphere/xml';
 import { startVcsim, type Vcsim } from '../../../support/vcsim/vcsim';
 import { describeMachineConformance } from './machine.case';
 
@@ -141,6 +142,51 @@ describe('vsphere machine driver', () => {
     expect(vm?.power).toBe('poweredOff');
     // Only the test's own session is open: every driver call logged out.
     expect(sessions).toBe(1);
+  });
+
+  /** config.bootOptions of a VM as the simulator's PropertyCollector returns it, read in a session of the test's own. */
+  const readBootOrder = async (name: string) => {
+    const client = await VimClient.login(
+      { url: sim.url, username: sim.username, password: sim.password, requestTimeoutMs: 10_000, taskTimeoutMs: 10_000 },
+      'the test',
+    );
+    try {
+      const found = (await client.inventory('VirtualMachine', VM_PROPERTIES)).map(vmFacts).find((v) => v.name === name);
+      const [content] = await client.properties([found!.ref], 'VirtualMachine', ['config.bootOptions']);
+      return { vm: found!, order: all(content?.props.get('config.bootOptions'), 'bootOrder') };
+    } finally {
+      await client.logout();
+    }
+  };
+
+  it('sets the boot order (the attached disk, then the first NIC) through ReconfigVM_Task, as config.bootOptions reads back', async () => {
+    const machine = vmMachine(sim, { bootOrder: ['disk', 'network'] });
+    await driver.attach(machine, ws.disk);
+    const { vm, order } = await readBootOrder(`encompass-${machine.id}`);
+    const diskKey = vm.disks.find((d) => d.fileName === `${ws.root}/clone.img.vmdk`)?.key;
+    expect(diskKey).toBeDefined();
+    expect(order.map((o) => [xsiType(o), Number(text(one(o, 'deviceKey')))])).toEqual([
+      ['VirtualMachineBootOptionsBootableDiskDevice', diskKey],
+      ['VirtualMachineBootOptionsBootableEthernetDevice', vm.nicKeys[0]],
+    ]);
+
+    const netFirst = vmMachine(sim, { bootOrder: 'network, disk' });
+    await driver.attach(netFirst, ws.otherDisk);
+    const second = await readBootOrder(`encompass-${netFirst.id}`);
+    expect(second.order.map(xsiType)).toEqual([
+      'VirtualMachineBootOptionsBootableEthernetDevice',
+      'VirtualMachineBootOptionsBootableDiskDevice',
+    ]);
+  });
+
+  it('refuses a boot order naming an unknown device before touching the VM', async () => {
+    const machine = vmMachine(sim, { bootOrder: ['disk', 'cdrom'] });
+    await expect(driver.attach(machine, ws.disk)).rejects.toMatchObject({
+      code: 'invalid_settings',
+      key: 'settings.bootOrder',
+      message: expect.stringMatching(/"cdrom"[\s\S]*'disk'[\s\S]*'network'/),
+    });
+    expect((await readVm(`encompass-${machine.id}`)).vm).toBeUndefined();
   });
 
   it('says the login was refused on a wrong password, without showing it', async () => {

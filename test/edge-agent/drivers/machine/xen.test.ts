@@ -149,6 +149,27 @@ describe('xen machine driver', () => {
     expect(await virsh().run(['domstate', driver.domainName(machine)])).toMatch(/running/);
   });
 
+  it('defines a PV domain on an iSCSI LUN: a network disk with its portal host and port, as xvda on the xen bus', async () => {
+    const machine = xenVm(ws.uri, {}, { initiatorName: 'iqn.2026-12.test:xenpv' });
+    const lun: DiskRef = {
+      kind: 'iscsi',
+      portal: '[::1]:3262',
+      target: 'iqn.2026-12.test:vol9',
+      lun: 3,
+      format: 'raw',
+    };
+    await driver.attach(machine, lun);
+    const xml = await xmlOf(machine);
+    const disk = /<disk type='network' device='disk'>[\s\S]*?<\/disk>/.exec(xml)?.[0] ?? '';
+    expect(disk).toMatch(/<source protocol='iscsi' name='iqn.2026-12.test:vol9\/3'>/);
+    expect(disk).toMatch(/<host name='::1' port='3262'\/>/);
+    expect(disk).toMatch(/<initiator>\s*<iqn name='iqn.2026-12.test:xenpv'\/>\s*<\/initiator>/);
+    expect(disk).toMatch(/<target dev='xvda' bus='xen'\/>/);
+    expect(xml).not.toMatch(/<disk type='file'/);
+    // The LUN the domain was defined with is the one the driver reports attached.
+    expect(await driver.status(machine)).toEqual({ power: 'off', disk: lun, bootCount: 0 });
+  });
+
   it('asks for a kernel or a bootloader for a PV domain before defining anything', async () => {
     const machine = xenVm(ws.uri, { kernel: undefined });
     await expect(driver.attach(machine, ws.disk)).rejects.toMatchObject({
