@@ -3,10 +3,12 @@
  * on a free 127.0.0.1 port that demands HTTP Digest authentication (qop=auth, MD5) for one user,
  * parses the envelopes it is sent, and keeps the machine's power state, its next boot and the
  * AMT_BootSettingData it was given. It answers as AMT does, with prefixed namespaces, the MACs of
- * its Ethernet ports written with dashes and PlatformGUID in AMT's byte order.
+ * its Ethernet ports written with dashes and PlatformGUID in AMT's byte order. With `tls`, it serves
+ * HTTPS with the key and certificate given, as AMT does on 16993.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import { XMLParser } from 'fast-xml-parser';
 
 export interface AmtMock {
@@ -25,6 +27,8 @@ export interface AmtMock {
     requests: number[];
     /** The Action of every authenticated envelope. */
     actions: string[];
+    /** Every HTTP request that reached the service, authenticated or not. */
+    received: number;
     /** Requests refused for a wrong digest. */
     refused: number;
     /** When set, a graceful off (12) is refused with this ReturnValue. */
@@ -37,7 +41,12 @@ const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, par
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const REALM = 'Digest:A3829B3827DE4D33D4449B366831FD01';
 
-export async function startAmtMock(): Promise<AmtMock> {
+export interface AmtMockOptions {
+  /** PEM key and certificate: serve HTTPS instead of HTTP. */
+  tls?: { key: string; cert: string };
+}
+
+export async function startAmtMock(options: AmtMockOptions = {}): Promise<AmtMock> {
   const user = 'admin';
   const password = `P@ss-${randomBytes(6).toString('hex')}`;
   const nonce = randomBytes(16).toString('hex');
@@ -48,6 +57,7 @@ export async function startAmtMock(): Promise<AmtMock> {
     bootSettings: { ElementName: 'Intel(r) AMT Boot Configuration Settings', UseIDER: 'false' },
     requests: [],
     actions: [],
+    received: 0,
     refused: 0,
   };
 
@@ -68,12 +78,13 @@ export async function startAmtMock(): Promise<AmtMock> {
     return p['response'] === md5(`${ha1}:${nonce}:${p['nc']}:${p['cnonce']}:auth:${ha2}`);
   };
 
-  const server = http.createServer((req, res) => {
+  const listener: http.RequestListener = (req, res) => {
     let body = '';
     req.on('data', (d) => {
       body += String(d);
     });
     req.on('end', () => {
+      state.received++;
       if (!authorized(req.headers.authorization)) {
         if (req.headers.authorization) state.refused++;
         res.writeHead(401, {
@@ -94,7 +105,8 @@ export async function startAmtMock(): Promise<AmtMock> {
       res.writeHead(answer.fault ? 400 : 200, { 'Content-Type': 'application/soap+xml;charset=UTF-8' });
       res.end(envelope(answer.xml));
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, listener) : http.createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   return {

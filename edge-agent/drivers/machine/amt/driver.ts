@@ -5,6 +5,11 @@
  *   ('pxe' | 'ider' | 'hdd' set as the next boot before power on; 'none' (default) keeps the BIOS
  *   order, in which an iSCSI boot set in the BIOS stays), and the power settings (consoleLog,
  *   bootMarker, …, powerConfirmSeconds (60): see common/power-settings).
+ *   With tls, the firmware's certificate is always verified (./tls), by one of:
+ *   certificateSha256 (the SHA-256 fingerprint of its certificate, hex with or without colons: a
+ *   pin, which stands for the identity, so the name is not checked), caCertificate (PEM of the CA
+ *   that signed it, or of the self-signed certificate; not a secret), or else the system's CAs;
+ *   with a CA the name checked is tlsServerName, else host.
  * credentials: password, and user (admin by default): HTTP Digest.
  *
  * As for a BMC, the disk is reached over the fabric: the harness records it in

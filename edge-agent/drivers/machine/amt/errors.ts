@@ -3,7 +3,8 @@ import { AgentError } from '../../../errors';
 import type { PowerHint } from '../errors';
 
 /** What a bad AMT setting's message tells the operator to fix. */
-export const AMT_SETTINGS = "the machine's AMT settings (host, port, tls, bootDevice, …)";
+export const AMT_SETTINGS =
+  "the machine's AMT settings (host, port, tls, caCertificate, certificateSha256, tlsServerName, bootDevice, …)";
 
 export const AMT_POWER_HINT: PowerHint = {
   check: "Check the machine's AMT event log (and that AMT is provisioned with power control), then try again.",
@@ -56,6 +57,47 @@ export class AmtRequestError extends AgentError {
     super(
       'amt_request_failed',
       `AMT at ${url} could not ${what} for machine ${machineId}: ${detail}. Check the AMT version and its event log; the request may not suit this firmware.`,
+    );
+  }
+}
+
+/** The firmware's TLS certificate did not pass the machine's trust settings; nothing was sent. */
+export class AmtCertificateError extends AgentError {
+  constructor(
+    readonly machineId: string,
+    readonly url: string,
+    /** pin_mismatch: not the pinned fingerprint; untrusted: no trusted CA signed it; name_mismatch: it names another host. */
+    readonly problem: 'pin_mismatch' | 'untrusted' | 'name_mismatch',
+    readonly presented: { subject: string; issuer: string; names: string; sha256: string },
+    detail: string,
+  ) {
+    const cert = `${presented.subject} (issued by ${presented.issuer}${presented.names ? `; names ${presented.names}` : ''}; SHA-256 ${presented.sha256})`;
+    const fix = {
+      pin_mismatch:
+        "Check that settings.host is this machine's AMT; if its certificate was replaced, update settings.certificateSha256.",
+      untrusted:
+        'Set settings.caCertificate to the PEM of the CA that signed it (or of the certificate itself, if self-signed), or pin it with settings.certificateSha256, after checking the fingerprint against the firmware (MEBx or its provisioning record).',
+      name_mismatch:
+        'Set settings.tlsServerName to a name the certificate holds, or pin it with settings.certificateSha256.',
+    }[problem];
+    super(
+      'amt_certificate_rejected',
+      `The AMT service of machine ${machineId} at ${url} presented the certificate ${cert}, which was refused: ${detail}. Nothing was sent. ${fix}`,
+    );
+  }
+}
+
+/** The TCP connection was made but no TLS session came of it: often a plain-HTTP service. */
+export class AmtTlsError extends AgentError {
+  constructor(
+    readonly machineId: string,
+    readonly url: string,
+    cause: Error & { reason?: string },
+  ) {
+    super(
+      'amt_tls_failed',
+      `The AMT service of machine ${machineId} at ${url} did not complete a TLS handshake (${cause.reason ?? cause.message.trim()}). If it serves plain HTTP (AMT without TLS listens on 16992), set settings.tls to false; otherwise check settings.port (16993 for TLS).`,
+      { cause },
     );
   }
 }

@@ -1,10 +1,14 @@
 /**
- * WS-Management over HTTP to an Intel AMT firmware: envelopes from
- * `@device-management-toolkit/wsman-messages`, sent with fetch to `/wsman` under HTTP Digest
- * authentication, and answers parsed with fast-xml-parser (namespace prefixes dropped). The password
- * lives in this client only; no URL, message or log holds it.
+ * WS-Management over HTTP or HTTPS to an Intel AMT firmware: envelopes from
+ * `@device-management-toolkit/wsman-messages`, POSTed to `/wsman` under HTTP Digest authentication
+ * (node:http on a connection made here: plain, or TLS verified by ./tls before anything is written),
+ * and answers parsed with fast-xml-parser (namespace prefixes dropped). The password lives in this
+ * client only; no URL, message or log holds it.
  */
+import http from 'node:http';
+import net, { type Socket } from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
+import { AgentError } from '../../../errors';
 import { credential, SettingsReader } from '../common/settings-reader';
 import type { MachineRef } from '../interface';
 import { type DigestChallenge, digestAuthorization, parseChallenge } from './digest';
@@ -15,6 +19,7 @@ import {
   AmtUnauthorizedError,
   AmtUnreachableError,
 } from './errors';
+import { type AmtTrust, amtTrust, connectVerified } from './tls';
 
 export interface AmtConnection {
   /** e.g. http://10.0.0.7:16992 */
@@ -22,9 +27,14 @@ export interface AmtConnection {
   user: string;
   password: string;
   timeoutMs: number;
+  /** How an https origin's certificate is verified; without it, against the system's CAs and the host name. */
+  trust?: AmtTrust;
 }
 
-/** settings.host, settings.port (16992; 16993 with tls), settings.tls; credentials.user (admin) and password. */
+/**
+ * settings.host, settings.port (16992; 16993 with tls), settings.tls and its trust settings (./tls);
+ * credentials.user (admin) and password.
+ */
 export function amtConnection(machine: MachineRef): AmtConnection {
   const s = new SettingsReader(machine, AMT_SETTINGS);
   const host = s.string('host');
@@ -34,6 +44,7 @@ export function amtConnection(machine: MachineRef): AmtConnection {
     throw s.fail('settings.tls', `must be true or false, not ${JSON.stringify(rawTls)}`);
   const tls = rawTls === true || rawTls === 'true';
   const port = s.number('port', tls ? 16993 : 16992, 1, 65535);
+  const trust = amtTrust(s, tls);
   const password = credential(machine, 'password');
   if (!password) throw new AmtCredentialsMissingError(machine.id);
   const h = host.includes(':') ? `[${host}]` : host;
@@ -42,6 +53,7 @@ export function amtConnection(machine: MachineRef): AmtConnection {
     user: credential(machine, 'user') ?? 'admin',
     password,
     timeoutMs: s.seconds('requestTimeoutSeconds', 30, 600),
+    ...(trust ? { trust } : {}),
   };
 }
 
@@ -50,16 +62,31 @@ const parser = new XMLParser({ removeNSPrefix: true, ignoreAttributes: true, par
 /** A parsed answer's Body: its children by local name. */
 export type WsmanBody = Record<string, unknown>;
 
+interface Answer {
+  status: number;
+  challenge: string | undefined;
+  text: string;
+}
+
 export class WsmanClient {
   private challenge: DigestChallenge | undefined;
   private nc = 0;
   readonly url: string;
+  private readonly target: { host: string; port: number; tls: boolean; hostHeader: string };
 
   constructor(
     private readonly who: string,
     private readonly c: AmtConnection,
   ) {
     this.url = `${c.origin}/wsman`;
+    const u = new URL(c.origin);
+    const tls = u.protocol === 'https:';
+    this.target = {
+      host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(u.port) || (tls ? 443 : 80),
+      tls,
+      hostHeader: u.host,
+    };
   }
 
   /** Sends one envelope and returns its Body; a SOAP Fault becomes AmtRequestError. */
@@ -67,24 +94,24 @@ export class WsmanClient {
     let res = await this.post(envelope);
     if (res.status === 401) {
       // The first request, or a stale nonce: answer the server's (new) challenge once.
-      this.challenge = parseChallenge(res.headers.get('www-authenticate'));
+      this.challenge = parseChallenge(res.challenge ?? null);
       this.nc = 0;
       if (!this.challenge)
         throw new AmtRequestError(this.who, this.url, what, 'the service asked for no Digest authentication');
       res = await this.post(envelope);
       if (res.status === 401) throw new AmtUnauthorizedError(this.who, this.url, this.c.user);
     }
-    const text = await res.text();
+    const ok = res.status >= 200 && res.status < 300;
     let body: WsmanBody;
     try {
-      body = ((parser.parse(text) as { Envelope?: { Body?: WsmanBody } }).Envelope?.Body ?? {}) as WsmanBody;
+      body = ((parser.parse(res.text) as { Envelope?: { Body?: WsmanBody } }).Envelope?.Body ?? {}) as WsmanBody;
     } catch {
       throw new AmtRequestError(this.who, this.url, what, `HTTP ${res.status} with an answer that is not XML`);
     }
     const fault = body['Fault'] as
       | { Reason?: { Text?: unknown }; Code?: { Subcode?: { Value?: unknown } } }
       | undefined;
-    if (fault || !res.ok) {
+    if (fault || !ok) {
       const reason = fault
         ? String(fault.Reason?.Text ?? fault.Code?.Subcode?.Value ?? 'a SOAP fault')
         : `HTTP ${res.status}`;
@@ -93,8 +120,12 @@ export class WsmanClient {
     return body;
   }
 
-  private async post(envelope: string): Promise<Response> {
-    const headers: Record<string, string> = { 'Content-Type': 'application/soap+xml; charset=utf-8' };
+  private async post(envelope: string): Promise<Answer> {
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'application/soap+xml; charset=utf-8',
+      'Content-Length': Buffer.byteLength(envelope),
+      Host: this.target.hostHeader,
+    };
     if (this.challenge)
       headers['Authorization'] = digestAuthorization(
         this.challenge,
@@ -104,16 +135,53 @@ export class WsmanClient {
         '/wsman',
         ++this.nc,
       );
+    const signal = AbortSignal.timeout(this.c.timeoutMs);
     try {
-      return await fetch(this.url, {
-        method: 'POST',
-        headers,
-        body: envelope,
-        signal: AbortSignal.timeout(this.c.timeoutMs),
+      const socket = await this.connect(signal);
+      return await new Promise<Answer>((resolve, reject) => {
+        const req = http.request(
+          { method: 'POST', path: '/wsman', headers, signal, createConnection: () => socket },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('error', reject);
+            res.on('end', () => {
+              socket.destroy();
+              const challenge = res.headers['www-authenticate'];
+              resolve({ status: res.statusCode ?? 0, challenge, text: Buffer.concat(chunks).toString('utf8') });
+            });
+          },
+        );
+        req.on('error', (err) => {
+          socket.destroy();
+          reject(err);
+        });
+        req.end(envelope);
       });
     } catch (err) {
+      if (err instanceof AgentError) throw err;
       throw new AmtUnreachableError(this.who, this.url, { cause: err });
     }
+  }
+
+  /** A plain connection for http, a verified TLS one for https. */
+  private connect(signal: AbortSignal): Promise<Socket> {
+    const { host, port, tls } = this.target;
+    if (tls) return connectVerified({ who: this.who, url: this.url, host, port }, this.c.trust ?? {}, signal);
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const onAbort = () => socket.destroy(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Kept after connect: an error before the request listens is then a settled no-op, not a crash.
+      socket.once('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      });
+      socket.once('connect', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(socket);
+      });
+    });
   }
 }
 
