@@ -289,11 +289,17 @@ describe('amt machine driver over TLS (mock WS-Man service on HTTPS)', () => {
     expect(f.m.state.received).toBe(received);
   });
 
-  it('says a plain-HTTP service does not speak TLS when settings.tls is true', async () => {
+  it('says a plain-HTTP service did not complete a TLS handshake when settings.tls is true', async () => {
     const plain = await mock();
     const err = await refusal(amtMachine(plain, { tls: true, caCertificate: f.cert }));
     expect(err).toMatchObject({ name: 'AmtTlsError', code: 'amt_tls_failed' });
     expect((err as Error).message).toMatch(/set settings\.tls to false/);
+  });
+
+  it('says the service did not answer, naming the TLS port, when plain HTTP meets an HTTPS service', async () => {
+    const err = await refusal(amtMachine(f.m));
+    expect(err).toMatchObject({ code: 'amt_unreachable' });
+    expect((err as Error).message).toMatch(/16993 with tls/);
   });
 
   it('names a trust setting that cannot be used', async () => {
