@@ -67,6 +67,8 @@ export interface Vcsim {
   /** The datastore's name and its directory on this host: a file there is `[name] file` to vSphere. */
   datastore: { name: string; dir: string };
   pid: number;
+  /** What the simulator wrote to stderr so far (its log: faults, panics of a handler): for a failing test to show. */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -96,6 +98,7 @@ export async function startVcsim(opts: { vms?: number; username?: string; passwo
       password,
       datastore: { name: ready.name, dir: ready.datastore },
       pid: child.pid!,
+      stderr: () => stderr,
       stop,
     };
   } catch (err) {

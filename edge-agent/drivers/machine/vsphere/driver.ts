@@ -5,7 +5,8 @@
  * gives the VM the clone's disk by its datastore path (ReconfigVM_Task; the repository's
  * `settings.datastore` says where its files are on a datastore, see drivers/disk.ts) and records it
  * in the VM's extraConfig; detach takes it away again. A machine whose VM does not exist yet and
- * whose settings name a template gets its VM at attach, by a datastore-side CloneVM_Task.
+ * whose settings name a template gets its VM at attach, by a datastore-side CloneVM_Task that gives
+ * each NIC a generated MAC of its own.
  *
  * Power on and off are PowerOnVM_Task and PowerOffVM_Task, each waited for; a clean shutdown is
  * ShutdownGuest (VMware Tools), and without Tools the VM is powered off at once. Every driver call
@@ -281,7 +282,7 @@ async function vmsNamed(client: VimClient, machine: MachineRef, name: string): P
   return matches[0]?.obj;
 }
 
-/** The machine's VM, cloned on the datastore from settings.template into the template's folder. */
+/** The machine's VM, cloned on the datastore from settings.template into the template's folder, with MACs of its own (cloneParams). */
 async function cloneFromTemplate(t: Target): Promise<Mor> {
   const s = vsphereSettings(t.machine);
   const name = s.string('vm');

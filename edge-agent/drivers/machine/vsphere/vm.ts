@@ -6,7 +6,7 @@
 import { normalizeMac, normalizeUuid } from '../common/identity';
 import type { DiskRef } from '../interface';
 import type { ObjectContent } from './client';
-import { all, type El, el, type Mor, morEl, morOf, type Node, one, text, xsiType } from './xml';
+import { all, copyEl, type El, el, type Mor, morEl, morOf, type Node, one, text, xsiType } from './xml';
 
 export const VM_PROPERTIES = [
   'name',
@@ -54,6 +54,8 @@ export interface VmFacts {
   macs: string[];
   /** The device keys of the VM's NICs, in device order. */
   nicKeys: number[];
+  /** The VM's NICs as it holds them, for sending back edited. */
+  nics: Node[];
   disks: VmDisk[];
   scsiControllers: number[];
   attached?: AttachedClone;
@@ -69,6 +71,8 @@ const number = (n: Node | undefined) => {
 export function vmFacts({ obj, props }: ObjectContent): VmFacts {
   const get = (p: string) => props.get(p);
   const devices = all(get('config.hardware.device'), 'VirtualDevice');
+  // A NIC is the device with a MAC address (VirtualE1000, VirtualVmxnet3, … all carry one).
+  const nics = devices.filter((d) => text(one(d, 'macAddress')) !== '');
   const extra = new Map<string, string>();
   // The last value of a key wins; '' removes it (vCenter replaces, the simulator appends).
   for (const o of all(get('config.extraConfig'), 'OptionValue')) extra.set(text(one(o, 'key')), text(one(o, 'value')));
@@ -89,11 +93,9 @@ export function vmFacts({ obj, props }: ObjectContent): VmFacts {
     ...(cpus !== undefined ? { cpus } : {}),
     ...(memoryMiB !== undefined ? { memoryMiB } : {}),
     power: power === 'poweredOn' || power === 'suspended' ? power : 'poweredOff',
-    macs: devices.flatMap((d) => {
-      const mac = text(one(d, 'macAddress'));
-      return mac ? [normalizeMac(mac)] : [];
-    }),
-    nicKeys: devices.flatMap((d) => (text(one(d, 'macAddress')) ? [number(one(d, 'key')) ?? 0] : [])),
+    macs: nics.map((d) => normalizeMac(text(one(d, 'macAddress')))),
+    nicKeys: nics.map((d) => number(one(d, 'key')) ?? 0),
+    nics,
     disks: devices.filter((d) => xsiType(d) === 'VirtualDisk').map(diskOf),
     scsiControllers: devices
       .filter((d) => /SCSIController$|LsiLogic|BusLogic/.test(xsiType(d) ?? ''))
@@ -191,7 +193,12 @@ export function bootOrderSpec(order: { device: 'disk' | 'network'; key: number }
   ]);
 }
 
-/** A clone of a VM or template, powered off, in the template's folder and resource pool. */
+/**
+ * A clone of a VM or template, powered off, in the template's folder and resource pool. Each NIC
+ * is edited in the clone itself to a generated MAC (addressType 'generated', no macAddress), its
+ * backing and the rest as the template has them: a clone keeping the template's MAC would share
+ * it with the template and every other clone.
+ */
 export function cloneParams(template: VmFacts, name: string, folder: Mor): El[] {
   return [
     morEl('folder', folder),
@@ -199,9 +206,33 @@ export function cloneParams(template: VmFacts, name: string, folder: Mor): El[] 
     el('spec', [
       el('location', [template.pool ? morEl('pool', template.pool) : undefined]),
       el('template', false),
+      template.nics.length
+        ? el(
+            'config',
+            template.nics.map((nic) => el('deviceChange', [el('operation', 'edit'), generatedMac(nic)])),
+          )
+        : undefined,
       el('powerOn', false),
     ]),
   ];
+}
+
+/**
+ * The NIC as the VM holds it (deviceInfo included: the simulator needs it on an edit), with
+ * addressType 'generated' (VirtualEthernetCardMacType) and no macAddress, so the host makes a new one.
+ */
+function generatedMac(nic: Node): El {
+  const device = copyEl('device', nic);
+  const fields = Array.isArray(device.body) ? device.body.filter((f) => f.tag !== 'macAddress') : [];
+  const at = fields.findIndex((f) => f.tag === 'addressType');
+  const addressType = el('addressType', 'generated');
+  if (at >= 0) fields[at] = addressType;
+  else {
+    // addressType comes before macAddress, after the VirtualDevice fields.
+    const after = fields.map((f) => f.tag).lastIndexOf('unitNumber');
+    fields.splice(after + 1, 0, addressType);
+  }
+  return { ...device, body: fields };
 }
 
 /** The device keys and file names of a VM's disks, for discovery. */

@@ -111,3 +111,23 @@ export function children(n: Node | undefined): { tag: string; node: Node }[] {
       : (Array.isArray(v) ? v : [v]).map((node) => ({ tag, node })),
   );
 }
+
+/**
+ * A parsed element written back as a request element, children in the order they came (vim25
+ * answers list fields in the schema's order): for sending a device back as the VM holds it.
+ * `xsi:type` keeps its meaning under any prefix; other attributes (a MOR's `type`) stay as they are.
+ */
+export function copyEl(tag: string, n: Node): El {
+  if (typeof n === 'string') return el(tag, n);
+  const type = xsiType(n);
+  const attrs = Object.fromEntries(
+    Object.entries(n).flatMap(([k, v]) =>
+      k.startsWith('@') && !/^@[^:]+:type$/.test(k) && !k.startsWith('@xmlns') && typeof v === 'string'
+        ? [[k.slice(1), v]]
+        : [],
+    ),
+  );
+  const kids = children(n);
+  const body = kids.length ? kids.map((c) => copyEl(c.tag.replace(/^[^:]*:/, ''), c.node)) : text(n);
+  return { tag, body, ...(type ? { type } : {}), ...(Object.keys(attrs).length ? { attrs } : {}) };
+}

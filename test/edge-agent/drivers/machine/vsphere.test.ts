@@ -122,6 +122,30 @@ describe('vsphere machine driver', () => {
     expect((await fs.readdir(ws.dir)).filter((f) => f !== 'state').sort()).toEqual(['clone.img', 'other.img']);
   });
 
+  it('gives a VM cloned from the template MACs of its own, which its identity reports, and another clone others again', async () => {
+    const first = vmMachine(sim);
+    const second = vmMachine(sim);
+    const before = (await readVm('DC0_H0_VM0')).vm!;
+    await driver.attach(first, ws.disk);
+    await driver.attach(second, ws.otherDisk);
+    const template = (await readVm('DC0_H0_VM0')).vm!;
+    // The template keeps its own MACs.
+    expect(template.macs).toEqual(before.macs);
+    const [a, b] = await Promise.all([first, second].map(async (m) => (await readVm(`encompass-${m.id}`)).vm!));
+    const templateMacs = template.macs;
+    expect(templateMacs.length, sim.stderr()).toBeGreaterThan(0);
+    for (const clone of [a!, b!]) {
+      // As many NICs as the template, on the same backing, each with a MAC the template does not have.
+      expect(clone.macs).toHaveLength(templateMacs.length);
+      for (const mac of clone.macs) expect(templateMacs).not.toContain(mac);
+      expect(clone.nics.map((n) => one(n, 'backing'))).toEqual(template.nics.map((n) => one(n, 'backing')));
+      expect(clone.nics.map((n) => text(one(n, 'addressType')))).toEqual(clone.macs.map(() => 'generated'));
+    }
+    for (const mac of a!.macs) expect(b!.macs).not.toContain(mac);
+    expect((await driver.identity(first)).macs).toEqual(a!.macs);
+    expect((await driver.identity(second)).macs).toEqual(b!.macs);
+  });
+
   it('reports the BIOS UUID and normalized MACs of the VM, and finds the VM by that UUID alone', async () => {
     const named = vmMachine(sim, { vm: 'DC0_H0_VM1', template: undefined });
     const identity = await driver.identity(named);
