@@ -1,7 +1,8 @@
 /**
  * A `bladecenter` seed: one chassis' AMM (`host[:port]`, UDP 161 by default), asked over SNMP with
- * the machine driver's client. The seed's `community` (SNMPv1), or its `user` and `password`
- * (SNMPv3, authNoPriv), stay in the SNMP session, in memory.
+ * the machine driver's client. The seed's `community` (SNMPv1), or its `user` and `password` (SNMPv3
+ * with SHA authentication) and `privPassword` (privacy with AES: authPriv), stay in the SNMP session,
+ * in memory.
  *
  * Reads bladeExists for every slot, then for each blade its power state and VPD (serial, machine
  * type, the MACs of its NICs, normalized): one machine per blade, addressed as chassis + slot.
@@ -27,6 +28,7 @@ export async function askBladeCenter(ask: SeedAsk): Promise<Observed> {
           authKey: await ask.secret(['password']),
           authProtocol: 'sha',
           privProtocol: 'aes',
+          ...(ask.seed.credentials?.['privPassword'] ? { privKey: await ask.secret(['privPassword']) } : {}),
         },
       };
   const amm = new AmmSnmp(`seed ${ask.index}`, target);

@@ -7,6 +7,11 @@ const COMMUNITY = 'secret://local/amm/community';
 const WRONG = 'secret://local/amm/wrong';
 const USER = 'secret://local/amm/user';
 const PASSWORD = 'secret://local/amm/password';
+const V3 = { user: 'encompass-priv', authPassword: 'auth-pass-0123', privPassword: 'priv-pass-4567' };
+const PRIV_USER = 'secret://local/amm-priv/user';
+const PRIV_AUTH = 'secret://local/amm-priv/password';
+const PRIV_PRIV = 'secret://local/amm-priv/privPassword';
+const PRIV_WRONG = 'secret://local/amm-priv/wrong';
 
 describe('discovering bladecenter seeds', () => {
   let a: Amm;
@@ -68,5 +73,68 @@ describe('discovering bladecenter seeds', () => {
       message: expect.stringMatching(/credentials\.community/),
     });
     expect(out.seeds[0]?.error?.message).not.toContain('not-the-community');
+  });
+});
+
+describe('discovering a bladecenter seed over SNMPv3 authPriv (SHA + AES; an snmpd whose user needs privacy)', () => {
+  let a: Amm;
+  let h: DiscoverHarness;
+  const seed = (credentials: Record<string, string>) => ({
+    kind: 'bladecenter' as const,
+    address: `${a.host}:${a.port}`,
+    credentials,
+    timeoutSeconds: 2,
+  });
+
+  beforeAll(async () => {
+    a = await startAmm({ slots: [2, 7], v3: V3 });
+    h = await discoverHarness({
+      [PRIV_USER]: V3.user,
+      [PRIV_AUTH]: V3.authPassword,
+      [PRIV_PRIV]: V3.privPassword,
+      [PRIV_WRONG]: 'not-the-v3-secret',
+    });
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await h?.cleanup();
+  });
+
+  it("enumerates the chassis' blades with the seed's user, auth and privacy passwords", async () => {
+    const out = await h.run({ seeds: [seed({ user: PRIV_USER, password: PRIV_AUTH, privPassword: PRIV_PRIV })] });
+    expect(out.seeds[0]?.error).toBeUndefined();
+    expect(out.machines.map((m) => [m.name, m.identifiers['serial'], m.settings])).toEqual([
+      ['slot-2', '99B0002', { amm: '127.0.0.1', snmpPort: a.port, slot: 2 }],
+      ['slot-7', '99B0007', { amm: '127.0.0.1', snmpPort: a.port, slot: 7 }],
+    ]);
+  });
+
+  it('reports a wrong auth password as the seed error naming credentials.password, without the value', async () => {
+    const out = await h.run({ seeds: [seed({ user: PRIV_USER, password: PRIV_WRONG, privPassword: PRIV_PRIV })] });
+    expect(out.machines).toEqual([]);
+    expect(out.seeds[0]?.error).toMatchObject({
+      code: 'amm_refused',
+      message: expect.stringMatching(/credentials\.password/),
+    });
+    expect(out.seeds[0]?.error?.message).not.toContain('not-the-v3-secret');
+  });
+
+  it('reports a wrong privacy password as the seed error naming credentials.privPassword, without the value', async () => {
+    const out = await h.run({ seeds: [seed({ user: PRIV_USER, password: PRIV_AUTH, privPassword: PRIV_WRONG })] });
+    expect(out.machines).toEqual([]);
+    expect(out.seeds[0]?.error).toMatchObject({
+      code: 'amm_unreachable',
+      message: expect.stringMatching(/credentials\.privPassword/),
+    });
+    expect(out.seeds[0]?.error?.message).not.toContain('not-the-v3-secret');
+  });
+
+  it('reports a seed without the privacy password that the user needs, naming credentials.privPassword', async () => {
+    const out = await h.run({ seeds: [seed({ user: PRIV_USER, password: PRIV_AUTH })] });
+    expect(out.machines).toEqual([]);
+    expect(out.seeds[0]?.error).toMatchObject({
+      code: 'amm_refused',
+      message: expect.stringMatching(/credentials\.privPassword/),
+    });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * A BladeCenter chassis for tests: Debian's real `snmpd` on a free 127.0.0.1 UDP port, with its own
- * configuration in a temp dir (an SNMPv1/v2c community with write access, and an SNMPv3 user that may sign in with authentication, with or without privacy), and
+ * configuration in a temp dir (an SNMPv1/v2c community with write access, and an SNMPv3 user, SHA + AES,
+ * that may sign in with authentication, with or without privacy; or, with `v3`, only with privacy), and
  * amm-pass.mjs (pass_persist) serving the AMM's blade MIB from a chassis file. A blade's power-on runs its `start`
  * command: by default a tiny "operating system" that prints the boot marker on the blade's console;
  * `qemuStart` makes it a qemu that boots the blade's disk. stop() ends snmpd and every blade process
@@ -47,6 +48,11 @@ export interface Amm {
 export interface AmmOptions {
   /** Slot → serial; the others are empty. Default: blades in slots 1, 2 and 5. */
   slots?: number[];
+  /**
+   * The SNMPv3 user to create (SHA + AES), with write access only with privacy (authPriv). Default:
+   * a user with random passwords that may also sign in with authentication alone (authNoPriv).
+   */
+  v3?: { user: string; authPassword: string; privPassword: string };
 }
 
 /** A start command that boots in half a second: the boot marker on the console, then idles. */
@@ -71,11 +77,13 @@ export async function startAmm(opts: AmmOptions = {}): Promise<Amm> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'encompass-amm-'));
   const port = await freeUdpPort();
   const community = `c-${randomBytes(6).toString('hex')}`;
-  const v3 = {
-    user: 'encompass',
-    password: `a-${randomBytes(6).toString('hex')}`,
-    privPassword: `p-${randomBytes(6).toString('hex')}`,
-  };
+  const v3 = opts.v3
+    ? { user: opts.v3.user, password: opts.v3.authPassword, privPassword: opts.v3.privPassword }
+    : {
+        user: 'encompass',
+        password: `a-${randomBytes(6).toString('hex')}`,
+        privPassword: `p-${randomBytes(6).toString('hex')}`,
+      };
   const consoleOf = (slot: number) => path.join(dir, `blade${slot}.console`);
   const blades: Record<string, ChassisBlade> = {};
   for (const slot of opts.slots ?? [1, 2, 5]) {
@@ -96,7 +104,7 @@ export async function startAmm(opts: AmmOptions = {}): Promise<Amm> {
     path.join(dir, 'snmpd.conf'),
     `rwcommunity ${community} 127.0.0.1
 createUser ${v3.user} SHA "${v3.password}" AES "${v3.privPassword}"
-rwuser ${v3.user} auth
+rwuser ${v3.user} ${opts.v3 ? 'priv' : 'auth'}
 pass_persist .1.3.6.1.4.1.2.3.51.2 ${process.execPath} ${PASS_SCRIPT} ${chassisFile}
 `,
   );
@@ -140,6 +148,29 @@ pass_persist .1.3.6.1.4.1.2.3.51.2 ${process.execPath} ${PASS_SCRIPT} ${chassisF
     },
     stop,
   };
+}
+
+/**
+ * Net-SNMP's own `snmpget -v3` of `oid` as the chassis' SNMPv3 user (SHA + AES), at `level`: its
+ * output, or its error text. Confirms the agent's v3 configuration independently of the driver.
+ */
+export async function snmpgetV3(
+  a: Amm,
+  oid: string,
+  opts: { level: 'authPriv' | 'authNoPriv'; authPassword?: string; privPassword?: string },
+): Promise<string> {
+  const keys = ['-a', 'SHA', '-A', opts.authPassword ?? a.v3.password];
+  if (opts.level === 'authPriv') keys.push('-x', 'AES', '-X', opts.privPassword ?? a.v3.privPassword);
+  return run(
+    'snmpget',
+    ['-v3', '-l', opts.level, '-u', a.v3.user, ...keys, '-r', '0', '-t', '2', `${a.host}:${a.port}`, oid],
+    {
+      env: { ...process.env, MIBS: '', SNMP_PERSISTENT_DIR: path.join(a.dir, 'client') },
+    },
+  ).then(
+    ({ stdout }) => stdout,
+    (err: { stdout?: string; stderr?: string }) => `${err.stdout ?? ''}${err.stderr ?? ''}`,
+  );
 }
 
 async function waitUntilAnswering(port: number, community: string, snmpd: ChildProcess, dir: string): Promise<void> {

@@ -85,10 +85,24 @@ export function ammCommand(machineId: string, t: CliTarget, command: string): Pr
       if (offered && offered !== t.hostKey) return done(new AmmHostKeyError(machineId, amm, t.hostKey, offered));
       if (err.level === 'client-authentication')
         return done(
-          new AmmRefusedError(machineId, amm, `the CLI refused user ${t.user} (wrong password?)`, { cause: err }),
+          new AmmRefusedError(
+            machineId,
+            amm,
+            `the CLI refused user ${t.user}`,
+            'Check credentials.user and credentials.password of the AMM CLI user and try again.',
+            { cause: err },
+          ),
         );
       if (err.level === 'client-timeout' || /ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|Timed out/i.test(err.message))
-        return done(new AmmUnreachableError(machineId, amm, t.timeoutMs / 1000, 'ssh', { cause: err }));
+        return done(
+          new AmmUnreachableError(
+            machineId,
+            amm,
+            t.timeoutMs / 1000,
+            'Check settings.amm and settings.sshPort, that SSH is enabled on the AMM and that TCP reaches it.',
+            { cause: err },
+          ),
+        );
       done(new AmmRequestError(machineId, amm, `run "${command}"`, err.message, { cause: err }));
     });
     conn.connect({

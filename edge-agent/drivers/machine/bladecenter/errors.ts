@@ -23,37 +23,38 @@ export class BladeCenterCredentialsMissingError extends AgentError {
   }
 }
 
-/** The AMM did not answer SNMP: SNMPv1/v2c agents stay silent for a wrong community, so that is named too. */
+/**
+ * The AMM did not answer in time. `check` says what to look at for the wire and credentials used:
+ * an SNMP agent stays silent for a wrong community, and an SNMPv3 agent for a request it cannot decrypt.
+ */
 export class AmmUnreachableError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly amm: string,
     readonly seconds: number,
-    readonly version: string,
+    readonly check: string,
     options?: { cause?: unknown },
   ) {
     super(
       'amm_unreachable',
-      `The BladeCenter AMM at ${amm} gave machine ${machineId} no SNMP answer within ${seconds} s. ${
-        version === '3'
-          ? 'Check settings.amm, that SNMPv3 is enabled on the AMM and that UDP reaches it.'
-          : 'Check settings.amm, that SNMP is enabled on the AMM, that UDP reaches it, and credentials.community: an SNMP agent does not answer a wrong community at all.'
-      }`,
+      `The BladeCenter AMM at ${amm} gave machine ${machineId} no answer within ${seconds} s. ${check}`,
       options,
     );
   }
 }
 
+/** The AMM refused the request; `check` names the credentials or settings to look at. */
 export class AmmRefusedError extends AgentError {
   constructor(
     readonly machineId: string,
     readonly amm: string,
     readonly detail: string,
+    readonly check = 'Check the credentials (an SNMP community or SNMPv3 user with write access, or the CLI user) and try again.',
     options?: { cause?: unknown },
   ) {
     super(
       'amm_refused',
-      `The BladeCenter AMM at ${amm} refused machine ${machineId}'s request: ${detail}. Check the credentials (an SNMP community or SNMPv3 user with write access, or the CLI user) and try again.`,
+      `The BladeCenter AMM at ${amm} refused machine ${machineId}'s request: ${detail}. ${check}`,
       options,
     );
   }

@@ -131,16 +131,43 @@ export class AmmSnmp {
   }
 
   private failure(what: string, err: Error): Error {
-    const seconds = (this.target.timeoutMs / 1000) * (this.target.retries + 1);
+    const t = this.target;
+    const seconds = (t.timeoutMs / 1000) * (t.retries + 1);
     if (err.name === 'RequestTimedOutError')
-      return new AmmUnreachableError(this.who, this.amm, seconds, this.target.version, { cause: err });
-    // noAccess, authorizationError, notWritable, noCreation; an SNMPv3 report of a wrong user or key.
-    if (
-      /noAccess|authorization|notWritable|noCreation|readOnly|unknown user|wrong digest|Wrong|usmStats/i.test(
-        err.message,
-      )
-    )
-      return new AmmRefusedError(this.who, this.amm, err.message, { cause: err });
+      return new AmmUnreachableError(this.who, this.amm, seconds, silenceCheck(t), { cause: err });
+    const refusal = refusalCheck(t, err.message);
+    if (refusal) return new AmmRefusedError(this.who, this.amm, err.message, refusal, { cause: err });
     return new AmmRequestError(this.who, this.amm, what, err.message, { cause: err });
   }
+}
+
+const WHERE = 'Check settings.amm and settings.snmpPort, that SNMP is enabled on the AMM and that UDP reaches it';
+
+/** What to check when the AMM stays silent: it does not answer a wrong community, nor a request it cannot decrypt. */
+function silenceCheck(t: SnmpTarget): string {
+  if (t.version !== '3')
+    return `${WHERE}, and credentials.community: an SNMP agent does not answer a wrong community at all.`;
+  if (!t.user?.privKey) return `${WHERE} (SNMPv3).`;
+  return `${WHERE} (SNMPv3), and credentials.privPassword and settings.privProtocol (${t.user.privProtocol.toUpperCase()} here): an SNMPv3 agent does not answer a request it cannot decrypt.`;
+}
+
+/** What to check when the AMM refuses (an error status or an SNMPv3 USM report), or undefined for another failure. */
+function refusalCheck(t: SnmpTarget, detail: string): string | undefined {
+  const u = t.user;
+  if (t.version === '3' && u) {
+    if (/Wrong Digest/i.test(detail))
+      return `Check credentials.password (the SNMPv3 user's authentication password) and settings.authProtocol (${u.authProtocol.toUpperCase()} here), then try again.`;
+    if (/Unknown User Name/i.test(detail)) return 'Check credentials.user: the AMM has no such SNMPv3 user.';
+    if (/Decryption Error/i.test(detail))
+      return `Check credentials.privPassword (the SNMPv3 user's privacy password) and settings.privProtocol (${u.privProtocol.toUpperCase()} here), then try again.`;
+    if (/Unsupported Security Level/i.test(detail))
+      return u.privKey
+        ? 'The AMM does not offer privacy for this user: check its SNMPv3 user settings on the AMM, or remove credentials.privPassword.'
+        : 'Set credentials.privPassword: the AMM requires privacy (authPriv) for this user.';
+  }
+  if (!/noAccess|authorization|notWritable|noCreation|readOnly/i.test(detail)) return undefined;
+  if (t.version !== '3') return 'Check credentials.community: it needs write access on the AMM, then try again.';
+  return u?.privKey
+    ? "Check the SNMPv3 user's access on the AMM (power needs write access), then try again."
+    : "Set credentials.privPassword if the AMM grants this SNMPv3 user access only with privacy (authPriv), and check the user's access on the AMM (power needs write access).";
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BladeCenterMachineDriver } from '../../../../edge-agent/drivers/machine/bladecenter/driver';
 import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
-import { type Amm, markerStart, qemuStart, startAmm } from '../../../support/bladecenter/amm';
+import { type Amm, markerStart, qemuStart, snmpgetV3, startAmm } from '../../../support/bladecenter/amm';
 import { bootKernel, makeBootableRoot } from '../../../support/bootable';
 import { describeMachineConformance, machineWorkspace } from './machine.case';
 
@@ -174,4 +174,87 @@ describe('bladecenter machine driver over SNMP', () => {
     }
     expect(last).toMatch(/^(gone|Z|X)$/);
   }, 180_000);
+});
+
+describe('bladecenter machine driver over SNMPv3 authPriv (SHA + AES; its own snmpd, whose user needs privacy)', () => {
+  const V3 = { user: 'encompass-priv', authPassword: 'auth-pass-0123', privPassword: 'priv-pass-4567' };
+  const POWER_STATE_1 = '.1.3.6.1.4.1.2.3.51.2.22.1.5.1.1.4.1';
+  let a: Amm;
+  let ws: Awaited<ReturnType<typeof makeWorkspace>>;
+  let driver: BladeCenterMachineDriver;
+  const v3Blade = (slot: number, credentials: Record<string, string> = {}, settings: Record<string, unknown> = {}) =>
+    blade(
+      a,
+      slot,
+      { snmpVersion: '3', ...settings },
+      {
+        user: V3.user,
+        password: V3.authPassword,
+        privPassword: V3.privPassword,
+        ...credentials,
+      },
+    );
+
+  beforeAll(async () => {
+    a = await startAmm({ slots: [1, 3], v3: V3 });
+  });
+  afterAll(async () => a?.stop());
+  beforeEach(async () => {
+    ws = await makeWorkspace();
+    driver = new BladeCenterMachineDriver({ stateDir: ws.stateDir, log: () => {} });
+  });
+  afterEach(async () => {
+    await driver.powerOff(v3Blade(1));
+    await fs.rm(ws.dir, { recursive: true, force: true });
+  });
+
+  it("serves the user with authPriv only, as Net-SNMP's own snmpget confirms", async () => {
+    expect(await snmpgetV3(a, POWER_STATE_1, { level: 'authPriv' })).toMatch(/INTEGER: 0/);
+    expect(await snmpgetV3(a, POWER_STATE_1, { level: 'authNoPriv' })).not.toMatch(/INTEGER/);
+    expect(await snmpgetV3(a, POWER_STATE_1, { level: 'authPriv', privPassword: 'not-the-priv' })).not.toMatch(
+      /INTEGER/,
+    );
+  });
+
+  it('powers the blade on and off, reads its status and its identity', async () => {
+    const machine = v3Blade(1);
+    expect(await driver.status(machine)).toMatchObject({ power: 'off' });
+    await driver.attach(machine, ws.disk);
+    expect(await driver.powerOn(machine)).toEqual({ power: 'on', booted: true, bootCount: 1 });
+    expect((await a.chassis()).blades['1']?.pid).toBeGreaterThan(0);
+    expect(await driver.status(machine)).toMatchObject({ power: 'on' });
+    expect(await snmpgetV3(a, POWER_STATE_1, { level: 'authPriv' })).toMatch(/INTEGER: 1/);
+    expect(await driver.powerOff(machine)).toEqual({ power: 'off' });
+    expect(await driver.status(machine)).toMatchObject({ power: 'off' });
+    expect(await driver.identity(v3Blade(3))).toEqual({
+      serial: '99B0003',
+      macs: ['00:1a:64:76:03:10', '00:1a:64:76:03:11'],
+    });
+  });
+
+  it('refuses a wrong auth password with a coded error naming the password to check, without the password', async () => {
+    const machine = v3Blade(1, { password: 'not-the-auth-pass' }, { timeoutSeconds: 2, retries: 0 });
+    const err = (await driver.status(machine).catch((e: Error) => e)) as Error & { code: string };
+    expect(err).toMatchObject({ name: 'AmmRefusedError', code: 'amm_refused', amm: `127.0.0.1:${a.port}` });
+    expect(err.message).toMatch(/Wrong Digest.*credentials\.password .*settings\.authProtocol \(SHA here\)/);
+    expect(err.message).not.toContain('not-the-auth-pass');
+    expect(err.message).not.toContain(V3.privPassword);
+  });
+
+  it('fails a wrong privacy password with a coded error naming the privacy password to check, without it', async () => {
+    const machine = v3Blade(1, { privPassword: 'not-the-priv-pass' }, { timeoutSeconds: 2, retries: 0 });
+    const err = (await driver.status(machine).catch((e: Error) => e)) as Error & { code: string };
+    // The agent cannot decrypt the request, so it does not answer: the error comes after the timeout.
+    expect(err).toMatchObject({ name: 'AmmUnreachableError', code: 'amm_unreachable', seconds: 2 });
+    expect(err.message).toMatch(/credentials\.privPassword and settings\.privProtocol \(AES here\)/);
+    expect(err.message).not.toContain('not-the-priv-pass');
+    expect(err.message).not.toContain(V3.authPassword);
+  });
+
+  it('fails a user that needs privacy asked without a privacy password, naming credentials.privPassword', async () => {
+    const machine = blade(a, 1, { timeoutSeconds: 2, retries: 0 }, { user: V3.user, password: V3.authPassword });
+    const err = (await driver.status(machine).catch((e: Error) => e)) as Error & { code: string };
+    expect(err).toMatchObject({ name: 'AmmRefusedError', code: 'amm_refused' });
+    expect(err.message).toMatch(/Set credentials\.privPassword/);
+  });
 });
