@@ -22,6 +22,7 @@ import {
 import {
   CreateStateMachineCommand,
   DescribeExecutionCommand,
+  type ExecutionListItem,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListStateMachinesCommand,
@@ -75,8 +76,15 @@ function findIn(place: string, data: string | Uint8Array, needle: string): Findi
 
 async function inExecutions(needle: string): Promise<Finding[]> {
   const found: Finding[] = [];
-  const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
-  for (const m of stateMachines) await inMachine(m.stateMachineArn, needle, found).catch(goneMachine);
+  const stateMachines: { stateMachineArn?: string }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await sfn.send(new ListStateMachinesCommand({ nextToken: token }));
+    stateMachines.push(...(page.stateMachines ?? []));
+    token = page.nextToken;
+  } while (token);
+  // Late in a whole run the stack holds thousands of executions: the machines are scanned at once.
+  await Promise.all(stateMachines.map((m) => inMachine(m.stateMachineArn, needle, found).catch(goneMachine)));
   return found;
 }
 
@@ -93,20 +101,20 @@ async function inMachine(stateMachineArn: string | undefined, needle: string, fo
   let nextToken: string | undefined;
   do {
     const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, nextToken }));
-    for (const e of page.executions ?? []) {
-      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
-      found.push(...findIn(`execution ${e.name} input/output`, `${d.input ?? ''}\n${d.output ?? ''}`, needle));
-      let historyToken: string | undefined;
-      do {
-        const h = await sfn.send(
-          new GetExecutionHistoryCommand({ executionArn: e.executionArn, nextToken: historyToken }),
-        );
-        found.push(...findIn(`execution ${e.name} history`, JSON.stringify(h.events ?? []), needle));
-        historyToken = h.nextToken;
-      } while (historyToken);
-    }
+    await Promise.all((page.executions ?? []).map((e) => inExecution(e, needle, found)));
     nextToken = page.nextToken;
   } while (nextToken);
+}
+
+async function inExecution(e: ExecutionListItem, needle: string, found: Finding[]): Promise<void> {
+  const d = await sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+  found.push(...findIn(`execution ${e.name} input/output`, `${d.input ?? ''}\n${d.output ?? ''}`, needle));
+  let historyToken: string | undefined;
+  do {
+    const h = await sfn.send(new GetExecutionHistoryCommand({ executionArn: e.executionArn, nextToken: historyToken }));
+    found.push(...findIn(`execution ${e.name} history`, JSON.stringify(h.events ?? []), needle));
+    historyToken = h.nextToken;
+  } while (historyToken);
 }
 
 async function inFiles(dir: string, needle: string): Promise<Finding[]> {
@@ -300,5 +308,5 @@ describe('a machine password is kept in the secret store only', () => {
       await rm(file, { force: true });
       await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key })).catch(() => undefined);
     }
-  }, 60_000);
+  }, 300_000);
 });
