@@ -10,7 +10,7 @@ import { digestAuthorization, parseChallenge } from '../../../../edge-agent/driv
 import { AmtMachineDriver } from '../../../../edge-agent/drivers/machine/amt/driver';
 import type { MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { type AmtMock, startAmtMock } from '../../../support/amt/wsman-mock';
-import { describeMachineConformance, machineWorkspace } from './machine.case';
+import { describeMachineConformance, machineWorkspace, offMachineFixture } from './machine.case';
 
 let mockStarting: Promise<AmtMock> | undefined;
 const mock = () => {
@@ -37,17 +37,7 @@ describeMachineConformance('amt (WS-Man with digest authentication, against a mo
   const ws = await makeWorkspace();
   const driver = new AmtMachineDriver({ stateDir: ws.stateDir, log: () => {} });
   const machine = amtMachine(m);
-  await driver.powerOff(machine);
-  return {
-    ...ws,
-    driver,
-    machine,
-    offers: { console: true, identity: true },
-    cleanup: async () => {
-      await driver.powerOff(machine);
-      await fs.rm(ws.dir, { recursive: true, force: true });
-    },
-  };
+  return offMachineFixture(ws, driver, machine);
 });
 
 describe('amt machine driver (mock WS-Man service)', () => {
@@ -188,17 +178,7 @@ describeMachineConformance(
     const ws = await makeWorkspace();
     const driver = new AmtMachineDriver({ stateDir: ws.stateDir, log: () => {} });
     const machine = amtMachine(m, { tls: true, caCertificate: cert });
-    await driver.powerOff(machine);
-    return {
-      ...ws,
-      driver,
-      machine,
-      offers: { console: true, identity: true },
-      cleanup: async () => {
-        await driver.powerOff(machine);
-        await fs.rm(ws.dir, { recursive: true, force: true });
-      },
-    };
+    return offMachineFixture(ws, driver, machine);
   },
 );
 

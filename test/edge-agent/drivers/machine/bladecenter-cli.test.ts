@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { BladeCenterMachineDriver } from '../../../../edge-agent/drivers/machine/bladecenter/driver';
 import type { MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { type AmmCliMock, startAmmCliMock } from '../../../support/bladecenter/amm-cli-mock';
-import { describeMachineConformance, machineWorkspace } from './machine.case';
+import { describeMachineConformance, machineWorkspace, offMachineFixture } from './machine.case';
 
 let mockStarting: Promise<AmmCliMock> | undefined;
 const mock = () => {
@@ -40,17 +40,7 @@ describeMachineConformance('bladecenter via the AMM CLI over SSH (an ssh2 mock o
   const ws = await makeWorkspace();
   const driver = new BladeCenterMachineDriver({ stateDir: ws.stateDir, log: () => {} });
   const machine = cliBlade(m);
-  await driver.powerOff(machine);
-  return {
-    ...ws,
-    driver,
-    machine,
-    offers: { console: true, identity: true },
-    cleanup: async () => {
-      await driver.powerOff(machine);
-      await fs.rm(ws.dir, { recursive: true, force: true });
-    },
-  };
+  return offMachineFixture(ws, driver, machine);
 });
 
 describe('bladecenter machine driver over the AMM CLI (ssh2 mock)', () => {

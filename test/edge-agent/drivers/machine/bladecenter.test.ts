@@ -5,7 +5,7 @@ import { BladeCenterMachineDriver } from '../../../../edge-agent/drivers/machine
 import type { DiskRef, MachineRef } from '../../../../edge-agent/drivers/machine/interface';
 import { type Amm, markerStart, qemuStart, snmpgetV3, startAmm } from '../../../support/bladecenter/amm';
 import { bootKernel, makeBootableRoot } from '../../../support/bootable';
-import { describeMachineConformance, machineWorkspace } from './machine.case';
+import { describeMachineConformance, machineWorkspace, offMachineFixture } from './machine.case';
 
 /** One chassis (real snmpd, the test's pass script) for the whole file; each test starts with its blades off. */
 let ammStarting: Promise<Amm> | undefined;
@@ -47,17 +47,7 @@ describeMachineConformance('bladecenter (real snmpd serving the AMM MIB from a t
   const ws = await makeWorkspace();
   const driver = new BladeCenterMachineDriver({ stateDir: ws.stateDir, log: () => {} });
   const machine = blade(a);
-  await driver.powerOff(machine);
-  return {
-    ...ws,
-    driver,
-    machine,
-    offers: { console: true, identity: true },
-    cleanup: async () => {
-      await driver.powerOff(machine);
-      await fs.rm(ws.dir, { recursive: true, force: true });
-    },
-  };
+  return offMachineFixture(ws, driver, machine);
 });
 
 describe('bladecenter machine driver over SNMP', () => {

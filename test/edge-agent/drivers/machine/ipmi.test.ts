@@ -11,7 +11,7 @@ import { IpmiMachineDriver } from '../../../../edge-agent/drivers/machine/ipmi/d
 import { ipmiConnection, ipmitoolArgs } from '../../../../edge-agent/drivers/machine/ipmi/ipmitool';
 import { freeUdpPort } from '../../../support/machines-host';
 import { type IpmiSimBlade, startIpmiSim } from '../../../support/machines-ipmi-sim';
-import { describeMachineConformance, machineWorkspace } from './machine.case';
+import { describeMachineConformance, machineWorkspace, offMachineFixture } from './machine.case';
 
 const run = promisify(execFile);
 
@@ -51,17 +51,7 @@ describeMachineConformance('ipmi (ipmi_sim over lanplus, boot marker on the cons
   const notes: string[] = [];
   const driver = new IpmiMachineDriver({ stateDir: ws.stateDir, log: (l) => notes.push(l) });
   const machine = bladeMachine(b);
-  await driver.powerOff(machine);
-  return {
-    ...ws,
-    driver,
-    machine,
-    offers: { console: true, identity: true },
-    cleanup: async () => {
-      await driver.powerOff(machine);
-      await fs.rm(ws.dir, { recursive: true, force: true });
-    },
-  };
+  return offMachineFixture(ws, driver, machine);
 });
 
 describe('ipmi machine driver', () => {

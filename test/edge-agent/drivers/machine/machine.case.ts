@@ -46,6 +46,29 @@ export interface MachineFixture {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The fixture of a driver that reaches its machine over a management wire (a BMC, a firmware, an
+ * AMM): a workspace, the machine powered off first, and a cleanup that powers it off and removes
+ * the workspace.
+ */
+export async function offMachineFixture(
+  workspace: Awaited<ReturnType<typeof machineWorkspace>>,
+  driver: MachineDriver,
+  machine: MachineRef,
+): Promise<MachineFixture> {
+  await driver.powerOff(machine);
+  return {
+    ...workspace,
+    driver,
+    machine,
+    offers: { console: true, identity: true },
+    cleanup: async () => {
+      await driver.powerOff(machine);
+      await fs.rm(workspace.dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export function describeMachineConformance(name: string, makeDriverAndMachine: () => Promise<MachineFixture>): void {
   describe(`machine driver ${name}`, () => {
     let f: MachineFixture;
