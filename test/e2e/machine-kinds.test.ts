@@ -27,6 +27,7 @@ import { type Amm, startAmm } from '../support/bladecenter/amm';
 import { postDiscovery, unique } from '../support/fixtures';
 import { baseFiles, hostnameItems, makeExt4 } from '../support/images';
 import { requireTool } from '../support/machines-host';
+import { withLocalDiscovery } from '../support/site-lock';
 import { stackDeps } from '../support/store';
 import { startVcsim, type Vcsim } from '../support/vcsim/vcsim';
 
@@ -328,20 +329,23 @@ describe('the paper’s machine kinds through the API', () => {
   it('discovers the VMs, blades and firmware of vsphere, bladecenter and amt seeds by identity; adopted, each is driven', async () => {
     const firmware = await startAmtMock();
     try {
-      const r = await postDiscovery(api, {
-        site: 'local',
-        seeds: [
-          { kind: 'vsphere', address: sim.url, credentials: { user: sim.username, password: sim.password } },
-          { kind: 'bladecenter', address: `${amm.host}:${amm.port}`, credentials: { community: amm.community } },
-          {
-            kind: 'amt',
-            address: `${firmware.host}:${firmware.port}`,
-            credentials: { user: firmware.user, password: firmware.password },
-          },
-        ],
+      // The local site runs one discovery at a time, and other files discover it too.
+      const { id, op } = await withLocalDiscovery(async () => {
+        const r = await postDiscovery(api, {
+          site: 'local',
+          seeds: [
+            { kind: 'vsphere', address: sim.url, credentials: { user: sim.username, password: sim.password } },
+            { kind: 'bladecenter', address: `${amm.host}:${amm.port}`, credentials: { community: amm.community } },
+            {
+              kind: 'amt',
+              address: `${firmware.host}:${firmware.port}`,
+              credentials: { user: firmware.user, password: firmware.password },
+            },
+          ],
+        });
+        expect(r.status, JSON.stringify(r.body)).toBe(202);
+        return { id: r.body.id as string, op: await api.wait(r.body.operation, 60_000) };
       });
-      expect(r.status, JSON.stringify(r.body)).toBe(202);
-      const op = await api.wait(r.body.operation, 60_000);
       expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
       const result = op.result;
       expect(result.seeds.map((s: { error?: unknown }) => s.error)).toEqual([undefined, undefined, undefined]);
@@ -420,7 +424,7 @@ describe('the paper’s machine kinds through the API', () => {
         for (const ref of Object.values((await stackDeps().machines.get(m.id))?.credentials ?? {}))
           expect(ref).toMatch(/^secret:\/\/local\/discovery\//);
       }
-      const text = JSON.stringify(op) + JSON.stringify((await api.get(`/v1/discoveries/${r.body.id}`)).body);
+      const text = JSON.stringify(op) + JSON.stringify((await api.get(`/v1/discoveries/${id}`)).body);
       for (const secret of [sim.password, amm.community, firmware.password]) expect(text).not.toContain(secret);
 
       // Adopted (and told not to wait for a guest's shutdown), each found machine is driven with those credentials.
@@ -445,7 +449,7 @@ describe('the paper’s machine kinds through the API', () => {
     } finally {
       await firmware.stop();
     }
-  });
+  }, 300_000);
 });
 
 describe('registering a machine of the new kinds with bad input', () => {

@@ -33,6 +33,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Api } from '../support/api';
 import { makeMaster, postDiscovery, unique } from '../support/fixtures';
 import { type IpmiSimBlade, startIpmiSim } from '../support/machines-ipmi-sim';
+import { withLocalDiscovery } from '../support/site-lock';
 import { secretValue } from '../support/store';
 
 const run = promisify(execFile);
@@ -243,15 +244,21 @@ describe('a machine password is kept in the secret store only', () => {
         address: `${seen.host}:${seen.port}`,
         credentials: { user: seen.user, password: seen.password },
       };
-      const started = await postDiscovery(api, { site: 'local', seeds: [seed] });
-      expect(started.status, JSON.stringify(started.body)).toBe(202);
-      const op = await api.wait(started.body.operation, 120_000);
-      expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
-      expect(op.result.seeds[0].error).toBeUndefined();
-      const put = await api.call('PUT', '/v1/sites/local/discovery', { seeds: [seed], everyMinutes: 0 });
-      expect(put.status).toBe(200);
-      expect(await search(seen.password)).toEqual([]);
-      await api.call('PUT', '/v1/sites/local/discovery', { seeds: [] });
+      // The site's discoveries and its discovery settings are the local site's, which other files use too.
+      await withLocalDiscovery(async () => {
+        const started = await postDiscovery(api, { site: 'local', seeds: [seed] });
+        expect(started.status, JSON.stringify(started.body)).toBe(202);
+        const op = await api.wait(started.body.operation, 120_000);
+        expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+        expect(op.result.seeds[0].error).toBeUndefined();
+        const put = await api.call('PUT', '/v1/sites/local/discovery', { seeds: [seed], everyMinutes: 0 });
+        expect(put.status).toBe(200);
+        try {
+          expect(await search(seen.password)).toEqual([]);
+        } finally {
+          await api.call('PUT', '/v1/sites/local/discovery', { seeds: [] });
+        }
+      });
     } finally {
       await seen.stop();
     }

@@ -9,23 +9,28 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seedSecretRef } from '../../../functions/discovery/seeds';
 import { Api } from '../../support/api';
 import { makeClone, makeMachine, makeMaster, postDiscovery, unique } from '../../support/fixtures';
 import { type IpmiSimBlade, startIpmiSim } from '../../support/machines-ipmi-sim';
 import { type RedfishSim, startRedfishSim } from '../../support/machines-redfish';
+import { withLocalDiscovery } from '../../support/site-lock';
 import { secretValue } from '../../support/store';
 
 const api = Api.admin();
+// A discovery of the local site may wait for another file's (withLocalDiscovery): minutes, not seconds.
+vi.setConfig({ testTimeout: 300_000 });
 const run = promisify(execFile);
 
 async function discover(seeds: unknown[], extra: Record<string, unknown> = {}) {
-  const r = await postDiscovery(api, { site: 'local', seeds, ...extra });
-  expect(r.status, JSON.stringify(r.body)).toBe(202);
-  const op = await api.wait(r.body.operation, 120_000);
-  expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
-  return { id: r.body.id as string, operation: op, result: op.result };
+  return withLocalDiscovery(async () => {
+    const r = await postDiscovery(api, { site: 'local', seeds, ...extra });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    const op = await api.wait(r.body.operation, 120_000);
+    expect(op.status, JSON.stringify(op.error)).toBe('succeeded');
+    return { id: r.body.id as string, operation: op, result: op.result };
+  });
 }
 
 const ipmiSeed = (b: IpmiSimBlade) => ({
@@ -218,36 +223,41 @@ describe('discovery over IPMI', () => {
     }
   }, 180_000);
 
-  it('runs one discovery of a site at a time, and a schedule runs the site’s seeds', async () => {
-    const first = await api.post('/v1/discoveries', { site: 'local', seeds: [ipmiSeed(b)] });
-    const second = await api.post('/v1/discoveries', { site: 'local', seeds: [ipmiSeed(b)] });
-    expect(first.status).toBe(202);
-    expect(second.status).toBe(409);
-    expect(second.body.error).toMatchObject({ code: 'discovery_running', operation: first.body.operation });
-    await api.wait(first.body.operation, 120_000);
+  it(
+    'runs one discovery of a site at a time, and a schedule runs the site’s seeds',
+    () =>
+      withLocalDiscovery(async () => {
+        const first = await api.post('/v1/discoveries', { site: 'local', seeds: [ipmiSeed(b)] });
+        const second = await api.post('/v1/discoveries', { site: 'local', seeds: [ipmiSeed(b)] });
+        expect(first.status).toBe(202);
+        expect(second.status).toBe(409);
+        expect(second.body.error).toMatchObject({ code: 'discovery_running', operation: first.body.operation });
+        await api.wait(first.body.operation, 120_000);
 
-    const put = await api.call('PUT', '/v1/sites/local/discovery', { seeds: [ipmiSeed(b)], everyMinutes: 60 });
-    expect(put.status, JSON.stringify(put.body)).toBe(200);
-    expect(put.body.seeds).toEqual([
-      { kind: 'ipmi', address: `${b.host}:${b.port}`, credentials: { user: '(set)', password: '(set)' } },
-    ]);
-    expect(JSON.stringify(put.body)).not.toContain(b.password);
-    try {
-      // The stack looks for due schedules every few seconds in tests (ENCOMPASS_SCHEDULES_EVERY_MS).
-      const until = Date.now() + 60_000;
-      let last: { discovery: string } | undefined;
-      while (!last && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 500));
-        last = (await api.get('/v1/sites/local/discovery')).body.lastRun;
-      }
-      expect(last).toBeDefined();
-      const d = (await api.get(`/v1/discoveries/${last!.discovery}`)).body;
-      expect(d).toMatchObject({ scheduled: true, seeds: [{ kind: 'ipmi', address: `${b.host}:${b.port}` }] });
-      await api.wait(d.operation, 120_000);
-    } finally {
-      await api.call('PUT', '/v1/sites/local/discovery', { seeds: [], everyMinutes: 0 });
-    }
-  }, 180_000);
+        const put = await api.call('PUT', '/v1/sites/local/discovery', { seeds: [ipmiSeed(b)], everyMinutes: 60 });
+        expect(put.status, JSON.stringify(put.body)).toBe(200);
+        expect(put.body.seeds).toEqual([
+          { kind: 'ipmi', address: `${b.host}:${b.port}`, credentials: { user: '(set)', password: '(set)' } },
+        ]);
+        expect(JSON.stringify(put.body)).not.toContain(b.password);
+        try {
+          // The stack looks for due schedules every few seconds in tests (ENCOMPASS_SCHEDULES_EVERY_MS).
+          const until = Date.now() + 60_000;
+          let last: { discovery: string } | undefined;
+          while (!last && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 500));
+            last = (await api.get('/v1/sites/local/discovery')).body.lastRun;
+          }
+          expect(last).toBeDefined();
+          const d = (await api.get(`/v1/discoveries/${last!.discovery}`)).body;
+          expect(d).toMatchObject({ scheduled: true, seeds: [{ kind: 'ipmi', address: `${b.host}:${b.port}` }] });
+          await api.wait(d.operation, 120_000);
+        } finally {
+          await api.call('PUT', '/v1/sites/local/discovery', { seeds: [], everyMinutes: 0 });
+        }
+      }),
+    400_000,
+  );
 });
 
 describe('discovery over Redfish', () => {
