@@ -44,7 +44,8 @@ function credentialsFor(kind: MachineObservation['kind'], seed: StoredSeed): Rec
   if (kind === 'vsphere' && c.password) return { ...(c.user ? { username: c.user } : {}), password: c.password };
   if (kind === 'amt' && c.password) return { ...(c.user ? { user: c.user } : {}), password: c.password };
   if (kind === 'bladecenter' && c.community) return { community: c.community };
-  if (kind === 'bladecenter' && c.user && c.password) return { user: c.user, password: c.password };
+  if (kind === 'bladecenter' && c.user && c.password)
+    return { user: c.user, password: c.password, ...(c.privPassword ? { privPassword: c.privPassword } : {}) };
   return undefined;
 }
 

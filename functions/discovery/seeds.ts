@@ -16,7 +16,13 @@ export const seedBody = z
     kind: z.enum(SEED_KINDS),
     address: z.string().min(1).max(1024),
     credentials: z
-      .object({ user: credentialValue, password: credentialValue, community: credentialValue })
+      // privPassword: SNMPv3 privacy (AES) of a bladecenter seed, beside its user and password.
+      .object({
+        user: credentialValue,
+        password: credentialValue,
+        community: credentialValue,
+        privPassword: credentialValue,
+      })
       .partial()
       .strict()
       .optional(),

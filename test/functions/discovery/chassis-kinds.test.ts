@@ -68,4 +68,18 @@ describe('bladecenter and amt machines found by discovery', () => {
     expect(b.identity.macs).toEqual(['00:1a:64:76:03:10']);
     expect(n.identity.macs).toEqual(['00:1b:21:3c:4d:5e']);
   });
+
+  it("keep an SNMPv3 seed's privacy password by reference beside its user and password", () => {
+    const v3 = {
+      kind: 'bladecenter' as const,
+      address: '10.0.0.9',
+      credentials: {
+        user: 'secret://local/discovery/z/user',
+        password: 'secret://local/discovery/z/password',
+        privPassword: 'secret://local/discovery/z/privPassword',
+      },
+    };
+    const b = discoveredMachine({ ...run, seeds: [v3, run.seeds[1]!] }, blade, 'b3');
+    expect(b.credentials).toEqual(v3.credentials);
+  });
 });
