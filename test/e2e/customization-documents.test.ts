@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { configFromEnv } from '../../functions/config';
 import { MAX_CUSTOMIZATION_BODY_BYTES } from '../../functions/events/customization';
 import { s3Client } from '../../functions/store/catalog';
@@ -35,6 +35,15 @@ const KiB = 1024;
 async function documentsOf(clone: string): Promise<string[]> {
   const out = await s3.send(new ListObjectsV2Command({ Bucket: config.bucket, Prefix: `customizations/${clone}/` }));
   return (out.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+/**
+ * The clone's documents once the operation's clean-up ran: the commit records the operation first
+ * and deletes the document it replaced (or the destroyed clone's) right after, so a poll of the
+ * operation can see it succeeded a moment before the delete.
+ */
+async function documentsSettle(clone: string, expected: string[]): Promise<void> {
+  await vi.waitFor(async () => expect(await documentsOf(clone)).toEqual(expected), { timeout: 15_000, interval: 200 });
 }
 
 /** Bytes of a stored item, as DynamoDB counts them, and of its JSON. */
@@ -112,18 +121,18 @@ describe('customization documents', () => {
     expect((await api.run(`/v1/clones/${clone.id}/customize`, { items: fileItems(1, 10) })).status).toBe('succeeded');
     const second = (await api.get(`/v1/clones/${clone.id}`)).body.customization.document.key;
     expect(second).not.toBe(first);
-    expect(await documentsOf(clone.id)).toEqual([second]);
+    await documentsSettle(clone.id, [second]);
 
     // The agent refuses this item (no such file to replace in): the operation fails and its document goes.
     const failed = await api.run(`/v1/clones/${clone.id}/customize`, {
       items: [{ type: 'replace', path: '/etc/absent', pattern: 'x', replacement: 'y' }],
     });
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'file_not_found' } });
-    expect(await documentsOf(clone.id)).toEqual([second]);
+    await documentsSettle(clone.id, [second]);
     expect((await api.get(`/v1/clones/${clone.id}`)).body.customization).toMatchObject({ applied: 3, total: 3 });
 
     expect((await api.run(`/v1/clones/${clone.id}/destroy`)).status).toBe('succeeded');
-    expect(await documentsOf(clone.id)).toEqual([]);
+    await documentsSettle(clone.id, []);
   });
 
   it('reads a record that keeps its items inline as its document, and the next customize moves them to one', async () => {
