@@ -37,6 +37,30 @@ export const requiredSettings: Record<MachineKind, Readonly<Record<string, strin
   amt: { host: "the AMT firmware's address" },
 };
 
+/** What the API says of a required setting left out: `required for a machine of kind bladecenter: the blade's slot…`. */
+export const missingSettingMessage = (kind: MachineKind, what: string) =>
+  `required for a machine of kind ${kind}: ${what}`;
+
+/**
+ * Whether a kind's machine holds the clone's disk itself: attach gives the libvirt or Xen domain, or
+ * the vSphere VM, the disk, and the settings name that domain or VM, so they are fixed from attach
+ * on. The others boot a disk the agent keeps for them (a SAN LUN behind an initiator ACL, a qemu
+ * process's drive): attach sets up nothing on the machine, so its settings (a BMC's address, a
+ * blade's slot) can still be corrected while the clone is attached and the machine is off. Each
+ * driver says the same of itself (`MachineDriver.holdsDisk`, held to this in required-settings.test.ts).
+ */
+export const holdsDisk: Record<MachineKind, boolean> = {
+  sim: false,
+  qemu: false,
+  libvirt: true,
+  ipmi: false,
+  redfish: false,
+  vsphere: true,
+  xen: true,
+  bladecenter: false,
+  amt: false,
+};
+
 /** The required settings `settings` lacks for `kind`, with what each is. */
 export function missingSettings(kind: MachineKind, settings: Record<string, unknown>): [string, string][] {
   return Object.entries(requiredSettings[kind]).filter(([key]) => {

@@ -3,6 +3,7 @@
  * the machine carries a clone, what the clone was checked against and what attach set up stay put.
  */
 import type { z } from 'zod';
+import { holdsDisk, type MachineKind } from '../../statemachines/kinds';
 import { type Binding, bindings } from '../../statemachines/lifecycle';
 import type { Deps } from '../deps';
 import { unmetRequirements } from '../domain/requirements';
@@ -39,23 +40,32 @@ const patchable: Patchable<Fields> = {
  * Fields that cannot change while the machine carries a clone, from which binding of the clone on,
  * and why. From assign on: what the clone was placed and checked against. From attach on: what the
  * storage and the machine were set up with: the iSCSI target lets in `identity.initiatorName` only,
- * the libvirt domain carries the MACs and UUID, Redfish found the system by them, and the settings
- * address the BMC or the VM that holds the disk, which detach and power off must reach again.
- * Credentials may change at any time (a rotated BMC password), and cpus and memory as long as the
- * clone's master's requirements still hold.
+ * the libvirt domain carries the MACs and UUID, Redfish found the system by them. The settings
+ * address the machine that detach and power off must reach again: of a kind whose machine holds the
+ * disk (a domain, a VM; kinds.ts `holdsDisk`) they name what attach gave the disk to, so they are
+ * fixed from attach on; of the others attach set up nothing on the machine, so a wrong BMC address
+ * or slot can be corrected until power on. Credentials may change at any time (a rotated BMC
+ * password), and cpus and memory as long as the clone's master's requirements still hold.
  */
-const fixedWhileBound: Record<'kind' | 'site' | 'arch' | 'identity' | 'settings', { from: Binding; why: string }> = {
-  kind: { from: 'assigned', why: 'the clone was assigned to this kind of machine' },
-  site: { from: 'assigned', why: "the clone's storage is on this site" },
-  arch: { from: 'assigned', why: "the clone was checked against this architecture for its master's requirements" },
-  identity: {
+type Rule = { from: Binding; why: string };
+const fixedWhileBound: Record<'kind' | 'site' | 'arch' | 'identity' | 'settings', (kind: MachineKind) => Rule> = {
+  kind: () => ({ from: 'assigned', why: 'the clone was assigned to this kind of machine' }),
+  site: () => ({ from: 'assigned', why: "the clone's storage is on this site" }),
+  arch: () => ({
+    from: 'assigned',
+    why: "the clone was checked against this architecture for its master's requirements",
+  }),
+  identity: () => ({
     from: 'attached',
     why: 'the storage lets the machine in by it (the iSCSI ACL names identity.initiatorName) and the machine was set up with it',
-  },
-  settings: {
-    from: 'attached',
-    why: 'they address the machine that holds the disk, which detach and power off must reach',
-  },
+  }),
+  settings: (kind) =>
+    holdsDisk[kind]
+      ? {
+          from: 'attached',
+          why: 'they name the domain or VM that holds the disk, which detach and power off must reach',
+        }
+      : { from: 'active', why: 'they address the running machine, which power off must reach' },
 };
 
 const rank = (b: Binding) => Object.keys(bindings).indexOf(b);
@@ -86,7 +96,8 @@ async function checkBound(deps: Deps, m: Machine, next: Fields): Promise<Write[]
   if (!clone) return [];
   // A machine that carries a clone is at least assigned, even while the assign still runs.
   const binding = rank(clone.binding) < rank('assigned') ? 'assigned' : clone.binding;
-  for (const [field, rule] of Object.entries(fixedWhileBound)) {
+  for (const [field, ruleOf] of Object.entries(fixedWhileBound)) {
+    const rule = ruleOf(m.kind);
     const changed = firstChange(m[field as keyof Fields], next[field as keyof Fields], field);
     if (!changed) continue;
     if (clone.lock) throw new BusyError('clone', clone.id, clone.lock);

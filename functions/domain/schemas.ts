@@ -1,7 +1,7 @@
 /** Request bodies of the API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
 import { customizationItem, variablesSchema } from '../../statemachines/customization';
-import { machineKinds, missingSettings, storageKinds } from '../../statemachines/kinds';
+import { machineKinds, missingSettingMessage, missingSettings, storageKinds } from '../../statemachines/kinds';
 import { healthCheck } from '../../statemachines/tasks';
 import { operationQuery } from '../operations/schema';
 import { MAX_WAIT_SECONDS } from '../operations/wait';
@@ -197,7 +197,7 @@ function withRequiredSettings(m: z.infer<typeof machineFields>, ctx: z.Refinemen
     ctx.addIssue({
       code: 'custom',
       path: ['settings', key],
-      message: `required for a machine of kind ${m.kind}: ${what}`,
+      message: missingSettingMessage(m.kind, what),
     });
 }
 

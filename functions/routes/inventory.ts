@@ -324,7 +324,7 @@ export const inventoryRoutes: RouteSpec[] = [
     response: out.machine,
     tag: 'machines',
     summary:
-      'Change a machine: a JSON merge patch (RFC 7396) of its fields; credentials are write-only ("(set)" keeps one). While it carries a clone, kind, site and arch are fixed, and from attach on identity and settings too (409 machine_bound)',
+      'Change a machine: a JSON merge patch (RFC 7396) of its fields; credentials are write-only ("(set)" keeps one). While it carries a clone, kind, site and arch are fixed, from attach on identity and the settings of a machine that holds its disk (libvirt, xen, vsphere), and from power on the settings of the others (409 machine_bound)',
     access: 'operator',
     body: mergePatchBody,
     mergePatchOf: s.machineFields,

@@ -5,7 +5,7 @@
  */
 import type { CloneObject, Manifest, MasterObject } from '../../statemachines/bundle';
 import { machinesDocument } from '../../statemachines/bundle';
-import { type MachineKind, machineKinds, missingSettings } from '../../statemachines/kinds';
+import { type MachineKind, machineKinds, missingSettingMessage, missingSettings } from '../../statemachines/kinds';
 import { repoRef } from '../actions/views';
 import type { Deps } from '../deps';
 import { stateOf } from '../scenarios/machine-state';
@@ -219,10 +219,11 @@ class Planner {
       else if (await this.deps.machines.find(m.name)) skip('the site has a machine of that name');
       else if (!(machineKinds as readonly string[]).includes(m.kind)) skip(`kind ${m.kind} is unknown here`);
       else {
-        const missing = missingSettings(m.kind as MachineKind, m.settings ?? {}).map(([key]) => `settings.${key}`);
+        const kind = m.kind as MachineKind;
+        const missing = missingSettings(kind, m.settings ?? {});
         if (missing.length)
           skip(
-            `a machine of kind ${m.kind} needs ${missing.join(' and ')}, which the bundle lacks; register it by hand`,
+            `the bundle lacks ${missing.map(([key, what]) => `settings.${key} (${missingSettingMessage(kind, what)})`).join(' and ')}; register the machine by hand`,
           );
         else this.plan.machines.push({ ...base, action: 'create', id: newId('machine') });
       }

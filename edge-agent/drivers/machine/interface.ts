@@ -40,6 +40,12 @@ export interface PowerOnOutcome {
 
 export interface MachineDriver {
   readonly kind: string;
+  /**
+   * True when the machine holds the attached disk itself (a libvirt domain, a vSphere VM); false when
+   * the agent keeps it for the machine to boot (a BMC's blade on a LUN, a qemu process). The API fixes
+   * the settings of the first from attach on, of the second from power on (statemachines/kinds.ts `holdsDisk`).
+   */
+  readonly holdsDisk: boolean;
   /** Make `disk` reachable by the machine. Idempotent for the same disk; AlreadyAttachedError for another. */
   attach(machine: MachineRef, disk: DiskRef): Promise<void>;
   /** Make the disk unreachable. Precondition: power off (PoweredOnError). Idempotent. */

@@ -169,11 +169,17 @@ describe('PATCH of a machine that carries a clone', () => {
     expect(ok.body).toMatchObject({ cpus: 8, clone: clone.id, identity: { serial: 'SN9', initiatorName: iqn } });
   });
 
-  it('refuses identity and settings too once attached, naming the member, and takes them again after detach', async () => {
+  it('refuses identity once attached and settings once active, naming the member, and takes them again after detach', async () => {
     expect((await api.run(`/v1/clones/${clone.id}/attach`)).status).toBe('succeeded');
     await refused({ identity: { initiatorName: 'iqn.2026-11.io.example:intruder' } }, 'identity.initiatorName');
     await refused({ identity: { macs: [] } }, 'identity.macs');
+    // The agent keeps the disk of a machine of this kind (kinds.ts holdsDisk): a wrong setting can be corrected until power on.
+    const corrected = await api.patch(`/v1/machines/${machine.id}`, { settings: { note: { slot: 4 } } });
+    expect(corrected.status, JSON.stringify(corrected.body)).toBe(200);
+    expect(corrected.body.settings).toEqual({ bootSeconds: 0, note: { rack: 'r1', slot: 4 } });
+    expect((await api.run(`/v1/clones/${clone.id}/activate`)).status).toBe('succeeded');
     await refused({ settings: { bootSeconds: 1 } }, 'settings.bootSeconds');
+    expect((await api.run(`/v1/clones/${clone.id}/deactivate`)).status).toBe('succeeded');
     const rotated = await api.patch(`/v1/machines/${machine.id}`, { credentials: { password: 'again' }, cpus: 4 });
     expect(rotated.status).toBe(200);
     expect((await api.run(`/v1/clones/${clone.id}/detach`)).status).toBe('succeeded');

@@ -43,6 +43,10 @@ export class MachineHarness<C, R extends MachineRecord = MachineRecord> implemen
     this.log = opts.log ?? consoleNotes(protocol.kind);
   }
 
+  get holdsDisk(): boolean {
+    return this.protocol.disk !== undefined;
+  }
+
   attach(machine: MachineRef, disk: DiskRef): Promise<void> {
     return this.locked(machine, async (call) => {
       const attached = await call.disk();

@@ -1,14 +1,16 @@
 /**
- * statemachines/kinds.ts `requiredSettings` is what the API refuses a machine without; this holds
- * each driver to it: a machine lacking any one of its kind's required settings fails as
- * `invalid_settings` naming that setting, before the driver reaches for anything.
+ * statemachines/kinds.ts says per kind what the API holds a machine to: `requiredSettings`, which it
+ * refuses a machine without, and `holdsDisk`, which fixes the settings of a bound machine from attach
+ * or from power on. This holds each driver to it: a machine lacking any one of its kind's required
+ * settings fails as `invalid_settings` naming that setting, before the driver reaches for anything,
+ * and each driver says it holds the disk exactly when the table does.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDrivers, type Drivers } from '../../../../edge-agent/registry';
-import { machineKinds, requiredSettings } from '../../../../statemachines/kinds';
+import { holdsDisk, machineKinds, requiredSettings } from '../../../../statemachines/kinds';
 import type { MachineRef } from '../../../../statemachines/tasks';
 
 /** A value of the right shape for each required setting: the one left out is the only fault. */
@@ -53,5 +55,9 @@ describe('required settings of each machine kind', () => {
       code: 'invalid_settings',
       message: expect.stringContaining(`settings.${key}`),
     });
+  });
+
+  it.each(machineKinds)('a %s driver holds the disk itself exactly when kinds.ts says so', (kind) => {
+    expect(drivers.machine(kind).holdsDisk).toBe(holdsDisk[kind]);
   });
 });
